@@ -59,12 +59,12 @@ class Ref:
 
 @dataclass(frozen=True, slots=True)
 class ArrayOf:
-    items: "SchemaType"
+    items: SchemaType
 
 
 @dataclass(frozen=True, slots=True)
 class MapOf:
-    values: "SchemaType"
+    values: SchemaType
 
 
 SchemaType = Union[Primitive, IntOrString, Quantity, Time, AnyValue, Ref, ArrayOf, MapOf]

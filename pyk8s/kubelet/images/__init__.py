@@ -1,0 +1,1 @@
+"""Offline images: build small OCI images from Debian binaries, import tarballs, registry mirrors."""

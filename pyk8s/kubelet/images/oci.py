@@ -1,0 +1,166 @@
+"""Write OCI image layouts and archives without any daemon or network.
+
+An image here is one uncompressed tar layer plus a config and a manifest.  We
+write the layout ourselves (a few JSON documents and content-addressed blobs)
+because it is short, deterministic (fixed mtimes and owners, so the same input
+gives the same digests and a second build is a no-op for containerd) and needs
+no tool; umoci/skopeo remain usable on the result (``oci:DIR:TAG``).
+
+The archive (``<name>.tar``) is the layout tarred up, with each manifest
+annotated with ``io.containerd.image.name`` (the full reference) so
+``ctr images import`` names the images, and ``org.opencontainers.image.ref.name``
+(the tag) so ``skopeo copy oci:DIR:TAG`` finds them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pathlib
+import tarfile
+from dataclasses import dataclass, field
+
+import orjson
+
+MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
+MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar"
+FIXED_MTIME = 1_700_000_000  # fixed so rebuilds give identical digests
+
+
+@dataclass
+class LayerEntry:
+    """One member of a layer: a file copied from the host, a literal file, a directory or a symlink."""
+
+    path: str  # inside the image, without leading slash
+    kind: str = "file"  # file | dir | symlink
+    source: str = ""  # host path (file)
+    data: bytes | None = None  # literal content (file)
+    target: str = ""  # symlink target
+    mode: int = 0o755
+
+
+@dataclass
+class ImageSpec:
+    name: str  # e.g. docker.io/library/busybox
+    tags: list[str]
+    entries: list[LayerEntry]
+    entrypoint: list[str] = field(default_factory=list)
+    cmd: list[str] = field(default_factory=list)
+    env: list[str] = field(default_factory=lambda: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
+    working_dir: str = "/"
+    exposed_ports: list[str] = field(default_factory=list)
+    stop_signal: str = ""
+
+    @property
+    def refs(self) -> list[str]:
+        return [f"{self.name}:{tag}" for tag in self.tags]
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def build_layer(entries: list[LayerEntry]) -> bytes:
+    """A deterministic tar of ``entries``, parents before children."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for entry in sorted(entries, key=lambda e: e.path):
+            info = tarfile.TarInfo(entry.path.lstrip("/"))
+            info.mtime, info.uid, info.gid, info.uname, info.gname = FIXED_MTIME, 0, 0, "root", "root"
+            info.mode = entry.mode
+            if entry.kind == "dir":
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            elif entry.kind == "symlink":
+                info.type, info.linkname, info.mode = tarfile.SYMTYPE, entry.target, 0o777
+                tar.addfile(info)
+            else:
+                data = entry.data if entry.data is not None else pathlib.Path(entry.source).read_bytes()
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _config(spec: ImageSpec, diff_id: str) -> dict[str, object]:
+    cfg: dict[str, object] = {"Env": spec.env, "WorkingDir": spec.working_dir}
+    if spec.entrypoint:
+        cfg["Entrypoint"] = spec.entrypoint
+    if spec.cmd:
+        cfg["Cmd"] = spec.cmd
+    if spec.exposed_ports:
+        cfg["ExposedPorts"] = {p: {} for p in spec.exposed_ports}
+    if spec.stop_signal:
+        cfg["StopSignal"] = spec.stop_signal
+    return {
+        "created": "2023-11-14T22:13:20Z",
+        "architecture": "amd64",
+        "os": "linux",
+        "config": cfg,
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        "history": [{"created": "2023-11-14T22:13:20Z", "created_by": "pyk8s images build"}],
+    }
+
+
+class _Layout:
+    def __init__(self, root: pathlib.Path) -> None:
+        self.root = root
+        (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+        (root / "oci-layout").write_bytes(b'{"imageLayoutVersion":"1.0.0"}')
+
+    def put(self, data: bytes) -> str:
+        digest = _digest(data)
+        path = self.root / "blobs" / "sha256" / digest.split(":", 1)[1]
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        return digest
+
+
+def write_layout(spec: ImageSpec, root: pathlib.Path) -> str:
+    """Writes ``spec`` as an OCI layout at ``root``; returns the manifest digest."""
+    layout = _Layout(root)
+    layer = build_layer(spec.entries)
+    layer_digest = layout.put(layer)
+    config = orjson.dumps(_config(spec, layer_digest))
+    config_digest = layout.put(config)
+    manifest = orjson.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": MEDIA_MANIFEST,
+            "config": {"mediaType": MEDIA_CONFIG, "digest": config_digest, "size": len(config)},
+            "layers": [{"mediaType": MEDIA_LAYER, "digest": layer_digest, "size": len(layer)}],
+        }
+    )
+    manifest_digest = layout.put(manifest)
+    descriptors = [
+        {
+            "mediaType": MEDIA_MANIFEST,
+            "digest": manifest_digest,
+            "size": len(manifest),
+            "platform": {"architecture": "amd64", "os": "linux"},
+            "annotations": {"io.containerd.image.name": ref, "org.opencontainers.image.ref.name": ref.rsplit(":", 1)[1]},
+        }
+        for ref in spec.refs
+    ]
+    (root / "index.json").write_bytes(orjson.dumps({"schemaVersion": 2, "manifests": descriptors}))
+    return manifest_digest
+
+
+def write_archive(layout_root: pathlib.Path, archive: pathlib.Path) -> None:
+    """Tars an OCI layout into an archive that ``ctr images import`` accepts."""
+    tmp = archive.with_suffix(".tmp")
+    with tarfile.open(tmp, "w") as tar:
+        for name in ("oci-layout", "index.json"):
+            tar.add(layout_root / name, arcname=name)
+        tar.add(layout_root / "blobs", arcname="blobs")
+    os.replace(tmp, archive)
+
+
+def unpack_rootfs(spec: ImageSpec, dest: pathlib.Path) -> None:
+    """Extracts the image's single layer into ``dest`` (the process runtime's rootfs)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(build_layer(spec.entries))) as tar:
+        tar.extractall(dest, filter="tar")

@@ -1,0 +1,1 @@
+"""Pod networking on the node: the CNI configuration containerd's CRI plugin executes."""

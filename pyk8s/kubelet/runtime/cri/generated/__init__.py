@@ -1,0 +1,1 @@
+"""Generated CRI v1 protobuf code (see ../regenerate.py)."""

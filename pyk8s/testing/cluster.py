@@ -1,0 +1,362 @@
+"""A real ``pyk8s server`` in a subprocess, for end-to-end tests and benchmarks.
+
+``ServerProcess`` picks a free loopback port and a fresh data dir, starts
+``<repo>/.venv/bin/pyk8s server --data-dir D --secure-port P --bind-address
+127.0.0.1 [extra args]`` in its own session, and waits until ``/readyz``
+answers 200 over HTTPS.  Server URL, CA and client credentials all come from
+the admin kubeconfig the server writes (``D/admin.kubeconfig``), so the helper
+assumes nothing else about the server's PKI.
+
+Everything is stopped by PID (the process group the helper created): ``stop()``
+sends SIGTERM then SIGKILL, ``kill()`` sends SIGKILL at once (crash tests), and
+``restart()`` starts again on the same port and data dir.  ``close()`` stops
+and removes the temp dirs (and the etcd it started, if any).
+
+``kubectl(...)`` runs the real kubectl with ``--kubeconfig`` and an isolated
+HOME and ``--cache-dir`` per server: kubectl caches discovery per host:port
+and a cache left by a previous server on the same port would lie.
+
+    with ServerProcess() as srv:
+        print(srv.kubectl("get", "ns").stdout)
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def server_binary() -> str:
+    venv = REPO_ROOT / ".venv" / "bin" / "pyk8s"
+    return str(venv) if venv.exists() else (shutil.which("pyk8s") or str(venv))
+
+
+class Kubeconfig:
+    """The pieces of an admin kubeconfig a client needs: URL, CA, credentials."""
+
+    def __init__(self, path: str) -> None:
+        with open(path, encoding="utf-8") as f:
+            doc: dict[str, Any] = yaml.safe_load(f) or {}
+        self.path = path
+        base = os.path.dirname(path)
+        ctx_name = doc.get("current-context")
+        ctx = next((c["context"] for c in doc.get("contexts") or [] if c.get("name") == ctx_name), None)
+        cluster = _pick(doc.get("clusters"), ctx and ctx.get("cluster"), "cluster")
+        user = _pick(doc.get("users"), ctx and ctx.get("user"), "user")
+        self.server: str = cluster.get("server", "")
+        self.ca_pem = _material(cluster, "certificate-authority", base)
+        self.cert_pem = _material(user, "client-certificate", base)
+        self.key_pem = _material(user, "client-key", base)
+        self.token: str = user.get("token", "")
+        self.insecure = bool(cluster.get("insecure-skip-tls-verify"))
+        self._tmp: str | None = None
+        self._ctx: ssl.SSLContext | None = None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        if self._ctx is not None:
+            return self._ctx
+        ctx = ssl.create_default_context()
+        if self.insecure:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        elif self.ca_pem:
+            ctx.load_verify_locations(cadata=self.ca_pem.decode())
+        if self.cert_pem and self.key_pem:
+            # ssl can only load a client pair from files.
+            self._tmp = self._tmp or tempfile.mkdtemp(prefix="pyk8s-kc-")
+            cert, key = os.path.join(self._tmp, "c.pem"), os.path.join(self._tmp, "k.pem")
+            Path(cert).write_bytes(self.cert_pem)
+            Path(key).write_bytes(self.key_pem)
+            os.chmod(key, 0o600)
+            ctx.load_cert_chain(cert, key)
+        self._ctx = ctx
+        return ctx
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def cleanup(self) -> None:
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+
+def _pick(entries: list[dict[str, Any]] | None, name: str | None, key: str) -> dict[str, Any]:
+    for entry in entries or []:
+        if name is None or entry.get("name") == name:
+            return entry.get(key) or {}
+    return {}
+
+
+def _material(section: dict[str, Any], key: str, base: str) -> bytes:
+    """Inline ``<key>-data`` (base64) or a file path ``<key>`` relative to the kubeconfig."""
+    if section.get(f"{key}-data"):
+        return base64.b64decode(section[f"{key}-data"])
+    if section.get(key):
+        return Path(base, section[key]).read_bytes()
+    return b""
+
+
+class ServerProcess:
+    """One ``pyk8s server`` subprocess on loopback (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        extra_args: list[str] | tuple[str, ...] = (),
+        etcd: bool = False,
+        env: dict[str, str] | None = None,
+        start_timeout: float = START_TIMEOUT,
+    ) -> None:
+        self.extra_args = list(extra_args)
+        self.use_etcd = etcd
+        self.extra_env = dict(env or {})
+        self.start_timeout = start_timeout
+        self.port = free_port()
+        self.root = tempfile.mkdtemp(prefix="pyk8s-e2e-")
+        self.data_dir = os.path.join(self.root, "data")
+        self.home = os.path.join(self.root, "home")
+        self.cache_dir = os.path.join(self.home, ".kube", "cache")
+        os.makedirs(self.data_dir)
+        os.makedirs(self.cache_dir)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.etcd: Any = None
+        self._kubeconfig: Kubeconfig | None = None
+        self._log: Any = None
+
+    # --- lifecycle ---------------------------------------------------------
+
+    @property
+    def kubeconfig(self) -> str:
+        return os.path.join(self.data_dir, "admin.kubeconfig")
+
+    @property
+    def log_path(self) -> str:
+        return os.path.join(self.root, "server.log")
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        args = [
+            server_binary(),
+            "server",
+            "--data-dir",
+            self.data_dir,
+            "--secure-port",
+            str(self.port),
+            "--bind-address",
+            "127.0.0.1",
+        ]
+        if self.etcd is not None:
+            args += ["--etcd-servers", self.etcd.endpoint]
+        return args + self.extra_args
+
+    def start(self) -> ServerProcess:
+        if self.use_etcd and self.etcd is None:
+            from pyk8s.testing.etcd import EtcdServer
+
+            self.etcd = EtcdServer().start()
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap()
+        env = {**os.environ, **self.extra_env, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            self.command(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=str(REPO_ROOT),
+            start_new_session=True,
+        )
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"pyk8s server exited with {self.proc.returncode}:\n{self.log_tail()}")
+            if self.ready():
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"pyk8s server not ready after {self.start_timeout}s:\n{self.log_tail()}")
+            time.sleep(0.1)
+
+    def ready(self) -> bool:
+        """Whether GET /readyz answers 200 (False until the kubeconfig exists)."""
+        if not os.path.exists(self.kubeconfig):
+            return False
+        try:
+            status, _ = self.request("GET", "/readyz", timeout=2)
+        except (OSError, ValueError, yaml.YAMLError, ssl.SSLError):
+            return False
+        return status == 200
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        *,
+        timeout: float = 10,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        """One HTTPS request with the admin credentials: (status, body)."""
+        kc = self.client_config()
+        req = urllib.request.Request(kc.server.rstrip("/") + path, data=body, method=method)
+        for k, v in {**kc.headers(), **(headers or {})}.items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=kc.ssl_context()) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read()
+
+    def client_config(self) -> Kubeconfig:
+        if self._kubeconfig is None:
+            self._kubeconfig = Kubeconfig(self.kubeconfig)
+        return self._kubeconfig
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            # The server leads its own process group (start_new_session), so
+            # this reaches exactly the processes it started.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no shutdown code runs."""
+        self._signal(signal.SIGKILL)
+        self._reap(10)
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM, then SIGKILL if the server has not exited within ``timeout``."""
+        if self.proc is None:
+            return
+        self._signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._signal(signal.SIGKILL)
+        self._reap(10)
+
+    def _reap(self, timeout: float) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=timeout)
+            # Children left in the group after the leader died.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def restart(self) -> ServerProcess:
+        """Stop (if running) and start again on the same port and data dir."""
+        if self.proc is not None:
+            self.stop()
+        self._kubeconfig = None
+        return self.start()
+
+    def close(self) -> None:
+        """Stop everything this helper started and remove its temp dirs."""
+        self.stop()
+        if self.etcd is not None:
+            self.etcd.stop()
+            self.etcd = None
+        if self._kubeconfig is not None:
+            self._kubeconfig.cleanup()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def log_tail(self, size: int = 4000) -> str:
+        try:
+            return Path(self.log_path).read_bytes()[-size:].decode(errors="replace")
+        except OSError:
+            return ""
+
+    # --- kubectl -----------------------------------------------------------
+
+    def kubectl_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+        env.update(HOME=self.home, KUBECONFIG=self.kubeconfig)
+        return env
+
+    def kubectl_args(self, *args: str) -> list[str]:
+        return ["kubectl", f"--kubeconfig={self.kubeconfig}", f"--cache-dir={self.cache_dir}", *args]
+
+    def kubectl(
+        self,
+        *args: str,
+        input: str | None = None,
+        check: bool = True,
+        timeout: float = 60,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run kubectl against this server; ``check`` raises with its output on failure."""
+        result = subprocess.run(
+            self.kubectl_args(*args),
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**self.kubectl_env(), **(env or {})},
+            cwd=self.root,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"kubectl {' '.join(args)} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+            )
+        return result
+
+    def kubectl_popen(self, *args: str) -> subprocess.Popen[str]:
+        """kubectl in the background (e.g. ``get -w``); the caller stops it by PID."""
+        return subprocess.Popen(
+            self.kubectl_args(*args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=self.kubectl_env(),
+            cwd=self.root,
+            start_new_session=True,
+        )

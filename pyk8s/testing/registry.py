@@ -1,0 +1,102 @@
+"""A throwaway OCI distribution registry (Debian's docker-registry) on loopback, for tests.
+
+``LocalRegistry(root).start()`` serves ``root/storage`` on 127.0.0.1:<free
+port> (optionally inside a network namespace, so a containerd running there
+can reach it on *its* loopback); ``stop()`` ends it by PID.  ``push_layout``
+copies an OCI layout into it with skopeo, plain HTTP.  Nothing here ever
+talks to a public registry.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+REGISTRY_BIN = "docker-registry"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LocalRegistry:
+    def __init__(self, root: pathlib.Path, *, port: int | None = None, netns: str | None = None) -> None:
+        self.root = pathlib.Path(root)
+        self.port = port or _free_port()
+        self.netns = netns
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _wrap(self, cmd: list[str]) -> list[str]:
+        return ["nsenter", f"--net={self.netns}", "--", *cmd] if self.netns else cmd
+
+    def start(self, wait_s: float = 10.0) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        config = self.root / "config.yml"
+        config.write_text(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+            f"    rootdirectory: {self.root / 'storage'}\n  delete:\n    enabled: true\n"
+            f"http:\n  addr: {self.address}\n"
+        )
+        log = open(self.root / "registry.log", "ab")  # noqa: SIM115 - handed to the child
+        try:
+            self.proc = subprocess.Popen(
+                self._wrap([REGISTRY_BIN, "serve", str(config)]), stdout=log, stderr=log, stdin=subprocess.DEVNULL
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + wait_s
+        while not self._ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"docker-registry exited; see {self.root / 'registry.log'}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError("docker-registry did not start")
+            time.sleep(0.05)
+
+    def _ready(self) -> bool:
+        if self.netns:
+            probe = self._wrap(["busybox", "timeout", "2", "busybox", "wget", "-qO", "/dev/null", f"http://{self.address}/v2/"])
+            return subprocess.run(probe, capture_output=True).returncode == 0
+        try:
+            with urllib.request.urlopen(f"http://{self.address}/v2/", timeout=1):
+                return True
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def push_layout(self, layout: pathlib.Path, tag: str, dest: str) -> None:
+        """``skopeo copy oci:LAYOUT:TAG docker://ADDRESS/DEST`` over plain HTTP."""
+        cmd = ["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:{tag}", f"docker://{self.address}/{dest}"]
+        proc = subprocess.run(self._wrap(cmd), capture_output=True, text=True, timeout=60)
+        if proc.returncode != 0:
+            raise RuntimeError(f"skopeo copy failed: {proc.stderr.strip()}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+    def __enter__(self) -> LocalRegistry:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
