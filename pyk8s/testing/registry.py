@@ -17,6 +17,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import warnings
 
 REGISTRY_BIN = "docker-registry"
 
@@ -28,8 +29,13 @@ def _free_port() -> int:
 
 
 class LocalRegistry:
-    def __init__(self, root: pathlib.Path, *, port: int | None = None, netns: str | None = None) -> None:
+    def __init__(
+        self, root: pathlib.Path, *, port: int | None = None, netns: str | None = None,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
+        """``credentials`` turns on htpasswd (basic) auth for that one user."""
         self.root = pathlib.Path(root)
+        self.credentials = credentials
         self.port = port or _free_port()
         self.netns = netns
         self.proc: subprocess.Popen[bytes] | None = None
@@ -47,7 +53,7 @@ class LocalRegistry:
         config.write_text(
             "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
             f"    rootdirectory: {self.root / 'storage'}\n  delete:\n    enabled: true\n"
-            f"http:\n  addr: {self.address}\n"
+            f"http:\n  addr: {self.address}\n" + self._auth_config()
         )
         log = open(self.root / "registry.log", "ab")  # noqa: SIM115 - handed to the child
         try:
@@ -65,19 +71,41 @@ class LocalRegistry:
                 raise TimeoutError("docker-registry did not start")
             time.sleep(0.05)
 
+    def _auth_config(self) -> str:
+        if self.credentials is None:
+            return ""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt  # deprecated, but the only bcrypt at hand; docker-registry accepts only bcrypt
+
+        user, password = self.credentials
+        htpasswd = self.root / "htpasswd"
+        # Cost 4 (16 rounds): the registry checks the hash on every request, and cost 12 costs ~0.3 s each.
+        hashed = crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))
+        htpasswd.write_text(f"{user}:{hashed}\n")
+        return f"auth:\n  htpasswd:\n    realm: pyk8s-test\n    path: {htpasswd}\n"
+
+    def _userinfo(self) -> str:
+        return f"{self.credentials[0]}:{self.credentials[1]}@" if self.credentials else ""
+
     def _ready(self) -> bool:
         if self.netns:
-            probe = self._wrap(["busybox", "timeout", "2", "busybox", "wget", "-qO", "/dev/null", f"http://{self.address}/v2/"])
+            url = f"http://{self._userinfo()}{self.address}/v2/"
+            probe = self._wrap(["busybox", "timeout", "2", "busybox", "wget", "-qO", "/dev/null", url])
             return subprocess.run(probe, capture_output=True).returncode == 0
         try:
             with urllib.request.urlopen(f"http://{self.address}/v2/", timeout=1):
                 return True
+        except urllib.error.HTTPError as err:
+            return err.code == 401  # up, and asking for the credentials we configured
         except (urllib.error.URLError, OSError):
             return False
 
     def push_layout(self, layout: pathlib.Path, tag: str, dest: str) -> None:
         """``skopeo copy oci:LAYOUT:TAG docker://ADDRESS/DEST`` over plain HTTP."""
         cmd = ["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:{tag}", f"docker://{self.address}/{dest}"]
+        if self.credentials:
+            cmd[2:2] = ["--dest-creds", ":".join(self.credentials)]
         proc = subprocess.run(self._wrap(cmd), capture_output=True, text=True, timeout=60)
         if proc.returncode != 0:
             raise RuntimeError(f"skopeo copy failed: {proc.stderr.strip()}")

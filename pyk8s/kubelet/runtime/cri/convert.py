@@ -169,3 +169,112 @@ def image_from_pb(img: pb.Image) -> ri.Image:
         id=img.id, repo_tags=list(img.repo_tags), repo_digests=list(img.repo_digests), size=img.size,
         uid=img.uid.value if img.HasField("uid") else None, username=img.username, pinned=img.pinned,
     )
+
+
+# ---------------------------------------------------------------------------- server direction
+# The CRI server (cri/server.py) exposes a Python runtime (the process runtime) over
+# the same gRPC API, so these are the inverses of the functions above.
+
+
+def sandbox_config_from_pb(msg: pb.PodSandboxConfig) -> ri.PodSandboxConfig:
+    protocols = {v: k for k, v in _PROTOCOLS.items()}
+    dns = msg.dns_config if msg.HasField("dns_config") else None
+    ns = msg.linux.security_context.namespace_options
+    return ri.PodSandboxConfig(
+        metadata=_sandbox_md(msg.metadata), hostname=msg.hostname, log_directory=msg.log_directory,
+        dns=ri.DNSConfig(list(dns.servers), list(dns.searches), list(dns.options)) if dns else None,
+        port_mappings=[
+            ri.PortMapping(p.container_port, p.host_port, protocols.get(p.protocol, "TCP"), p.host_ip) for p in msg.port_mappings
+        ],
+        labels=dict(msg.labels), annotations=dict(msg.annotations), cgroup_parent=msg.linux.cgroup_parent,
+        host_network=ns.network == pb.NODE, privileged=msg.linux.security_context.privileged,
+        sysctls=dict(msg.linux.sysctls),
+    )
+
+
+def container_config_from_pb(msg: pb.ContainerConfig) -> ri.ContainerConfig:
+    r = msg.linux.resources
+    sc = msg.linux.security_context
+    return ri.ContainerConfig(
+        metadata=ri.ContainerMetadata(msg.metadata.name, msg.metadata.attempt), image=msg.image.image,
+        command=list(msg.command), args=list(msg.args), working_dir=msg.working_dir,
+        envs={e.key: e.value for e in msg.envs},
+        mounts=[ri.Mount(m.container_path, m.host_path, m.readonly) for m in msg.mounts],
+        labels=dict(msg.labels), annotations=dict(msg.annotations), log_path=msg.log_path,
+        stdin=msg.stdin, stdin_once=msg.stdin_once, tty=msg.tty,
+        resources=ri.LinuxResources(r.cpu_period, r.cpu_quota, r.cpu_shares, r.memory_limit_in_bytes, r.oom_score_adj,
+                                    r.cpuset_cpus) if msg.linux.HasField("resources") else None,
+        privileged=sc.privileged,
+        run_as_user=sc.run_as_user.value if sc.HasField("run_as_user") else None,
+        run_as_group=sc.run_as_group.value if sc.HasField("run_as_group") else None,
+        readonly_rootfs=sc.readonly_rootfs,
+    )
+
+
+def sandbox_filter_from_pb(msg: pb.PodSandboxFilter | None) -> ri.PodSandboxFilter | None:
+    if msg is None:
+        return None
+    state = _SANDBOX_STATES[msg.state.state] if msg.HasField("state") else None
+    return ri.PodSandboxFilter(id=msg.id, state=state, label_selector=dict(msg.label_selector))
+
+
+def container_filter_from_pb(msg: pb.ContainerFilter | None) -> ri.ContainerFilter | None:
+    if msg is None:
+        return None
+    state = _CONTAINER_STATES[msg.state.state] if msg.HasField("state") else None
+    return ri.ContainerFilter(id=msg.id, state=state, pod_sandbox_id=msg.pod_sandbox_id, label_selector=dict(msg.label_selector))
+
+
+def _sandbox_md_pb(md: ri.PodSandboxMetadata) -> pb.PodSandboxMetadata:
+    return pb.PodSandboxMetadata(name=md.name, uid=md.uid, namespace=md.namespace, attempt=md.attempt)
+
+
+def sandbox_to_pb(s: ri.PodSandbox) -> pb.PodSandbox:
+    return pb.PodSandbox(
+        id=s.id, metadata=_sandbox_md_pb(s.metadata), state=_SANDBOX_STATES_TO_PB[s.state], created_at=s.created_at,
+        labels=s.labels, annotations=s.annotations, runtime_handler=s.runtime_handler,
+    )
+
+
+def sandbox_status_to_pb(s: ri.PodSandbox) -> pb.PodSandboxStatus:
+    return pb.PodSandboxStatus(
+        id=s.id, metadata=_sandbox_md_pb(s.metadata), state=_SANDBOX_STATES_TO_PB[s.state], created_at=s.created_at,
+        network=pb.PodSandboxNetworkStatus(ip=s.ip, additional_ips=[pb.PodIP(ip=i) for i in s.additional_ips]),
+        labels=s.labels, annotations=s.annotations, runtime_handler=s.runtime_handler,
+    )
+
+
+def container_to_pb(c: ri.Container) -> pb.Container:
+    return pb.Container(
+        id=c.id, pod_sandbox_id=c.pod_sandbox_id, metadata=pb.ContainerMetadata(name=c.metadata.name, attempt=c.metadata.attempt),
+        image=pb.ImageSpec(image=c.image), image_ref=c.image_ref, state=_CONTAINER_STATES_TO_PB[c.state],
+        created_at=c.created_at, labels=c.labels, annotations=c.annotations,
+    )
+
+
+def container_status_to_pb(s: ri.ContainerStatus) -> pb.ContainerStatus:
+    return pb.ContainerStatus(
+        id=s.id, metadata=pb.ContainerMetadata(name=s.metadata.name, attempt=s.metadata.attempt),
+        state=_CONTAINER_STATES_TO_PB[s.state], created_at=s.created_at, started_at=s.started_at,
+        finished_at=s.finished_at, exit_code=s.exit_code, image=pb.ImageSpec(image=s.image), image_ref=s.image_ref,
+        reason=s.reason, message=s.message, labels=s.labels, annotations=s.annotations, log_path=s.log_path,
+        mounts=[pb.Mount(container_path=m.container_path, host_path=m.host_path, readonly=m.readonly) for m in s.mounts],
+    )
+
+
+def stats_to_pb(s: ri.ContainerStats) -> pb.ContainerStats:
+    return pb.ContainerStats(
+        attributes=pb.ContainerAttributes(id=s.id, metadata=pb.ContainerMetadata(name=s.name), labels=s.labels,
+                                          annotations=s.annotations),
+        cpu=pb.CpuUsage(timestamp=s.timestamp, usage_core_nano_seconds=pb.UInt64Value(value=s.cpu_usage_core_nanoseconds),
+                        usage_nano_cores=pb.UInt64Value(value=s.cpu_usage_nano_cores)),
+        memory=pb.MemoryUsage(timestamp=s.timestamp, working_set_bytes=pb.UInt64Value(value=s.memory_working_set_bytes),
+                              usage_bytes=pb.UInt64Value(value=s.memory_usage_bytes)),
+    )
+
+
+def image_to_pb(i: ri.Image) -> pb.Image:
+    msg = pb.Image(id=i.id, repo_tags=i.repo_tags, repo_digests=i.repo_digests, size=i.size, username=i.username, pinned=i.pinned)
+    if i.uid is not None:
+        msg.uid.value = i.uid
+    return msg

@@ -8,6 +8,10 @@ channel byte (0 stdin, 1 stdout, 2 stderr, 3 error/status JSON, 4 resize).
 The final message on channel 3 is a ``metav1.Status``: ``Success``, or
 ``Failure`` with reason ``NonZeroExitCode`` and the code in its causes.
 
+PortForward uses the same framing with two channels per requested port
+(``2i`` data, ``2i+1`` errors); the server first sends each channel's port
+number as a little-endian uint16.
+
 The WebSocket client is small and hand-written because the socket may have to
 be opened inside another network namespace (a simulated node's containerd has
 its streaming server on *its* loopback): network namespaces are per thread in
@@ -172,3 +176,39 @@ async def run_stream(url: str, *, stdin: bytes | None = None, netns: str | None 
     finally:
         await ws.close()
     return StreamResult(exit_code_from_status(status) if status else 0, bytes(out), bytes(err), status)
+
+
+async def port_forward_once(
+    url: str, port: int, payload: bytes, *, netns: str | None = None, read_s: float = 5.0
+) -> bytes:
+    """Sends ``payload`` to ``port`` in the pod through a PortForward URL; returns what came back.
+
+    Reads until the pod side closes the connection or ``read_s`` passes (the
+    v4 protocol has no half-close, so request/response protocols must close,
+    e.g. HTTP/1.0).
+    """
+    sep = "&" if "?" in url else "?"
+    ws = await WebSocketStream.open(f"{url}{sep}port={port}", netns=netns)
+    received = bytearray()
+    errors = bytearray()
+    seen_header = {0: False, 1: False}
+    try:
+        await ws.send(0, payload)
+        try:
+            async with asyncio.timeout(read_s):
+                while (msg := await ws.recv()) is not None:
+                    channel, data = msg
+                    if channel in seen_header and not seen_header[channel]:
+                        seen_header[channel] = True  # the port-number preamble
+                        data = data[2:]
+                    if channel == 0:
+                        received += data
+                    elif channel == 1:
+                        errors += data
+        except TimeoutError:
+            pass
+    finally:
+        await ws.close()
+    if errors and not received:
+        raise ConnectionError(f"port-forward to {port}: {errors.decode(errors='replace')}")
+    return bytes(received)
