@@ -48,10 +48,13 @@ def head_fields(*, metadata: bool = True) -> list[Field]:
     return fields
 
 
-def define_kind(prefix: str, kind: str, gv: tuple[str, str], description: str, fields: list[Field]) -> Ref:
+def define_kind(prefix: str, kind: str, gv: tuple[str, str], description: str, fields: list[Field], *,
+                with_list: bool = True) -> Ref:
     """A top-level kind's schema (``<prefix>.<kind>``) with its gvk, plus its List."""
     group, version = gv
     ref = define(f"{prefix}.{kind}", description, head_fields() + fields, gvk=(group, version, kind))
+    if not with_list:
+        return ref
     define(f"{prefix}.{kind}List", f"A list of {kind} objects.", [
         Field("apiVersion", STRING, "Schema version of this object."),
         Field("kind", STRING, "Kind of this object."),
@@ -243,3 +246,14 @@ def not_more_than_100_percent(value: Any, path: str) -> list[FieldError]:
     if isinstance(value, str) and _PERCENT.match(value) and int(value[:-1]) > 100:
         return [invalid_go(path, go_int_or_string(value), "must not be greater than 100%")]
     return []
+
+
+def path_segment_errors(name: str, prefix: bool = False) -> list[str]:
+    """IsValidPathSegmentName (RBAC names, scale target kinds and names)."""
+    if not prefix and name in (".", ".."):
+        return [f"may not be '{name}'"]
+    errs = []
+    for bad in ("/", "%"):
+        if bad in name:
+            errs.append(f"may not contain '{bad}'")
+    return errs

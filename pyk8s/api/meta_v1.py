@@ -107,7 +107,7 @@ define(LABEL_SELECTOR, "Matches objects by labels; all terms must hold. An empty
     Field("matchLabels", STRING_MAP, "Exact key=value pairs that must all be present."),
     Field("matchExpressions", ArrayOf(Ref(META + "LabelSelectorRequirement")), "Set-based requirements.",
           list_type="atomic"),
-], )
+])
 
 define(CONDITION, "A standard condition of an object's state.", [
     Field("type", STRING, "Condition type in CamelCase.", required=True),
@@ -289,10 +289,14 @@ def validate_object_meta_update(new: Obj, old: Obj) -> list[FieldError]:
         if added:
             errs.append(forbidden("metadata.finalizers", "no new finalizers can be added if the object is being "
                                                          f"deleted, found new finalizers {_go_string_slice(added)}"))
-    if (nm.get("generation") or 0) < (om.get("generation") or 0):
-        errs.append(invalid("metadata.generation", nm.get("generation") or 0, "must not be decremented"))
-    for key in ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
-        errs += validate_immutable(nm.get(key) or None, om.get(key) or None, f"metadata.{key}")
+    if nm.get("generation") is not None and nm["generation"] < (om.get("generation") or 0):
+        errs.append(invalid("metadata.generation", nm["generation"], "must not be decremented"))
+    errs += validate_immutable(nm.get("name") or None, om.get("name") or None, "metadata.name")
+    # The store copies these from the old object when a request leaves them out
+    # (upstream's BeforeUpdate), so only a different non-empty value is an error.
+    for key in ("namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
+        if nm.get(key) not in (None, ""):
+            errs += validate_immutable(nm.get(key), om.get(key) or None, f"metadata.{key}")
     errs += validate_labels(nm.get("labels"), "metadata.labels")
     errs += validate_annotations(nm.get("annotations"), "metadata.annotations")
     errs += validate_owner_references(nm.get("ownerReferences"), "metadata.ownerReferences")

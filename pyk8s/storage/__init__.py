@@ -4,7 +4,8 @@
 ``await storage.start()`` before use and ``await storage.close()`` after:
 
 - ``memory://``                       in-process, for unit tests
-- ``sqlite:///abs/path.db`` or a bare path   the default, one file
+- ``sqlite:///abs/path.db`` or a bare path (``?sync=normal`` skips the fsync
+  per commit: survives a process crash, not a power loss)   the default
 - ``etcd://127.0.0.1:2379`` or ``http://host:port`` (comma-separated
   endpoints allowed)                 the real etcd v3 over its JSON gateway
 
@@ -34,7 +35,8 @@ def open_storage(url: str) -> Storage:
 
         parts = urlsplit(url)
         options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        path = parts.path if not parts.netloc else "/" + parts.netloc + parts.path
+        # sqlite:///abs/path.db -> /abs/path.db; sqlite://rel/path.db -> rel/path.db
+        path = parts.netloc + parts.path
         return SqliteStorage(path, synchronous=options.get("sync", "full"))
     if "://" in url:
         raise ValueError(f"unknown storage URL scheme: {url!r}")

@@ -59,7 +59,7 @@ def server_binary() -> str:
 class Kubeconfig:
     """The pieces of an admin kubeconfig a client needs: URL, CA, credentials."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, scratch: str | None = None) -> None:
         with open(path, encoding="utf-8") as f:
             doc: dict[str, Any] = yaml.safe_load(f) or {}
         self.path = path
@@ -74,6 +74,7 @@ class Kubeconfig:
         self.key_pem = _material(user, "client-key", base)
         self.token: str = user.get("token", "")
         self.insecure = bool(cluster.get("insecure-skip-tls-verify"))
+        self._scratch = scratch
         self._tmp: str | None = None
         self._ctx: ssl.SSLContext | None = None
 
@@ -88,7 +89,7 @@ class Kubeconfig:
             ctx.load_verify_locations(cadata=self.ca_pem.decode())
         if self.cert_pem and self.key_pem:
             # ssl can only load a client pair from files.
-            self._tmp = self._tmp or tempfile.mkdtemp(prefix="pyk8s-kc-")
+            self._tmp = self._tmp or tempfile.mkdtemp(prefix="pyk8s-kc-", dir=self._scratch)
             cert, key = os.path.join(self._tmp, "c.pem"), os.path.join(self._tmp, "k.pem")
             Path(cert).write_bytes(self.cert_pem)
             Path(key).write_bytes(self.key_pem)
@@ -223,7 +224,10 @@ class ServerProcess:
         try:
             status, _ = self.request("GET", "/readyz", timeout=2)
         except (OSError, ValueError, yaml.YAMLError, ssl.SSLError):
-            return False
+            status = 0
+        if status != 200:
+            # The kubeconfig may be stale (a restarting server rewrites it): re-read next time.
+            self._kubeconfig = None
         return status == 200
 
     def request(
@@ -248,7 +252,7 @@ class ServerProcess:
 
     def client_config(self) -> Kubeconfig:
         if self._kubeconfig is None:
-            self._kubeconfig = Kubeconfig(self.kubeconfig)
+            self._kubeconfig = Kubeconfig(self.kubeconfig, scratch=self.root)
         return self._kubeconfig
 
     def _signal(self, sig: signal.Signals) -> None:

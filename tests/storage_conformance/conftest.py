@@ -18,7 +18,7 @@ from pyk8s.storage import open_storage
 from pyk8s.storage.interface import Storage
 from pyk8s.testing import etcd as etcd_testing
 
-DRIVERS = ["memory", "sqlite", "etcd"]
+DRIVERS = ["memory", "sqlite", pytest.param("etcd", marks=pytest.mark.etcd)]
 
 
 @pytest.fixture(scope="session")

@@ -184,3 +184,13 @@ def validate_topology_spread(constraints: Any, path: str) -> list[FieldError]:
         seen.add(key)
         errs += validate_label_selector(c.get("labelSelector"), p + ".labelSelector")
     return errs
+
+
+define(P + "TopologySelectorLabelRequirement", "A label key and the values it may take.", [
+    Field("key", STRING, "Label key.", required=True),
+    Field("values", STRING_LIST, "Accepted values.", required=True, list_type="atomic"),
+])
+define(P + "TopologySelectorTerm", "A topology domain described by label values (used by StorageClass).", [
+    Field("matchLabelExpressions", ArrayOf(ref("TopologySelectorLabelRequirement")), "Label requirements.",
+          list_type="atomic"),
+])

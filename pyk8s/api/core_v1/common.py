@@ -31,9 +31,10 @@ def free_form(name: str, description: str) -> Ref:
 def register_kind(*, kind: str, plural: str, namespaced: bool, strategy: Strategy,
                   short_names: tuple[str, ...] = (), categories: tuple[str, ...] = (),
                   verbs: tuple[str, ...] | None = None, subresources: tuple[str, ...] = (),
-                  list_desc: str = "") -> ResourceType:
+                  list_desc: str = "", with_list: bool = True) -> ResourceType:
     """Add a core/v1 resource to SCHEME and its ``<Kind>List`` schema."""
-    define_list(P.rstrip("."), kind, GVK_CORE, list_desc or plural)
+    if with_list:
+        define_list(P.rstrip("."), kind, GVK_CORE, list_desc or plural)
     rt = ResourceType("", "v1", kind, plural, kind.lower(), namespaced, strategy, short_names, categories,
                       subresources=subresources, schema=P + kind)
     if verbs is not None:
@@ -47,3 +48,15 @@ def spec_of(obj: Obj) -> Obj:
     if not isinstance(spec, dict):
         spec = obj["spec"] = {}
     return spec
+
+
+OBJECT_REFERENCE = P + "ObjectReference"
+define(OBJECT_REFERENCE, "Points at another object, possibly a field inside it.", [
+    Field("kind", STRING, "Kind of the referent."),
+    Field("namespace", STRING, "Namespace of the referent."),
+    Field("name", STRING, "Name of the referent."),
+    Field("uid", STRING, "UID of the referent."),
+    Field("apiVersion", STRING, "API version of the referent."),
+    Field("resourceVersion", STRING, "Resource version the reference was made against."),
+    Field("fieldPath", STRING, "Part of the object meant, e.g. spec.containers{name}."),
+])

@@ -12,7 +12,7 @@ from typing import Any
 from pyk8s.api import names
 from pyk8s.api.core_v1 import probes, volumes
 from pyk8s.api.core_v1.common import P, ref
-from pyk8s.api.core_v1.quantity import parse_quantity
+from pyk8s.machinery import quantity as qty
 from pyk8s.machinery.schema import (
     BOOL,
     INT32,
@@ -165,9 +165,10 @@ COMPUTE = ("cpu", "memory")
 
 def image_has_tag(image: str) -> bool:
     """True when the reference names a tag other than latest, or a digest."""
-    if "@" in image:
+    name, at, _ = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    if at and ":" not in last:
         return True
-    last = image.rsplit("/", 1)[-1]
     if ":" not in last:
         return False
     return last.rsplit(":", 1)[1] != "latest"
@@ -189,7 +190,6 @@ def default_container(ctr: Obj) -> None:
     for key in ("livenessProbe", "readinessProbe", "startupProbe"):
         probes.default_probe(ctr.get(key))
     probes.default_lifecycle(ctr.get("lifecycle"))
-    default_requests(ctr.get("resources"))
 
 
 def default_requests(resources: Any) -> None:
@@ -206,24 +206,23 @@ def validate_resources(res: Any, path: str) -> list[FieldError]:
     if not isinstance(res, dict):
         return []
     errs: list[FieldError] = []
-    limits, requests = res.get("limits") or {}, res.get("requests") or {}
-    parsed: dict[str, dict[str, Any]] = {"limits": {}, "requests": {}}
-    for kind, values in (("limits", limits), ("requests", requests)):
-        for name, value in values.items():
+    parsed: dict[str, dict[str, qty.Quantity]] = {"limits": {}, "requests": {}}
+    for kind in ("limits", "requests"):
+        for name, value in (res.get(kind) or {}).items():
             p = f"{path}.{kind}[{name}]"
             try:
-                q = parse_quantity(value)
+                q = qty.parse(value)
             except ValueError as exc:
                 errs.append(invalid(p, value, str(exc)))
                 continue
-            if q < 0:
-                errs.append(invalid(p, str(value), "must be greater than or equal to 0"))
+            if q.value < 0:
+                errs.append(invalid(p, str(q), "must be greater than or equal to 0"))
             parsed[kind][name] = q
     for name, q in parsed["requests"].items():
         lim = parsed["limits"].get(name)
         if lim is not None and q > lim:
-            errs.append(invalid(f"{path}.requests[{name}]", str(requests[name]),
-                                f"must be less than or equal to {name} limit of {limits[name]}"))
+            errs.append(invalid(f"{path}.requests[{name}]", str(q),
+                                f"must be less than or equal to {name} limit of {lim}"))
     return errs
 
 
@@ -285,8 +284,24 @@ def _validate_env(env: Any, path: str) -> list[FieldError]:
 
 
 def validate_container(ctr: Obj, path: str, *, volume_names: set[str], port_names: set[str],
-                       init: bool = False, ephemeral: bool = False) -> list[FieldError]:
-    """Checks for one container; name uniqueness is the caller's job."""
+                       seen_names: set[str], init: bool = False, ephemeral: bool = False) -> list[FieldError]:
+    """Checks for one container, in upstream's order; ``seen_names`` tracks uniqueness across the pod."""
+    errs = _validate_common(ctr, path, volume_names=volume_names, port_names=port_names)
+    name = ctr.get("name") or ""
+    if name and name in seen_names:
+        errs.append(duplicate(path + ".name", name))
+    seen_names.add(name)
+    errs += _validate_container_probes(ctr, path, init=init, ephemeral=ephemeral)
+    restart = ctr.get("restartPolicy")
+    if restart is not None and not init:
+        errs.append(FieldError(("FieldValueForbidden", "Forbidden"), path + ".restartPolicy",
+                               "may not be set for non-init containers"))
+    elif restart is not None and restart != "Always":
+        errs.append(not_supported(path + ".restartPolicy", restart, ["Always"]))
+    return errs
+
+
+def _validate_common(ctr: Obj, path: str, *, volume_names: set[str], port_names: set[str]) -> list[FieldError]:
     errs: list[FieldError] = []
     name = ctr.get("name") or ""
     if not name:
@@ -298,11 +313,7 @@ def validate_container(ctr: Obj, path: str, *, volume_names: set[str], port_name
         errs.append(required(path + ".image"))
     elif image != image.strip():
         errs.append(invalid(path + ".image", image, "must not have leading or trailing whitespace"))
-    policy = ctr.get("imagePullPolicy") or ""
-    if not policy:
-        errs.append(required(path + ".imagePullPolicy"))
-    elif policy not in PULL_POLICIES:
-        errs.append(not_supported(path + ".imagePullPolicy", policy, PULL_POLICIES))
+    errs += probes.validate_lifecycle(ctr.get("lifecycle"), path + ".lifecycle")
     tmp = ctr.get("terminationMessagePolicy") or ""
     if not tmp:
         errs.append(required(path + ".terminationMessagePolicy"))
@@ -311,16 +322,12 @@ def validate_container(ctr: Obj, path: str, *, volume_names: set[str], port_name
     errs += _validate_ports(ctr.get("ports"), path + ".ports", port_names)
     errs += _validate_env(ctr.get("env"), path + ".env")
     errs += volumes.validate_volume_mounts(ctr.get("volumeMounts"), volume_names, path + ".volumeMounts")
-    errs += validate_resources(ctr.get("resources"), path + ".resources")
-    errs += probes.validate_lifecycle(ctr.get("lifecycle"), path + ".lifecycle")
-    errs += _validate_container_probes(ctr, path, init=init, ephemeral=ephemeral)
-    restart = ctr.get("restartPolicy")
-    if restart is not None and not init:
-        errs.append(FieldError(("FieldValueForbidden", "Forbidden"), path + ".restartPolicy",
-                               "may not be set for non-init containers"))
-    elif restart is not None and restart != "Always":
-        errs.append(not_supported(path + ".restartPolicy", restart, ["Always"]))
-    return errs
+    policy = ctr.get("imagePullPolicy") or ""
+    if not policy:
+        errs.append(required(path + ".imagePullPolicy"))
+    elif policy not in PULL_POLICIES:
+        errs.append(not_supported(path + ".imagePullPolicy", policy, PULL_POLICIES))
+    return errs + validate_resources(ctr.get("resources"), path + ".resources")
 
 
 def _validate_container_probes(ctr: Obj, path: str, *, init: bool, ephemeral: bool) -> list[FieldError]:

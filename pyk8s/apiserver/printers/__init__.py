@@ -6,14 +6,15 @@ Public entry points:
   with_column_definitions=True, now=None)``: the Table for a list, a single
   object (a one-item list) or one watch event.
 * ``column_definitions(rt)``: just the columns.
-* ``register_printer`` / ``Printer`` / ``Column``: for kinds defined at run
-  time (CRDs with additionalPrinterColumns).
+* ``crd_printer(additional_printer_columns)`` + ``register_printer(group, kind,
+  printer)``: for kinds defined at run time (CRDs).
 
 One module per API area holds that area's printers; importing this package
 registers them all.  Kinds without a printer print Name and Age.
 """
 
 from pyk8s.apiserver.printers import apps, batch, core, networking, pod, rbac, scaling, volumes
+from pyk8s.apiserver.printers.crd import crd_printer
 from pyk8s.apiserver.printers.table import (
     Column,
     Printer,
@@ -28,6 +29,7 @@ __all__ = [
     "Column",
     "Printer",
     "column_definitions",
+    "crd_printer",
     "printer_for",
     "register_printer",
     "to_table",

@@ -172,19 +172,27 @@ class EtcdStorage:
         body: dict[str, Any] = {**_key_range(prefix), "count_only": True}
         return int((await self._post("/v3/kv/range", body)).get("count", 0))
 
+    async def _readable(self, revision: int) -> bool:
+        try:
+            await self._post("/v3/kv/range", {"key": _b64(PROBE_KEY), "revision": revision, "count_only": True})
+        except CompactedError:
+            return False
+        return True
+
     async def compacted_revision(self) -> int:
-        """The highest revision etcd refuses to read below (0 = never compacted)."""
-        lo, hi = self._compacted_hint, await self.current_revision()
-        if lo <= 1:
-            lo = 1
-        # Invariant: reads at ``hi`` work; find the smallest readable revision in [lo, hi].
-        while lo < hi:
-            mid = (lo + hi) // 2
-            try:
-                await self._post("/v3/kv/range", {"key": _b64(PROBE_KEY), "revision": mid, "count_only": True})
-                hi = mid
-            except CompactedError:
-                lo = mid + 1
+        """The lowest revision etcd still serves, or 0 when never compacted.
+        Our hint (from our own compactions and watch cancels) is a lower bound:
+        one probe confirms it, otherwise a binary search moves it up."""
+        lo, hi = max(self._compacted_hint, 1), await self.current_revision()
+        if not await self._readable(lo):
+            lo += 1
+            # Invariant: ``hi`` is readable and every revision below ``lo`` is not.
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if await self._readable(mid):
+                    hi = mid
+                else:
+                    lo = mid + 1
         self._compacted_hint = lo if lo > 1 else 0
         return self._compacted_hint
 

@@ -29,14 +29,14 @@ INITIAL_REVISION = 1  # like a fresh etcd: revision 1, no keys
 
 
 class MemoryStorage:
-    def __init__(self) -> None:
+    def __init__(self, *, watch_buffer: int = fanout.DEFAULT_BUFFER) -> None:
         self._rev = INITIAL_REVISION
         self._compacted = 0
         self._live: dict[str, KeyValue] = {}
         self._keys: list[str] = []  # sorted live keys
         self._versions: dict[str, list[tuple[int, KeyValue | None]]] = {}
         self._log: list[Event] = []  # revision order
-        self._fanout = fanout.FanOut()
+        self._fanout = fanout.FanOut(watch_buffer)
         self._closed = False
 
     async def start(self) -> None:

@@ -163,6 +163,8 @@ def test_statefulset_and_daemonset() -> None:
         ([{"type": "Complete", "status": "False"}], True, "Terminating"),
         ([{"type": "Suspended", "status": "True"}], False, "Suspended"),
         ([{"type": "FailureTarget", "status": "True"}], False, "FailureTarget"),
+        ([{"type": "SuccessCriteriaMet", "status": "True"}], False, "SuccessCriteriaMet"),
+        ([{"type": "Suspended", "status": "True"}, {"type": "Failed", "status": "True"}], False, "Failed"),
         ([], False, "Running"),
     ],
 )

@@ -1,0 +1,91 @@
+"""ResourceQuotas: per-namespace caps on resource use.
+
+Usage accounting (status.used) is the quota controller's and the admission
+plugin's job; the strategy validates the caps and resets status on create.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyk8s.api import meta_v1
+from pyk8s.api.core_v1 import quantities
+from pyk8s.api.core_v1.common import P, ref, register_kind, spec_of
+from pyk8s.machinery.quantity import parse as parse_q
+from pyk8s.machinery.schema import STRING, STRING_LIST, ArrayOf, Field, MapOf, Quantity, define
+from pyk8s.machinery.scheme import Strategy
+from pyk8s.machinery.validation import FieldError, invalid, not_supported
+
+Obj = dict[str, Any]
+
+define(P + "ScopedResourceSelectorRequirement", "A test on a quota scope.", [
+    Field("scopeName", STRING, "The scope.", required=True),
+    Field("operator", STRING, "In, NotIn, Exists or DoesNotExist.", required=True),
+    Field("values", STRING_LIST, "Values for In/NotIn.", list_type="atomic"),
+])
+define(P + "ScopeSelector", "Scopes a quota applies to, as expressions.", [
+    Field("matchExpressions", ArrayOf(ref("ScopedResourceSelectorRequirement")), "The tests.",
+          list_type="atomic"),
+])
+define(P + "ResourceQuotaSpec", "The caps of a quota.", [
+    Field("hard", MapOf(Quantity()), "Maximum amounts per resource name."),
+    Field("scopes", STRING_LIST, "Only objects matching all scopes are counted.", list_type="atomic"),
+    Field("scopeSelector", ref("ScopeSelector"), "Scopes as selector expressions."),
+])
+define(P + "ResourceQuotaStatus", "Enforced caps and current use.", [
+    Field("hard", MapOf(Quantity()), "Caps being enforced."),
+    Field("used", MapOf(Quantity()), "Current use in the namespace."),
+])
+define(P + "ResourceQuota", "Caps on the total resources a namespace may use.", [
+    *meta_v1.type_meta_fields(),
+    Field("spec", ref("ResourceQuotaSpec"), "The caps."),
+    Field("status", ref("ResourceQuotaStatus"), "Observed use."),
+], gvk=("", "v1", "ResourceQuota"))
+
+SCOPES = ["BestEffort", "CrossNamespacePodAffinity", "NotBestEffort", "NotTerminating", "PriorityClass",
+          "Terminating", "VolumeAttributesClass"]
+
+
+def _validate_amounts(values: Any, path: str) -> list[FieldError]:
+    errs: list[FieldError] = []
+    for name, value in (values or {}).items():
+        try:
+            if parse_q(value).value < 0:
+                errs.append(invalid(f"{path}[{name}]", str(value), "must be greater than or equal to 0"))
+        except ValueError as exc:
+            errs.append(invalid(f"{path}[{name}]", value, str(exc)))
+    return errs
+
+
+def validate_quota_spec(spec: Obj) -> list[FieldError]:
+    errs = _validate_amounts(spec.get("hard"), "spec.hard")
+    for i, scope in enumerate(spec.get("scopes") or []):
+        if scope not in SCOPES:
+            errs.append(not_supported(f"spec.scopes[{i}]", scope, SCOPES))
+    return errs
+
+
+class ResourceQuotaStrategy(Strategy):
+    tracks_generation = False
+
+    def default(self, obj: Obj) -> None:
+        quantities.canonicalize(obj, P + "ResourceQuota")
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        obj.pop("status", None)
+
+    def validate(self, obj: Obj) -> list[FieldError]:
+        return meta_v1.validate_object_meta(obj, namespaced=True) + validate_quota_spec(spec_of(obj))
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        return meta_v1.validate_object_meta_update(new, old) + validate_quota_spec(spec_of(new))
+
+    def validate_status_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        status = new.get("status") or {}
+        errs = meta_v1.validate_object_meta_update(new, old)
+        return errs + _validate_amounts(status.get("hard"), "status.hard") + _validate_amounts(
+            status.get("used"), "status.used")
+
+
+RESOURCEQUOTAS = register_kind(kind="ResourceQuota", plural="resourcequotas", namespaced=True,
+                               strategy=ResourceQuotaStrategy(), short_names=("quota",), subresources=("status",))

@@ -1,0 +1,53 @@
+"""Settings of one API server instance (what ``pyk8s server`` flags fill in).
+
+``ServerConfig`` holds only plain values; ``server.py`` turns them into
+listeners, TLS contexts and credentials.  Paths derive from ``data_dir`` so a
+restart with the same directory finds the same CA, tokens and database.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Kubernetes' default request body limit (3 MiB).
+MAX_REQUEST_BODY = 3 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class ServerConfig:
+    data_dir: Path
+    bind_address: str = "127.0.0.1"
+    secure_port: int = 6443
+    insecure_port: int = 0  # 0 = no plain-HTTP listener
+    service_cluster_ip_range: str = "10.96.0.0/12"
+    max_request_body: int = MAX_REQUEST_BODY
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.data_dir / "pki"
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.data_dir / "admin.kubeconfig"
+
+    @property
+    def kubernetes_service_ip(self) -> str:
+        """The first address of the service range: the ``kubernetes`` Service's ClusterIP."""
+        net = ipaddress.ip_network(self.service_cluster_ip_range, strict=False)
+        return str(net.network_address + 1)
+
+    @property
+    def advertised_host(self) -> str:
+        """The host clients are told to use (a wildcard bind is reached through loopback)."""
+        if self.bind_address in ("0.0.0.0", "", "::"):
+            return "127.0.0.1"
+        return self.bind_address
+
+    @property
+    def url(self) -> str:
+        host = self.advertised_host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"https://{host}:{self.secure_port}"

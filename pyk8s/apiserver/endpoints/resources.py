@@ -1,0 +1,242 @@
+"""The resource handlers: one request on ``/api/v1/...`` or ``/apis/g/v/...``.
+
+``ResourceHandler.handle`` resolves the path against the scheme, picks the
+verb from the method and path shape, decodes the body and query into the
+registry's option objects (``registry/rest.py``), calls the store and writes
+the answer (JSON, or a Table when the Accept header asks for one).
+
+Verb mapping, as in Kubernetes:
+
+=======  ===================  =========================================
+method   collection           named object (or subresource)
+=======  ===================  =========================================
+GET      list / watch         get
+POST     create               create on a subresource (binding, eviction, token)
+PUT      405                  update (created -> 201)
+PATCH    405                  patch (apply that creates -> 201)
+DELETE   deletecollection     delete
+=======  ===================  =========================================
+
+Subresources other than ``status`` are in ``subresources.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from pyk8s.apiserver.endpoints import negotiation, params, subresources, tables
+from pyk8s.apiserver.endpoints.objects import check_name, check_namespace, check_type
+from pyk8s.apiserver.endpoints.paths import ResourcePath
+from pyk8s.apiserver.endpoints.responses import is_pretty, json_response, table_content_type
+from pyk8s.apiserver.endpoints.watch import TableEncoder, serve_watch
+from pyk8s.apiserver.filters.authn import USER_KEY, TokenSigner, UserInfo
+from pyk8s.apiserver.registry.rest import RESTStorage, WriteOptions
+from pyk8s.machinery import fieldcheck
+from pyk8s.machinery.errors import (
+    StatusError,
+    bad_request,
+    method_not_allowed,
+    resource_not_found_for_path,
+    unsupported_media_type,
+)
+from pyk8s.machinery.scheme import ResourceType, Scheme
+
+Obj = dict[str, Any]
+
+
+class Registry(Protocol):
+    """What the HTTP layer needs from ``pyk8s.apiserver.registry``."""
+
+    def storage_for(self, rt: ResourceType) -> RESTStorage: ...
+
+
+def _user(request: web.Request) -> str:
+    user: UserInfo | None = request.get(USER_KEY)
+    return user.username if user else ""
+
+
+class ResourceHandler:
+    def __init__(self, scheme: Scheme, registry: Registry | None, *, max_body: int,
+                 token_signer: TokenSigner | None = None) -> None:
+        self.scheme = scheme
+        self.registry = registry
+        self.max_body = max_body
+        self.token_signer = token_signer
+
+    # --- resolution ----------------------------------------------------------
+
+    def resolve(self, rp: ResourcePath, path: str) -> ResourceType:
+        rt = self.scheme.get(rp.group, rp.version, rp.plural)
+        if rt is None:
+            raise resource_not_found_for_path(path)
+        if rp.namespaced_form and not rt.namespaced:
+            raise resource_not_found_for_path(path)
+        if rt.namespaced and rp.name and not rp.namespaced_form:
+            raise resource_not_found_for_path(path)
+        if rp.subresource and rp.subresource not in rt.subresources:
+            raise resource_not_found_for_path(path)
+        return rt
+
+    def storage(self, rt: ResourceType) -> RESTStorage:
+        try:
+            store = self.registry.storage_for(rt) if self.registry is not None else None
+        except KeyError:
+            raise resource_not_found_for_path(rt.qualified) from None
+        if store is None:
+            raise StatusError(503, "ServiceUnavailable", f"the storage for {rt.qualified} is not available")
+        return store
+
+    async def handle(self, request: web.Request, rp: ResourcePath) -> web.StreamResponse:
+        rt = self.resolve(rp, request.path)
+        verb = _VERBS.get((request.method, bool(rp.name)))
+        if verb is None:
+            raise method_not_allowed()
+        if rp.subresource and rp.subresource != "status":
+            return await subresources.handle(self, request, rp, rt)
+        if rp.subresource == "status" and verb not in ("get", "update", "patch"):
+            raise method_not_allowed()
+        if (verb == "create" and rp.name) or (rp.watch and (verb not in ("list", "get") or rp.subresource)):
+            raise method_not_allowed()
+        if rt.namespaced and not rp.namespaced_form and verb in ("create", "deletecollection"):
+            raise method_not_allowed()
+        if verb != "list" and not rp.subresource and verb not in rt.verbs:
+            raise method_not_allowed()
+        if verb == "create" and rt.kind == "Binding" and rt.group == "":
+            body, _ = await self.read_object(request)
+            check_type(body, "v1", "Binding")
+            name = (body.get("metadata") or {}).get("name", "")
+            if not name:
+                raise bad_request("metadata.name: Required value: name is required for a binding")
+            return await subresources.bind_pod(self, rp.namespace, name, body, self.write_options(request))
+        return await getattr(self, verb)(request, rp, rt)
+
+    # --- reads ---------------------------------------------------------------
+
+    async def get(self, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
+        if (rp.watch or params.is_watch(request.query)) and not rp.subresource:
+            return await self.watch(request, rp, rt)
+        obj = await self.storage(rt).get(rp.namespace, rp.name, resource_version=request.query.get("resourceVersion", ""))
+        return self.object_response(request, rt, obj)
+
+    async def list(self, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
+        query = request.query
+        if rp.watch or params.is_watch(query):
+            if "watch" not in rt.verbs:
+                raise method_not_allowed()
+            return await self.watch(request, rp, rt)
+        if "list" not in rt.verbs:
+            raise method_not_allowed()
+        lst = await self.storage(rt).list(rp.namespace, params.list_options(query))
+        version = negotiation.table_version(request.headers.get("Accept", ""))
+        if version:
+            table = tables.list_table(rt, lst, include=tables.include_object(query), version=version)
+            return json_response(table, content_type=table_content_type(version), pretty=is_pretty(request))
+        return json_response(lst, pretty=is_pretty(request))
+
+    async def watch(self, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
+        opts = params.watch_options(request.query)
+        if rp.name:  # the deprecated watch of one object: a field selector on its name
+            by_name = f"metadata.name={rp.name}"
+            opts.field_selector = f"{opts.field_selector},{by_name}" if opts.field_selector else by_name
+        version = negotiation.table_version(request.headers.get("Accept", ""))
+        encoder = TableEncoder(rt, tables.include_object(request.query), version) if version else None
+        events = self.storage(rt).watch(rp.namespace, opts)
+        ctype = table_content_type(version) if version else "application/json"
+        return await serve_watch(request, events, duration=opts.timeout_seconds or params.MIN_REQUEST_TIMEOUT,
+                                 content_type=ctype, table=encoder)
+
+    def object_response(self, request: web.Request, rt: ResourceType, obj: Obj, *, status: int = 200,
+                        warnings: list[str] | None = None) -> web.Response:
+        version = negotiation.table_version(request.headers.get("Accept", ""))
+        if version and request.method == "GET":
+            table = tables.object_table(rt, obj, include=tables.include_object(request.query), version=version)
+            return json_response(table, content_type=table_content_type(version), pretty=is_pretty(request))
+        return json_response(obj, status=status, warnings=warnings or (), pretty=is_pretty(request))
+
+    # --- writes --------------------------------------------------------------
+
+    async def read_object(self, request: web.Request) -> tuple[Obj, bytes]:
+        body = await negotiation.read_body(request, self.max_body)
+        return negotiation.decode_object(negotiation.media_type(request), body), body
+
+    def check_fields(self, request: web.Request, rt: ResourceType, obj: Obj, raw: bytes, opts: WriteOptions) -> None:
+        """fieldValidation for a whole-object body: Strict -> 400, Warn -> Warning headers.
+
+        Done here because only this layer has the raw body (duplicate keys vanish
+        once decoded); patches are checked by the store on the patched result.
+        """
+        if opts.field_validation == "Ignore" or not rt.schema:
+            return
+        ctype = negotiation.media_type(request)
+        json_body = ctype in ("", negotiation.JSON) or ctype.endswith("+json")
+        opts.warnings.extend(fieldcheck.check(obj, rt.schema, opts.field_validation, raw=raw if json_body else None))
+
+    def write_options(self, request: web.Request) -> WriteOptions:
+        return params.write_options(request.query, request.query.getall("dryRun", []), _user(request))
+
+    async def create(self, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
+        opts = self.write_options(request)
+        obj, raw = await self.read_object(request)
+        check_type(obj, rt.api_version, rt.kind)
+        check_namespace(obj, rp.namespace, rt)
+        self.check_fields(request, rt, obj, raw, opts)
+        created = await self.storage(rt).create(rp.namespace, obj, opts)
+        return self.object_response(request, rt, created, status=201, warnings=opts.warnings)
+
+    async def update(self, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
+        opts = self.write_options(request)
+        obj, raw = await self.read_object(request)
+        check_type(obj, rt.api_version, rt.kind)
+        check_namespace(obj, rp.namespace, rt)
+        check_name(obj, rp.name)
+        self.check_fields(request, rt, obj, raw, opts)
+        result, created = await self.storage(rt).update(rp.namespace, rp.name, obj, opts, subresource=rp.subresource)
+        return self.object_response(request, rt, result, status=201 if created else 200, warnings=opts.warnings)
+
+    async def patch(self, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
+        opts = self.write_options(request)
+        patch_type, doc = await self.read_patch(request)
+        if patch_type == negotiation.APPLY_PATCH:
+            if not opts.field_manager:
+                raise bad_request("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: "
+                                  "is required for apply patch")
+            check_type(doc, rt.api_version, rt.kind)
+        result, created = await self.storage(rt).patch(rp.namespace, rp.name, patch_type, doc, opts,
+                                                        subresource=rp.subresource)
+        return self.object_response(request, rt, result, status=201 if created else 200, warnings=opts.warnings)
+
+    async def read_patch(self, request: web.Request) -> tuple[str, Any]:
+        ctype = negotiation.media_type(request)
+        if ctype not in negotiation.PATCH_TYPES:
+            raise unsupported_media_type(ctype)
+        body = await negotiation.read_body(request, self.max_body)
+        return ctype, negotiation.decode_patch(ctype, body)
+
+    async def delete(self, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
+        opts = await self.delete_options(request)
+        obj = await self.storage(rt).delete(rp.namespace, rp.name, opts)
+        return json_response(obj, pretty=is_pretty(request))
+
+    async def deletecollection(self, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
+        opts = await self.delete_options(request)
+        result = await self.storage(rt).delete_collection(rp.namespace, params.list_options(request.query), opts)
+        return json_response(result, pretty=is_pretty(request))
+
+    async def delete_options(self, request: web.Request) -> Any:
+        body = await negotiation.read_body(request, self.max_body)
+        doc = negotiation.decode_optional_json(negotiation.media_type(request), body)
+        return params.delete_options(request.query, request.query.getall("dryRun", []), doc)
+
+
+_VERBS: dict[tuple[str, bool], str] = {
+    ("GET", False): "list",
+    ("GET", True): "get",
+    ("POST", False): "create",
+    ("POST", True): "create",
+    ("PUT", True): "update",
+    ("PATCH", True): "patch",
+    ("DELETE", True): "delete",
+    ("DELETE", False): "deletecollection",
+}

@@ -1,0 +1,277 @@
+"""Subresources other than ``status``: scale, binding, eviction, token, the
+pod streaming endpoints, and the pass-through ones (ephemeralcontainers,
+resize, finalize).
+
+If the registry offers its own implementation (``registry.subresource(rt,
+name)`` returning an object with the needed methods), it is used.  Otherwise
+the generic versions here work on top of the main resource's store, the way
+upstream's scale and binding stores read, change and write the parent object
+with its resourceVersion as the precondition:
+
+* ``scale``: an autoscaling/v1 Scale view of ``spec.replicas``;
+* ``binding``: sets ``spec.nodeName`` once (409 if already bound);
+* ``eviction``: deletes the pod with the Eviction's deleteOptions (no
+  disruption budgets yet);
+* ``token``: a TokenRequest answered with a signed service-account token.
+
+Logs, exec, attach, port-forward and proxy need the kubelet, which does not
+exist yet: they answer an honest Status instead.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from pyk8s.apiserver.endpoints import negotiation, params
+from pyk8s.apiserver.endpoints.objects import check_type
+from pyk8s.apiserver.endpoints.paths import ResourcePath
+from pyk8s.apiserver.endpoints.responses import is_pretty, json_response
+from pyk8s.apiserver.registry.rest import DeleteOptions, WriteOptions
+from pyk8s.machinery import labels
+from pyk8s.machinery.errors import Cause, StatusError, bad_request, conflict, invalid, method_not_allowed
+from pyk8s.machinery.patch import apply_json_patch, apply_merge_patch, apply_strategic
+from pyk8s.machinery.scheme import ResourceType
+
+if TYPE_CHECKING:
+    from pyk8s.apiserver.endpoints.resources import ResourceHandler
+
+Obj = dict[str, Any]
+STREAMING = ("log", "exec", "attach", "portforward", "proxy")
+PASS_THROUGH = ("ephemeralcontainers", "resize", "finalize")
+SCALE_SCHEMA = "io.k8s.api.autoscaling.v1.Scale"
+CONFLICT_RETRIES = 5
+TOKEN_DEFAULT_SECONDS = 3600
+TOKEN_MIN_SECONDS = 600
+API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
+
+
+def _rfc3339(ts: float) -> str:
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _registry_impl(handler: ResourceHandler, rt: ResourceType, sub: str) -> Any:
+    hook = getattr(handler.registry, "subresource", None)
+    return hook(rt, sub) if hook is not None else None
+
+
+async def handle(handler: ResourceHandler, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
+    sub = rp.subresource
+    if sub in STREAMING:
+        return await streaming_unavailable(handler, rp, rt)
+    if sub == "scale":
+        return await scale(handler, request, rp, rt)
+    if sub in ("binding", "eviction", "token"):
+        if request.method != "POST":
+            raise method_not_allowed()
+        impl = _registry_impl(handler, rt, sub)
+        body, _ = await handler.read_object(request)
+        fn = {"binding": bind, "eviction": evict, "token": token}[sub]
+        return await fn(handler, request, rp, rt, body, impl)
+    if sub in PASS_THROUGH:
+        return await pass_through(handler, request, rp, rt)
+    raise method_not_allowed()
+
+
+# --- scale ---------------------------------------------------------------------
+
+
+def to_scale(obj: Obj) -> Obj:
+    meta = obj.get("metadata") or {}
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    scale_meta = {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta}
+    selector = spec.get("selector")
+    scale_status: Obj = {"replicas": int(status.get("replicas") or 0)}
+    if isinstance(selector, dict):
+        text = labels.format_label_selector(selector)
+        if text and text != "<none>":
+            scale_status["selector"] = text
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1", "metadata": scale_meta,
+            "spec": {"replicas": int(spec.get("replicas", 1) or 0)}, "status": scale_status}
+
+
+def _patched_scale(current: Obj, patch_type: str, doc: Any) -> Obj:
+    if patch_type == negotiation.JSON_PATCH:
+        return apply_json_patch(current, doc)
+    if patch_type == negotiation.STRATEGIC_MERGE_PATCH:
+        return apply_strategic(current, doc, SCALE_SCHEMA)
+    return apply_merge_patch(current, doc)
+
+
+def _check_scale(new: Obj, current: Obj) -> int:
+    replicas = (new.get("spec") or {}).get("replicas", 0)
+    if not isinstance(replicas, int) or isinstance(replicas, bool):
+        raise bad_request("spec.replicas: must be an integer")
+    if replicas < 0:
+        name = (current.get("metadata") or {}).get("name", "")
+        raise invalid("Scale", name, [Cause("FieldValueInvalid", f"Invalid value: {replicas}: must be greater than or equal to 0",
+                                            "spec.replicas")], group="autoscaling")
+    return replicas
+
+
+async def scale(handler: ResourceHandler, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
+    impl = _registry_impl(handler, rt, "scale")
+    store = handler.storage(rt)
+    if request.method == "GET":
+        if impl is not None:
+            return json_response(await impl.get(rp.namespace, rp.name), pretty=is_pretty(request))
+        return json_response(to_scale(await store.get(rp.namespace, rp.name)), pretty=is_pretty(request))
+    if request.method not in ("PUT", "PATCH"):
+        raise method_not_allowed()
+    opts = handler.write_options(request)
+    if request.method == "PUT":
+        body, _ = await handler.read_object(request)
+        check_type(body, "autoscaling/v1", "Scale")
+        if impl is not None:
+            result, _ = await impl.update(rp.namespace, rp.name, body, opts)
+            return json_response(result, warnings=opts.warnings)
+        return await _write_scale(handler, rp, rt, opts, lambda _cur: body)
+    patch_type, doc = await handler.read_patch(request)
+    if impl is not None:
+        result, _ = await impl.patch(rp.namespace, rp.name, patch_type, doc, opts)
+        return json_response(result, warnings=opts.warnings)
+    return await _write_scale(handler, rp, rt, opts, lambda cur: _patched_scale(cur, patch_type, doc))
+
+
+async def _write_scale(handler: ResourceHandler, rp: ResourcePath, rt: ResourceType, opts: WriteOptions,
+                       make: Any) -> web.StreamResponse:
+    store = handler.storage(rt)
+    for _ in range(CONFLICT_RETRIES):
+        obj = await store.get(rp.namespace, rp.name)
+        current = to_scale(obj)
+        new = make(copy.deepcopy(current))
+        replicas = _check_scale(new, current)
+        wanted_rv = (new.get("metadata") or {}).get("resourceVersion")
+        if wanted_rv and wanted_rv != current["metadata"].get("resourceVersion"):
+            raise conflict(rt.plural, rp.name, rt.group)
+        obj.setdefault("spec", {})["replicas"] = replicas
+        try:
+            result, _ = await store.update(rp.namespace, rp.name, obj, opts)
+        except StatusError as err:
+            if err.code == 409 and not wanted_rv:
+                continue  # someone else wrote the parent meanwhile: re-read and retry
+            raise
+        return json_response(to_scale(result), warnings=opts.warnings)
+    raise conflict(rt.plural, rp.name, rt.group)
+
+
+# --- binding, eviction, token ----------------------------------------------------
+
+
+async def bind(handler: ResourceHandler, request: web.Request, rp: ResourcePath, rt: ResourceType, body: Obj,
+               impl: Any) -> web.StreamResponse:
+    check_type(body, "v1", "Binding")
+    opts = handler.write_options(request)
+    if impl is not None:
+        return json_response(await impl.create(rp.namespace, rp.name, body, opts), status=201)
+    return await bind_pod(handler, rp.namespace, rp.name, body, opts)
+
+
+async def bind_pod(handler: ResourceHandler, namespace: str, pod_name: str, body: Obj,
+                   opts: WriteOptions) -> web.StreamResponse:
+    """Set the pod's spec.nodeName (once) and its PodScheduled condition."""
+    target = body.get("target") or {}
+    node = target.get("name") if isinstance(target, dict) else None
+    if not node:
+        raise bad_request("target.name: Required value")
+    pods = handler.scheme.get("", "v1", "pods")
+    if pods is None:
+        raise StatusError(503, "ServiceUnavailable", "pods are not served")
+    store = handler.storage(pods)
+    pod = await store.get(namespace, pod_name)
+    bound = (pod.get("spec") or {}).get("nodeName")
+    if bound:
+        raise conflict("pods/binding", pod_name, "", f'pod {pod_name} is already assigned to node "{bound}"')
+    pod.setdefault("spec", {})["nodeName"] = node
+    pod, _ = await store.update(namespace, pod_name, pod, opts)
+    if not opts.dry_run:
+        status = pod.setdefault("status", {})
+        conds = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
+        conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                      "lastTransitionTime": _rfc3339(time.time())})
+        status["conditions"] = conds
+        await store.update(namespace, pod_name, pod, WriteOptions(user=opts.user, field_manager=opts.field_manager),
+                           subresource="status")
+    return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
+                         status=201)
+
+
+async def evict(handler: ResourceHandler, request: web.Request, rp: ResourcePath, rt: ResourceType, body: Obj,
+                impl: Any) -> web.StreamResponse:
+    api_version = body.get("apiVersion") or "policy/v1"
+    if api_version not in ("policy/v1", "policy/v1beta1"):
+        raise bad_request(f"the API version in the data ({api_version}) does not match the expected API version (policy/v1)")
+    if body.get("kind") not in (None, "", "Eviction"):
+        raise bad_request(f"the kind in the data ({body.get('kind')}) does not match the expected kind (Eviction)")
+    name = (body.get("metadata") or {}).get("name")
+    if name and name != rp.name:
+        raise bad_request(f"name in URL does not match name in Eviction object: {rp.name} != {name}")
+    if impl is not None:
+        return json_response(await impl.create(rp.namespace, rp.name, body, handler.write_options(request)), status=201)
+    raw_opts = body.get("deleteOptions") or {}
+    opts: DeleteOptions = params.delete_options({}, request.query.getall("dryRun", []), raw_opts)
+    await handler.storage(rt).delete(rp.namespace, rp.name, opts)
+    return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
+                         status=201)
+
+
+async def token(handler: ResourceHandler, request: web.Request, rp: ResourcePath, rt: ResourceType, body: Obj,
+                impl: Any) -> web.StreamResponse:
+    check_type(body, "authentication.k8s.io/v1", "TokenRequest")
+    if impl is not None:
+        return json_response(await impl.create(rp.namespace, rp.name, body, handler.write_options(request)), status=201)
+    if handler.token_signer is None:
+        raise StatusError(503, "ServiceUnavailable", "service account tokens are not configured on this server")
+    sa = await handler.storage(rt).get(rp.namespace, rp.name)
+    spec = dict(body.get("spec") or {})
+    seconds = spec.get("expirationSeconds") or TOKEN_DEFAULT_SECONDS
+    if not isinstance(seconds, int) or seconds < TOKEN_MIN_SECONDS:
+        raise bad_request("spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes")
+    spec["expirationSeconds"] = seconds
+    spec["audiences"] = spec.get("audiences") or [API_AUDIENCE]
+    spec.setdefault("boundObjectRef", None)
+    now = time.time()
+    sa_meta = sa.get("metadata") or {}
+    claims = {"sub": f"system:serviceaccount:{rp.namespace}:{rp.name}", "aud": spec["audiences"],
+              "iat": int(now), "nbf": int(now), "exp": int(now) + seconds,
+              "kubernetes.io": {"namespace": rp.namespace,
+                                "serviceaccount": {"name": rp.name, "uid": sa_meta.get("uid", "")}}}
+    result = {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+              "metadata": {"name": rp.name, "namespace": rp.namespace, "creationTimestamp": _rfc3339(now)},
+              "spec": spec,
+              "status": {"token": handler.token_signer.sign(claims), "expirationTimestamp": _rfc3339(now + seconds)}}
+    return json_response(result, status=201)
+
+
+# --- streaming and pass-through --------------------------------------------------
+
+
+async def streaming_unavailable(handler: ResourceHandler, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
+    obj = await handler.storage(rt).get(rp.namespace, rp.name)
+    if rt.kind == "Pod":
+        node = (obj.get("spec") or {}).get("nodeName")
+        if not node:
+            raise bad_request(f"pod {rp.name} does not have a host assigned")
+        raise StatusError(503, "ServiceUnavailable",
+                          f'{rp.subresource} is not available: no kubelet serves node "{node}" yet')
+    raise StatusError(503, "ServiceUnavailable", f"{rt.plural}/{rp.subresource} is not available on this server yet")
+
+
+async def pass_through(handler: ResourceHandler, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
+    store = handler.storage(rt)
+    if request.method == "GET":
+        return json_response(await store.get(rp.namespace, rp.name), pretty=is_pretty(request))
+    opts = handler.write_options(request)
+    if request.method == "PUT":
+        body, _ = await handler.read_object(request)
+        result, _ = await store.update(rp.namespace, rp.name, body, opts, subresource=rp.subresource)
+    elif request.method == "PATCH":
+        patch_type, doc = await handler.read_patch(request)
+        result, _ = await store.patch(rp.namespace, rp.name, patch_type, doc, opts, subresource=rp.subresource)
+    else:
+        raise method_not_allowed()
+    return json_response(result, warnings=opts.warnings)

@@ -1,0 +1,1 @@
+"""aiohttp middlewares that wrap every request: errors to Status, authentication."""

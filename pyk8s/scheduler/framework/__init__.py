@@ -1,0 +1,1 @@
+"""The scheduling framework: extension-point Protocols and the runner that calls plugins."""

@@ -1,0 +1,185 @@
+"""A tiny certificate authority for one cluster, built on ``cryptography``.
+
+The API server needs three things on first start: a CA, a serving
+certificate signed by it (with every name clients use to reach the server),
+and an admin client certificate (``CN=kubernetes-admin, O=system:masters``;
+Kubernetes reads the user from CN and the groups from O).  ``ensure_pki``
+creates whatever is missing under one directory and loads what exists, so a
+second start reuses the same identity and old kubeconfigs keep working.
+
+Keys are ECDSA P-256: small, fast to generate, and accepted by Go's TLS
+stack (kubectl) and Python's ``ssl`` alike.  Private key files are 0600.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+CA_DAYS = 3650
+LEAF_DAYS = 365 * 5
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPair:
+    """PEM-encoded certificate and private key, plus where they live on disk."""
+
+    cert_pem: bytes
+    key_pem: bytes
+    cert_path: Path
+    key_path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterPKI:
+    ca: KeyPair
+    serving: KeyPair
+    admin: KeyPair
+
+
+def _new_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _name(cn: str, orgs: tuple[str, ...] = ()) -> x509.Name:
+    attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in orgs]
+    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, cn))
+    return x509.Name(attrs)
+
+
+def _builder(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey, days: int) -> x509.CertificateBuilder:
+    now = datetime.datetime.now(datetime.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        # Back-dated a little so a client clock slightly behind still accepts it.
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+    )
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _save(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey, cert_path: Path, key_path: Path) -> KeyPair:
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = _key_pem(key)
+    _write(key_path, key_pem, 0o600)
+    _write(cert_path, cert_pem, 0o644)
+    return KeyPair(cert_pem, key_pem, cert_path, key_path)
+
+
+def _load(cert_path: Path, key_path: Path) -> KeyPair | None:
+    if not (cert_path.exists() and key_path.exists()):
+        return None
+    return KeyPair(cert_path.read_bytes(), key_path.read_bytes(), cert_path, key_path)
+
+
+def create_ca(cert_path: Path, key_path: Path, common_name: str = "pyk8s-ca") -> KeyPair:
+    key = _new_key()
+    name = _name(common_name)
+    cert = (
+        _builder(name, name, key, CA_DAYS)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return _save(cert, key, cert_path, key_path)
+
+
+def _ca_objects(ca: KeyPair) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    cert = x509.load_pem_x509_certificate(ca.cert_pem)
+    key = serialization.load_pem_private_key(ca.key_pem, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{ca.key_path}: expected an EC private key")
+    return cert, key
+
+
+def issue_cert(ca: KeyPair, cert_path: Path, key_path: Path, *, common_name: str,
+               organizations: tuple[str, ...] = (), dns_names: tuple[str, ...] = (),
+               ip_addresses: tuple[str, ...] = (), server: bool = False) -> KeyPair:
+    """A leaf certificate signed by ``ca``: a serving cert when ``server``, else a client cert."""
+    ca_cert, ca_key = _ca_objects(ca)
+    key = _new_key()
+    usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+    builder = (
+        _builder(_name(common_name, organizations), ca_cert.subject, key, LEAF_DAYS)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+    )
+    sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dict.fromkeys(dns_names)]
+    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in dict.fromkeys(ip_addresses)]
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    cert = builder.sign(ca_key, hashes.SHA256())
+    return _save(cert, key, cert_path, key_path)
+
+
+def cert_sans(cert_pem: bytes) -> tuple[set[str], set[str]]:
+    """(DNS names, IP addresses) of a certificate."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return set(), set()
+    return set(ext.get_values_for_type(x509.DNSName)), {str(ip) for ip in ext.get_values_for_type(x509.IPAddress)}
+
+
+def ensure_pki(directory: Path, *, dns_names: tuple[str, ...], ip_addresses: tuple[str, ...]) -> ClusterPKI:
+    """Load or create the CA, serving and admin certificates under ``directory``.
+
+    An existing serving certificate is re-issued (by the same CA) only when it
+    lacks one of the requested names, e.g. after a new ``--bind-address``.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = _load(directory / "ca.crt", directory / "ca.key") or create_ca(directory / "ca.crt", directory / "ca.key")
+    serving = _load(directory / "apiserver.crt", directory / "apiserver.key")
+    if serving is not None:
+        have_dns, have_ips = cert_sans(serving.cert_pem)
+        wanted_ips = {str(ipaddress.ip_address(ip)) for ip in ip_addresses}
+        if not (set(dns_names) <= have_dns and wanted_ips <= have_ips):
+            serving = None
+    if serving is None:
+        serving = issue_cert(ca, directory / "apiserver.crt", directory / "apiserver.key", common_name="kube-apiserver",
+                             dns_names=dns_names, ip_addresses=ip_addresses, server=True)
+    admin = _load(directory / "admin.crt", directory / "admin.key") or issue_cert(
+        ca, directory / "admin.crt", directory / "admin.key", common_name="kubernetes-admin",
+        organizations=("system:masters",))
+    return ClusterPKI(ca=ca, serving=serving, admin=admin)
+
+
+def subject_identity(cert_der: bytes) -> tuple[str, tuple[str, ...]]:
+    """(CN, O values) of a DER certificate: the user name and groups Kubernetes derives from it."""
+    cert = x509.load_der_x509_certificate(cert_der)
+    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    orgs = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    return (str(cns[0].value) if cns else "", tuple(str(o.value) for o in orgs))
