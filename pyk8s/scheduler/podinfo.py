@@ -24,7 +24,9 @@ def pod_key(pod: dict[str, Any]) -> str:
 def host_ports(pod: dict[str, Any]) -> list[HostPort]:
     out: list[HostPort] = []
     spec = pod.get("spec") or {}
-    for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+    # Regular containers and restartable (sidecar) init containers keep their ports.
+    sidecars = [c for c in spec.get("initContainers") or () if c.get("restartPolicy") == "Always"]
+    for c in sidecars + (spec.get("containers") or []):
         for p in c.get("ports") or ():
             hp = p.get("hostPort") or 0
             if hp > 0:
@@ -51,6 +53,8 @@ class PodInfo:
     priority: int = 0
     # Plugins may memoise parsed forms of this pod here (keyed by plugin name).
     parsed: dict[str, Any] = field(default_factory=dict)
+    # Hashable (namespace, labels) identity: selectors' verdicts are memoised on it.
+    label_key: tuple[str, tuple[tuple[str, str], ...]] = ("", ())
 
     @classmethod
     def of(cls, pod: dict[str, Any]) -> PodInfo:
@@ -58,11 +62,14 @@ class PodInfo:
         aff = _affinity(pod)
         cpu, mem = resources.non_zero_requests(pod)
         anti = aff.get("podAntiAffinity") or {}
+        namespace = meta.get("namespace") or "default"
+        labels = meta.get("labels") or {}
         return cls(
             pod=pod,
             key=pod_key(pod),
-            namespace=meta.get("namespace") or "default",
-            labels=meta.get("labels") or {},
+            namespace=namespace,
+            labels=labels,
+            label_key=(namespace, tuple(sorted(labels.items()))),
             requests=resources.pod_requests(pod),
             non_zero_cpu=cpu,
             non_zero_memory=mem,

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from pyk8s.scheduler.cache import NodeInfo
+    from pyk8s.scheduler.cache import NodeInfo, Snapshot
+    from pyk8s.scheduler.podinfo import PodInfo
 
 Pod = dict[str, Any]
 Node = dict[str, Any]
@@ -79,12 +80,17 @@ def is_success(status: Status | None) -> bool:
 class CycleState:
     """Per-pod scratch space shared by the plugins of one scheduling cycle."""
 
-    __slots__ = ("_data", "skip_filter", "skip_score")
+    __slots__ = ("_data", "skip_filter", "skip_score", "restricted_by", "pod_info", "snapshot")
 
-    def __init__(self) -> None:
+    def __init__(self, pod_info: PodInfo | None = None, snapshot: Snapshot | None = None) -> None:
         self._data: dict[str, Any] = {}
         self.skip_filter: set[str] = set()
         self.skip_score: set[str] = set()
+        # PreFilter plugins that narrowed the candidate nodes (named in the failure message).
+        self.restricted_by: list[str] = []
+        # The digested incoming pod and the cycle's node snapshot, set by the cycle.
+        self.pod_info = pod_info
+        self.snapshot = snapshot
 
     def write(self, key: str, value: Any) -> None:
         self._data[key] = value
