@@ -136,8 +136,9 @@ class Router:
         path = request.path.rstrip("/") or "/"
         if path == "/version":
             return system.version(request)
-        if path in ("/healthz", "/livez", "/readyz"):
-            return system.health(request, path[1:], self.readiness)
+        kind, _, check = path[1:].partition("/")
+        if kind in ("healthz", "livez", "readyz"):
+            return system.health(request, kind, self.readiness, only=check)
         if path.startswith("/openapi/"):
             return openapi.serve(request, self.scheme, self.schemas)
         if path in ("/api", "/apis"):

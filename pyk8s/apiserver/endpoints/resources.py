@@ -29,6 +29,7 @@ from aiohttp import web
 from pyk8s.apiserver.endpoints import negotiation, params, subresources, tables
 from pyk8s.apiserver.endpoints.objects import check_name, check_namespace, check_type
 from pyk8s.apiserver.endpoints.paths import ResourcePath
+from pyk8s.apiserver.endpoints.pruning import prune_unknown_fields
 from pyk8s.apiserver.endpoints.responses import is_pretty, json_response, table_content_type
 from pyk8s.apiserver.endpoints.watch import TableEncoder, serve_watch
 from pyk8s.apiserver.filters.authn import USER_KEY, TokenSigner, UserInfo
@@ -162,16 +163,20 @@ class ResourceHandler:
         return negotiation.decode_object(negotiation.media_type(request), body), body
 
     def check_fields(self, request: web.Request, rt: ResourceType, obj: Obj, raw: bytes, opts: WriteOptions) -> None:
-        """fieldValidation for a whole-object body: Strict -> 400, Warn -> Warning headers.
+        """fieldValidation for a whole-object body: Strict -> 400, Warn -> Warning headers;
+        then unknown fields are dropped, as upstream's decoder does.
 
         Done here because only this layer has the raw body (duplicate keys vanish
         once decoded); patches are checked by the store on the patched result.
         """
-        if opts.field_validation == "Ignore" or not rt.schema:
+        if not rt.schema:
             return
-        ctype = negotiation.media_type(request)
-        json_body = ctype in ("", negotiation.JSON) or ctype.endswith("+json")
-        opts.warnings.extend(fieldcheck.check(obj, rt.schema, opts.field_validation, raw=raw if json_body else None))
+        if opts.field_validation != "Ignore":
+            ctype = negotiation.media_type(request)
+            json_body = ctype in ("", negotiation.JSON) or ctype.endswith("+json")
+            opts.warnings.extend(fieldcheck.check(obj, rt.schema, opts.field_validation,
+                                                  raw=raw if json_body else None))
+        prune_unknown_fields(obj, rt.schema)
 
     def write_options(self, request: web.Request) -> WriteOptions:
         return params.write_options(request.query, request.query.getall("dryRun", []), _user(request))

@@ -256,8 +256,8 @@ async def streaming_unavailable(handler: ResourceHandler, rp: ResourcePath, rt: 
         node = (obj.get("spec") or {}).get("nodeName")
         if not node:
             raise bad_request(f"pod {rp.name} does not have a host assigned")
-        raise StatusError(503, "ServiceUnavailable",
-                          f'{rp.subresource} is not available: no kubelet serves node "{node}" yet')
+        what = {"log": "container logs are", "proxy": "the pod proxy is"}.get(rp.subresource, f"{rp.subresource} is")
+        raise StatusError(503, "ServiceUnavailable", f'{what} not available: no kubelet serves node "{node}" yet')
     raise StatusError(503, "ServiceUnavailable", f"{rt.plural}/{rp.subresource} is not available on this server yet")
 
 

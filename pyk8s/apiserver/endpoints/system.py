@@ -5,7 +5,7 @@ server assembly sets when its piece is up (storage open, bootstrap done,
 watch caches primed).  ``/readyz`` is 200 only when every check passed;
 ``/healthz`` and ``/livez`` answer 200 while the process serves at all.
 ``?verbose`` lists the checks the way upstream does; ``?exclude=name``
-skips one.
+skips one; ``/readyz/<name>`` asks about one check.
 """
 
 from __future__ import annotations
@@ -52,10 +52,15 @@ def version(request: web.Request) -> web.Response:
     return web.json_response(VERSION_INFO)
 
 
-def health(request: web.Request, kind: str, readiness: Readiness) -> web.Response:
+def health(request: web.Request, kind: str, readiness: Readiness, *, only: str = "") -> web.Response:
+    """``/<kind>`` runs every check; ``/<kind>/<check>`` just that one (404 if unknown)."""
     checks: dict[str, bool] = {"ping": True, "log": True}
     if kind == "readyz":
         checks.update(readiness.checks())
+    if only:
+        if only not in checks:
+            raise web.HTTPNotFound()
+        checks = {only: checks[only]}
     excluded = set(request.query.getall("exclude", []))
     checks = {k: v for k, v in checks.items() if k not in excluded}
     ok = all(checks.values())

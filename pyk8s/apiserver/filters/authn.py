@@ -31,6 +31,7 @@ from pyk8s.machinery.errors import unauthorized
 from pyk8s.util.pki import subject_identity
 
 ANONYMOUS_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
+_ANONYMOUS_PREFIXES = ("/healthz/", "/livez/", "/readyz/")
 AUTHENTICATED = "system:authenticated"
 USER_KEY = web.RequestKey("pyk8s.user", "UserInfo")
 
@@ -159,7 +160,7 @@ def authn_middleware(auth: Authenticator, *, anonymous_user: UserInfo | None = N
         if user is None:
             if anonymous_user is not None and "Authorization" not in request.headers:
                 user = anonymous_user
-            elif request.path in ANONYMOUS_PATHS:
+            elif request.path in ANONYMOUS_PATHS or request.path.startswith(_ANONYMOUS_PREFIXES):
                 user = UserInfo("system:anonymous", ("system:unauthenticated",))
             else:
                 raise unauthorized()

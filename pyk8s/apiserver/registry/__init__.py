@@ -1,0 +1,84 @@
+"""The registry: one store per resource type, built on demand over one storage.
+
+``build_registry(scheme, storage)`` returns a ``Registry`` whose
+``storage_for(rt)`` gives the ``RESTStorage`` the HTTP layer calls.  Most
+kinds get the ``GenericStore``; kinds with extra behaviour get a subclass
+listed in ``special.SPECIAL``; resources served at several versions share one
+stored form (``versions.py``).  Stores are created lazily because kinds may be added to
+the scheme at run time (CRDs).  ``close()`` stops the watch caches.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pyk8s.machinery import errors
+from pyk8s.machinery.scheme import ResourceType, Scheme
+from pyk8s.storage.interface import Storage
+
+if TYPE_CHECKING:
+    from pyk8s.apiserver.registry.generic import GenericStore
+
+
+class Registry:
+    def __init__(self, scheme: Scheme, storage: Storage, *, service_cidr: str = "10.96.0.0/12",
+                 node_port_range: tuple[int, int] | str = (30000, 32767)) -> None:
+        self.scheme = scheme
+        self.storage = storage
+        self.service_cidr = service_cidr
+        if isinstance(node_port_range, str):
+            lo, _, hi = node_port_range.partition("-")
+            node_port_range = (int(lo), int(hi or lo))
+        self.node_port_range = node_port_range
+        self._stores: dict[tuple[str, str, str], GenericStore] = {}
+
+    def storage_for(self, rt: ResourceType) -> GenericStore:
+        key = (rt.group, rt.version, rt.plural)
+        store = self._stores.get(key)
+        if store is None:
+            from pyk8s.apiserver.registry.special import store_class
+
+            store = store_class(rt)(rt, self.storage, self)
+            self._stores[key] = store
+        return store
+
+    def store(self, group: str, plural: str) -> GenericStore | None:
+        """The store of a resource by group and plural, at the group's preferred version."""
+        for version in self.scheme.versions(group):
+            rt = self.scheme.get(group, version, plural)
+            if rt is not None:
+                return self.storage_for(rt)
+        return None
+
+    def subresource(self, rt: ResourceType, sub: str) -> Any:
+        """Registry-side subresource implementations; None lets the HTTP layer do its generic one."""
+        if (rt.group, rt.plural, sub) == ("", "pods", "binding"):
+            from pyk8s.apiserver.registry.core.pod import PodBinding
+
+            return PodBinding(self.storage_for(rt))
+        return None
+
+    async def admit_namespace(self, namespace: str) -> None:
+        """404 for a missing namespace, 403 for a terminating one (the NamespaceLifecycle admission)."""
+        ns_store = self.store("", "namespaces")
+        if ns_store is None:
+            return
+        kv = await self.storage.get(ns_store.key("", namespace))
+        if kv is None:
+            raise errors.not_found("namespaces", namespace)
+        ns = ns_store.decode(kv)
+        if ns["metadata"].get("deletionTimestamp") or (ns.get("status") or {}).get("phase") == "Terminating":
+            raise errors.forbidden(f"unable to create new content in namespace {namespace} because it is being "
+                                   f"terminated")
+
+    async def close(self) -> None:
+        for store in list(self._stores.values()):
+            await store.close()
+
+
+def build_registry(scheme: Scheme, storage: Storage, *, service_cidr: str = "10.96.0.0/12",
+                   node_port_range: tuple[int, int] | str = (30000, 32767)) -> Registry:
+    return Registry(scheme, storage, service_cidr=service_cidr, node_port_range=node_port_range)
+
+
+__all__ = ["Registry", "build_registry"]

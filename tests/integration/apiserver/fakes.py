@@ -60,8 +60,8 @@ class FakeStore:
             raise errors.already_exists(self.resource.plural, name, self.resource.group)
         obj["metadata"]["resourceVersion"] = self._rv()
         obj["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z"
-        if "foo" in (obj.get("spec") or {}):
-            opts.warnings.append("unknown field \"spec.foo\"")
+        if (obj["metadata"].get("labels") or {}).get("warn"):
+            opts.warnings.append('the store says "hi"')
         if not opts.dry_run:
             self.objects[(namespace, name)] = copy.deepcopy(obj)
             self._emit("ADDED", obj)

@@ -40,6 +40,9 @@ async def test_readyz_follows_readiness_checks(api):
     resp = await api.client.get("/readyz?verbose")
     assert resp.status == 500
     assert "[-]storage failed" in await resp.text()
+    assert (await api.client.get("/readyz/storage")).status == 500
+    assert (await api.client.get("/readyz/ping")).status == 200
+    assert (await api.client.get("/readyz/nope")).status == 404
     api.readiness.mark("storage")
     resp = await api.client.get("/readyz")
     assert resp.status == 200 and await resp.text() == "ok"
@@ -181,11 +184,14 @@ async def test_delete_options_from_body_and_query(api):
 
 
 async def test_warnings_become_headers(api):
-    resp = await api.client.post(CM, data=cm("w", spec={"foo": 1}), headers=AUTH)
+    body = orjson.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "w", "labels": {"warn": "1"}},
+                         "spec": {"foo": 1}})
+    resp = await api.client.post(CM, data=body, headers=AUTH)
     assert resp.status == 201
     warnings = resp.headers.getall("Warning")
-    assert '299 - "unknown field \\"spec.foo\\""' in warnings  # from the store
-    assert len(warnings) == len(set(warnings))
+    assert '299 - "the store says \\"hi\\""' in warnings
+    assert '299 - "unknown field \\"spec\\""' in warnings
+    assert "spec" not in await resp.json()  # dropped before it reached the store
 
 
 async def test_internal_errors_are_500_status_without_traceback(api, caplog):

@@ -76,3 +76,16 @@ def test_resource_paths():
     assert watch.watch and watch.plural == "pods" and not watch.namespaced_form
     with pytest.raises(StatusError):
         parse_resource("", "v1", ["namespaces", "d", "pods", "x", "log", "extra"], "")
+
+
+def test_prune_unknown_fields_keeps_declared_and_free_form():
+    import pyk8s.api  # noqa: F401
+    from pyk8s.apiserver.endpoints.pruning import prune_unknown_fields
+
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "bogus": 1,
+              "metadata": {"name": "d", "labels": {"a.b/c": "x"}, "nope": 2},
+              "spec": {"replicas": 1, "foo": True,
+                       "template": {"spec": {"containers": [{"name": "c", "image": "i", "bar": 3}]}}}}
+    prune_unknown_fields(deploy, "io.k8s.api.apps.v1.Deployment")
+    assert deploy == {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "labels": {"a.b/c": "x"}},
+                      "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}}

@@ -1,0 +1,69 @@
+"""Pods: graceful deletion and the binding subresource.
+
+A pod bound to a node is not removed by a delete: it gets deletionTimestamp
+(now + grace) and deletionGracePeriodSeconds, and its kubelet deletes it again
+with grace 0 once the containers are gone.  Unbound pods, pods in a terminal
+phase and deletes with gracePeriodSeconds=0 remove the pod at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyk8s.apiserver.registry import objectmeta
+from pyk8s.apiserver.registry.generic import GenericStore
+from pyk8s.apiserver.registry.rest import DeleteOptions, WriteOptions
+from pyk8s.machinery import errors
+
+Obj = dict[str, Any]
+DEFAULT_GRACE = 30
+
+
+class PodStore(GenericStore):
+    async def graceful_delete(self, obj: Obj, opts: DeleteOptions) -> bool:
+        spec, meta = obj.get("spec") or {}, obj["metadata"]
+        phase = (obj.get("status") or {}).get("phase")
+        grace = opts.grace_period_seconds
+        if grace is None:
+            grace = spec.get("terminationGracePeriodSeconds")
+            grace = DEFAULT_GRACE if grace is None else int(grace)
+        if not spec.get("nodeName") or phase in ("Succeeded", "Failed") or grace <= 0:
+            return False
+        current = meta.get("deletionGracePeriodSeconds")
+        if meta.get("deletionTimestamp") and current is not None and current <= grace:
+            return True  # already terminating with a shorter (or equal) grace period
+        meta["deletionTimestamp"] = objectmeta.now_rfc3339(grace)
+        meta["deletionGracePeriodSeconds"] = grace
+        return True
+
+
+class PodBinding:
+    """POST pods/{name}/binding: sets spec.nodeName once, plus the PodScheduled condition."""
+
+    def __init__(self, store: GenericStore) -> None:
+        self.store = store
+
+    async def create(self, namespace: str, name: str, body: Obj, opts: WriteOptions) -> Obj:
+        target = body.get("target") or {}
+        node = target.get("name") if isinstance(target, dict) else None
+        if not node:
+            raise errors.invalid("Binding", name, [errors.Cause("FieldValueRequired", "Required value",
+                                                                "target.name")])
+
+        def mutate(pod: Obj) -> Obj:
+            bound = (pod.get("spec") or {}).get("nodeName")
+            if bound:
+                raise errors.conflict("pods/binding", name, "", f'pod {name} is already assigned to node "{bound}"')
+            if pod["metadata"].get("deletionTimestamp"):
+                raise errors.conflict("pods/binding", name, "", f"pod {name} is being deleted, cannot be assigned "
+                                                                 "to a host")
+            pod.setdefault("spec", {})["nodeName"] = node
+            status = pod.setdefault("status", {})
+            conds = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
+            conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                          "lastTransitionTime": objectmeta.now_rfc3339()})
+            status["conditions"] = conds
+            return pod
+
+        await self.store.raw_update(namespace, name, mutate, dry_run=opts.dry_run)
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}

@@ -1,0 +1,679 @@
+"""The generic store: one ``RESTStorage`` for any kind, driven by its Strategy.
+
+Objects live at ``/registry/<group or core>/<plural>/[<namespace>/]<name>`` as
+orjson bytes without ``metadata.resourceVersion``; the resourceVersion is the
+key's storage mod revision, filled in on every read.  Every write goes through
+the storage's revision guard, so concurrent writers get 409 Conflict (a PUT
+carrying a stale resourceVersion) or are retried (unconditional writes,
+patches, internal callers of ``guaranteed_update``).
+
+Subclasses (registry/core/*.py) hook ``before_create`` / ``after_delete`` /
+``graceful_delete`` for what no strategy covers.  ``admit_create`` lets the
+registry refuse writes into a missing or terminating namespace.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from pyk8s.apiserver.registry import objectmeta
+from pyk8s.apiserver.registry.rest import DeleteOptions, ListOptions, WatchEvent, WatchOptions, WriteOptions
+from pyk8s.apiserver.registry.versions import storage_layout
+from pyk8s.apiserver.watchcache import Filter, WatchCache
+from pyk8s.machinery import errors, fieldcheck, fields, labels
+from pyk8s.machinery.errors import StatusError
+from pyk8s.machinery.patch.jsonpatch import apply_json_patch
+from pyk8s.machinery.patch.mergepatch import apply_merge_patch
+from pyk8s.machinery.patch.strategic import apply_strategic
+from pyk8s.machinery.scheme import ResourceType
+from pyk8s.machinery.validation import to_status_error
+from pyk8s.storage.interface import (
+    CompactedError,
+    FutureRevisionError,
+    KeyExistsError,
+    KeyNotFoundError,
+    KeyValue,
+    RevisionConflictError,
+    Storage,
+)
+
+if TYPE_CHECKING:
+    from pyk8s.apiserver.registry import Registry
+
+Obj = dict[str, Any]
+Mutator = Callable[[Obj], Obj | None | Awaitable[Obj | None]]
+
+JSON_PATCH = "application/json-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+UPDATE_RETRIES = 20
+LIST_CHUNK = 500
+# Kinds whose upstream strategy says AllowCreateOnUpdate (PUT of a missing object creates it).
+CREATE_ON_UPDATE = {("", "endpoints"), ("", "events"), ("events.k8s.io", "events"), ("", "limitranges"),
+                    ("coordination.k8s.io", "leases"), ("rbac.authorization.k8s.io", "roles"),
+                    ("rbac.authorization.k8s.io", "rolebindings"), ("rbac.authorization.k8s.io", "clusterroles"),
+                    ("rbac.authorization.k8s.io", "clusterrolebindings")}
+GENERATE_NAME_RETRIES = 8
+# metadata the server owns: a client cannot change these on update.
+SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
+
+
+def _strip_rv(obj: Obj, to_storage: Callable[[Obj], Obj] | None = None) -> bytes:
+    meta = obj.get("metadata") or {}
+    if "resourceVersion" in meta:
+        obj = dict(obj, metadata={k: v for k, v in meta.items() if k != "resourceVersion"})
+    if to_storage is not None:
+        obj = to_storage(obj)
+    return orjson.dumps(obj)
+
+
+class GenericStore:
+    def __init__(self, rt: ResourceType, storage: Storage, registry: Registry | None = None) -> None:
+        self.resource = rt
+        self.storage = storage
+        self.registry = registry
+        self.strategy = rt.strategy
+        self.prefix, self.to_storage, self.from_storage = storage_layout(rt)
+        self._cache: WatchCache | None = None
+
+    # --- keys and encoding ---------------------------------------------------------------
+
+    def key(self, namespace: str, name: str) -> str:
+        if self.resource.namespaced:
+            return f"{self.prefix}{namespace}/{name}"
+        return self.prefix + name
+
+    def list_prefix(self, namespace: str) -> str:
+        return f"{self.prefix}{namespace}/" if self.resource.namespaced and namespace else self.prefix
+
+    def decode(self, kv: KeyValue) -> Obj:
+        obj: Obj = orjson.loads(kv.value)
+        if self.from_storage is not None:
+            obj = self.from_storage(obj)
+        meta = obj.setdefault("metadata", {})
+        meta["resourceVersion"] = str(kv.mod_revision)
+        obj["kind"] = self.resource.kind
+        obj["apiVersion"] = self.resource.api_version
+        return obj
+
+    def _not_found(self, name: str) -> StatusError:
+        return errors.not_found(self.resource.plural, name, self.resource.group)
+
+    def _conflict(self, name: str, detail: str = "") -> StatusError:
+        return errors.conflict(self.resource.plural, name, self.resource.group, detail)
+
+    def _invalid(self, name: str, errs: list[Any]) -> StatusError:
+        return to_status_error(self.resource.kind, name, errs, self.resource.group)
+
+    # --- hooks ---------------------------------------------------------------------------
+
+    async def before_create(self, obj: Obj, opts: WriteOptions) -> None:
+        """Subclasses allocate resources here (raise StatusError to refuse)."""
+
+    async def after_create_failed(self, obj: Obj) -> None:
+        """Undo ``before_create`` allocations."""
+
+    async def before_update(self, new: Obj, old: Obj, opts: WriteOptions, subresource: str) -> None:
+        """Subclasses check or carry over fields here."""
+
+    async def after_update(self, new: Obj, old: Obj) -> None:
+        """The update is stored: release what ``old`` held and ``new`` no longer does."""
+
+    async def after_delete(self, obj: Obj) -> None:
+        """Release what the object held."""
+
+    async def graceful_delete(self, obj: Obj, opts: DeleteOptions) -> bool:
+        """Set graceful-deletion fields on ``obj``; True to keep it (written) instead of deleting."""
+        return False
+
+    # --- reads ---------------------------------------------------------------------------
+
+    async def get(self, namespace: str, name: str, *, resource_version: str = "") -> Obj:
+        kv = await self.storage.get(self.key(namespace, name))
+        if kv is None:
+            raise self._not_found(name)
+        return self.decode(kv)
+
+    def _filter(self, label_selector: str, field_selector: str) -> Callable[[Obj], bool]:
+        lsel = labels.parse_or_400(label_selector) if label_selector else None
+        allowed = ["metadata.name", "metadata.namespace", *self.strategy.field_selectors]
+        fsel = fields.parse(field_selector, allowed) if field_selector else None
+        extra = self.strategy.field_selectors
+        if lsel is None and fsel is None:
+            return lambda _obj: True
+
+        def match(obj: Obj) -> bool:
+            meta = obj.get("metadata") or {}
+            if lsel is not None and not lsel.matches(meta.get("labels") or {}):
+                return False
+            return fsel is None or fsel.matches(fields.object_getter(obj, extra))
+
+        return match
+
+    async def list(self, namespace: str, opts: ListOptions) -> Obj:
+        match = self._filter(opts.label_selector, opts.field_selector)
+        revision, start = await self._list_position(opts)
+        prefix = self.list_prefix(namespace)
+        items: list[Obj] = []
+        limit = opts.limit if opts.limit > 0 else 0
+        filtered = bool(opts.label_selector or opts.field_selector)
+        more, remaining = False, None
+        last_key = start
+        try:
+            while True:
+                want = limit - len(items) if limit else 0
+                # With a selector, read ahead in chunks so a rare match does not cost one read per item.
+                chunk = max(want, LIST_CHUNK) if (want and filtered) else want
+                res = await self.storage.list(prefix, revision=revision, limit=chunk, start_after=last_key)
+                revision = res.revision
+                more, remaining = res.more, res.remaining
+                for i, kv in enumerate(res.items):
+                    obj = self.decode(kv)
+                    last_key = kv.key
+                    if match(obj):
+                        items.append(obj)
+                        if limit and len(items) >= limit:
+                            more = more or i < len(res.items) - 1
+                            break
+                if not limit or not res.more or len(items) >= limit:
+                    break
+        except CompactedError:
+            if opts.continue_token:
+                raise objectmeta.continue_expired() from None
+            raise errors.gone(f"too old resource version: {opts.resource_version}") from None
+        except FutureRevisionError as exc:
+            raise StatusError(504, "Timeout", f"Too large resource version: {exc.requested}, "
+                                              f"current resource version: {exc.current}",
+                              retry_after_seconds=1) from None
+        meta: Obj = {"resourceVersion": str(revision)}
+        if more:
+            meta["continue"] = objectmeta.encode_continue(last_key, revision)
+            if remaining is not None and not opts.label_selector and not opts.field_selector:
+                meta["remainingItemCount"] = remaining
+        return {"kind": self.resource.list_kind, "apiVersion": self.resource.api_version,
+                "metadata": meta, "items": items}
+
+    async def _list_position(self, opts: ListOptions) -> tuple[int, str]:
+        if opts.continue_token:
+            start, revision = objectmeta.decode_continue(opts.continue_token)
+            return revision, start
+        rv = opts.resource_version
+        if rv and rv != "0" and opts.resource_version_match == "Exact":
+            return objectmeta.parse_rv(rv), ""
+        if rv and rv != "0":
+            wanted = objectmeta.parse_rv(rv)
+            current = await self.storage.current_revision()
+            if wanted > current:
+                raise StatusError(504, "Timeout", f"Too large resource version: {wanted}, current resource "
+                                                  f"version: {current}", retry_after_seconds=1)
+        return 0, ""
+
+    # --- create --------------------------------------------------------------------------
+
+    def _admit_namespace(self, namespace: str, obj: Obj) -> None:
+        meta = obj.setdefault("metadata", {})
+        if not self.resource.namespaced:
+            meta.pop("namespace", None)
+            return
+        body_ns = meta.get("namespace") or ""
+        if body_ns and namespace and body_ns != namespace:
+            raise errors.bad_request("the namespace of the provided object does not match the namespace sent "
+                                     "on the request")
+        ns = namespace or body_ns
+        if not ns:
+            raise errors.bad_request("an empty namespace may not be set during creation")
+        meta["namespace"] = ns
+
+    async def create(self, namespace: str, obj: Obj, opts: WriteOptions) -> Obj:
+        obj = copy.deepcopy(obj)
+        self._admit_namespace(namespace, obj)
+        meta = obj["metadata"]
+        if self.registry is not None and self.resource.namespaced:
+            await self.registry.admit_namespace(meta["namespace"])
+        generated = not meta.get("name") and bool(meta.get("generateName"))
+        if not meta.get("name") and not generated:
+            raise self._invalid("", [_required_name()])
+        for attempt in range(GENERATE_NAME_RETRIES):
+            candidate = copy.deepcopy(obj) if generated else obj
+            if generated:
+                candidate["metadata"]["name"] = objectmeta.generate_name(meta["generateName"])
+            try:
+                return await self._create_one(candidate, opts)
+            except StatusError as exc:
+                if not (generated and exc.reason == "AlreadyExists" and attempt < GENERATE_NAME_RETRIES - 1):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _prepare_new(self, obj: Obj, opts: WriteOptions) -> None:
+        meta = obj["metadata"]
+        obj["kind"] = self.resource.kind
+        obj["apiVersion"] = self.resource.api_version
+        for k in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
+            meta.pop(k, None)
+        self.strategy.default(obj)
+        self.strategy.prepare_for_create(obj)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = objectmeta.now_rfc3339()
+        if self.strategy.tracks_generation:
+            meta["generation"] = 1
+        else:
+            meta.pop("generation", None)
+        errs = self.strategy.validate(obj)
+        if errs:
+            raise self._invalid(meta.get("name", ""), errs)
+        opts.warnings.extend(self.strategy.warnings(obj))
+        self._record_managed(None, obj, opts, "")
+
+    def _record_managed(self, old: Obj | None, new: Obj, opts: WriteOptions, subresource: str) -> None:
+        if not self.resource.schema or not opts.field_manager:
+            return
+        try:
+            from pyk8s.machinery.apply import record_update
+
+            record_update(old, new, opts.field_manager, schema_name=self.resource.schema, subresource=subresource)
+        except StatusError:
+            raise
+        except Exception:  # noqa: BLE001 - ownership bookkeeping must never fail a write
+            pass
+
+    async def _create_one(self, obj: Obj, opts: WriteOptions) -> Obj:
+        self._prepare_new(obj, opts)
+        meta = obj["metadata"]
+        await self.before_create(obj, opts)
+        if opts.dry_run:
+            if await self.storage.get(self.key(meta.get("namespace", ""), meta["name"])) is not None:
+                await self.after_create_failed(obj)
+                raise errors.already_exists(self.resource.plural, meta["name"], self.resource.group)
+            await self.after_create_failed(obj)
+            return obj
+        try:
+            kv = await self.storage.create(self.key(meta.get("namespace", ""), meta["name"]),
+                                          _strip_rv(obj, self.to_storage))
+        except KeyExistsError:
+            await self.after_create_failed(obj)
+            raise errors.already_exists(self.resource.plural, meta["name"], self.resource.group) from None
+        except BaseException:
+            await self.after_create_failed(obj)
+            raise
+        self._created(obj)
+        meta["resourceVersion"] = str(kv.mod_revision)
+        return obj
+
+    def _created(self, obj: Obj) -> None:
+        """The write succeeded: forget in-flight bookkeeping."""
+
+    # --- update --------------------------------------------------------------------------
+
+    def allow_create_on_update(self) -> bool:
+        return (self.resource.group, self.resource.plural) in CREATE_ON_UPDATE
+
+    async def update(self, namespace: str, name: str, obj: Obj, opts: WriteOptions,
+                     *, subresource: str = "") -> tuple[Obj, bool]:
+        body = copy.deepcopy(obj)
+        want_rv = str((body.get("metadata") or {}).get("resourceVersion") or "")
+        key = self.key(namespace, name)
+        for _ in range(UPDATE_RETRIES):
+            kv = await self.storage.get(key)
+            if kv is None:
+                if self.allow_create_on_update() and not subresource:
+                    body.setdefault("metadata", {})["name"] = name
+                    return await self.create(namespace, body, opts), True
+                raise self._not_found(name)
+            old = self.decode(kv)
+            if want_rv and want_rv != str(kv.mod_revision):
+                raise self._conflict(name)
+            if not want_rv and not self.strategy.allow_unconditional_update:
+                raise self._invalid(name, [_rv_required()])
+            new = copy.deepcopy(body)
+            try:
+                return await self._write_update(kv, old, new, opts, subresource), False
+            except RevisionConflictError:
+                if want_rv:
+                    raise self._conflict(name) from None
+        raise self._conflict(name)
+
+    async def _prepare_update(self, old: Obj, new: Obj, opts: WriteOptions, subresource: str) -> Obj:
+        name = old["metadata"]["name"]
+        meta = new.setdefault("metadata", {})
+        old_meta = old["metadata"]
+        if meta.get("name", name) != name:
+            raise errors.bad_request(f'the name of the object ({meta.get("name")}) does not match the name on the '
+                                     f'URL ({name})')
+        meta["name"] = name
+        if self.resource.namespaced:
+            meta["namespace"] = old_meta.get("namespace", "")
+        else:
+            meta.pop("namespace", None)
+        new["kind"], new["apiVersion"] = self.resource.kind, self.resource.api_version
+        for k in SYSTEM_META:
+            if k in old_meta:
+                meta[k] = old_meta[k]
+            else:
+                meta.pop(k, None)
+        meta["resourceVersion"] = old_meta["resourceVersion"]
+        # System fields were just copied from the old object, so they cannot differ; hide a 0 grace
+        # period from meta validation (which reads 0 as unset and would call it changed).
+        grace = meta.pop("deletionGracePeriodSeconds", None)
+        if subresource == "status":
+            self.strategy.prepare_for_status_update(new, old)
+            errs = self.strategy.validate_status_update(new, old)
+        elif subresource:
+            self._prepare_subresource(new, old, subresource)
+            errs = self.strategy.validate_update(new, old)
+        else:
+            self.strategy.default(new)
+            self.strategy.prepare_for_update(new, old)
+            errs = self.strategy.validate_update(new, old)
+            if self.strategy.tracks_generation and self.strategy.spec_changed(new, old):
+                meta["generation"] = int(old_meta.get("generation") or 1) + 1
+        meta = new["metadata"]
+        if grace is not None:
+            meta["deletionGracePeriodSeconds"] = grace
+        if errs:
+            raise self._invalid(name, errs)
+        await self.before_update(new, old, opts, subresource)
+        if not subresource:
+            opts.warnings.extend(self.strategy.warnings(new))
+        self._record_managed(old, new, opts, subresource)
+        return new
+
+    def _prepare_subresource(self, new: Obj, old: Obj, subresource: str) -> None:
+        """Other PUT subresources (namespaces/finalize): keep everything but what they own."""
+        if subresource == "finalize":
+            spec = dict(old.get("spec") or {})
+            spec["finalizers"] = list((new.get("spec") or {}).get("finalizers") or [])
+            meta = new["metadata"]
+            new.clear()
+            new.update(copy.deepcopy(old))
+            new["metadata"] = meta
+            new["spec"] = spec
+            return
+        raise errors.method_not_allowed()
+
+    async def _write_update(self, kv: KeyValue, old: Obj, new: Obj, opts: WriteOptions, subresource: str) -> Obj:
+        new = await self._prepare_update(old, new, opts, subresource)
+        meta = new["metadata"]
+        if self.delete_on_update(new):
+            return await self._delete_now(kv, new, opts.dry_run)
+        if new == old:
+            return old  # a no-op update does not bump the resourceVersion, as upstream
+        if opts.dry_run:
+            return new
+        out = await self.storage.update(kv.key, _strip_rv(new, self.to_storage), expected_revision=kv.mod_revision)
+        meta["resourceVersion"] = str(out.mod_revision)
+        await self.after_update(new, old)
+        return new
+
+    def delete_on_update(self, new: Obj) -> bool:
+        """An update that empties the finalizers of an object whose deletion is due removes it."""
+        meta = new["metadata"]
+        return bool(meta.get("deletionTimestamp")) and not meta.get("finalizers") \
+            and meta.get("deletionGracePeriodSeconds") == 0
+
+    async def raw_update(self, namespace: str, name: str, mutate: Callable[[Obj], Obj | None], *,
+                         dry_run: bool = False) -> Obj:
+        """A guarded read-modify-write that skips the strategy (bindings, internal bookkeeping)."""
+        key = self.key(namespace, name)
+        for _ in range(UPDATE_RETRIES):
+            kv = await self.storage.get(key)
+            if kv is None:
+                raise self._not_found(name)
+            new = mutate(self.decode(kv))
+            if new is None or dry_run:
+                return new if new is not None else self.decode(kv)
+            try:
+                out = await self.storage.update(key, _strip_rv(new, self.to_storage), expected_revision=kv.mod_revision)
+            except RevisionConflictError:
+                continue
+            new["metadata"]["resourceVersion"] = str(out.mod_revision)
+            return new
+        raise self._conflict(name)
+
+    async def guaranteed_update(self, namespace: str, name: str, mutate: Mutator, *,
+                                opts: WriteOptions | None = None, subresource: str = "",
+                                precondition_rv: str = "") -> Obj:
+        """Read, ``mutate(copy)`` (return the new object, or None to leave it), write at that
+        revision; retried on a revision conflict.  For patches and internal callers."""
+        opts = opts or WriteOptions()
+        key = self.key(namespace, name)
+        for _ in range(UPDATE_RETRIES):
+            kv = await self.storage.get(key)
+            if kv is None:
+                raise self._not_found(name)
+            old = self.decode(kv)
+            if precondition_rv and precondition_rv != old["metadata"]["resourceVersion"]:
+                raise self._conflict(name)
+            result = mutate(copy.deepcopy(old))
+            if hasattr(result, "__await__"):
+                result = await result  # type: ignore[misc]
+            if result is None:
+                return old
+            try:
+                return await self._write_update(kv, old, result, opts, subresource)  # type: ignore[arg-type]
+            except RevisionConflictError:
+                if precondition_rv:
+                    raise self._conflict(name) from None
+        raise self._conflict(name)
+
+    # --- patch ---------------------------------------------------------------------------
+
+    async def patch(self, namespace: str, name: str, patch_type: str, patch: Any, opts: WriteOptions,
+                    *, subresource: str = "") -> tuple[Obj, bool]:
+        if patch_type == APPLY_PATCH:
+            return await self._apply(namespace, name, patch, opts, subresource)
+        precondition = ""
+        if isinstance(patch, dict):
+            precondition = str((patch.get("metadata") or {}).get("resourceVersion") or "")
+
+        def mutate(current: Obj) -> Obj:
+            rv = current["metadata"]["resourceVersion"]
+            new = self._apply_patch(current, patch_type, patch)
+            if not isinstance(new, dict):
+                raise errors.bad_request("the patch did not produce an object")
+            new_rv = str((new.get("metadata") or {}).get("resourceVersion") or "")
+            if new_rv and new_rv != rv:
+                raise self._conflict(name)
+            new.setdefault("metadata", {})["resourceVersion"] = rv
+            if self.resource.schema and opts.field_validation != "Ignore":
+                opts.warnings.extend(fieldcheck.check(new, self.resource.schema, opts.field_validation))
+            return new
+
+        obj = await self.guaranteed_update(namespace, name, mutate, opts=opts, subresource=subresource,
+                                           precondition_rv=precondition)
+        return obj, False
+
+    def _apply_patch(self, current: Obj, patch_type: str, patch: Any) -> Any:
+        if patch_type == JSON_PATCH:
+            return apply_json_patch(current, patch)
+        if patch_type == MERGE_PATCH:
+            return apply_merge_patch(current, patch)
+        if patch_type == STRATEGIC_PATCH:
+            if not self.resource.schema:
+                raise StatusError(415, "UnsupportedMediaType",
+                                  f"the body of the request was in an unknown format - accepted media types "
+                                  f"include: {JSON_PATCH}, {MERGE_PATCH}, {APPLY_PATCH}")
+            return apply_strategic(current, patch, self.resource.schema)
+        raise errors.unsupported_media_type(patch_type)
+
+    async def _apply(self, namespace: str, name: str, config: Obj, opts: WriteOptions,
+                     subresource: str) -> tuple[Obj, bool]:
+        from pyk8s.machinery.apply import apply as ssa
+
+        if not opts.field_manager:
+            raise errors.bad_request('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+                                     "is required for apply patch")
+        if not isinstance(config, dict):
+            raise errors.bad_request("invalid apply configuration")
+        schema = self.resource.schema
+        kv = await self.storage.get(self.key(namespace, name))
+        if kv is None and not subresource:
+            cfg = copy.deepcopy(config)
+            meta = cfg.setdefault("metadata", {})
+            if meta.get("name", name) != name:
+                raise errors.bad_request(f"the name of the object ({meta.get('name')}) does not match the name "
+                                         f"on the URL ({name})")
+            meta["name"] = name
+            created = ssa(None, cfg, opts.field_manager, force=opts.force, schema_name=schema,
+                          api_version=self.resource.api_version)
+            inner = WriteOptions(dry_run=opts.dry_run, field_validation=opts.field_validation,
+                                 warnings=opts.warnings, user=opts.user)
+            try:
+                return await self.create(namespace, created, inner), True
+            except StatusError as exc:
+                if exc.reason != "AlreadyExists":
+                    raise
+        precondition = str((config.get("metadata") or {}).get("resourceVersion") or "")
+
+        def mutate(current: Obj) -> Obj:
+            rv = current["metadata"]["resourceVersion"]
+            new = ssa(current, config, opts.field_manager, force=opts.force, schema_name=schema,
+                      api_version=self.resource.api_version, subresource=subresource)
+            new.setdefault("metadata", {})["resourceVersion"] = rv
+            return new
+
+        inner = WriteOptions(dry_run=opts.dry_run, field_validation=opts.field_validation, warnings=opts.warnings,
+                             user=opts.user)
+        obj = await self.guaranteed_update(namespace, name, mutate, opts=inner, subresource=subresource,
+                                           precondition_rv=precondition)
+        return obj, False
+
+    # --- delete --------------------------------------------------------------------------
+
+    def _check_preconditions(self, obj: Obj, pre: dict[str, str]) -> None:
+        meta = obj["metadata"]
+        name = meta.get("name", "")
+        uid = pre.get("uid")
+        if uid and uid != meta.get("uid"):
+            raise self._conflict(name, f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
+                                       f"{meta.get('uid')}")
+        rv = pre.get("resourceVersion")
+        if rv and rv != meta.get("resourceVersion"):
+            raise self._conflict(name, f"Precondition failed: ResourceVersion in precondition: {rv}, "
+                                       f"ResourceVersion in object meta: {meta.get('resourceVersion')}")
+
+    def _policy_finalizer(self, opts: DeleteOptions) -> str:
+        policy = opts.propagation_policy
+        if not policy and opts.orphan_dependents is not None:
+            policy = "Orphan" if opts.orphan_dependents else "Background"
+        return {"Orphan": "orphan", "Foreground": "foregroundDeletion"}.get(policy, "")
+
+    async def delete(self, namespace: str, name: str, opts: DeleteOptions) -> Obj:
+        key = self.key(namespace, name)
+        for _ in range(UPDATE_RETRIES):
+            kv = await self.storage.get(key)
+            if kv is None:
+                raise self._not_found(name)
+            obj = self.decode(kv)
+            self._check_preconditions(obj, opts.preconditions)
+            try:
+                return await self._delete_one(kv, obj, opts)
+            except RevisionConflictError:
+                continue
+            except KeyNotFoundError:
+                raise self._not_found(name) from None
+        raise self._conflict(name)
+
+    async def _delete_one(self, kv: KeyValue, obj: Obj, opts: DeleteOptions) -> Obj:
+        old = copy.deepcopy(obj)
+        meta = obj["metadata"]
+        finalizer = self._policy_finalizer(opts)
+        finalizers = list(meta.get("finalizers") or [])
+        if finalizer and finalizer not in finalizers and (finalizers or not meta.get("deletionTimestamp")):
+            other = {"orphan": "foregroundDeletion", "foregroundDeletion": "orphan"}[finalizer]
+            finalizers = [f for f in finalizers if f != other] + [finalizer]
+        keep = await self.graceful_delete(obj, opts)
+        if finalizers or keep:
+            if finalizers:
+                meta["finalizers"] = finalizers
+                meta.setdefault("deletionTimestamp", objectmeta.now_rfc3339())
+                meta.setdefault("deletionGracePeriodSeconds", 0)
+            if obj == old:
+                return obj
+            if opts.dry_run:
+                return obj
+            out = await self.storage.update(kv.key, _strip_rv(obj, self.to_storage), expected_revision=kv.mod_revision)
+            meta["resourceVersion"] = str(out.mod_revision)
+            return obj
+        return await self._delete_now(kv, obj, opts.dry_run)
+
+    async def _delete_now(self, kv: KeyValue, obj: Obj, dry_run: bool) -> Obj:
+        if dry_run:
+            return obj
+        await self.storage.delete(kv.key, expected_revision=kv.mod_revision)
+        await self.after_delete(obj)
+        return obj
+
+    async def delete_collection(self, namespace: str, list_opts: ListOptions, opts: DeleteOptions) -> Obj:
+        listed = await self.list(namespace, ListOptions(label_selector=list_opts.label_selector,
+                                                        field_selector=list_opts.field_selector))
+        items = []
+        for obj in listed["items"]:
+            meta = obj["metadata"]
+            try:
+                items.append(await self.delete(meta.get("namespace", ""), meta["name"], opts))
+            except StatusError as exc:
+                if exc.code != 404:
+                    raise
+        listed["items"] = items
+        return listed
+
+    # --- watch ---------------------------------------------------------------------------
+
+    def watch_cache(self) -> WatchCache:
+        if self._cache is None:
+            self._cache = WatchCache(self.storage, self.prefix, self.decode)
+        return self._cache
+
+    def _bookmark(self, revision: int) -> Obj:
+        return {"kind": self.resource.kind, "apiVersion": self.resource.api_version,
+                "metadata": {"resourceVersion": str(revision)}}
+
+    def watch(self, namespace: str, opts: WatchOptions) -> AsyncIterator[WatchEvent]:
+        match = self._filter(opts.label_selector, opts.field_selector)  # 400s before streaming
+        flt = Filter(self.list_prefix(namespace), match)
+        rv = opts.resource_version
+        after: int | None = None
+        initial_wanted = opts.send_initial_events
+        if rv and rv != "0" and not initial_wanted:
+            after = objectmeta.parse_rv(rv)
+        elif initial_wanted is False:
+            after = None
+
+        async def initial() -> tuple[list[Obj], int]:
+            lst = await self.list(namespace, ListOptions(label_selector=opts.label_selector,
+                                                          field_selector=opts.field_selector))
+            return lst["items"], int(lst["metadata"]["resourceVersion"])
+
+        if initial_wanted is False and after is None:
+            return self._watch_from_now(flt, opts)
+        return self.watch_cache().watch(flt, after=after, initial=initial, bookmarks=opts.allow_bookmarks,
+                                        initial_end_bookmark=bool(initial_wanted and opts.allow_bookmarks),
+                                        timeout=opts.timeout_seconds, bookmark_object=self._bookmark)
+
+    async def _watch_from_now(self, flt: Filter, opts: WatchOptions) -> AsyncIterator[WatchEvent]:
+        current = await self.storage.current_revision()
+        async for ev in self.watch_cache().watch(flt, after=current, initial=None, bookmarks=opts.allow_bookmarks,
+                                                 timeout=opts.timeout_seconds, bookmark_object=self._bookmark):
+            yield ev
+
+    async def close(self) -> None:
+        if self._cache is not None:
+            await self._cache.close()
+
+
+def _required_name() -> Any:
+    from pyk8s.machinery.validation import required
+
+    return required("metadata.name", "name or generateName is required")
+
+
+def _rv_required() -> Any:
+    from pyk8s.machinery.validation import invalid
+
+    return invalid("metadata.resourceVersion", 0, "must be specified for an update")

@@ -1,0 +1,59 @@
+"""Object-metadata chores shared by the stores: names, timestamps, keys,
+continue tokens and the precondition/conflict messages upstream prints."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from pyk8s.machinery.errors import StatusError, gone
+
+# Upstream's generateName alphabet: no vowels (no words), no look-alikes.
+NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+NAME_SUFFIX_LEN = 5
+CONTINUE_EXPIRED = ("The provided continue parameter is too old to display a consistent list result. "
+                    "You can start a new list without the continue parameter, or use the continue value "
+                    "from the response to continue the list from the current resourceVersion.")
+
+
+def now_rfc3339(offset_seconds: float = 0) -> str:
+    return datetime.fromtimestamp(int(datetime.now(UTC).timestamp() + offset_seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def generate_name(base: str) -> str:
+    # Upstream truncates the base so the result fits a 63-char name.
+    base = base[: 63 - NAME_SUFFIX_LEN]
+    return base + "".join(secrets.choice(NAME_ALPHABET) for _ in range(NAME_SUFFIX_LEN))
+
+
+def encode_continue(start_after: str, revision: int) -> str:
+    doc = orjson.dumps({"v": "meta.k8s.io/v1", "rv": revision, "start": start_after})
+    return base64.urlsafe_b64encode(doc).decode().rstrip("=")
+
+
+def decode_continue(token: str) -> tuple[str, int]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        doc: dict[str, Any] = orjson.loads(base64.urlsafe_b64decode(padded))
+        return str(doc["start"]), int(doc["rv"])
+    except (ValueError, KeyError, TypeError):
+        raise StatusError(400, "BadRequest", "continue key is not valid: incorrect encoded start resourceVersion "
+                                             "(version meta.k8s.io/v1)") from None
+
+
+def continue_expired() -> StatusError:
+    return gone(CONTINUE_EXPIRED)
+
+
+def parse_rv(value: str, what: str = "resourceVersion") -> int:
+    try:
+        rv = int(value)
+        if rv < 0:
+            raise ValueError
+        return rv
+    except ValueError:
+        raise StatusError(400, "BadRequest", f"invalid {what}: {value}") from None

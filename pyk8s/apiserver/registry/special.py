@@ -1,0 +1,19 @@
+"""Which store class serves which resource (the generic one unless listed)."""
+
+from __future__ import annotations
+
+from pyk8s.apiserver.registry.core.namespace import NamespaceStore
+from pyk8s.apiserver.registry.core.pod import PodStore
+from pyk8s.apiserver.registry.core.service import ServiceStore
+from pyk8s.apiserver.registry.generic import GenericStore
+from pyk8s.machinery.scheme import ResourceType
+
+SPECIAL: dict[tuple[str, str], type[GenericStore]] = {
+    ("", "namespaces"): NamespaceStore,
+    ("", "pods"): PodStore,
+    ("", "services"): ServiceStore,
+}
+
+
+def store_class(rt: ResourceType) -> type[GenericStore]:
+    return SPECIAL.get((rt.group, rt.plural), GenericStore)

@@ -1,0 +1,356 @@
+"""The watch cache: one storage watch per resource, fanned out to every API watcher.
+
+Like the Kubernetes cacher, each ``WatchCache`` lists its storage prefix once,
+then follows one ``storage.watch`` from that revision.  It keeps
+
+* ``state``: the current objects (key -> decoded object), which answers
+  ``resourceVersion=0`` lists and the synthetic ``ADDED`` events of a watch
+  that starts at ""/"0";
+* ``buffer``: a ring of recent events, so a watch that resumes from a
+  recent resourceVersion replays what it missed from memory.
+
+A watch older than the ring (``rv < window_start``) is not an error here:
+``CacheTooOld`` tells the store to fall back to a direct storage watch, which
+still works until compaction (then 410 Gone).
+
+Delivery never blocks the cache: every watcher has a bounded queue, and a
+watcher that lets it fill up is closed (its client re-watches from the last
+resourceVersion it saw, exactly what upstream does with slow watchers).
+
+Objects in events and in ``state`` are shared, not copied, for speed:
+consumers must treat them as read-only (the HTTP layer only serializes them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pyk8s.apiserver.registry.rest import WatchEvent
+from pyk8s.machinery.errors import gone
+from pyk8s.storage.interface import CompactedError, Event, EventType, KeyValue, Storage, StorageError
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+Decoder = Callable[[KeyValue], Obj]
+BookmarkMaker = Callable[[int], Obj]
+InitialLister = Callable[[], Awaitable[tuple[list[Obj], int]]]
+
+DEFAULT_CAPACITY = 10_000
+WATCHER_QUEUE = 10_000
+BOOKMARK_IDLE = 1.0
+RESTART_DELAY = 0.5
+
+
+@dataclass(slots=True)
+class CacheEvent:
+    type: str  # ADDED | MODIFIED | DELETED
+    key: str
+    obj: Obj
+    prev: Obj | None
+    revision: int
+
+
+@dataclass(slots=True)
+class Filter:
+    """What one watcher wants: keys under ``prefix`` whose object ``match`` accepts."""
+
+    prefix: str
+    match: Callable[[Obj], bool]
+
+
+class CacheTooOld(Exception):
+    """The requested revision is older than what the ring buffer holds."""
+
+
+class Watcher:
+    """One consumer's bounded queue of cache events."""
+
+    __slots__ = ("events", "wakeup", "closed", "limit", "prefix")
+
+    def __init__(self, prefix: str, limit: int) -> None:
+        self.prefix = prefix
+        self.events: deque[CacheEvent] = deque()
+        self.wakeup = asyncio.Event()
+        self.closed = False
+        self.limit = limit
+
+    def offer(self, ev: CacheEvent) -> None:
+        if self.closed or not ev.key.startswith(self.prefix):
+            return
+        if len(self.events) >= self.limit:
+            self.closed = True  # too slow: end this watch rather than block or grow without bound
+        else:
+            self.events.append(ev)
+        self.wakeup.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self.wakeup.set()
+
+    async def next(self, idle: float | None) -> CacheEvent | None:
+        """The next event; None when ``idle`` seconds pass without one.  Raises EOFError once closed and drained."""
+        while not self.events:
+            if self.closed:
+                raise EOFError
+            self.wakeup.clear()
+            if idle is None:
+                await self.wakeup.wait()
+            else:
+                try:
+                    await asyncio.wait_for(self.wakeup.wait(), idle)
+                except TimeoutError:
+                    return None
+        return self.events.popleft()
+
+
+class WatchCache:
+    def __init__(self, storage: Storage, prefix: str, decode: Decoder, *, capacity: int = DEFAULT_CAPACITY) -> None:
+        self.storage = storage
+        self.prefix = prefix
+        self.decode = decode
+        self.capacity = capacity
+        self.state: dict[str, Obj] = {}
+        self.buffer: deque[CacheEvent] = deque()
+        self.rev = 0  # everything up to here is reflected in state
+        self.window_start = 0  # the buffer replays every event after this revision
+        self.ready = asyncio.Event()
+        self._watchers: set[Watcher] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    # --- lifecycle -----------------------------------------------------------
+
+    async def ensure_started(self) -> None:
+        if self.ready.is_set():
+            return
+        async with self._lock:
+            if self._task is None:
+                await self._load()
+                self._task = asyncio.create_task(self._follow(), name=f"watchcache {self.prefix}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+            self._task = None
+        for w in list(self._watchers):
+            w.close()
+        self.ready.clear()
+
+    async def _load(self) -> None:
+        state: dict[str, Obj] = {}
+        start, revision = "", 0
+        while True:
+            res = await self.storage.list(self.prefix, revision=revision, limit=5000, start_after=start)
+            revision = res.revision
+            for kv in res.items:
+                state[kv.key] = self.decode(kv)
+            if not res.more or not res.items:
+                break
+            start = res.items[-1].key
+        self.state, self.rev, self.window_start = state, revision, revision
+        self.buffer.clear()
+        self.ready.set()
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                async for ev in self.storage.watch(self.prefix, after_revision=self.rev):
+                    self._apply(ev)
+            except asyncio.CancelledError:
+                raise
+            except CompactedError:
+                log.warning("watch cache %s fell behind compaction; relisting", self.prefix)
+                await self._relist()
+            except (StorageError, OSError) as e:
+                log.warning("watch cache %s: storage watch failed (%s); resuming", self.prefix, e)
+                await asyncio.sleep(RESTART_DELAY)
+            except Exception:
+                log.exception("watch cache %s failed; relisting", self.prefix)
+                await asyncio.sleep(RESTART_DELAY)
+                await self._relist()
+
+    async def _relist(self) -> None:
+        # Events were lost: watchers can no longer be told a gap-free story, so they end and re-watch.
+        for w in list(self._watchers):
+            w.close()
+        self._watchers.clear()
+        with contextlib.suppress(StorageError, OSError):
+            await self._load()
+
+    # --- events --------------------------------------------------------------
+
+    def _apply(self, ev: Event) -> None:
+        obj = self.decode(ev.kv)
+        prev = self.state.get(ev.kv.key)
+        if ev.type is EventType.DELETE:
+            self.state.pop(ev.kv.key, None)
+            kind = "DELETED"
+        else:
+            self.state[ev.kv.key] = obj
+            kind = "ADDED" if ev.type is EventType.CREATE or prev is None else "MODIFIED"
+        if prev is None and ev.prev is not None and ev.type is not EventType.CREATE:
+            prev = self.decode(ev.prev)
+        cev = CacheEvent(kind, ev.kv.key, obj, prev, ev.revision)
+        if len(self.buffer) >= self.capacity:
+            self.window_start = self.buffer.popleft().revision
+        self.buffer.append(cev)
+        self.rev = ev.revision
+        for w in list(self._watchers):
+            w.offer(cev)
+            if w.closed:
+                self._watchers.discard(w)
+
+    # --- consumers -----------------------------------------------------------
+
+    def snapshot(self, prefix: str) -> tuple[list[Obj], int]:
+        """Current objects under ``prefix`` (sorted by key) and the revision they reflect."""
+        items = [obj for key, obj in sorted(self.state.items()) if key.startswith(prefix)]
+        return items, self.rev
+
+    def subscribe(self, prefix: str, after: int | None) -> tuple[Watcher, list[Obj] | None, int]:
+        """Register a watcher.  ``after=None`` starts from now and returns the current
+        objects for the synthetic ADDED events; otherwise the buffered events newer
+        than ``after`` are queued first.  Raises CacheTooOld."""
+        w = Watcher(prefix, WATCHER_QUEUE)
+        if after is None:
+            items = [obj for key, obj in sorted(self.state.items()) if key.startswith(prefix)]
+            self._watchers.add(w)
+            return w, items, self.rev
+        if after < self.window_start:
+            raise CacheTooOld(after)
+        for cev in self.buffer:
+            if cev.revision > after:
+                w.offer(cev)
+        self._watchers.add(w)
+        return w, None, max(after, self.rev)
+
+    def unsubscribe(self, w: Watcher) -> None:
+        self._watchers.discard(w)
+        w.closed = True
+
+    @property
+    def watcher_count(self) -> int:
+        return len(self._watchers)
+
+    async def close(self) -> None:
+        await self.stop()
+
+    async def watch(self, flt: Filter, *, after: int | None, initial: InitialLister | None = None,
+                    bookmarks: bool = False, initial_end_bookmark: bool = False,
+                    timeout: float | None = None,  # noqa: ASYNC109 - the watch's own timeoutSeconds
+                    bookmark_object: BookmarkMaker | None = None) -> AsyncIterator[WatchEvent]:
+        """The API watch: synthetic ADDED events (``after=None``: from ``initial()``, else
+        from the cache), then every later change that concerns ``flt``.  Ends after
+        ``timeout`` seconds or when the watcher is closed for being too slow."""
+        await self.ensure_started()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout if timeout else None
+        source: AsyncIterator[CacheEvent] | None = None
+        w: Watcher | None = None
+        try:
+            if after is None:
+                if initial is not None:
+                    items, rev = await initial()
+                    w, _, last = self._subscribe_or_fallback(flt, rev)
+                    if w is None:
+                        source = storage_events(self.storage, flt.prefix, rev, self.decode)
+                else:
+                    w, items_or_none, last = self.subscribe(flt.prefix, None)
+                    items = [o for o in items_or_none or [] if flt.match(o)]
+                for obj in items:
+                    yield WatchEvent("ADDED", obj)
+                if initial_end_bookmark and bookmark_object is not None:
+                    mark = bookmark_object(last)
+                    mark["metadata"]["annotations"] = {"k8s.io/initial-events-end": "true"}
+                    yield WatchEvent("BOOKMARK", mark)
+            else:
+                w, _, last = self._subscribe_or_fallback(flt, after)
+                if w is None:
+                    source = storage_events(self.storage, flt.prefix, after, self.decode)
+            # The newest revision this client knows it has seen: a bookmark is worth sending past it.
+            sent_mark = after if after is not None else 0
+            while True:
+                wait = BOOKMARK_IDLE if bookmarks else None
+                if deadline is not None:
+                    left = deadline - loop.time()
+                    if left <= 0:
+                        return
+                    wait = min(wait, left) if wait is not None else left
+                if source is not None:
+                    try:
+                        ev = await source.__anext__()
+                    except StopAsyncIteration:
+                        return
+                    except CompactedError as e:
+                        raise gone(f"too old resource version: {after} ({e.compacted})") from None
+                else:
+                    assert w is not None
+                    try:
+                        ev = await w.next(wait)
+                    except EOFError:
+                        return
+                if ev is None:
+                    if bookmarks and bookmark_object is not None and self.rev > sent_mark:
+                        sent_mark = self.rev
+                        yield WatchEvent("BOOKMARK", bookmark_object(self.rev))
+                    continue
+                sent_mark = max(sent_mark, ev.revision)
+                out = transition(ev, flt.match)
+                if out is not None:
+                    yield WatchEvent(out[0], out[1])
+        finally:
+            if w is not None:
+                self.unsubscribe(w)
+            if source is not None:
+                aclose = getattr(source, "aclose", None)
+                if aclose is not None:
+                    with contextlib.suppress(Exception):
+                        await aclose()
+
+    def _subscribe_or_fallback(self, flt: Filter, after: int) -> tuple[Watcher | None, None, int]:
+        try:
+            w, _, last = self.subscribe(flt.prefix, after)
+            return w, None, last
+        except CacheTooOld:
+            return None, None, after
+
+
+async def storage_events(storage: Storage, prefix: str, after: int, decode: Decoder) -> AsyncIterator[CacheEvent]:
+    """A direct storage watch as cache events (for resumes older than the ring buffer)."""
+    stream = storage.watch(prefix, after_revision=after)
+    try:
+        async for ev in stream:
+            obj = decode(ev.kv)
+            prev = decode(ev.prev) if ev.prev is not None else None
+            kind = {EventType.CREATE: "ADDED", EventType.UPDATE: "MODIFIED", EventType.DELETE: "DELETED"}[ev.type]
+            yield CacheEvent(kind, ev.kv.key, obj, prev, ev.revision)
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
+
+
+def transition(ev: CacheEvent, match: Callable[[Obj], bool]) -> tuple[str, Obj] | None:
+    """What a filtered watcher sees: objects entering the selection are ADDED,
+    objects leaving it are DELETED, as upstream's cacher does."""
+    if ev.type == "DELETED":
+        return ("DELETED", ev.obj) if match(ev.obj) else None
+    now = match(ev.obj)
+    before = ev.prev is not None and ev.type == "MODIFIED" and match(ev.prev)
+    if now and before:
+        return "MODIFIED", ev.obj
+    if now:
+        return "ADDED", ev.obj
+    if before:
+        return "DELETED", ev.obj
+    return None

@@ -1,0 +1,370 @@
+"""The DaemonSet controller: one pod on every eligible node.
+
+Follows ``pkg/controller/daemon`` (``daemon_controller.go``, ``update.go``,
+``util``):
+
+* A node is eligible (``NodeShouldRunDaemonPod``) when the pod built for it
+  fits its name, ``nodeSelector`` and required node affinity, and tolerates
+  its NoSchedule/NoExecute taints.  A pod already running stays while only
+  NoSchedule taints are untolerated (``shouldContinueRunning``).
+* Pods get the default DaemonSet tolerations upstream adds: ``not-ready`` and
+  ``unreachable`` NoExecute without ``tolerationSeconds``, ``disk-pressure``,
+  ``memory-pressure``, ``pid-pressure``, ``unschedulable`` NoSchedule, and
+  ``network-unavailable`` NoSchedule for ``hostNetwork`` pods.  They are
+  pinned with required node affinity ``matchFields metadata.name In
+  [node]`` (replacing any required terms), never ``nodeName``: the scheduler
+  binds them.  Labels: ``controller-revision-hash`` (the template hash) and
+  ``pod-template-generation``.
+* Per node: create when missing; delete Failed/Succeeded pods; keep the
+  oldest of duplicates (with surge: at most one old and one new); delete
+  all from nodes that should not run one; delete pods targeting nodes that
+  no longer exist.
+* RollingUpdate, ``maxSurge`` 0: delete old pods so that at most
+  ``maxUnavailable`` nodes are unavailable (old unavailable pods are always
+  replaced); with ``maxSurge``: create new pods beside available old ones,
+  up to ``maxSurge`` at a time, deleting the old once the new is available.
+  Both percentages round up over the desired count; both 0 means 1
+  unavailable.  OnDelete: nothing until pods are deleted.
+* Status: desired/current/updated NumberScheduled, numberMisscheduled,
+  numberReady, numberAvailable, numberUnavailable, observedGeneration.
+
+Not implemented: the back-off between killing failed pods on one node
+(upstream 1 s doubling to 15 min; the wiring's rate-limited requeue stands
+in), ControllerRevision history cleanup.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pyk8s.controllers import actions, nodefit, podstate, podtemplate, replicaset, timestamps
+from pyk8s.controllers.deployment import rollingmath
+from pyk8s.machinery import labels
+
+Obj = Mapping[str, Any]
+REVISION_LABEL = "controller-revision-hash"
+GENERATION_LABEL = "pod-template-generation"
+GENERATION_ANNOTATION = "deprecated.daemonset.template.generation"
+_NODE = "node.kubernetes.io/"
+DEFAULT_TOLERATIONS = (
+    {"key": _NODE + "not-ready", "operator": "Exists", "effect": "NoExecute"},
+    {"key": _NODE + "unreachable", "operator": "Exists", "effect": "NoExecute"},
+    {"key": _NODE + "disk-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": _NODE + "memory-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": _NODE + "pid-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": _NODE + "unschedulable", "operator": "Exists", "effect": "NoSchedule"},
+)
+NETWORK_UNAVAILABLE = {"key": _NODE + "network-unavailable", "operator": "Exists", "effect": "NoSchedule"}
+
+
+def _name(obj: Obj) -> str:
+    return obj.get("metadata", {}).get("name", "")
+
+
+def with_default_tolerations(pod_spec: dict[str, Any]) -> None:
+    """``AddOrUpdateDaemonPodTolerations``: add (or overwrite by key+effect) the defaults."""
+    wanted = list(DEFAULT_TOLERATIONS)
+    if pod_spec.get("hostNetwork"):
+        wanted.append(NETWORK_UNAVAILABLE)
+    tolerations = list(pod_spec.get("tolerations") or [])
+    for default in wanted:
+        tolerations = [t for t in tolerations
+                       if not (t.get("key") == default["key"] and t.get("effect") == default["effect"])]
+        tolerations.append(dict(default))
+    pod_spec["tolerations"] = tolerations
+
+
+def pin_to_node(pod_spec: dict[str, Any], node_name: str) -> None:
+    """``ReplaceDaemonSetPodNodeNameNodeAffinity``."""
+    term = {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node_name]}]}
+    affinity = pod_spec.setdefault("affinity", {}) or {}
+    pod_spec["affinity"] = affinity
+    node_affinity = affinity.setdefault("nodeAffinity", {}) or {}
+    affinity["nodeAffinity"] = node_affinity
+    required = node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution") or {}
+    required["nodeSelectorTerms"] = [term]
+    node_affinity["requiredDuringSchedulingIgnoredDuringExecution"] = required
+
+
+def target_node(pod: Obj) -> str | None:
+    """``GetTargetNodeName``: nodeName, else the pinned ``metadata.name``."""
+    spec = pod.get("spec") or {}
+    if spec.get("nodeName"):
+        return spec["nodeName"]
+    required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution") or {}
+    for term in required.get("nodeSelectorTerms") or []:
+        for req in term.get("matchFields") or []:
+            if req.get("key") == "metadata.name" and req.get("operator") == "In" and len(req.get("values") or []) == 1:
+                return req["values"][0]
+    return None
+
+
+def template_generation(ds: Obj) -> str | None:
+    return (ds.get("metadata", {}).get("annotations") or {}).get(GENERATION_ANNOTATION)
+
+
+def template_hash(ds: Obj) -> str:
+    return podtemplate.compute_hash(ds.get("spec", {}).get("template") or {},
+                                    (ds.get("status") or {}).get("collisionCount"))
+
+
+def new_pod(ds: Obj, node_name: str, pod_hash: str) -> dict[str, Any]:
+    ref = podtemplate.controller_ref(ds, api_version="apps/v1", kind="DaemonSet")
+    pod = podtemplate.pod_from_template(ds.get("spec", {}).get("template") or {}, ds, ref)
+    pod_labels = pod["metadata"].setdefault("labels", {})
+    pod_labels[REVISION_LABEL] = pod_hash
+    generation = template_generation(ds)
+    if generation is not None:
+        pod_labels[GENERATION_LABEL] = generation
+    with_default_tolerations(pod["spec"])
+    pin_to_node(pod["spec"], node_name)
+    return pod
+
+
+def should_run(ds: Obj, node: Obj) -> tuple[bool, bool]:
+    """``NodeShouldRunDaemonPod``: (should run, should continue running)."""
+    spec = copy.deepcopy((ds.get("spec", {}).get("template") or {}).get("spec") or {})
+    if spec.get("nodeName") and spec["nodeName"] != _name(node):
+        return False, False
+    # Upstream judges ``NewPod``: the template with the default tolerations (the pin comes later).
+    with_default_tolerations(spec)
+    if not nodefit.matches_node(spec, node):
+        return False, False
+    taints = (node.get("spec") or {}).get("taints") or []
+    tolerations = spec.get("tolerations") or []
+    if nodefit.untolerated(taints, tolerations, ("NoSchedule", "NoExecute")) is not None:
+        return False, nodefit.untolerated(taints, tolerations, ("NoExecute",)) is None
+    return True, True
+
+
+def is_updated(pod: Obj, pod_hash: str, generation: str | None) -> bool:
+    pod_labels = pod.get("metadata", {}).get("labels") or {}
+    return (bool(pod_hash) and pod_labels.get(REVISION_LABEL) == pod_hash) or (
+        generation is not None and pod_labels.get(GENERATION_LABEL) == generation)
+
+
+def _by_age(a: Obj, b: Obj) -> int:
+    sa, sb = bool((a.get("spec") or {}).get("nodeName")), bool((b.get("spec") or {}).get("nodeName"))
+    if sa != sb:
+        return -1 if sa else 1
+    ta = timestamps.parse(a.get("metadata", {}).get("creationTimestamp"))
+    tb = timestamps.parse(b.get("metadata", {}).get("creationTimestamp"))
+    if ta == tb or ta is None or tb is None:
+        return (_name(a) > _name(b)) - (_name(a) < _name(b))
+    return -1 if ta < tb else 1
+
+
+oldest_first = functools.cmp_to_key(_by_age)
+
+
+@dataclass(slots=True)
+class DaemonSetPlan(actions.Plan):
+    create_on: list[str] = field(default_factory=list)  # node names; bodies in ``create``
+    create: list[dict[str, Any]] = field(default_factory=list)
+    delete: list[Obj] = field(default_factory=list)
+    status: dict[str, Any] = field(default_factory=dict)
+    hash: str = ""
+
+
+def _surge_counts(ds: Obj, desired: int) -> tuple[int, int]:
+    strategy = ds.get("spec", {}).get("updateStrategy") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        return 0, 0
+    ru = strategy.get("rollingUpdate") or {}
+    surge = rollingmath.scaled_value(ru.get("maxSurge", 0), desired, round_up=True)
+    unavailable = rollingmath.scaled_value(ru.get("maxUnavailable", 1), desired, round_up=True)
+    return (surge, 1) if surge == 0 and unavailable == 0 else (surge, unavailable)
+
+
+class _Sync:
+    def __init__(self, ds: Obj, nodes: Sequence[Obj], pods: Sequence[Obj], now: datetime) -> None:
+        self.ds, self.nodes, self.now = ds, nodes, now
+        self.plan = DaemonSetPlan(hash=template_hash(ds))
+        self.generation = template_generation(ds)
+        self.min_ready = int(ds.get("spec", {}).get("minReadySeconds") or 0)
+        selector = ds.get("spec", {}).get("selector")
+        owned = replicaset.claim(ds, pods, matches=lambda p: labels.matches_label_selector(
+            selector, p.get("metadata", {}).get("labels") or {})).owned
+        self.by_node: dict[str, list[Obj]] = {}
+        self.orphaned: list[Obj] = []
+        names = {_name(n) for n in nodes}
+        for pod in owned:
+            node = target_node(pod)
+            if node in names:
+                self.by_node.setdefault(node, []).append(pod)
+            elif not podstate.is_terminating(pod):
+                self.orphaned.append(pod)
+        self.surge, self.unavailable = _surge_counts(ds, sum(should_run(ds, n)[0] for n in nodes))
+
+    def delete(self, pod: Obj) -> None:
+        if all(pod is not d for d in self.plan.delete):
+            self.plan.delete.append(pod)
+
+    def available(self, pod: Obj) -> bool:
+        return podstate.is_available(pod, self.min_ready, self.now)
+
+    def manage_node(self, node: Obj) -> None:
+        """``podsShouldBeOnNode``."""
+        run, keep = should_run(self.ds, node)
+        pods = self.by_node.get(_name(node), [])
+        if run and not pods:
+            self.plan.create_on.append(_name(node))
+        elif keep:
+            running = []
+            for pod in pods:
+                if podstate.is_terminating(pod):
+                    continue
+                if (pod.get("status") or {}).get("phase") in ("Failed", "Succeeded"):
+                    self.plan.events.append(actions.Event("Warning", "FailedDaemonPod", (
+                        f"Found failed daemon pod {pod['metadata'].get('namespace', '')}/{_name(pod)} "
+                        f"on node {_name(node)}, will try to kill it")))
+                    self.delete(pod)
+                else:
+                    running.append(pod)
+            self._prune(node, sorted(running, key=oldest_first), run)
+        elif pods:
+            for pod in pods:
+                if not podstate.is_terminating(pod):
+                    self.delete(pod)
+
+    def _prune(self, node: Obj, running: list[Obj], run: bool) -> None:
+        if not self.surge:
+            for pod in running[1:]:
+                self.delete(pod)
+            return
+        if not running:
+            if run:
+                self.plan.create_on.append(_name(node))
+            return
+        newest: Obj | None = None
+        oldest: Obj | None = None
+        for pod in running:
+            if is_updated(pod, self.plan.hash, self.generation):
+                if newest is None:
+                    newest = pod
+                    continue
+            elif oldest is None:
+                oldest = pod
+                continue
+            self.delete(pod)
+        if newest is not None and oldest is not None and (not podstate.is_ready(oldest) or self.available(newest)):
+            self.delete(oldest)
+
+    def split(self, pods: Sequence[Obj]) -> tuple[Obj | None, Obj | None, bool]:
+        """``findUpdatedPodsOnNode``: (new, old, ok)."""
+        new = old = None
+        for pod in pods:
+            if podstate.is_terminating(pod):
+                continue
+            if is_updated(pod, self.plan.hash, self.generation):
+                if new is not None:
+                    return None, None, False
+                new = pod
+            else:
+                if old is not None:
+                    return None, None, False
+                old = pod
+        return new, old, True
+
+
+def _rolling_no_surge(s: _Sync) -> None:
+    unavailable, replace, candidates = 0, [], []
+    for node in sorted(s.by_node):
+        new, old, ok = s.split(s.by_node[node])
+        if not ok or (new is None) == (old is None):
+            unavailable += 1
+        elif new is not None:
+            unavailable += not s.available(new)
+        elif old is not None and not s.available(old):
+            replace.append(old)
+        elif unavailable < s.unavailable and old is not None:
+            candidates.append(old)
+    room = min(max(0, s.unavailable - unavailable), len(candidates))
+    for pod in [*replace, *candidates[:room]]:
+        s.delete(pod)
+
+
+def _rolling_surge(s: _Sync) -> None:
+    surged, allowed, candidates = 0, [], []
+    nodes = {_name(n): n for n in s.nodes}
+    for node_name in sorted(s.by_node):
+        new, old, ok = s.split(s.by_node[node_name])
+        if not ok or old is None:
+            continue
+        if new is None:
+            if not s.available(old):
+                if should_run(s.ds, nodes[node_name])[0]:
+                    allowed.append(node_name)
+            elif surged < s.surge:
+                candidates.append(node_name)
+        elif not s.available(new):
+            surged += 1
+        else:
+            s.delete(old)
+    room = min(max(0, s.surge - surged), len(candidates))
+    for node_name in [*allowed, *candidates[:room]]:
+        if node_name not in s.plan.create_on:
+            s.plan.create_on.append(node_name)
+
+
+def _status(s: _Sync) -> dict[str, Any]:
+    counts = dict.fromkeys(("desiredNumberScheduled", "currentNumberScheduled", "numberMisscheduled", "numberReady",
+                            "updatedNumberScheduled", "numberAvailable"), 0)
+    for node in s.nodes:
+        run, _ = should_run(s.ds, node)
+        pods = sorted(s.by_node.get(_name(node), []), key=oldest_first)
+        if not run:
+            counts["numberMisscheduled"] += bool(pods)
+            continue
+        counts["desiredNumberScheduled"] += 1
+        if not pods:
+            continue
+        counts["currentNumberScheduled"] += 1
+        pod = pods[0]
+        if podstate.is_ready(pod):
+            counts["numberReady"] += 1
+            counts["numberAvailable"] += s.available(pod)
+        counts["updatedNumberScheduled"] += is_updated(pod, s.plan.hash, s.generation)
+    status = copy.deepcopy(dict(s.ds.get("status") or {}))
+    status.update(counts, observedGeneration=s.ds.get("metadata", {}).get("generation", 0))
+    unavailable = counts["desiredNumberScheduled"] - counts["numberAvailable"]
+    if unavailable:
+        status["numberUnavailable"] = unavailable
+    else:
+        status.pop("numberUnavailable", None)
+    for key in ("numberAvailable", "updatedNumberScheduled"):
+        if not status[key]:
+            del status[key]
+    return status
+
+
+def plan(ds: Obj, nodes: Sequence[Obj], pods: Sequence[Obj], now: datetime, *,
+         satisfied: bool = True) -> DaemonSetPlan:
+    """Decide one sync of DaemonSet ``ds`` over all ``nodes`` and its namespace's ``pods``."""
+    s = _Sync(ds, nodes, pods, now)
+    ns = ds.get("metadata", {}).get("namespace", "")
+    if ds.get("metadata", {}).get("deletionTimestamp"):
+        return s.plan
+    if satisfied:
+        for node in nodes:
+            s.manage_node(node)
+        for pod in s.orphaned:
+            s.delete(pod)
+        if (ds.get("spec", {}).get("updateStrategy") or {}).get("type", "RollingUpdate") == "RollingUpdate":
+            (_rolling_surge if s.surge else _rolling_no_surge)(s)
+        s.plan.create = [new_pod(ds, n, s.plan.hash) for n in s.plan.create_on]
+        s.plan.actions.extend(actions.Delete("pods", ns, _name(p), uid=p["metadata"].get("uid")) for p in s.plan.delete)
+    s.plan.status = _status(s)
+    if s.min_ready and s.plan.status.get("numberReady", 0) != s.plan.status.get("numberAvailable", 0):
+        s.plan.requeue_after = float(s.min_ready)
+    if s.plan.status != (ds.get("status") or {}):
+        body = copy.deepcopy(dict(ds))
+        body["status"] = s.plan.status
+        s.plan.actions.append(actions.Update("daemonsets", ns, body, subresource="status"))
+    return s.plan

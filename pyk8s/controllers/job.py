@@ -1,0 +1,404 @@
+"""The Job controller: run pods until enough succeed, or give up.
+
+Follows ``pkg/controller/job/job_controller.go`` of v1.32:
+
+* Pods carry the ``batch.kubernetes.io/job-tracking`` finalizer.  A pod that
+  finishes is first recorded in ``status.uncountedTerminatedPods`` and its
+  finalizer removed; the next sync moves it into ``succeeded``/``failed``.
+  So a pod is counted exactly once even if the pod is deleted right away.
+* NonIndexed: ``completions`` unset means "done when any pod succeeded and
+  none are active" (work queue); otherwise want ``min(parallelism,
+  completions - succeeded)`` active pods.  Indexed: each index in
+  ``[0, completions)`` needs one success; pods get the completion-index
+  annotation and label, ``hostname = <job>-<index>``, ``JOB_COMPLETION_INDEX``
+  env, and the lowest pending indexes are created first; duplicates of an
+  active index are removed.
+* Replacements wait out an exponential back-off (``jobpods.remaining_backoff``).
+* ``failed > backoffLimit`` (or, for ``restartPolicy: OnFailure``, container
+  restarts reaching it) fails the Job with ``BackoffLimitExceeded`` "Job has
+  reached the specified backoff limit"; running longer than
+  ``activeDeadlineSeconds`` fails it with ``DeadlineExceeded`` "Job was
+  active longer than specified deadline".  As 1.32 does, the controller first
+  adds the interim ``FailureTarget`` (or ``SuccessCriteriaMet`` with reason
+  ``CompletionsReached``) condition, deletes active pods, and only adds the
+  terminal ``Failed`` / ``Complete`` condition once no pod is terminating and
+  none is uncounted.  ``completionTime`` is set with ``Complete``.
+* ``suspend: true`` deletes active pods and sets ``Suspended`` True
+  (``JobSuspended`` / "Job suspended"); resuming sets it False
+  (``JobResumed`` / "Job resumed") and restarts ``startTime``.
+* ``ttlSecondsAfterFinished`` is handled by ``ttl_plan`` (the TTL-after-
+  finished controller: foreground delete with a UID precondition).
+* Not implemented: ``podFailurePolicy``, ``successPolicy``,
+  ``backoffLimitPerIndex`` / ``failedIndexes``, ``podReplacementPolicy:
+  Failed`` (we behave as the default ``TerminatingOrFailed``), ``managedBy``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pyk8s.controllers import actions, jobpods, podstate, podtemplate, replicaset, timestamps
+from pyk8s.machinery import labels
+
+Obj = Mapping[str, Any]
+MAX_POD_CREATE_DELETE_PER_SYNC = 500
+BACKOFF_MESSAGE = "Job has reached the specified backoff limit"
+DEADLINE_MESSAGE = "Job was active longer than specified deadline"
+SUCCESS_MESSAGE = "Reached expected number of succeeded pods"
+
+
+@dataclass(slots=True)
+class JobPlan(actions.Plan):
+    # Pod bodies to create (through replicaset.slow_start), in order.
+    create: list[dict[str, Any]] = field(default_factory=list)
+    status: dict[str, Any] = field(default_factory=dict)
+
+
+def condition(job: Obj, ctype: str) -> Mapping[str, Any] | None:
+    return next((c for c in (job.get("status") or {}).get("conditions") or [] if c.get("type") == ctype), None)
+
+
+def is_finished(job: Obj) -> bool:
+    return any((condition(job, t) or {}).get("status") == "True" for t in ("Complete", "Failed"))
+
+
+def _ensure_condition(status: dict[str, Any], ctype: str, value: str, reason: str, message: str,
+                      now: datetime) -> bool:
+    """``ensureJobConditionStatus``: True when the conditions changed."""
+    conds = status.setdefault("conditions", [])
+    for cond in conds:
+        if cond.get("type") == ctype:
+            if cond.get("status") == value and cond.get("reason") == reason and cond.get("message") == message:
+                return False
+            # Upstream replaces the whole condition, both timestamps included.
+            stamp = timestamps.format(now)
+            cond.update(status=value, reason=reason, message=message, lastProbeTime=stamp, lastTransitionTime=stamp)
+            return True
+    if value == "False":
+        if not conds:
+            status.pop("conditions")
+        return False  # a False condition is only written over an existing one
+    stamp = timestamps.format(now)
+    conds.append({"type": ctype, "status": value, "lastProbeTime": stamp, "lastTransitionTime": stamp,
+                  "reason": reason, "message": message})
+    return True
+
+
+class _Counts:
+    """Succeeded/failed bookkeeping through ``uncountedTerminatedPods``."""
+
+    def __init__(self, job: Obj, pods: Sequence[Obj]) -> None:
+        status = job.get("status") or {}
+        uncounted = status.get("uncountedTerminatedPods") or {}
+        self.succeeded = int(status.get("succeeded") or 0)
+        self.failed = int(status.get("failed") or 0)
+        by_uid = {p.get("metadata", {}).get("uid"): p for p in pods}
+        self.uncounted: dict[str, list[str]] = {"succeeded": [], "failed": []}
+        self.release: list[Obj] = []  # pods whose finalizer is to be removed
+        for key in ("succeeded", "failed"):
+            for uid in uncounted.get(key) or []:
+                pod = by_uid.get(uid)
+                if pod is None or not jobpods.has_finalizer(pod):
+                    setattr(self, key, getattr(self, key) + 1)
+                else:
+                    self.uncounted[key].append(uid)
+                    self.release.append(pod)
+        pending = set(self.uncounted["succeeded"]) | set(self.uncounted["failed"])
+        suspended = bool(job.get("spec", {}).get("suspend"))
+        for pod in pods:
+            uid = pod.get("metadata", {}).get("uid")
+            if not jobpods.has_finalizer(pod) or uid in pending:
+                continue
+            if jobpods.phase(pod) == "Succeeded":
+                self.uncounted["succeeded"].append(uid)
+            elif jobpods.phase(pod) == "Failed" or (podstate.is_terminating(pod) and not suspended):
+                # A deleted pod may never reach a phase: count it failed now (TerminatingOrFailed).
+                self.uncounted["failed"].append(uid)
+            elif podstate.is_terminating(pod):
+                pass  # removed for a suspension: not a failure, just let it go
+            else:
+                continue
+            self.release.append(pod)
+
+    def total(self, key: str) -> int:
+        return getattr(self, key) + len(self.uncounted[key])
+
+
+def _owned_pods(job: Obj, pods: Sequence[Obj]) -> list[Obj]:
+    selector = job.get("spec", {}).get("selector")
+    return replicaset.claim(job, pods, matches=lambda p: labels.matches_label_selector(
+        selector, p.get("metadata", {}).get("labels") or {})).owned
+
+
+def _restarts(pods: Sequence[Obj]) -> int:
+    total = 0
+    for pod in pods:
+        if jobpods.phase(pod) in ("Pending", "Running"):
+            status = pod.get("status") or {}
+            for s in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+                total += int(s.get("restartCount") or 0)
+    return total
+
+
+def _failure(job: Obj, counts: _Counts, active: Sequence[Obj], now: datetime) -> tuple[str, str] | None:
+    spec = job.get("spec", {})
+    limit = spec.get("backoffLimit", 6)
+    limit = 6 if limit is None else limit
+    if counts.total("failed") > limit:
+        return "BackoffLimitExceeded", BACKOFF_MESSAGE
+    if ((spec.get("template") or {}).get("spec") or {}).get("restartPolicy") == "OnFailure":
+        restarts = _restarts(active)
+        if (restarts > 0) if limit == 0 else (restarts >= limit):
+            return "BackoffLimitExceeded", BACKOFF_MESSAGE
+    deadline = spec.get("activeDeadlineSeconds")
+    start = timestamps.parse((job.get("status") or {}).get("startTime"))
+    if deadline is not None and start is not None and now - start >= timedelta(seconds=deadline):
+        return "DeadlineExceeded", DEADLINE_MESSAGE
+    return None
+
+
+def _is_indexed(job: Obj) -> bool:
+    return job.get("spec", {}).get("completionMode") == "Indexed"
+
+
+def _new_pod(job: Obj, index: int | None) -> dict[str, Any]:
+    template = copy.deepcopy(job.get("spec", {}).get("template") or {})
+    ref = podtemplate.controller_ref(job, api_version="batch/v1", kind="Job")
+    pod = podtemplate.pod_from_template(template, job, ref)
+    meta = pod["metadata"]
+    meta["finalizers"] = [*(meta.get("finalizers") or []), jobpods.TRACKING_FINALIZER]
+    if index is not None:
+        name = job["metadata"]["name"]
+        meta["generateName"] = f"{name}-{index}-"
+        meta.setdefault("annotations", {})[jobpods.COMPLETION_INDEX] = str(index)
+        meta.setdefault("labels", {})[jobpods.COMPLETION_INDEX] = str(index)
+        if not pod["spec"].get("hostname"):
+            pod["spec"]["hostname"] = f"{name}-{index}"
+        env = {"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
+            "fieldPath": f"metadata.annotations['{jobpods.COMPLETION_INDEX}']"}}}
+        for container in [*pod["spec"].get("initContainers", []), *pod["spec"].get("containers", [])]:
+            if not any(e.get("name") == "JOB_COMPLETION_INDEX" for e in container.get("env") or []):
+                container["env"] = [*(container.get("env") or []), env]
+    return pod
+
+
+class _Sync:
+    def __init__(self, job: Obj, pods: Sequence[Obj], now: datetime) -> None:
+        self.job, self.now = job, now
+        self.ns = job.get("metadata", {}).get("namespace", "")
+        self.plan = JobPlan()
+        self.status: dict[str, Any] = copy.deepcopy(dict(job.get("status") or {}))
+        self.pods = _owned_pods(job, pods)
+        self.active = [p for p in self.pods if podstate.is_active(p)]
+        self.terminating = [p for p in self.pods if podstate.is_terminating(p)
+                            and jobpods.phase(p) not in ("Succeeded", "Failed")]
+        self.counts = _Counts(job, self.pods)
+        self.deleted = 0
+
+    def delete(self, pods: Sequence[Obj]) -> None:
+        for pod in pods[:MAX_POD_CREATE_DELETE_PER_SYNC]:
+            self.plan.actions.append(actions.Delete("pods", self.ns, pod["metadata"]["name"],
+                                                    uid=pod["metadata"].get("uid")))
+            self.deleted += 1
+        gone = {id(p) for p in pods[:MAX_POD_CREATE_DELETE_PER_SYNC]}
+        self.active = [p for p in self.active if id(p) not in gone]
+
+    def succeeded_indexes(self) -> set[int]:
+        completions = self.job.get("spec", {}).get("completions") or 0
+        done = jobpods.parse_indexes(self.status.get("completedIndexes"), completions)
+        for pod in self.pods:
+            index = jobpods.completion_index(pod)
+            if jobpods.phase(pod) == "Succeeded" and index is not None and index < completions:
+                done.add(index)
+        return done
+
+    def succeeded(self) -> int:
+        return len(self.succeeded_indexes()) if _is_indexed(self.job) else self.counts.total("succeeded")
+
+    def complete(self) -> bool:
+        completions = self.job.get("spec", {}).get("completions")
+        if completions is None:
+            return self.counts.total("succeeded") > 0 and not self.active
+        return self.succeeded() >= completions and not self.active
+
+    def manage(self) -> None:
+        """``manageJob``: create or delete pods toward the wanted number active."""
+        spec = self.job.get("spec", {})
+        parallelism = spec.get("parallelism", 1)
+        parallelism = 1 if parallelism is None else parallelism
+        if _is_indexed(self.job):
+            self._manage_indexed(parallelism)
+            return
+        completions = spec.get("completions")
+        if completions is None:
+            want = len(self.active) if self.counts.total("succeeded") > 0 else parallelism
+        else:
+            want = max(0, min(parallelism, completions - self.counts.total("succeeded")))
+        if len(self.active) > want:
+            self.delete(podstate.deletion_order(self.active)[: len(self.active) - want])
+        elif len(self.active) < want and self._backoff_over():
+            count = min(want - len(self.active), MAX_POD_CREATE_DELETE_PER_SYNC)
+            self.plan.create = [_new_pod(self.job, None) for _ in range(count)]
+
+    def _manage_indexed(self, parallelism: int) -> None:
+        completions = self.job.get("spec", {}).get("completions") or 0
+        done = self.succeeded_indexes()
+        by_index: dict[int, list[Obj]] = {}
+        extra: list[Obj] = []
+        for pod in self.active:
+            index = jobpods.completion_index(pod)
+            if index is None or index >= completions or index in done:
+                extra.append(pod)
+            else:
+                by_index.setdefault(index, []).append(pod)
+        for group in by_index.values():
+            extra.extend(podstate.deletion_order(group)[:-1])  # keep the most established copy
+        kept = [p for p in self.active if all(p is not e for e in extra)]
+        want = max(0, min(parallelism, completions - len(done)))
+        if len(kept) > want:
+            extra.extend(podstate.deletion_order(kept)[: len(kept) - want])
+        if extra:
+            self.delete(extra)
+        if len(self.active) < want and self._backoff_over():
+            pending = [i for i in range(completions) if i not in done and i not in by_index]
+            count = min(want - len(self.active), MAX_POD_CREATE_DELETE_PER_SYNC)
+            self.plan.create = [_new_pod(self.job, i) for i in pending[:count]]
+
+    def _backoff_over(self) -> bool:
+        wait = jobpods.remaining_backoff(self.pods, self.now)
+        if wait > timedelta(0):
+            self.plan.requeue_after = wait.total_seconds()
+            return False
+        return True
+
+
+def _suspend_conditions(s: _Sync) -> None:
+    suspended = bool(s.job.get("spec", {}).get("suspend"))
+    if suspended:
+        if _ensure_condition(s.status, "Suspended", "True", "JobSuspended", "Job suspended", s.now):
+            s.plan.events.append(actions.Event("Normal", "Suspended", "Job suspended"))
+    elif _ensure_condition(s.status, "Suspended", "False", "JobResumed", "Job resumed", s.now):
+        s.plan.events.append(actions.Event("Normal", "Resumed", "Job resumed"))
+        s.status["startTime"] = timestamps.format(s.now)
+
+
+def _finish(s: _Sync, ctype: str, reason: str, message: str) -> None:
+    """Interim condition now; the terminal one once nothing is left running or uncounted."""
+    interim = "FailureTarget" if ctype == "Failed" else "SuccessCriteriaMet"
+    _ensure_condition(s.status, interim, "True", reason, message, s.now)
+    s.delete(s.active)
+    if s.counts.uncounted["succeeded"] or s.counts.uncounted["failed"] or s.terminating or s.deleted:
+        return
+    _ensure_condition(s.status, ctype, "True", reason, message, s.now)
+    if ctype == "Complete":
+        s.status["completionTime"] = timestamps.format(s.now)
+    event = ("Warning", reason, message) if ctype == "Failed" else ("Normal", "Completed", "Job completed")
+    s.plan.events.append(actions.Event(*event))
+
+
+def _decide(s: _Sync) -> None:
+    spec = s.job.get("spec", {})
+    interim = condition(s.job, "FailureTarget")
+    if interim is not None and interim.get("status") == "True":
+        _finish(s, "Failed", interim.get("reason", ""), interim.get("message", ""))
+        return
+    failure = _failure(s.job, s.counts, s.active, s.now)
+    if failure is not None:
+        _finish(s, "Failed", *failure)
+        return
+    if s.complete():
+        _finish(s, "Complete", "CompletionsReached", SUCCESS_MESSAGE)
+        return
+    deadline, start = spec.get("activeDeadlineSeconds"), timestamps.parse(s.status.get("startTime"))
+    if deadline is not None and start is not None and not spec.get("suspend"):
+        left = (start + timedelta(seconds=deadline) - s.now).total_seconds()
+        s.plan.requeue_after = left
+    if spec.get("suspend"):
+        s.delete(s.active)
+    else:
+        s.manage()
+
+
+def _write_status(s: _Sync) -> None:
+    status = s.status
+    counts = {"active": len(s.active), "succeeded": s.succeeded() if _is_indexed(s.job) else s.counts.succeeded,
+              "failed": s.counts.failed}
+    for key, value in counts.items():
+        if value:
+            status[key] = value
+        else:
+            status.pop(key, None)
+    status["ready"] = sum(1 for p in s.active if podstate.is_ready(p))
+    status["terminating"] = len(s.terminating) + s.deleted
+    status["uncountedTerminatedPods"] = {k: v for k, v in s.counts.uncounted.items() if v}
+    if _is_indexed(s.job):
+        indexes = jobpods.format_indexes(s.succeeded_indexes())
+        if indexes:
+            status["completedIndexes"] = indexes
+        else:
+            status.pop("completedIndexes", None)
+
+
+def plan(job: Obj, pods: Sequence[Obj], now: datetime) -> JobPlan:
+    """Decide one sync of ``job``; ``pods`` are the pods of its namespace."""
+    s = _Sync(job, pods, now)
+    if is_finished(job):
+        _release(s)
+        return s.plan
+    if not s.status.get("startTime") and not job.get("spec", {}).get("suspend"):
+        s.status["startTime"] = timestamps.format(now)
+    _suspend_conditions(s)
+    _decide(s)
+    _write_status(s)
+    if s.status != (job.get("status") or {}):
+        body = copy.deepcopy(dict(job))
+        body["status"] = s.status
+        s.plan.actions.insert(0, actions.Update("jobs", s.ns, body, subresource="status"))
+    _release(s)
+    return s.plan
+
+
+def _release(s: _Sync) -> None:
+    """Finalizer removals go after the status write that records the pods."""
+    for pod in s.counts.release:
+        remaining = [f for f in pod["metadata"].get("finalizers") or [] if f != jobpods.TRACKING_FINALIZER]
+        s.plan.actions.append(actions.Patch(
+            "pods", s.ns, pod["metadata"]["name"],
+            {"metadata": {"finalizers": remaining or None, "resourceVersion": pod["metadata"].get("resourceVersion")}},
+            actions.MERGE))
+
+
+def ttl_plan(job: Obj, now: datetime) -> actions.Plan:
+    """The TTL-after-finished controller: delete a finished Job once its TTL has passed."""
+    result = actions.Plan()
+    ttl = job.get("spec", {}).get("ttlSecondsAfterFinished")
+    if ttl is None or not is_finished(job) or job.get("metadata", {}).get("deletionTimestamp"):
+        return result
+    expire = expire_at(job)
+    if expire is None:
+        return result
+    if now < expire:
+        result.requeue_after = (expire - now).total_seconds()
+        return result
+    meta = job["metadata"]
+    result.actions.append(actions.Delete("jobs", meta.get("namespace", ""), meta["name"], uid=meta.get("uid"),
+                                         propagation_policy="Foreground"))
+    return result
+
+
+def expire_at(job: Obj) -> datetime | None:
+    """Finish time (completionTime or the terminal condition's transition) + TTL."""
+    ttl = job.get("spec", {}).get("ttlSecondsAfterFinished")
+    if ttl is None:
+        return None
+    finished = timestamps.parse((job.get("status") or {}).get("completionTime"))
+    if finished is None:
+        for ctype in ("Complete", "Failed"):
+            cond = condition(job, ctype)
+            if cond is not None and cond.get("status") == "True":
+                finished = timestamps.parse(cond.get("lastTransitionTime"))
+    return None if finished is None else finished + timedelta(seconds=ttl)

@@ -1,0 +1,101 @@
+"""Per-pod facts the Job controller needs: finish times, indexes, back-off.
+
+Follows ``pkg/controller/job`` (``indexed_job_utils.go``, ``backoff_utils.go``):
+
+* a pod's completion index comes from the
+  ``batch.kubernetes.io/job-completion-index`` annotation (label as fallback);
+  ``completedIndexes`` is rendered as ``"0-2,5"``;
+* back-off before creating replacements: 10 s after the first failure since
+  the last success, doubling per further failure, capped at 10 minutes
+  (``MaxJobPodFailureBackOff`` in the 1.32 source; the user docs still say
+  six minutes), counted from the last failure's finish time.  Upstream
+  keeps that record in memory; we derive it from the pods (their finish
+  times), which gives the same delays while the failed pods exist and
+  survives a controller restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pyk8s.controllers import timestamps
+
+Pod = Mapping[str, Any]
+COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
+TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
+BACKOFF_BASE = timedelta(seconds=10)
+BACKOFF_MAX = timedelta(minutes=10)
+
+
+def phase(pod: Pod) -> str:
+    return (pod.get("status") or {}).get("phase", "")
+
+
+def has_finalizer(pod: Pod) -> bool:
+    return TRACKING_FINALIZER in (pod.get("metadata", {}).get("finalizers") or [])
+
+
+def finish_time(pod: Pod) -> datetime | None:
+    """``getFinishedTime``: last container finish, else Ready's transition, else deletion/creation."""
+    status = pod.get("status") or {}
+    finished = [timestamps.parse(((s.get("state") or {}).get("terminated") or {}).get("finishedAt"))
+                for s in status.get("containerStatuses") or []]
+    stamps = [f for f in finished if f is not None]
+    if stamps:
+        return max(stamps)
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "Ready" and cond.get("status") == "False" and cond.get("lastTransitionTime"):
+            return timestamps.parse(cond["lastTransitionTime"])
+    meta = pod.get("metadata", {})
+    return timestamps.parse(meta.get("deletionTimestamp")) or timestamps.parse(meta.get("creationTimestamp"))
+
+
+def completion_index(pod: Pod) -> int | None:
+    meta = pod.get("metadata", {})
+    raw = (meta.get("annotations") or {}).get(COMPLETION_INDEX) or (meta.get("labels") or {}).get(COMPLETION_INDEX)
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def format_indexes(indexes: Iterable[int]) -> str:
+    """``"0-2,5"`` for {0, 1, 2, 5} (pairs stay a range, as upstream writes them)."""
+    ordered = sorted(set(indexes))
+    parts: list[str] = []
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        parts.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
+        i = j + 1
+    return ",".join(parts)
+
+
+def parse_indexes(text: str | None, limit: int) -> set[int]:
+    result: set[int] = set()
+    for part in (text or "").split(","):
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        try:
+            result.update(i for i in range(int(lo), int(hi or lo) + 1) if i < limit)
+        except ValueError:
+            continue
+    return result
+
+
+def remaining_backoff(pods: Sequence[Pod], now: datetime) -> timedelta:
+    """How long to wait before creating more pods, given failures since the last success."""
+    last_success = max((finish_time(p) for p in pods if phase(p) == "Succeeded" and finish_time(p)), default=None)
+    failures = [t for p in pods if phase(p) == "Failed" and (t := finish_time(p)) is not None
+                and (last_success is None or t > last_success)]
+    if not failures:
+        return timedelta(0)
+    delay = BACKOFF_BASE * 2 ** (len(failures) - 1) if len(failures) < 40 else BACKOFF_MAX
+    delay = min(delay, BACKOFF_MAX)
+    elapsed = now - max(failures)
+    return max(timedelta(0), delay - elapsed)

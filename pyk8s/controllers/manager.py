@@ -1,0 +1,157 @@
+"""The controller manager: one process running many controllers (kube-controller-manager).
+
+A ``ControllerManager`` builds one ``Client`` and one ``SharedInformerFactory``
+shared by every controller it runs, so each resource is listed and watched
+once.  Controllers are looked up by name in ``REGISTRY``: a factory taking a
+``ControllerContext`` and returning something with ``async run()`` (usually a
+``pyk8s.client.tools.controller.Controller`` wrapper).  Other packages plug in
+with ``register("name", factory)``; factories are imported lazily from
+``BUILTIN`` module paths so this module stays cheap to import.
+
+``--controllers`` follows upstream: ``*`` means every controller enabled by
+default, ``name`` enables one, ``-name`` disables one (``*,-podgc``).
+
+With leader election the controllers only run while this process holds the
+Lease ``kube-system/kube-controller-manager`` (identity ``<hostname>_<uuid>``);
+losing it stops them (upstream exits; we return from ``run``).  ``ready`` is set
+once every started controller has its caches synced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import socket
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pyk8s.client.rest import Client
+from pyk8s.client.tools.informer import SharedInformerFactory
+from pyk8s.client.tools.leaderelection import LeaderElector
+from pyk8s.util.clock import REAL_CLOCK, Clock
+
+log = logging.getLogger(__name__)
+
+LEASE_NAMESPACE = "kube-system"
+LEASE_NAME = "kube-controller-manager"
+
+
+class Runnable(Protocol):
+    async def run(self) -> None: ...
+
+
+@dataclass
+class ControllerContext:
+    """What a controller factory gets: shared client, informers, clock and tuning options."""
+
+    client: Client
+    factory: SharedInformerFactory
+    clock: Clock = REAL_CLOCK
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def option(self, name: str, default: Any) -> Any:
+        return self.options.get(name, default)
+
+
+ControllerFactory = Callable[[ControllerContext], Runnable]
+
+
+@dataclass
+class Registration:
+    factory: ControllerFactory | str  # a callable, or "module:attribute" imported on first use
+    enabled_by_default: bool = True
+
+    def resolve(self) -> ControllerFactory:
+        if isinstance(self.factory, str):
+            module, _, attr = self.factory.partition(":")
+            self.factory = getattr(importlib.import_module(module), attr)
+        assert callable(self.factory)
+        return self.factory
+
+
+# Upstream controller names; the factory is each module's ``new``.
+BUILTIN = {
+    "garbage-collector-controller": "pyk8s.controllers.garbagecollector:new",
+    "namespace-controller": "pyk8s.controllers.namespace:new",
+    "serviceaccount-controller": "pyk8s.controllers.serviceaccount:new",
+    "endpoints-controller": "pyk8s.controllers.endpoints:new",
+    "endpointslice-controller": "pyk8s.controllers.endpointslice:new",
+    "node-lifecycle-controller": "pyk8s.controllers.nodelifecycle:new",
+    "node-ipam-controller": "pyk8s.controllers.nodeipam:new",
+    "pod-garbage-collector-controller": "pyk8s.controllers.podgc:new",
+    "persistentvolume-binder-controller": "pyk8s.controllers.pvbinder:new",
+}
+
+REGISTRY: dict[str, Registration] = {name: Registration(path) for name, path in BUILTIN.items()}
+
+
+def register(name: str, factory: ControllerFactory | str, *, enabled_by_default: bool = True) -> None:
+    """Add (or replace) a controller the manager can run."""
+    REGISTRY[name] = Registration(factory, enabled_by_default)
+
+
+def select_controllers(spec: Iterable[str], registry: dict[str, Registration] | None = None) -> list[str]:
+    """Names enabled by a ``--controllers`` list (``*``, ``name``, ``-name``)."""
+    reg = REGISTRY if registry is None else registry
+    items = [s.strip() for s in spec if s.strip()] or ["*"]
+    disabled = {s[1:] for s in items if s.startswith("-")}
+    wanted = {s for s in items if not s.startswith("-") and s != "*"}
+    unknown = (wanted | disabled) - set(reg)
+    if unknown:
+        raise ValueError(f"unknown controllers: {', '.join(sorted(unknown))}")
+    star = "*" in items
+    return [n for n, r in reg.items()
+            if n not in disabled and (n in wanted or (star and r.enabled_by_default))]
+
+
+def holder_identity() -> str:
+    return f"{socket.gethostname()}_{uuid.uuid4()}"
+
+
+class ControllerManager:
+    def __init__(self, client: Client, *, controllers: Iterable[str] = ("*",), leader_elect: bool = False,
+                 clock: Clock = REAL_CLOCK, options: dict[str, Any] | None = None,
+                 lease_duration: float = 15.0, renew_deadline: float = 10.0, retry_period: float = 2.0) -> None:
+        self.client = client
+        self.clock = clock
+        self.names = select_controllers(controllers)
+        self.leader_elect = leader_elect
+        self.options = dict(options or {})
+        self.identity = holder_identity()
+        self.lease = (lease_duration, renew_deadline, retry_period)
+        self.ready = asyncio.Event()
+        self.running: dict[str, Runnable] = {}
+
+    async def run(self) -> None:
+        """Run until cancelled (or, with leader election, until the lease is lost)."""
+        if not self.leader_elect:
+            await self._run_controllers()
+            return
+        duration, deadline, retry = self.lease
+        elector = LeaderElector(self.client, namespace=LEASE_NAMESPACE, name=LEASE_NAME, identity=self.identity,
+                                on_started_leading=self._run_controllers, lease_duration=duration,
+                                renew_deadline=deadline, retry_period=retry, release_on_cancel=True,
+                                clock=self.clock)
+        await elector.run()
+
+    async def _run_controllers(self) -> None:
+        factory = SharedInformerFactory(self.client, clock=self.clock)
+        ctx = ControllerContext(self.client, factory, self.clock, self.options)
+        self.running = {name: REGISTRY[name].resolve()(ctx) for name in self.names}
+        log.info("starting controllers: %s", ", ".join(self.running))
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(factory.run())
+            for name, ctl in self.running.items():
+                tg.create_task(ctl.run(), name=name)
+            tg.create_task(self._signal_ready(factory))
+
+    async def _signal_ready(self, factory: SharedInformerFactory) -> None:
+        for ctl in self.running.values():
+            ready = getattr(ctl, "ready", None)
+            if isinstance(ready, asyncio.Event):
+                await ready.wait()
+        await factory.wait_for_cache_sync()
+        self.ready.set()

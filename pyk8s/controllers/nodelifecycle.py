@@ -1,0 +1,286 @@
+"""Node lifecycle controller: notices dead kubelets, taints their nodes, evicts pods.
+
+Health: a node's heartbeat is its Lease in ``kube-node-lease`` (``renewTime``)
+or its Ready condition's ``lastHeartbeatTime``.  Like upstream, we do not
+compare those timestamps with our clock (skew); we remember *when we saw
+them change* on our monotonic clock.  A node not heard from for
+``grace_period`` (node-monitor-grace-period, 40 s) gets every status
+condition set to ``Unknown`` (reason ``NodeStatusUnknown``, "Kubelet stopped
+posting node status.") and its pods' Ready condition set to False.
+
+Taints follow the Ready condition: False -> ``node.kubernetes.io/not-ready``,
+Unknown -> ``node.kubernetes.io/unreachable``, each with NoSchedule and
+NoExecute (the latter carrying ``timeAdded``); a Ready node has neither.
+
+Eviction (the NoExecute taint manager): a pod on a node with NoExecute taints
+is deleted once the shortest toleration it has for them runs out, counted
+from the taint's ``timeAdded``: no matching toleration -> at once (for the
+two taints above, ``default_toleration_seconds``, 300 s, as the
+DefaultTolerationSeconds admission would add), ``tolerationSeconds`` unset ->
+never.
+
+Work is keyed by node name; ``sync`` returns the delay to the next deadline
+(grace expiry or an eviction), so nothing polls faster than needed.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pyk8s.client.errors import ApiError, is_conflict, is_not_found
+from pyk8s.client.rest import DynamicResource
+from pyk8s.client.tools.controller import Controller
+from pyk8s.client.tools.store import DeletedFinalStateUnknown, by_node_name
+from pyk8s.controllers.manager import ControllerContext
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+NODES = DynamicResource("", "v1", "nodes", False, "Node")
+PODS = DynamicResource("", "v1", "pods", True, "Pod")
+LEASES = DynamicResource("coordination.k8s.io", "v1", "leases", True, "Lease")
+LEASE_NAMESPACE = "kube-node-lease"
+NODE_INDEX = "nodelifecycle-node"
+
+NOT_READY = "node.kubernetes.io/not-ready"
+UNREACHABLE = "node.kubernetes.io/unreachable"
+MANAGED_TAINTS = (NOT_READY, UNREACHABLE)
+DEFAULT_GRACE = 40.0
+DEFAULT_TOLERATION = 300.0
+MONITOR_PERIOD = 5.0
+STOPPED_MESSAGE = "Kubelet stopped posting node status."
+NEVER_MESSAGE = "Kubelet never posted node status."
+DEFAULT_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
+
+
+def time_str(dt: datetime.datetime) -> str:
+    return dt.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str | None) -> datetime.datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def ready_status(node: Obj) -> str:
+    for cond in (node.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return str(cond.get("status") or "Unknown")
+    return "Unknown"
+
+
+def desired_taints(node: Obj, now: datetime.datetime) -> list[Obj]:
+    """Node taints with our two keys set according to the Ready condition (others kept)."""
+    status = ready_status(node)
+    want_key = {"False": NOT_READY, "Unknown": UNREACHABLE}.get(status)
+    current = list((node.get("spec") or {}).get("taints") or [])
+    out = [t for t in current if t.get("key") not in MANAGED_TAINTS or t.get("key") == want_key]
+    if want_key is None:
+        return out
+    have = {t.get("effect") for t in out if t.get("key") == want_key}
+    if "NoSchedule" not in have:
+        out.append({"key": want_key, "effect": "NoSchedule"})
+    if "NoExecute" not in have:
+        out.append({"key": want_key, "effect": "NoExecute", "timeAdded": time_str(now)})
+    return out
+
+
+def tolerates(toleration: Obj, taint: Obj) -> bool:
+    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
+        return False
+    op = toleration.get("operator") or "Equal"
+    if not toleration.get("key"):
+        return op == "Exists"
+    if toleration["key"] != taint.get("key"):
+        return False
+    return op == "Exists" or (toleration.get("value") or "") == (taint.get("value") or "")
+
+
+def eviction_time(pod: Obj, taints: list[Obj], default_seconds: float) -> datetime.datetime | None:
+    """When the pod must go because of NoExecute taints (None: never)."""
+    tolerations = (pod.get("spec") or {}).get("tolerations") or []
+    when: datetime.datetime | None = None
+    for taint in taints:
+        if taint.get("effect") != "NoExecute":
+            continue
+        added = parse_time(taint.get("timeAdded")) or datetime.datetime.min.replace(tzinfo=datetime.UTC)
+        matching = [t for t in tolerations if tolerates(t, taint)]
+        if not matching:
+            seconds: float | None = default_seconds if taint.get("key") in MANAGED_TAINTS else 0.0
+        elif any(t.get("tolerationSeconds") is None for t in matching):
+            seconds = None
+        else:
+            seconds = float(min(max(int(t["tolerationSeconds"]), 0) for t in matching))
+        if seconds is None:
+            continue
+        due = added + datetime.timedelta(seconds=seconds)
+        when = due if when is None or due < when else when
+    return when
+
+
+@dataclass
+class Health:
+    signature: tuple[str, str]
+    probed: float  # monotonic time the signature last changed
+
+
+class NodeLifecycleController:
+    def __init__(self, ctx: ControllerContext) -> None:
+        self.client = ctx.client
+        self.clock = ctx.clock
+        self.grace = float(ctx.option("node_monitor_grace_period", DEFAULT_GRACE))
+        self.default_toleration = float(ctx.option("default_toleration_seconds", DEFAULT_TOLERATION))
+        self.period = float(ctx.option("node_monitor_period", MONITOR_PERIOD))
+        self.nodes = ctx.factory.informer(NODES)
+        self.leases = ctx.factory.informer(LEASES, namespace=LEASE_NAMESPACE)
+        self.pods = ctx.factory.informer(PODS, indexers={NODE_INDEX: by_node_name})
+        self.health: dict[str, Health] = {}
+        self.controller = Controller("nodelifecycle", self.sync, informers=[self.nodes, self.leases, self.pods],
+                                     clock=ctx.clock, workers=int(ctx.option("nodelifecycle_workers", 2)))
+        q = self.controller.queue
+        self.nodes.add_event_handler(self.controller.handler())
+        self.leases.add_event_handler(on_add=lambda o: q.add(o["metadata"]["name"]),
+                                      on_update=lambda o, n: q.add(n["metadata"]["name"]))
+        self.pods.add_event_handler(on_add=self._pod_changed, on_update=lambda o, n: self._pod_changed(n))
+        self.ready = self.controller.ready
+
+    def _pod_changed(self, pod: Obj | DeletedFinalStateUnknown) -> None:
+        if isinstance(pod, dict):
+            node = (pod.get("spec") or {}).get("nodeName")
+            if node:
+                self.controller.queue.add(node)
+
+    async def run(self) -> None:
+        await self.controller.run()
+
+    # --- health -------------------------------------------------------------------------
+
+    def observe(self, node: Obj) -> float:
+        """Seconds since this node's heartbeat last changed (as seen by us)."""
+        name = node["metadata"]["name"]
+        lease = self.leases.lister.get(name, LEASE_NAMESPACE)
+        renew = str(((lease or {}).get("spec") or {}).get("renewTime") or "")
+        beat = ""
+        for cond in (node.get("status") or {}).get("conditions") or []:
+            if cond.get("type") == "Ready":
+                beat = str(cond.get("lastHeartbeatTime") or "")
+        now = self.clock.monotonic()
+        seen = self.health.get(name)
+        if seen is None or seen.signature != (renew, beat):
+            seen = self.health[name] = Health((renew, beat), now)
+        return now - seen.probed
+
+    async def sync(self, key: str) -> float | None:
+        node = self.nodes.lister.get(key)
+        if node is None:
+            self.health.pop(key, None)
+            return None
+        silent = self.observe(node)
+        if silent >= self.grace and ready_status(node) != "Unknown":
+            node = await self.mark_unknown(node)
+            if node is None:
+                return None
+            await self.mark_pods_not_ready(key)
+        node = await self.update_taints(node)
+        if node is None:
+            return None
+        delays = [self.grace - silent if silent < self.grace else self.period]
+        next_eviction = await self.evict_pods(node)
+        if next_eviction is not None:
+            delays.append(next_eviction)
+        return max(min(delays), 0.05)
+
+    async def mark_unknown(self, node: Obj) -> Obj | None:
+        body = copy.deepcopy(node)
+        now = time_str(self.clock.now())
+        conds = (body.setdefault("status", {})).setdefault("conditions", [])
+        present = {c.get("type") for c in conds}
+        for cond in conds:
+            if cond.get("status") != "Unknown":
+                cond.update(status="Unknown", reason="NodeStatusUnknown", message=STOPPED_MESSAGE,
+                            lastTransitionTime=now)
+        for ctype in DEFAULT_CONDITIONS:
+            if ctype not in present:
+                conds.append({"type": ctype, "status": "Unknown", "reason": "NodeStatusNeverUpdated",
+                              "message": NEVER_MESSAGE, "lastHeartbeatTime": now, "lastTransitionTime": now})
+        log.info("nodelifecycle: node %s stopped posting status", node["metadata"]["name"])
+        return await self._write(body, status=True)
+
+    async def update_taints(self, node: Obj) -> Obj | None:
+        want = desired_taints(node, self.clock.now())
+        if want == list((node.get("spec") or {}).get("taints") or []):
+            return node
+        body = copy.deepcopy(node)
+        body.setdefault("spec", {})["taints"] = want
+        if not want:
+            body["spec"].pop("taints")
+        return await self._write(body, status=False)
+
+    async def _write(self, body: Obj, *, status: bool) -> Obj | None:
+        try:
+            if status:
+                return await self.client.update_status(NODES, body)
+            return await self.client.update(NODES, body)
+        except ApiError as exc:
+            if is_not_found(exc):
+                return None
+            if is_conflict(exc):
+                raise RuntimeError("node changed under us; retrying") from exc
+            raise
+
+    async def mark_pods_not_ready(self, node_name: str) -> None:
+        now = time_str(self.clock.now())
+        for pod in self.pods.store.by_index(NODE_INDEX, node_name):
+            if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+                continue
+            conds = (pod.get("status") or {}).get("conditions") or []
+            if not any(c.get("type") == "Ready" and c.get("status") != "False" for c in conds):
+                continue
+            body = copy.deepcopy(pod)
+            for cond in body["status"]["conditions"]:
+                if cond.get("type") == "Ready":
+                    cond.update(status="False", lastTransitionTime=now)
+            try:
+                await self.client.update_status(PODS, body)
+            except ApiError as exc:
+                if not (is_not_found(exc) or is_conflict(exc)):
+                    raise
+
+    async def evict_pods(self, node: Obj) -> float | None:
+        """Delete pods whose tolerations ran out; seconds until the next one is due."""
+        taints = [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("effect") == "NoExecute"]
+        if not taints:
+            return None
+        now = self.clock.now()
+        soonest: float | None = None
+        for pod in self.pods.store.by_index(NODE_INDEX, node["metadata"]["name"]):
+            meta = pod["metadata"]
+            if meta.get("deletionTimestamp"):
+                continue
+            due = eviction_time(pod, taints, self.default_toleration)
+            if due is None:
+                continue
+            left = (due - now).total_seconds()
+            if left > 0:
+                soonest = left if soonest is None else min(soonest, left)
+                continue
+            log.info("nodelifecycle: evicting pod %s/%s from node %s", meta.get("namespace"), meta["name"],
+                     node["metadata"]["name"])
+            try:
+                await self.client.delete(PODS, meta["name"], namespace=meta.get("namespace"),
+                                         preconditions={"uid": meta["uid"]})
+            except ApiError as exc:
+                if not (is_not_found(exc) or exc.code == 409):
+                    raise
+        return soonest
+
+
+def new(ctx: ControllerContext) -> NodeLifecycleController:
+    return NodeLifecycleController(ctx)

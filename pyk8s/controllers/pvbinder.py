@@ -1,0 +1,338 @@
+"""PersistentVolume binder: pairs claims with volumes and runs reclaim policies.
+
+Claims (key ``pvc/<ns>/<name>``):
+
+* unbound: find the best PV: not being deleted, unclaimed or pre-bound to
+  this claim (``claimRef`` by name, and uid if set), same
+  ``storageClassName`` ("" and unset are the same), same ``volumeMode``
+  (default Filesystem), every requested access mode offered, capacity >= the
+  request, labels matching ``spec.selector``; a PV pre-bound to the claim
+  wins, else the smallest fitting one.  A claim that names
+  ``spec.volumeName`` only takes that PV.  With a ``WaitForFirstConsumer``
+  StorageClass nothing happens until the scheduler sets the
+  ``volume.kubernetes.io/selected-node`` annotation, and then only PVs whose
+  ``nodeAffinity`` admits that node qualify.
+* binding writes the PV first (``claimRef``, annotation
+  ``pv.kubernetes.io/bound-by-controller``; status phase Bound), then the
+  claim (``spec.volumeName``, ``pv.kubernetes.io/bind-completed``; status
+  phase Bound with the PV's capacity and access modes).  A crash between the
+  two is repaired by the next sync: the PV already points at the claim.
+* bound: keeps the status at Bound, or Lost when its PV disappeared.
+
+Volumes (key ``pv/<name>``): no claimRef -> Available; claimRef to a claim
+that is gone (or has another uid) -> Released under ``Retain`` (and
+``Recycle``, which is not implemented), deleted under ``Delete``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+from pyk8s.client.errors import ApiError, is_conflict, is_not_found
+from pyk8s.client.rest import DynamicResource
+from pyk8s.client.tools.controller import Controller
+from pyk8s.client.tools.store import DeletedFinalStateUnknown
+from pyk8s.controllers.manager import ControllerContext
+from pyk8s.machinery import labels, quantity
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+PVS = DynamicResource("", "v1", "persistentvolumes", False, "PersistentVolume")
+PVCS = DynamicResource("", "v1", "persistentvolumeclaims", True, "PersistentVolumeClaim")
+CLASSES = DynamicResource("storage.k8s.io", "v1", "storageclasses", False, "StorageClass")
+NODES = DynamicResource("", "v1", "nodes", False, "Node")
+
+BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
+BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
+
+
+# --- matching (pure) ------------------------------------------------------------------------------
+
+def _class(obj: Obj) -> str:
+    return str((obj.get("spec") or {}).get("storageClassName") or "")
+
+
+def _mode(obj: Obj) -> str:
+    return str((obj.get("spec") or {}).get("volumeMode") or "Filesystem")
+
+
+def _capacity(pv: Obj) -> str:
+    return str(((pv.get("spec") or {}).get("capacity") or {}).get("storage") or "0")
+
+
+def _request(pvc: Obj) -> str:
+    return str((((pvc.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage") or "0")
+
+
+def claim_ref_matches(pv: Obj, pvc: Obj) -> bool:
+    ref = (pv.get("spec") or {}).get("claimRef")
+    if not ref:
+        return False
+    meta = pvc["metadata"]
+    return (ref.get("name") == meta["name"] and (ref.get("namespace") or "") == meta.get("namespace", "")
+            and (not ref.get("uid") or ref.get("uid") == meta.get("uid")))
+
+
+def _expression_matches(expr: Obj, values: dict[str, str]) -> bool:
+    key, op, want = expr.get("key", ""), expr.get("operator", ""), expr.get("values") or []
+    have = values.get(key)
+    if op == "In":
+        return have is not None and have in want
+    if op == "NotIn":
+        return have is None or have not in want
+    if op == "Exists":
+        return have is not None
+    if op == "DoesNotExist":
+        return have is None
+    if op in ("Gt", "Lt") and have is not None and want:
+        try:
+            return int(have) > int(want[0]) if op == "Gt" else int(have) < int(want[0])
+        except ValueError:
+            return False
+    return False
+
+
+def node_affinity_admits(pv: Obj, node: Obj | None) -> bool:
+    """Whether ``spec.nodeAffinity.required`` allows the node (no affinity: any node)."""
+    required = (((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required") or {})
+    terms = required.get("nodeSelectorTerms") or []
+    if not terms:
+        return True
+    if node is None:
+        return False
+    node_labels = (node.get("metadata") or {}).get("labels") or {}
+    fields = {"metadata.name": node["metadata"]["name"]}
+    for term in terms:
+        exprs = term.get("matchExpressions") or []
+        field_exprs = term.get("matchFields") or []
+        if not exprs and not field_exprs:
+            continue
+        if all(_expression_matches(e, node_labels) for e in exprs) and \
+                all(_expression_matches(e, fields) for e in field_exprs):
+            return True
+    return False
+
+
+def pv_fits(pv: Obj, pvc: Obj) -> bool:
+    spec = pv.get("spec") or {}
+    if pv["metadata"].get("deletionTimestamp"):
+        return False
+    if spec.get("claimRef") and not claim_ref_matches(pv, pvc):
+        return False
+    if (pv.get("status") or {}).get("phase") in ("Released", "Failed") and not claim_ref_matches(pv, pvc):
+        return False
+    if _class(pv) != _class(pvc) or _mode(pv) != _mode(pvc):
+        return False
+    if not set((pvc.get("spec") or {}).get("accessModes") or []) <= set(spec.get("accessModes") or []):
+        return False
+    if quantity.compare(_capacity(pv), _request(pvc)) < 0:
+        return False
+    selector = (pvc.get("spec") or {}).get("selector")
+    return not selector or labels.from_label_selector(selector).matches(pv["metadata"].get("labels") or {})
+
+
+def find_best_pv(pvc: Obj, pvs: list[Obj], node: Obj | None = None, *, check_node: bool = False) -> Obj | None:
+    """The PV to bind: pre-bound first, else the smallest that fits."""
+    wanted_name = (pvc.get("spec") or {}).get("volumeName")
+    fits = [pv for pv in pvs if pv_fits(pv, pvc) and (not wanted_name or pv["metadata"]["name"] == wanted_name)
+            and (not check_node or node_affinity_admits(pv, node))]
+    if not fits:
+        return None
+    pre = [pv for pv in fits if claim_ref_matches(pv, pvc)]
+    if pre:
+        return pre[0]
+    best = fits[0]
+    for pv in fits[1:]:
+        c = quantity.compare(_capacity(pv), _capacity(best))
+        if c < 0 or (c == 0 and pv["metadata"]["name"] < best["metadata"]["name"]):
+            best = pv
+    return best
+
+
+def claim_ref(pvc: Obj) -> Obj:
+    meta = pvc["metadata"]
+    return {"kind": "PersistentVolumeClaim", "apiVersion": "v1", "namespace": meta.get("namespace", ""),
+            "name": meta["name"], "uid": meta.get("uid", ""), "resourceVersion": meta.get("resourceVersion", "")}
+
+
+# --- the controller -------------------------------------------------------------------------------
+
+class PersistentVolumeBinder:
+    def __init__(self, ctx: ControllerContext) -> None:
+        self.client = ctx.client
+        self.pvs = ctx.factory.informer(PVS)
+        self.pvcs = ctx.factory.informer(PVCS)
+        self.classes = ctx.factory.informer(CLASSES)
+        self.nodes = ctx.factory.informer(NODES)
+        self.controller = Controller("pvbinder", self.sync, clock=ctx.clock,
+                                     informers=[self.pvs, self.pvcs, self.classes, self.nodes])
+        q = self.controller.queue
+        self.pvcs.add_event_handler(on_add=lambda o: q.add(_pvc_key(o)), on_update=lambda o, n: q.add(_pvc_key(n)),
+                                    on_delete=self._pvc_deleted)
+        self.pvs.add_event_handler(on_add=self._pv_changed, on_update=lambda o, n: self._pv_changed(n),
+                                   on_delete=self._pv_deleted)
+        self.ready = self.controller.ready
+
+    def _pvc_deleted(self, obj: Obj | DeletedFinalStateUnknown) -> None:
+        pvc = obj.obj if isinstance(obj, DeletedFinalStateUnknown) else obj
+        name = (pvc.get("spec") or {}).get("volumeName")
+        if name:
+            self.controller.queue.add(f"pv/{name}")
+        for pv in self.pvs.lister.list():
+            if claim_ref_matches(pv, pvc):
+                self.controller.queue.add(f"pv/{pv['metadata']['name']}")
+
+    def _pv_changed(self, pv: Obj) -> None:
+        self.controller.queue.add(f"pv/{pv['metadata']['name']}")
+        # A new or freed volume may satisfy waiting claims.
+        for pvc in self.pvcs.lister.list():
+            if not (pvc.get("spec") or {}).get("volumeName") or claim_ref_matches(pv, pvc):
+                self.controller.queue.add(_pvc_key(pvc))
+
+    def _pv_deleted(self, obj: Obj | DeletedFinalStateUnknown) -> None:
+        pv = obj.obj if isinstance(obj, DeletedFinalStateUnknown) else obj
+        for pvc in self.pvcs.lister.list():
+            if (pvc.get("spec") or {}).get("volumeName") == pv["metadata"]["name"]:
+                self.controller.queue.add(_pvc_key(pvc))
+
+    async def run(self) -> None:
+        await self.controller.run()
+
+    async def sync(self, key: str) -> None:
+        kind, _, rest = key.partition("/")
+        if kind == "pv":
+            pv = self.pvs.lister.get(rest)
+            if pv is not None:
+                await self.sync_volume(pv)
+            return
+        ns, _, name = rest.partition("/")
+        pvc = self.pvcs.lister.get(name, ns)
+        if pvc is not None and not pvc["metadata"].get("deletionTimestamp"):
+            await self.sync_claim(pvc)
+
+    # --- claims ---------------------------------------------------------------------------
+
+    async def sync_claim(self, pvc: Obj) -> None:
+        volume_name = (pvc.get("spec") or {}).get("volumeName")
+        annotations = pvc["metadata"].get("annotations") or {}
+        if volume_name and annotations.get(BIND_COMPLETED):
+            pv = self.pvs.lister.get(volume_name)
+            if pv is None or not claim_ref_matches(pv, pvc):
+                if pv is None:
+                    await self._claim_status(pvc, "Lost", None)
+                return
+            await self._claim_status(pvc, "Bound", pv)
+            return
+        cls = self.classes.lister.get(_class(pvc)) if _class(pvc) else None
+        wait = (cls or {}).get("volumeBindingMode") == "WaitForFirstConsumer"
+        node = None
+        if wait:
+            selected = annotations.get(SELECTED_NODE)
+            if not selected:
+                await self._claim_status(pvc, "Pending", None)
+                return
+            node = self.nodes.lister.get(selected)
+        pv = find_best_pv(pvc, self.pvs.lister.list(), node, check_node=wait)
+        if pv is None:
+            await self._claim_status(pvc, "Pending", None)
+            return
+        await self.bind(pv, pvc)
+
+    async def bind(self, pv: Obj, pvc: Obj) -> None:
+        log.info("pvbinder: binding claim %s/%s to volume %s", pvc["metadata"].get("namespace"),
+                 pvc["metadata"]["name"], pv["metadata"]["name"])
+        body = copy.deepcopy(pv)
+        if not claim_ref_matches(pv, pvc) or not body["spec"]["claimRef"].get("uid"):
+            body["spec"]["claimRef"] = claim_ref(pvc)
+            body["metadata"].setdefault("annotations", {})[BOUND_BY_CONTROLLER] = "yes"
+            body = await self.client.update(PVS, body)
+        if (body.get("status") or {}).get("phase") != "Bound":
+            body["status"] = {**(body.get("status") or {}), "phase": "Bound"}
+            body = await self.client.update_status(PVS, body)
+        claim = copy.deepcopy(pvc)
+        notes = claim["metadata"].setdefault("annotations", {})
+        if claim["spec"].get("volumeName") != pv["metadata"]["name"] or not notes.get(BIND_COMPLETED):
+            if claim["spec"].get("volumeName") != pv["metadata"]["name"]:
+                notes[BOUND_BY_CONTROLLER] = "yes"
+            claim["spec"]["volumeName"] = pv["metadata"]["name"]
+            notes[BIND_COMPLETED] = "yes"
+            claim = await self.client.update(PVCS, claim)
+        await self._claim_status(claim, "Bound", body)
+
+    async def _claim_status(self, pvc: Obj, phase: str, pv: Obj | None) -> None:
+        status = dict(pvc.get("status") or {})
+        want = {"phase": phase}
+        if phase == "Bound" and pv is not None:
+            want["accessModes"] = list((pv.get("spec") or {}).get("accessModes") or [])
+            want["capacity"] = dict((pv.get("spec") or {}).get("capacity") or {})
+        if all(status.get(k) == v for k, v in want.items()):
+            return
+        body = copy.deepcopy(pvc)
+        status.update(want)
+        body["status"] = status
+        try:
+            await self.client.update_status(PVCS, body)
+        except ApiError as exc:
+            if is_not_found(exc):
+                return
+            if is_conflict(exc):
+                raise RuntimeError("claim changed under us; retrying") from exc
+            raise
+
+    # --- volumes --------------------------------------------------------------------------
+
+    async def sync_volume(self, pv: Obj) -> None:
+        ref = (pv.get("spec") or {}).get("claimRef")
+        if not ref:
+            await self._volume_phase(pv, "Available")
+            return
+        pvc = self.pvcs.lister.get(ref.get("name", ""), ref.get("namespace", ""))
+        if pvc is None and ref.get("uid"):
+            # The cache may lag a just-created claim: confirm before releasing.
+            try:
+                pvc = await self.client.get(PVCS, ref["name"], namespace=ref.get("namespace", ""))
+            except ApiError as exc:
+                if not is_not_found(exc):
+                    raise
+        if pvc is not None and (not ref.get("uid") or pvc["metadata"].get("uid") == ref["uid"]):
+            bound = (pvc.get("spec") or {}).get("volumeName") == pv["metadata"]["name"]
+            await self._volume_phase(pv, "Bound" if bound or ref.get("uid") else "Available")
+            return
+        if not ref.get("uid"):
+            await self._volume_phase(pv, "Available")  # pre-bound to a claim that does not exist yet
+            return
+        policy = (pv.get("spec") or {}).get("persistentVolumeReclaimPolicy") or "Retain"
+        if policy == "Delete":
+            log.info("pvbinder: deleting released volume %s", pv["metadata"]["name"])
+            try:
+                await self.client.delete(PVS, pv["metadata"]["name"])
+            except ApiError as exc:
+                if not is_not_found(exc):
+                    raise
+            return
+        await self._volume_phase(pv, "Released")
+
+    async def _volume_phase(self, pv: Obj, phase: str) -> None:
+        if (pv.get("status") or {}).get("phase") == phase:
+            return
+        body = copy.deepcopy(pv)
+        body["status"] = {**(body.get("status") or {}), "phase": phase}
+        try:
+            await self.client.update_status(PVS, body)
+        except ApiError as exc:
+            if is_not_found(exc):
+                return
+            if is_conflict(exc):
+                raise RuntimeError("volume changed under us; retrying") from exc
+            raise
+
+
+def _pvc_key(pvc: Obj) -> str:
+    return f"pvc/{pvc['metadata'].get('namespace', '')}/{pvc['metadata']['name']}"
+
+
+def new(ctx: ControllerContext) -> PersistentVolumeBinder:
+    return PersistentVolumeBinder(ctx)

@@ -1,0 +1,133 @@
+"""``SimulatedAgent``: N simulated nodes in one process.
+
+Assembly: register the Nodes (bounded concurrency; an existing Node of the
+same name is taken over and its status refreshed), then run together
+``Heartbeats`` (leases + node status), one shared pod informer indexed by
+``spec.nodeName`` and the ``PodSimulator`` controller.  ``stop_node`` /
+``start_node`` simulate a kubelet dying and coming back.
+
+    agent = SimulatedAgent(client, count=100, template=NodeTemplate(roles=("worker",)))
+    await agent.run()   # until cancelled
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from pyk8s.client.errors import ApiError
+from pyk8s.client.rest import PODS, Client
+from pyk8s.client.tools.informer import SharedInformerFactory
+from pyk8s.client.tools.store import by_node_name
+from pyk8s.kubelet.simulated.leases import LEASE_NAMESPACE, NODES, Heartbeats
+from pyk8s.kubelet.simulated.nodes import NodeTemplate, SimNode, node_ip, node_object, node_status
+from pyk8s.kubelet.simulated.pods import NODE_INDEX, PodSimulator
+from pyk8s.util.clock import REAL_CLOCK, Clock
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+NAMESPACES = Client.resource("", "v1", "namespaces", namespaced=False)
+
+
+class SimulatedAgent:
+    def __init__(self, client: Client, *, count: int, template: NodeTemplate | None = None,
+                 prefix: str = "sim-", clock: Clock = REAL_CLOCK, workers: int = 8, deletion_cap: float = 1.0,
+                 concurrency: int = 32, lease_interval: float | None = None,
+                 status_interval: float | None = None) -> None:
+        self.client = client
+        self.template = template or NodeTemplate()
+        self.clock = clock
+        self.concurrency = concurrency
+        self.nodes: dict[str, SimNode] = {
+            f"{prefix}{i}": SimNode(name=f"{prefix}{i}", index=i, ip=node_ip(i)) for i in range(count)}
+        intervals: dict[str, float] = {}
+        if lease_interval is not None:
+            intervals["lease_interval"] = lease_interval
+        if status_interval is not None:
+            intervals["status_interval"] = status_interval
+        self.heartbeats = Heartbeats(client, self.nodes, self.template, clock=clock, concurrency=concurrency,
+                                     on_node=self._observe_node, **intervals)
+        self.factory = SharedInformerFactory(client, clock=clock)
+        self.pod_informer = self.factory.informer(PODS, indexers={NODE_INDEX: by_node_name})
+        self.pods = PodSimulator(client, self.pod_informer, self.nodes, clock=clock, workers=workers,
+                                 deletion_cap=deletion_cap)
+        self.registered = asyncio.Event()
+
+    # --- failure simulation ------------------------------------------------------------
+
+    def stop_node(self, name: str) -> None:
+        """Stop a node's kubelet: no more lease renewals, status reports or pod work."""
+        node = self.nodes[name]
+        node.stopped = True
+        self.heartbeats.stop(name)
+
+    def start_node(self, name: str) -> None:
+        """Bring a stopped node back: renew at once, report Ready, resync its pods."""
+        node = self.nodes[name]
+        if not node.stopped:
+            return
+        node.stopped = False
+        node.ready_since = ""  # Ready flips back to True now
+        self.heartbeats.start([name], spread=False)
+        self.heartbeats.report_now(name)
+        self.pods.resync_node(name)
+
+    # --- registration ------------------------------------------------------------------
+
+    async def register_all(self) -> None:
+        await self._ensure_lease_namespace()
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(node: SimNode) -> None:
+            async with limit:
+                await self.register(node)
+
+        await asyncio.gather(*(one(n) for n in self.nodes.values()))
+        self.registered.set()
+
+    async def register(self, node: SimNode) -> None:
+        now = self.clock.now()
+        try:
+            created = await self.client.create(NODES, node_object(node, self.template, now))
+        except ApiError as exc:
+            if exc.code != 409:
+                raise
+            created = await self.client.get(NODES, node.name)
+        self._observe_node(node, created)
+        if not ((created.get("status") or {}).get("conditions")):
+            # A server that drops status on create: report it through the subresource.
+            updated = await self.client.patch(NODES, node.name, {"status": node_status(node, self.template, now)},
+                                              patch_type="merge", subresource="status")
+            self._observe_node(node, updated)
+        # The kubelet creates its Lease right after registering; renewals are then spread by the cadence.
+        await self.heartbeats.renew_lease(node.name)
+
+    def _observe_node(self, node: SimNode, obj: Obj) -> None:
+        node.uid = (obj.get("metadata") or {}).get("uid") or node.uid
+        node.pod_cidr = (obj.get("spec") or {}).get("podCIDR") or node.pod_cidr
+
+    async def _ensure_lease_namespace(self) -> None:
+        try:
+            await self.client.get(NAMESPACES, LEASE_NAMESPACE)
+        except ApiError as exc:
+            if exc.code != 404:
+                raise
+            try:
+                await self.client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
+                                                      "metadata": {"name": LEASE_NAMESPACE}})
+            except ApiError as exc2:
+                if exc2.code != 409:
+                    raise
+
+    # --- run ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Register every node, then heartbeat and simulate pods until cancelled."""
+        await self.register_all()
+        self.heartbeats.start([n.name for n in self.nodes.values() if not n.stopped])
+        log.info("simulating %d nodes", len(self.nodes))
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.factory.run())
+            tg.create_task(self.heartbeats.run())
+            tg.create_task(self.pods.run())

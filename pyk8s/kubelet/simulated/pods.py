@@ -1,0 +1,393 @@
+"""The kubelet's part for pods bound to simulated nodes.
+
+One ``PodSimulator`` serves every simulated node: the agent's single pod
+informer (indexed by ``spec.nodeName``) enqueues keys of pods on our nodes
+into one ``Controller`` queue, and ``sync`` converges each pod:
+
+* a bound pod is "started" at once: phase Running, IPs, conditions, container
+  statuses (init containers terminated Completed);
+* ``sim.pyk8s.io/ready-after-seconds`` delays readiness;
+  ``sim.pyk8s.io/run-seconds`` / ``sim.pyk8s.io/exit-code`` make the
+  containers exit; the restartPolicy then decides: Never -> Succeeded/Failed,
+  OnFailure (non-zero) and Always -> restart after CrashLoopBackOff back-off
+  (10 s doubling to 5 min, as the kubelet);
+* a pod with a deletionTimestamp is confirmed (DELETE, grace 0, uid
+  precondition) after min(grace period, ``deletion_cap``).
+
+The simulated runtime state of a pod (``PodRun``: start times, restarts,
+back-off) lives in memory keyed by uid; ``sync`` returns the delay to the
+next transition, which the controller turns into ``add_after`` (no timer or
+task per pod).  Status is written to ``pods/status`` with a PUT carrying the
+cached resourceVersion; a conflict just requeues.  The status is a pure
+function of the pod and its ``PodRun`` (``pod_status``), so unchanged pods
+cost no write.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import ipaddress
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from pyk8s.client.errors import ApiError
+from pyk8s.client.rest import PODS, Client
+from pyk8s.client.tools.controller import Controller
+from pyk8s.client.tools.informer import SharedInformer
+from pyk8s.client.tools.store import DeletedFinalStateUnknown, meta_key
+from pyk8s.kubelet.simulated.nodes import SimNode, format_time
+from pyk8s.util.clock import REAL_CLOCK, Clock
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+
+RUN_SECONDS = "sim.pyk8s.io/run-seconds"
+EXIT_CODE = "sim.pyk8s.io/exit-code"
+READY_AFTER = "sim.pyk8s.io/ready-after-seconds"
+BACKOFF_INITIAL = 10.0
+BACKOFF_MAX = 300.0
+FAKE_POD_NETWORK = ipaddress.IPv4Network("10.244.0.0/16")
+NODE_INDEX = "node"
+
+
+def backoff_for(restarts: int) -> float:
+    """CrashLoopBackOff before restart number ``restarts`` (1-based): 10 s, 20 s, ... 5 min."""
+    return min(BACKOFF_MAX, BACKOFF_INITIAL * 2 ** max(0, restarts - 1))
+
+
+def _float_annotation(pod: Obj, key: str) -> float | None:
+    value = ((pod.get("metadata") or {}).get("annotations") or {}).get(key)
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _exit_code(pod: Obj) -> int:
+    value = ((pod.get("metadata") or {}).get("annotations") or {}).get(EXIT_CODE, "0")
+    try:
+        return int(value)
+    except ValueError:
+        return 1
+
+
+@dataclass
+class PodRun:
+    """The simulated runtime state of one pod (what a container runtime would know)."""
+
+    uid: str
+    started: float  # monotonic: the pod's start
+    start_time: str  # wall: status.startTime
+    run_started: float  # monotonic: the current container run's start
+    run_started_at: str
+    restarts: int = 0
+    state: str = "running"  # running | backoff | terminated
+    backoff_until: float = 0.0
+    last_terminated: Obj | None = None
+    terminated: Obj | None = None  # the final termination (Never, or OnFailure with 0)
+    ip: str = ""
+    node: str = ""
+
+
+class PodIPs:
+    """Per-node pod address pools: the node's podCIDR, else a fake /24 by node index."""
+
+    def __init__(self) -> None:
+        self.used: dict[str, set[str]] = {}
+
+    @staticmethod
+    def network(node: SimNode) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        if node.pod_cidr:
+            return ipaddress.ip_network(node.pod_cidr, strict=False)
+        # 10.244.<i>.0/24 for the first 256 nodes, then on into 10.245.0.0/16 and beyond.
+        base = int(FAKE_POD_NETWORK.network_address) + node.index * 256
+        return ipaddress.IPv4Network((base, 24))
+
+    def allocate(self, node: SimNode, preferred: str = "") -> str:
+        used = self.used.setdefault(node.name, set())
+        if preferred and preferred not in used:
+            used.add(preferred)
+            return preferred
+        net = self.network(node)
+        for offset in range(2, min(net.num_addresses - 1, 1 << 16)):
+            ip = str(net.network_address + offset)
+            if ip not in used:
+                used.add(ip)
+                return ip
+        raise RuntimeError(f"no pod addresses left on node {node.name}")
+
+    def release(self, node_name: str, ip: str) -> None:
+        self.used.get(node_name, set()).discard(ip)
+
+
+class PodSimulator:
+    def __init__(self, client: Client, informer: SharedInformer, nodes: dict[str, SimNode], *,
+                 clock: Clock = REAL_CLOCK, workers: int = 8, deletion_cap: float = 1.0) -> None:
+        self.client = client
+        self.informer = informer
+        self.nodes = nodes
+        self.clock = clock
+        self.deletion_cap = deletion_cap
+        self.runs: dict[str, PodRun] = {}  # by pod key
+        self.deleting: dict[str, float] = {}  # pod key -> monotonic time the deletion was seen
+        self.ips = PodIPs()
+        self.controller = Controller("simulated-pods", self.sync, workers=workers, informers=[informer], clock=clock)
+        informer.add_event_handler(on_add=self._on_pod, on_update=lambda old, new: self._on_pod(new),
+                                   on_delete=self._on_delete)
+
+    # --- events ------------------------------------------------------------------------
+
+    def _on_pod(self, pod: Obj) -> None:
+        if (pod.get("spec") or {}).get("nodeName") in self.nodes:
+            self.controller.queue.add(meta_key(pod))
+
+    def _on_delete(self, obj: Obj | DeletedFinalStateUnknown) -> None:
+        pod = obj.obj if isinstance(obj, DeletedFinalStateUnknown) else obj
+        if (pod.get("spec") or {}).get("nodeName") in self.nodes:
+            self.controller.queue.add(meta_key(pod))
+
+    def resync_node(self, name: str) -> None:
+        """Requeue every pod of a node (after it resumes)."""
+        for pod in self.informer.store.by_index(NODE_INDEX, name):
+            self.controller.queue.add(meta_key(pod))
+
+    async def run(self) -> None:
+        await self.controller.run()
+
+    # --- sync --------------------------------------------------------------------------
+
+    async def sync(self, key: str) -> float | None:
+        pod = self.informer.store.get(key)
+        run = self.runs.get(key)
+        if pod is None or (run is not None and run.uid != pod["metadata"].get("uid")):
+            self._forget(key)
+            if pod is None:
+                return None
+        node = self.nodes.get((pod.get("spec") or {}).get("nodeName") or "")
+        if node is None or node.stopped:
+            return None  # a stopped kubelet does nothing
+        if pod["metadata"].get("deletionTimestamp"):
+            return await self._confirm_deletion(key, pod)
+        run = self.runs.get(key) or self._start(key, pod, node)
+        if run is None:
+            return None
+        wait = advance(run, pod, self.clock.monotonic(), self._wall)
+        status = pod_status(pod, run, node, self.clock.monotonic(), self._wall)
+        if status != pod.get("status"):
+            await self.client.update_status(PODS, {**pod, "status": status})
+        return wait
+
+    def _wall(self, mono: float) -> str:
+        """The wall time of a monotonic instant (events happen on the monotonic axis)."""
+        return format_time(self.clock.now() - datetime.timedelta(seconds=self.clock.monotonic() - mono))
+
+    def _start(self, key: str, pod: Obj, node: SimNode) -> PodRun | None:
+        status = pod.get("status") or {}
+        if status.get("phase") in ("Succeeded", "Failed"):
+            return None  # finished before we knew it (an agent restart): leave it
+        now = self.clock.monotonic()
+        # After an agent restart, carry on from what the pod's status says (times, restarts, IP).
+        first = next(iter(status.get("containerStatuses") or []), {})
+        running_since = ((first.get("state") or {}).get("running") or {}).get("startedAt")
+        run = PodRun(uid=pod["metadata"].get("uid", ""), started=now,
+                     start_time=status.get("startTime") or self._wall(now), run_started=now,
+                     run_started_at=running_since or self._wall(now), node=node.name,
+                     restarts=int(first.get("restartCount") or 0),
+                     last_terminated=(first.get("lastState") or {}).get("terminated"))
+        if (pod.get("spec") or {}).get("hostNetwork"):
+            run.ip = node.ip  # host-network pods share the node's address
+        else:
+            run.ip = self.ips.allocate(node, status.get("podIP") or "")
+        self.runs[key] = run
+        return run
+
+    def _forget(self, key: str) -> None:
+        run = self.runs.pop(key, None)
+        self.deleting.pop(key, None)
+        if run is not None and run.ip:
+            self.ips.release(run.node, run.ip)  # a host-network pod's node IP was never in the pool
+
+    async def _confirm_deletion(self, key: str, pod: Obj) -> float | None:
+        now = self.clock.monotonic()
+        seen = self.deleting.setdefault(key, now)
+        grace = pod["metadata"].get("deletionGracePeriodSeconds")
+        wait = min(float(grace if grace is not None else 30), self.deletion_cap)
+        left = seen + wait - now
+        if left > 0:
+            return left
+        meta = pod["metadata"]
+        try:
+            await self.client.delete(PODS, meta["name"], namespace=meta.get("namespace"), grace_period_seconds=0,
+                                     preconditions={"uid": meta.get("uid", "")})
+        except ApiError as exc:
+            if exc.code not in (404, 409):
+                raise
+        self._forget(key)
+        return None
+
+
+# --- the simulated container lifecycle ---------------------------------------------------
+
+
+def advance(run: PodRun, pod: Obj, now: float, wall: Any) -> float | None:
+    """Move ``run`` through every transition due by ``now``; the seconds to the next one (or None)."""
+    run_for = _float_annotation(pod, RUN_SECONDS)
+    policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
+    while True:
+        if run.state == "running" and run_for is not None:
+            ends = run.run_started + run_for
+            if now < ends:
+                return _sooner(ends - now, _ready_wait(run, pod, now))
+            code = _exit_code(pod)
+            done = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                    "startedAt": run.run_started_at, "finishedAt": wall(ends)}
+            if policy == "Never" or (policy == "OnFailure" and code == 0):
+                run.state, run.terminated = "terminated", done
+                return None
+            run.restarts += 1
+            run.last_terminated = done
+            run.state, run.backoff_until = "backoff", ends + backoff_for(run.restarts)
+            continue
+        if run.state == "backoff":
+            if now < run.backoff_until:
+                return run.backoff_until - now
+            run.state, run.run_started = "running", run.backoff_until
+            run.run_started_at = wall(run.backoff_until)
+            continue
+        if run.state == "running":
+            return _ready_wait(run, pod, now)
+        return None
+
+
+def _ready_wait(run: PodRun, pod: Obj, now: float) -> float | None:
+    delay = _float_annotation(pod, READY_AFTER)
+    if delay is None:
+        return None
+    left = run.run_started + delay - now
+    return left if left > 0 else None
+
+
+def _sooner(a: float | None, b: float | None) -> float | None:
+    values = [v for v in (a, b) if v is not None]
+    return min(values) if values else None
+
+
+def _containers_ready(run: PodRun, pod: Obj, now: float) -> bool:
+    if run.state != "running":
+        return False
+    delay = _float_annotation(pod, READY_AFTER)
+    return delay is None or now >= run.run_started + delay
+
+
+def container_statuses(pod: Obj, run: PodRun, now: float) -> list[Obj]:
+    ready = _containers_ready(run, pod, now)
+    out: list[Obj] = []
+    for c in (pod.get("spec") or {}).get("containers") or []:
+        cid = f"sim://{run.uid}-{c['name']}"
+        status: Obj = {"name": c["name"], "image": c.get("image", ""), "imageID": f"sim://{c.get('image', '')}",
+                       "containerID": cid, "ready": ready, "started": run.state == "running",
+                       "restartCount": run.restarts, "lastState": {}}
+        if run.state == "running":
+            status["state"] = {"running": {"startedAt": run.run_started_at}}
+        elif run.state == "backoff":
+            wait = int(backoff_for(run.restarts))
+            meta = pod["metadata"]
+            status["state"] = {"waiting": {"reason": "CrashLoopBackOff",
+                                           "message": f"back-off {_duration(wait)} restarting failed container="
+                                                      f"{c['name']} pod={meta['name']}_{meta.get('namespace', '')}"
+                                                      f"({run.uid})"}}
+        else:
+            status["state"] = {"terminated": {**(run.terminated or {}), "containerID": cid}}
+        if run.last_terminated is not None:
+            status["lastState"] = {"terminated": {**run.last_terminated, "containerID": cid}}
+        out.append(status)
+    return out
+
+
+def _duration(seconds: int) -> str:
+    """Go's time.Duration formatting for whole seconds: 10s, 1m20s, 5m0s."""
+    return f"{seconds // 60}m{seconds % 60}s" if seconds >= 60 else f"{seconds}s"
+
+
+def init_container_statuses(pod: Obj, run: PodRun) -> list[Obj]:
+    return [{"name": c["name"], "image": c.get("image", ""), "imageID": f"sim://{c.get('image', '')}",
+             "containerID": f"sim://{run.uid}-{c['name']}", "ready": True, "started": False, "restartCount": 0,
+             "lastState": {},
+             "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": run.start_time,
+                                      "finishedAt": run.start_time,
+                                      "containerID": f"sim://{run.uid}-{c['name']}"}}}
+            for c in (pod.get("spec") or {}).get("initContainers") or []]
+
+
+def _phase(run: PodRun) -> str:
+    if run.state != "terminated":
+        return "Running"
+    return "Succeeded" if (run.terminated or {}).get("exitCode") == 0 else "Failed"
+
+
+OWN_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
+
+
+def pod_conditions(pod: Obj, run: PodRun, now: float, wall: Any) -> list[Obj]:
+    existing = {c.get("type"): c for c in (pod.get("status") or {}).get("conditions") or []}
+    phase = _phase(run)
+    containers_ready = _containers_ready(run, pod, now)
+    if phase != "Running":
+        cr: tuple[str, str, str] = ("False", "PodCompleted", "")
+    elif containers_ready:
+        cr = ("True", "", "")
+    else:
+        names = ", ".join(c["name"] for c in (pod.get("spec") or {}).get("containers") or [])
+        cr = ("False", "ContainersNotReady", f"containers with unready status: [{names}]")
+    ready = cr
+    if cr[0] == "True":
+        for gate in (pod.get("spec") or {}).get("readinessGates") or []:
+            kind = gate.get("conditionType", "")
+            got = existing.get(kind)
+            if got is None:
+                ready = ("False", "ReadinessGatesNotReady",
+                         f'corresponding condition of pod readiness gate "{kind}" does not exist.')
+                break
+            if got.get("status") != "True":
+                ready = ("False", "ReadinessGatesNotReady",
+                         f'the status of pod readiness gate "{kind}" is not "True", but {got.get("status")}')
+                break
+    ready_to_start = "False" if phase != "Running" and run.state == "terminated" else "True"
+    wanted = [("PodReadyToStartContainers", (ready_to_start, "", "")), ("Initialized", ("True", "", "")),
+              ("Ready", ready), ("ContainersReady", cr), ("PodScheduled", ("True", "", ""))]
+    out: list[Obj] = []
+    for kind, (status, reason, message) in wanted:
+        old = existing.get(kind)
+        # The transition time only moves when the status flips, so an unchanged pod computes equal.
+        since = old.get("lastTransitionTime") if old and old.get("status") == status else None
+        cond: Obj = {"type": kind, "status": status, "lastProbeTime": None,
+                     "lastTransitionTime": since or wall(now)}
+        if reason:
+            cond["reason"] = reason
+        if message:
+            cond["message"] = message
+        out.append(cond)
+    out.extend(c for kind, c in existing.items() if kind not in OWN_CONDITIONS)  # readiness gates etc.
+    return out
+
+
+def pod_status(pod: Obj, run: PodRun, node: SimNode, now: float, wall: Any) -> Obj:
+    """The status a kubelet would report for ``pod`` in state ``run`` (a pure function of both)."""
+    old = copy.deepcopy(pod.get("status") or {})
+    status: Obj = {k: v for k, v in old.items() if k in ("qosClass", "nominatedNodeName")}
+    status.update({
+        "phase": _phase(run),
+        "conditions": pod_conditions(pod, run, now, wall),
+        "hostIP": node.ip, "hostIPs": [{"ip": node.ip}],
+        "podIP": run.ip, "podIPs": [{"ip": run.ip}],
+        "startTime": run.start_time,
+        "containerStatuses": container_statuses(pod, run, now),
+    })
+    inits = init_container_statuses(pod, run)
+    if inits:
+        status["initContainerStatuses"] = inits
+    return status

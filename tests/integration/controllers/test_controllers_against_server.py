@@ -1,0 +1,147 @@
+"""Infrastructure controllers against a real ``pyk8s server``."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from pyk8s.client.errors import ApiError, is_not_found
+from pyk8s.client.rest import Client
+from pyk8s.controllers.manager import ControllerManager
+from pyk8s.machinery.scheme import SCHEME
+
+NAMESPACES = SCHEME.get("", "v1", "namespaces")
+PODS = SCHEME.get("", "v1", "pods")
+RS = SCHEME.get("apps", "v1", "replicasets")
+SA = SCHEME.get("", "v1", "serviceaccounts")
+SERVICES = SCHEME.get("", "v1", "services")
+ENDPOINTS = SCHEME.get("", "v1", "endpoints")
+SLICES = SCHEME.get("discovery.k8s.io", "v1", "endpointslices")
+CM = SCHEME.get("", "v1", "configmaps")
+
+
+async def eventually(check, within: float = 15.0):  # type: ignore[no-untyped-def]
+    """Poll an async check until it returns a truthy value."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + within
+    while True:
+        value = await check()
+        if value:
+            return value
+        assert loop.time() < end, "condition not reached"
+        await asyncio.sleep(0.1)
+
+
+async def new_namespace(client: Client) -> str:
+    name = "it-" + uuid.uuid4().hex[:8]
+    await client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    return name
+
+
+async def gone(client: Client, rt: object, name: str, namespace: str | None = None) -> bool:
+    try:
+        await client.get(rt, name, namespace=namespace)  # type: ignore[arg-type]
+    except ApiError as exc:
+        if is_not_found(exc):
+            return True
+        raise
+    return False
+
+
+def pod(name: str, ip: str, labels: dict) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels},
+            "spec": {"containers": [{"name": "c", "image": "busybox",
+                                     "ports": [{"name": "http", "containerPort": 8080}]}]}}
+
+
+async def run_pod(client: Client, ns: str, name: str, ip: str, labels: dict, *, ready: bool) -> dict:
+    """A pod made to look Running (no kubelet here): status written by hand."""
+    created = await client.create(PODS, pod(name, ip, labels), namespace=ns)
+    created["status"] = {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+                         "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}
+    return await client.update_status(PODS, created, namespace=ns)
+
+
+async def test_default_service_account_appears(client: Client, manager: ControllerManager) -> None:
+    ns = await new_namespace(client)
+
+    async def has_sa() -> bool:
+        return not await gone(client, SA, "default", ns)
+
+    await eventually(has_sa)
+
+
+async def test_gc_background_cascade(client: Client, manager: ControllerManager) -> None:
+    ns = await new_namespace(client)
+    rs = await client.create(RS, {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "rs"},
+                                  "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "x"}},
+                                           "template": {"metadata": {"labels": {"app": "x"}},
+                                                        "spec": {"containers": [{"name": "c", "image": "i"}]}}}},
+                             namespace=ns)
+    owned = pod("owned", "", {"other": "y"})
+    owned["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs",
+                                             "uid": rs["metadata"]["uid"], "controller": True,
+                                             "blockOwnerDeletion": True}]
+    await client.create(PODS, owned, namespace=ns)
+    await client.create(PODS, pod("free", "", {"other": "y"}), namespace=ns)
+    await client.delete(RS, "rs", namespace=ns, propagation_policy="Background")
+
+    async def owned_gone() -> bool:
+        return await gone(client, PODS, "owned", ns)
+
+    await eventually(owned_gone)
+    assert not await gone(client, PODS, "free", ns)
+
+
+async def test_namespace_deletion_empties_it(client: Client, manager: ControllerManager) -> None:
+    ns = await new_namespace(client)
+    await client.create(CM, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}, namespace=ns)
+    await client.delete(NAMESPACES, ns)
+
+    async def ns_gone() -> bool:
+        return await gone(client, NAMESPACES, ns)
+
+    await eventually(ns_gone, within=30)
+    assert not (await client.list(CM, namespace=ns)).get("items")
+
+
+async def test_endpoints_for_running_pods(client: Client, manager: ControllerManager) -> None:
+    ns = await new_namespace(client)
+    await client.create(SERVICES, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                                   "spec": {"selector": {"app": "web"},
+                                            "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}},
+                        namespace=ns)
+    await run_pod(client, ns, "a", "10.244.1.10", {"app": "web"}, ready=True)
+    await run_pod(client, ns, "b", "10.244.1.11", {"app": "web"}, ready=False)
+
+    async def endpoints() -> dict | None:
+        try:
+            ep = await client.get(ENDPOINTS, "web", namespace=ns)
+        except ApiError:
+            return None
+        subsets = ep.get("subsets") or []
+        if subsets and subsets[0].get("addresses") and subsets[0].get("notReadyAddresses"):
+            return ep
+        return None
+
+    ep = await eventually(endpoints)
+    subset = ep["subsets"][0]
+    assert [a["ip"] for a in subset["addresses"]] == ["10.244.1.10"]
+    assert [a["ip"] for a in subset["notReadyAddresses"]] == ["10.244.1.11"]
+    assert subset["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
+
+    async def sliced() -> list | None:
+        items = (await client.list(SLICES, namespace=ns, label_selector={"kubernetes.io/service-name": "web"}))
+        eps = [e for s in items.get("items") or [] for e in s.get("endpoints") or []]
+        return eps if len(eps) == 2 else None
+
+    eps = await eventually(sliced)
+    assert sorted(e["conditions"]["ready"] for e in eps) == [False, True]
+
+
+@pytest.mark.parametrize("name", ["kubernetes"])
+async def test_kubernetes_service_left_alone(client: Client, manager: ControllerManager, name: str) -> None:
+    svc = await client.get(SERVICES, name, namespace="default")
+    assert not (svc.get("spec") or {}).get("selector")

@@ -1,0 +1,172 @@
+"""The watch cache over the memory driver: fan-out, resume, fallback, 410,
+selector transitions, bookmarks, timeouts and slow watchers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import pytest
+
+from pyk8s.apiserver import watchcache
+from pyk8s.apiserver.registry.rest import WatchEvent
+from pyk8s.apiserver.watchcache import Filter, WatchCache
+from pyk8s.machinery.errors import StatusError
+from pyk8s.storage import open_storage
+from pyk8s.storage.interface import KeyValue
+
+PREFIX = "/registry/core/configmaps/"
+Obj = dict[str, Any]
+
+
+def decode(kv: KeyValue) -> Obj:
+    obj: Obj = orjson.loads(kv.value)
+    obj["metadata"]["resourceVersion"] = str(kv.mod_revision)
+    return obj
+
+
+def cm(name: str, **labels: str) -> bytes:
+    return orjson.dumps({"kind": "ConfigMap", "metadata": {"name": name, "namespace": "ns", "labels": labels}})
+
+
+def bookmark(rev: int) -> Obj:
+    return {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"resourceVersion": str(rev)}}
+
+
+def everything(_: Obj) -> bool:
+    return True
+
+
+@pytest.fixture
+async def storage() -> AsyncIterator[Any]:
+    s = open_storage("memory://")
+    await s.start()
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+async def cache(storage: Any) -> AsyncIterator[WatchCache]:
+    c = WatchCache(storage, PREFIX, decode)
+    await c.ensure_started()
+    yield c
+    await c.close()
+
+
+async def take(it: AsyncIterator[WatchEvent], n: int, limit: float = 2.0) -> list[tuple[str, str]]:
+    out = []
+    async with asyncio.timeout(limit):
+        for _ in range(n):
+            ev = await it.__anext__()
+            out.append((ev.type, ev.object["metadata"].get("name", ev.object["metadata"]["resourceVersion"])))
+    return out
+
+
+async def test_initial_added_then_changes(storage: Any, cache: WatchCache) -> None:
+    await storage.create(PREFIX + "ns/a", cm("a"))
+    await asyncio.sleep(0.05)
+    it = cache.watch(Filter(PREFIX, everything), after=None)
+    assert await take(it, 1) == [("ADDED", "a")]
+    await storage.create(PREFIX + "ns/b", cm("b"))
+    kv = await storage.get(PREFIX + "ns/a")
+    await storage.update(PREFIX + "ns/a", cm("a", x="1"), expected_revision=kv.mod_revision)
+    await storage.delete(PREFIX + "ns/b")
+    assert await take(it, 3) == [("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")]
+    await it.aclose()
+    assert cache.watcher_count == 0
+
+
+async def test_resume_from_buffer_and_storage_fallback(storage: Any) -> None:
+    first = await storage.create(PREFIX + "ns/a", cm("a"))
+    cache = WatchCache(storage, PREFIX, decode, capacity=2)
+    await cache.ensure_started()
+    try:
+        for n in "bcde":
+            await storage.create(PREFIX + f"ns/{n}", cm(n))
+        await asyncio.sleep(0.05)
+        assert cache.window_start > first.mod_revision  # the ring forgot the oldest events
+        recent = cache.watch(Filter(PREFIX, everything), after=int(cache.buffer[0].revision) - 1)
+        assert await take(recent, 2) == [("ADDED", "d"), ("ADDED", "e")]
+        await recent.aclose()
+        old = cache.watch(Filter(PREFIX, everything), after=first.mod_revision)  # served by storage history
+        assert await take(old, 4) == [("ADDED", "b"), ("ADDED", "c"), ("ADDED", "d"), ("ADDED", "e")]
+        await old.aclose()
+    finally:
+        await cache.close()
+
+
+async def test_compacted_resume_is_410(storage: Any) -> None:
+    first = await storage.create(PREFIX + "ns/a", cm("a"))
+    cache = WatchCache(storage, PREFIX, decode, capacity=1)
+    await cache.ensure_started()
+    try:
+        for n in "bcd":
+            await storage.create(PREFIX + f"ns/{n}", cm(n))
+        await storage.compact(await storage.current_revision() - 1)
+        await asyncio.sleep(0.05)
+        it = cache.watch(Filter(PREFIX, everything), after=first.mod_revision)
+        with pytest.raises(StatusError) as err:
+            await take(it, 1)
+        assert err.value.code == 410
+        assert err.value.message.startswith(f"too old resource version: {first.mod_revision} (")
+    finally:
+        await cache.close()
+
+
+async def test_selector_enter_and_leave(storage: Any, cache: WatchCache) -> None:
+    def web(o: Obj) -> bool:
+        return (o["metadata"].get("labels") or {}).get("app") == "web"
+
+    it = cache.watch(Filter(PREFIX + "ns/", web), after=await storage.current_revision())
+    kv = await storage.create(PREFIX + "ns/a", cm("a"))  # not selected: nothing
+    kv = await storage.update(PREFIX + "ns/a", cm("a", app="web"), expected_revision=kv.mod_revision)
+    kv = await storage.update(PREFIX + "ns/a", cm("a", app="web", v="2"), expected_revision=kv.mod_revision)
+    await storage.update(PREFIX + "ns/a", cm("a", app="db"), expected_revision=kv.mod_revision)
+    assert await take(it, 3) == [("ADDED", "a"), ("MODIFIED", "a"), ("DELETED", "a")]
+    await it.aclose()
+
+
+async def test_bookmarks_when_idle_and_timeout(storage: Any, cache: WatchCache) -> None:
+    kv = await storage.create(PREFIX + "other/z", cm("z"))
+    await asyncio.sleep(0.05)
+    it = cache.watch(Filter(PREFIX + "ns/", everything), after=kv.mod_revision - 1, bookmarks=True,
+                     bookmark_object=bookmark, timeout=5)
+    ev = await asyncio.wait_for(it.__anext__(), 3)
+    assert ev.type == "BOOKMARK" and ev.object["metadata"]["resourceVersion"] == str(kv.mod_revision)
+    await it.aclose()
+    short = cache.watch(Filter(PREFIX, everything), after=kv.mod_revision, timeout=0.2)
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(short.__anext__(), 2)
+
+
+async def test_slow_watcher_is_closed_without_blocking_others(storage: Any, cache: WatchCache,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watchcache, "WATCHER_QUEUE", 3)
+    rev = await storage.current_revision()
+    slow = cache.watch(Filter(PREFIX, everything), after=rev)
+    fast_events: list[str] = []
+
+    async def fast_reader() -> None:
+        monkeypatch.setattr(watchcache, "WATCHER_QUEUE", 1000)
+        async for ev in cache.watch(Filter(PREFIX, everything), after=rev):
+            fast_events.append(ev.object["metadata"]["name"])
+            if len(fast_events) == 10:
+                return
+
+    # Register the slow watcher (first iteration subscribes) before the writes.
+    first = asyncio.ensure_future(slow.__anext__())
+    await asyncio.sleep(0.01)
+    reader = asyncio.create_task(fast_reader())
+    await asyncio.sleep(0.01)
+    for i in range(10):
+        await storage.create(PREFIX + f"ns/n{i}", cm(f"n{i}"))
+    await asyncio.wait_for(reader, 2)
+    assert fast_events == [f"n{i}" for i in range(10)]
+    got = [(await first).object["metadata"]["name"]]
+    async with asyncio.timeout(2):
+        async for ev in slow:
+            got.append(ev.object["metadata"]["name"])
+    assert len(got) < 10  # it was cut off, then ended
+    await slow.aclose()

@@ -1,0 +1,148 @@
+"""PV binder: matching, binding, WaitForFirstConsumer, reclaim policies."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "client"))
+from client_fake_apiserver import FakeApiServer  # noqa: E402
+
+import pyk8s.api  # noqa: E402,F401
+from pyk8s.client.kubeconfig import ClientConfig  # noqa: E402
+from pyk8s.client.rest import Client  # noqa: E402
+from pyk8s.client.tools.informer import SharedInformerFactory  # noqa: E402
+from pyk8s.controllers.manager import ControllerContext  # noqa: E402
+from pyk8s.testing.fake_clock import FakeClock  # noqa: E402
+
+
+async def eventually(pred: Callable[[], bool], within: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + within
+    while not pred():
+        assert loop.time() < end, "condition not reached"
+        await asyncio.sleep(0.01)
+
+
+class Env:
+    """A fake API server, a client and one controller running against them."""
+
+    def __init__(self, srv: FakeApiServer, client: Client, ctl: Any, clock: FakeClock) -> None:
+        self.srv, self.client, self.ctl, self.clock = srv, client, ctl, clock
+
+    def obj(self, resource: str, ns: str, name: str) -> dict | None:
+        return self.srv.objects.get((resource, ns, name))
+
+
+async def start_env(make: Callable[[ControllerContext], Any], options: dict | None = None) -> tuple[Env, list]:
+    srv = await FakeApiServer().start()
+    client = Client(ClientConfig(server=srv.url))
+    clock = FakeClock()
+    factory = SharedInformerFactory(client, clock=clock)
+    ctl = make(ControllerContext(client, factory, clock, options or {}))
+    tasks = [asyncio.create_task(factory.run()), asyncio.create_task(ctl.run())]
+    await ctl.ready.wait()
+    return Env(srv, client, ctl, clock), tasks
+
+
+async def stop_env(env: Env, tasks: list) -> None:
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await env.client.close()
+    await env.srv.stop()
+from pyk8s.controllers.pvbinder import (  # noqa: E402
+    BIND_COMPLETED,
+    CLASSES,
+    NODES,
+    PVCS,
+    PVS,
+    SELECTED_NODE,
+    PersistentVolumeBinder,
+    find_best_pv,
+)
+
+
+def pv(name: str, size: str, *, cls: str = "", modes: tuple = ("ReadWriteOnce",), **spec: object) -> dict:
+    labels = spec.pop("labels", {})
+    return {"metadata": {"name": name, "labels": labels},
+            "spec": {"capacity": {"storage": size}, "accessModes": list(modes), "storageClassName": cls,
+                     "persistentVolumeReclaimPolicy": spec.pop("policy", "Retain"), **spec}}
+
+
+def pvc(name: str, size: str, *, cls: str = "", modes: tuple = ("ReadWriteOnce",), **spec: object) -> dict:
+    return {"metadata": {"name": name, "namespace": "ns", "uid": f"uid-{name}"},
+            "spec": {"resources": {"requests": {"storage": size}}, "accessModes": list(modes),
+                     "storageClassName": cls, **spec}}
+
+
+def test_best_fit_is_smallest_matching() -> None:
+    pvs = [pv("big", "10Gi"), pv("small", "1Gi"), pv("mid", "2Gi"), pv("fast", "1Gi", cls="fast"),
+           pv("rox", "1Gi", modes=("ReadOnlyMany",)), pv("block", "1Gi", volumeMode="Block")]
+    assert find_best_pv(pvc("c", "1500Mi"), pvs)["metadata"]["name"] == "mid"
+    assert find_best_pv(pvc("c", "1Gi", cls="fast"), pvs)["metadata"]["name"] == "fast"
+    assert find_best_pv(pvc("c", "100Gi"), pvs) is None
+    assert find_best_pv(pvc("c", "1Gi", volumeMode="Block"), pvs)["metadata"]["name"] == "block"
+    sel = pvc("c", "1Gi", selector={"matchLabels": {"tier": "gold"}})
+    assert find_best_pv(sel, pvs + [pv("gold", "5Gi", labels={"tier": "gold"})])["metadata"]["name"] == "gold"
+    taken = pv("tiny", "1Gi", claimRef={"namespace": "ns", "name": "other", "uid": "x"})
+    assert find_best_pv(pvc("c", "1Gi"), [taken]) is None
+    pre = pv("pre", "10Gi", claimRef={"namespace": "ns", "name": "c"})
+    assert find_best_pv(pvc("c", "1Gi"), pvs + [pre])["metadata"]["name"] == "pre"
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[Env]:
+    e, tasks = await start_env(PersistentVolumeBinder)
+    try:
+        yield e
+    finally:
+        await stop_env(e, tasks)
+
+
+def phase(env: Env, resource: str, ns: str, name: str) -> str | None:
+    return ((env.obj(resource, ns, name) or {}).get("status") or {}).get("phase")
+
+
+async def test_bind_then_release_and_delete(env: Env) -> None:
+    await env.client.create(PVS, pv("keep", "1Gi"))
+    await env.client.create(PVS, pv("drop", "1Gi", cls="x", policy="Delete"))
+    await env.client.create(PVCS, pvc("a", "1Gi"), namespace="ns")
+    await env.client.create(PVCS, pvc("b", "1Gi", cls="x"), namespace="ns")
+    await eventually(lambda: phase(env, "v1/persistentvolumeclaims", "ns", "a") == "Bound"
+                     and phase(env, "v1/persistentvolumeclaims", "ns", "b") == "Bound")
+    a = env.obj("v1/persistentvolumeclaims", "ns", "a")
+    assert a["spec"]["volumeName"] == "keep" and a["metadata"]["annotations"][BIND_COMPLETED] == "yes"
+    assert a["status"]["capacity"] == {"storage": "1Gi"}
+    keep = env.obj("v1/persistentvolumes", "", "keep")
+    assert keep["spec"]["claimRef"]["uid"] == a["metadata"]["uid"] and keep["status"]["phase"] == "Bound"
+    await env.client.delete(PVCS, "a", namespace="ns")
+    await env.client.delete(PVCS, "b", namespace="ns")
+    await eventually(lambda: phase(env, "v1/persistentvolumes", "", "keep") == "Released")
+    await eventually(lambda: env.obj("v1/persistentvolumes", "", "drop") is None)
+
+
+async def test_unmatched_claim_pending_and_wait_for_first_consumer(env: Env) -> None:
+    await env.client.create(CLASSES, {"metadata": {"name": "local"}, "provisioner": "kubernetes.io/no-provisioner",
+                                      "volumeBindingMode": "WaitForFirstConsumer"})
+    await env.client.create(NODES, {"metadata": {"name": "n2", "labels": {"kubernetes.io/hostname": "n2"}}})
+    affinity = lambda host: {"required": {"nodeSelectorTerms": [{"matchExpressions": [  # noqa: E731
+        {"key": "kubernetes.io/hostname", "operator": "In", "values": [host]}]}]}}
+    await env.client.create(PVS, pv("on-n1", "1Gi", cls="local", nodeAffinity=affinity("n1")))
+    await env.client.create(PVS, pv("on-n2", "5Gi", cls="local", nodeAffinity=affinity("n2")))
+    await env.client.create(PVCS, pvc("w", "1Gi", cls="local"), namespace="ns")
+    await env.client.create(PVCS, pvc("huge", "1Ti"), namespace="ns")
+    await eventually(lambda: phase(env, "v1/persistentvolumeclaims", "ns", "w") == "Pending"
+                     and phase(env, "v1/persistentvolumeclaims", "ns", "huge") == "Pending")
+    await asyncio.sleep(0.1)
+    assert not env.obj("v1/persistentvolumeclaims", "ns", "w")["spec"].get("volumeName")
+    claim = await env.client.get(PVCS, "w", namespace="ns")
+    claim["metadata"]["annotations"] = {SELECTED_NODE: "n2"}
+    await env.client.update(PVCS, claim, namespace="ns")
+    await eventually(lambda: phase(env, "v1/persistentvolumeclaims", "ns", "w") == "Bound")
+    assert env.obj("v1/persistentvolumeclaims", "ns", "w")["spec"]["volumeName"] == "on-n2"
