@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import ipaddress
 import logging
 import signal
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pyk8s.apiserver.config import ServerConfig
+from pyk8s.daemons import server as daemons_server
 
 log = logging.getLogger("pyk8s.server")
 
@@ -79,18 +79,12 @@ def storage_url(args: argparse.Namespace) -> str:
     return f"sqlite://{(args.data_dir / 'state.db').resolve()}"
 
 
-def _daemons() -> Any:
-    # The layers contract lists cli and daemons as independent siblings, yet the CLI is what starts
-    # the assemblies; until the contract puts cli above daemons, the module is resolved at run time.
-    return importlib.import_module("pyk8s.daemons.server")
-
-
-def options(args: argparse.Namespace) -> Any:
+def options(args: argparse.Namespace) -> daemons_server.ServerOptions:
     config = ServerConfig(data_dir=args.data_dir.resolve(), bind_address=args.bind_address,
                           secure_port=args.secure_port, insecure_port=args.insecure_port,
                           service_cluster_ip_range=args.service_cluster_ip_range)
     disable = frozenset(c.strip() for c in args.disable.split(",") if c.strip())
-    return _daemons().ServerOptions(config=config, storage_url=storage_url(args),
+    return daemons_server.ServerOptions(config=config, storage_url=storage_url(args),
                                     node_port_range=args.service_node_port_range, disable=disable)
 
 
@@ -98,11 +92,11 @@ def _usage(config: ServerConfig) -> str:
     return (f"pyk8s server is running at {config.url}\n"
             "To use it:\n"
             f"  export KUBECONFIG={config.kubeconfig_path}\n"
-            "  kubectl get nodes\n")
+            "  kubectl get namespaces\n")
 
 
-async def _serve(opts: Any) -> None:
-    assembly = _daemons().ServerAssembly(opts)
+async def _serve(opts: daemons_server.ServerOptions) -> None:
+    assembly = daemons_server.ServerAssembly(opts)
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pyk8s.client.errors import ApiError
-from pyk8s.client.rest import PODS, Client
+from pyk8s.client.rest import PODS, TRANSPORT_ERRORS, Client
 from pyk8s.client.tools.informer import SharedInformerFactory
 from pyk8s.client.tools.store import by_node_name
 from pyk8s.kubelet.simulated.leases import LEASE_NAMESPACE, NODES, Heartbeats
@@ -28,6 +29,7 @@ from pyk8s.util.clock import REAL_CLOCK, Clock
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 NAMESPACES = Client.resource("", "v1", "namespaces", namespaced=False)
+REGISTER_BACKOFF_MAX = 7.0  # the kubelet's registration back-off cap
 
 
 class SimulatedAgent:
@@ -76,15 +78,31 @@ class SimulatedAgent:
     # --- registration ------------------------------------------------------------------
 
     async def register_all(self) -> None:
-        await self._ensure_lease_namespace()
+        """Register every node; like the kubelet, keep retrying while the API server is unreachable."""
+        await self._retrying("kube-node-lease namespace", self._ensure_lease_namespace)
         limit = asyncio.Semaphore(self.concurrency)
 
         async def one(node: SimNode) -> None:
             async with limit:
-                await self.register(node)
+                await self._retrying(node.name, lambda: self.register(node))
 
         await asyncio.gather(*(one(n) for n in self.nodes.values()))
         self.registered.set()
+
+    async def _retrying(self, what: str, attempt: Callable[[], Awaitable[None]]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await attempt()
+                return
+            except TRANSPORT_ERRORS as exc:
+                log.warning("registering %s: %s; retrying in %.1fs", what, exc, delay)
+            except ApiError as exc:
+                if exc.code not in (429, 500, 503, 504):
+                    raise
+                log.warning("registering %s: %s; retrying in %.1fs", what, exc, delay)
+            await self.clock.sleep(delay)
+            delay = min(REGISTER_BACKOFF_MAX, delay * 2)
 
     async def register(self, node: SimNode) -> None:
         now = self.clock.now()

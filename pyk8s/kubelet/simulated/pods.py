@@ -29,6 +29,7 @@ import copy
 import datetime
 import ipaddress
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,8 @@ from pyk8s.util.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
+#: Formats a monotonic instant as the wall time (API timestamp) it corresponds to.
+WallClock = Callable[[float], str]
 
 RUN_SECONDS = "sim.pyk8s.io/run-seconds"
 EXIT_CODE = "sim.pyk8s.io/exit-code"
@@ -233,7 +236,7 @@ class PodSimulator:
 # --- the simulated container lifecycle ---------------------------------------------------
 
 
-def advance(run: PodRun, pod: Obj, now: float, wall: Any) -> float | None:
+def advance(run: PodRun, pod: Obj, now: float, wall: WallClock) -> float | None:
     """Move ``run`` through every transition due by ``now``; the seconds to the next one (or None)."""
     run_for = _float_annotation(pod, RUN_SECONDS)
     policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
@@ -332,7 +335,7 @@ def _phase(run: PodRun) -> str:
 OWN_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
 
 
-def pod_conditions(pod: Obj, run: PodRun, now: float, wall: Any) -> list[Obj]:
+def pod_conditions(pod: Obj, run: PodRun, now: float, wall: WallClock) -> list[Obj]:
     existing = {c.get("type"): c for c in (pod.get("status") or {}).get("conditions") or []}
     phase = _phase(run)
     containers_ready = _containers_ready(run, pod, now)
@@ -375,7 +378,7 @@ def pod_conditions(pod: Obj, run: PodRun, now: float, wall: Any) -> list[Obj]:
     return out
 
 
-def pod_status(pod: Obj, run: PodRun, node: SimNode, now: float, wall: Any) -> Obj:
+def pod_status(pod: Obj, run: PodRun, node: SimNode, now: float, wall: WallClock) -> Obj:
     """The status a kubelet would report for ``pod`` in state ``run`` (a pure function of both)."""
     old = copy.deepcopy(pod.get("status") or {})
     status: Obj = {k: v for k, v in old.items() if k in ("qosClass", "nominatedNodeName")}

@@ -24,7 +24,7 @@ def srv():
 
 @needs_kubectl
 def test_kubectl_version_discovery_and_whoami(srv):
-    assert "export KUBECONFIG=" in srv.log_tail() and "kubectl get nodes" in srv.log_tail()
+    assert "export KUBECONFIG=" in srv.log_tail() and "kubectl get namespaces" in srv.log_tail()
     assert "Server Version: v1.32.0" in srv.kubectl("version").stdout
     resources = srv.kubectl("api-resources").stdout
     assert "deployments" in resources and "deploy" in resources

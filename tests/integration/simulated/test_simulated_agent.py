@@ -116,3 +116,22 @@ def test_nodes_ready_and_pod_lifecycle(server: ServerProcess, agent: subprocess.
     assert time.monotonic() - start < 20
     gone = server.kubectl("get", "pod", "bound-by-hand", check=False)
     assert gone.returncode != 0 and "NotFound" in gone.stderr
+
+
+def test_run_seconds_pod_completes(server: ServerProcess, agent: subprocess.Popen[bytes]) -> None:
+    wait_for(lambda: "sim-2" in server.kubectl("get", "nodes", "-o", "name", check=False).stdout, what="sim-2")
+    manifest = {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "one-shot", "namespace": "default",
+                             "annotations": {"sim.pyk8s.io/run-seconds": "1", "sim.pyk8s.io/exit-code": "0"}},
+                "spec": {"nodeName": "sim-2", "restartPolicy": "Never",
+                         "containers": [{"name": "app", "image": "busybox:1.36"}]}}
+    server.kubectl("create", "-f", "-", input=orjson.dumps(manifest).decode())
+
+    def completed() -> list[str] | None:
+        cols = server.kubectl("get", "pod", "one-shot", "--no-headers", check=False).stdout.split()
+        return cols if cols[1:3] == ["0/1", "Completed"] else None
+
+    wait_for(completed, limit=20, what="pod Completed")
+    phase = server.kubectl("get", "pod", "one-shot", "-o", "jsonpath={.status.phase}").stdout
+    assert phase == "Succeeded"
+    server.kubectl("delete", "pod", "one-shot", "--timeout=30s")

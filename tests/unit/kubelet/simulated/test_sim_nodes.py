@@ -147,3 +147,20 @@ async def test_cadence_spreads_and_batches(clock: FakeClock) -> None:
         assert clock.pending() <= 2  # one sleeper, no timer per name
     finally:
         task.cancel()
+
+
+async def test_registration_retries_server_errors(client: Client, fake_server: FakeApiServer,
+                                                  clock: FakeClock) -> None:
+    fake_server.fail_next = [500, 500]  # no Retry-After: the client gives up, the agent retries
+    agent = SimulatedAgent(client, count=1, clock=clock)
+    task = asyncio.create_task(agent.register_all())
+    try:
+        for _ in range(50):
+            if agent.registered.is_set():
+                break
+            await clock.advance(0.5)
+            await asyncio.sleep(0.02)  # let the real HTTP round trips finish
+        assert agent.registered.is_set() and not fake_server.fail_next
+        assert node(fake_server, "sim-0")["metadata"]["labels"]["kubernetes.io/hostname"] == "sim-0"
+    finally:
+        task.cancel()
