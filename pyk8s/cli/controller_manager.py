@@ -4,8 +4,9 @@ Flags follow kube-controller-manager: ``--controllers`` takes ``*``,
 ``name`` and ``-name`` items; ``--leader-elect`` campaigns for the Lease
 ``kube-system/kube-controller-manager`` so only one instance acts.  Tuning
 knobs the tests need (grace periods, cluster CIDR, GC threshold) are flags
-too.  SIGTERM/SIGINT stop the controllers and exit 0; a bad flag or an
-unreadable kubeconfig is one line on stderr and exit 1.
+too.  SIGTERM/SIGINT stop the controllers and exit 0; losing the leader lease
+exits 1; a bad flag or an unreadable kubeconfig is one line on stderr and
+exit 1.
 """
 
 from __future__ import annotations
@@ -78,7 +79,11 @@ async def _run(client: Client, args: argparse.Namespace) -> int:
         await manager.run()
     except asyncio.CancelledError:
         log.info("shutting down")
+        return 0
     finally:
         with contextlib.suppress(Exception):
             await client.close()
-    return 0
+    # Only leader election returns by itself: the lease was lost.  Exit non-zero so a
+    # supervisor restarts us as a fresh candidate (upstream exits the same way).
+    log.error("leaderelection lost")
+    return 1

@@ -188,15 +188,29 @@ class EndpointsController:
         # Someone removed our Endpoints: recreate (as upstream, deletes only).
         self.endpoints.add_event_handler(on_delete=self.controller.enqueue)
         self.ready = self.controller.ready
+        # Our last write per key: the cache may not have it yet, and writing over the
+        # older cached copy would only earn a 409.
+        self.written: dict[str, Obj] = {}
 
     async def run(self) -> None:
         await self.controller.run()
 
+    def current(self, key: str, ns: str, name: str) -> Obj | None:
+        cached = self.endpoints.lister.get(name, ns)
+        mine = self.written.get(key)
+        if mine is None:
+            return cached
+        if cached is not None and _rv(cached) >= _rv(mine):
+            self.written.pop(key, None)
+            return cached
+        return mine  # (a 404 on update, if it was deleted meanwhile, drops it and retries)
+
     async def sync(self, key: str) -> None:
         ns, _, name = key.partition("/")
         service = self.services.lister.get(name, ns)
-        current = self.endpoints.lister.get(name, ns)
+        current = self.current(key, ns, name)
         if service is None:
+            self.written.pop(key, None)
             if current is not None:
                 await self._delete(ns, name)
             return
@@ -217,7 +231,7 @@ class EndpointsController:
             if subsets:
                 body["subsets"] = subsets
             try:
-                await self.client.create(ENDPOINTS, body, namespace=ns)
+                self.written[key] = await self.client.create(ENDPOINTS, body, namespace=ns)
             except ApiError as exc:
                 if not is_already_exists(exc):
                     raise
@@ -230,7 +244,11 @@ class EndpointsController:
             body["subsets"] = subsets
         else:
             body.pop("subsets", None)
-        await self.client.update(ENDPOINTS, body, namespace=ns)
+        try:
+            self.written[key] = await self.client.update(ENDPOINTS, body, namespace=ns)
+        except ApiError:
+            self.written.pop(key, None)
+            raise
 
     async def _delete(self, ns: str, name: str) -> None:
         try:
@@ -238,6 +256,13 @@ class EndpointsController:
         except ApiError as exc:
             if not is_not_found(exc):
                 raise
+
+
+def _rv(obj: Obj) -> int:
+    try:
+        return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
+    except ValueError:
+        return 0  # opaque versions: trust the cache
 
 
 def new(ctx: ControllerContext) -> EndpointsController:

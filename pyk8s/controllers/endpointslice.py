@@ -132,6 +132,8 @@ class EndpointSliceController:
         # Slices we created that the cache has not shown yet (generateName: a re-sync
         # before they arrive would create duplicates).
         self.pending: dict[str, set[str]] = {}
+        # Our last write per slice name: newer than the cache until the watch catches up.
+        self.written: dict[str, Obj] = {}
 
     def _slice_changed(self, obj: Obj) -> None:
         labels = (obj.get("metadata") or {}).get("labels") or {}
@@ -142,8 +144,15 @@ class EndpointSliceController:
         await self.controller.run()
 
     def owned_slices(self, ns: str, name: str) -> list[Obj]:
-        return sorted(self.slices.lister.list(ns, {SERVICE_NAME_LABEL: name, MANAGED_BY_LABEL: MANAGED_BY}),
-                      key=lambda s: s["metadata"]["name"])
+        out = []
+        for cached in self.slices.lister.list(ns, {SERVICE_NAME_LABEL: name, MANAGED_BY_LABEL: MANAGED_BY}):
+            mine = self.written.get(f"{ns}/{cached['metadata']['name']}")
+            if mine is not None and _rv(mine) > _rv(cached):
+                out.append(mine)
+            else:
+                self.written.pop(f"{ns}/{cached['metadata']['name']}", None)
+                out.append(cached)
+        return sorted(out, key=lambda s: s["metadata"]["name"])
 
     async def sync(self, key: str) -> float | None:
         ns, _, name = key.partition("/")
@@ -177,7 +186,12 @@ class EndpointSliceController:
                 body = copy.deepcopy(reuse)
                 body["metadata"]["labels"] = labels
                 body["ports"], body["endpoints"] = ports, eps
-                await self.client.update(SLICES, body, namespace=ns)
+                try:
+                    self.written[f"{ns}/{body['metadata']['name']}"] = await self.client.update(
+                        SLICES, body, namespace=ns)
+                except ApiError:
+                    self.written.pop(f"{ns}/{body['metadata']['name']}", None)
+                    raise
             else:
                 made = await self.client.create(SLICES, self._new_slice(service, labels, ports, eps), namespace=ns)
                 self.pending.setdefault(key, set()).add(made["metadata"]["name"])
@@ -194,11 +208,19 @@ class EndpointSliceController:
                 "addressType": "IPv4", "ports": ports, "endpoints": eps}
 
     async def _delete(self, s: Obj) -> None:
+        self.written.pop(f"{s['metadata'].get('namespace', '')}/{s['metadata']['name']}", None)
         try:
             await self.client.delete(SLICES, s["metadata"]["name"], namespace=s["metadata"].get("namespace"))
         except ApiError as exc:
             if not is_not_found(exc):
                 raise
+
+
+def _rv(obj: Obj) -> int:
+    try:
+        return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
+    except ValueError:
+        return 0  # opaque versions: trust the cache
 
 
 def _unwrap(obj: Obj | DeletedFinalStateUnknown) -> Obj:

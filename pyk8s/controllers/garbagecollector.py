@@ -37,7 +37,7 @@ from pyk8s.client.errors import ApiError, is_conflict, is_not_found
 from pyk8s.client.rest import Client, Resource
 from pyk8s.client.tools.controller import Controller
 from pyk8s.client.tools.informer import SharedInformer
-from pyk8s.client.tools.store import DeletedFinalStateUnknown, by_owner_uid, meta_key, split_key
+from pyk8s.client.tools.store import DeletedFinalStateUnknown, by_owner_uid, meta_key
 from pyk8s.controllers.manager import ControllerContext
 from pyk8s.machinery.scheme import SCHEME, ResourceType
 
@@ -313,13 +313,6 @@ def _interesting(obj: Obj) -> bool:
     if meta.get("ownerReferences"):
         return True
     return bool(meta.get("deletionTimestamp")) and bool({FOREGROUND, ORPHAN} & set(meta.get("finalizers") or []))
-
-
-def split(key: str) -> tuple[str, str, str]:
-    """``(resource id, namespace, name)`` of a work key."""
-    prefix, _, obj_key = key.partition("|")
-    ns, name = split_key(obj_key)
-    return prefix, ns, name
 
 
 def new(ctx: ControllerContext) -> GarbageCollector:

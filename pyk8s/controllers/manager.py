@@ -14,7 +14,13 @@ default, ``name`` enables one, ``-name`` disables one (``*,-podgc``).
 With leader election the controllers only run while this process holds the
 Lease ``kube-system/kube-controller-manager`` (identity ``<hostname>_<uuid>``);
 losing it stops them (upstream exits; we return from ``run``).  ``ready`` is set
-once every started controller has its caches synced.
+once every started controller has its caches synced (a standby never sets it).
+
+``options`` (``ControllerContext.option``) carries tuning knobs by name:
+``node_monitor_grace_period`` (40), ``node_monitor_period`` (5),
+``default_toleration_seconds`` (300), ``cluster_cidr`` ("10.244.0.0/16"),
+``node_cidr_mask_size`` (24), ``terminated_pod_gc_threshold`` (12500),
+``podgc_period`` (20), ``namespace_recheck_seconds`` (2), ``<name>_workers``.
 """
 
 from __future__ import annotations

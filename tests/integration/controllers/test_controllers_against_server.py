@@ -145,3 +145,124 @@ async def test_endpoints_for_running_pods(client: Client, manager: ControllerMan
 async def test_kubernetes_service_left_alone(client: Client, manager: ControllerManager, name: str) -> None:
     svc = await client.get(SERVICES, name, namespace="default")
     assert not (svc.get("spec") or {}).get("selector")
+
+
+async def _owner_and_dependent(client: Client, ns: str) -> dict:
+    owner = await client.create(CM, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner"}},
+                                namespace=ns)
+    dep = {"apiVersion": "v1", "kind": "ConfigMap",
+           "metadata": {"name": "dep", "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
+                                                            "uid": owner["metadata"]["uid"],
+                                                            "blockOwnerDeletion": True}]}}
+    await client.create(CM, dep, namespace=ns)
+    return owner
+
+
+async def test_gc_foreground_and_orphan(client: Client, manager: ControllerManager) -> None:
+    ns = await new_namespace(client)
+    await _owner_and_dependent(client, ns)
+    await client.delete(CM, "owner", namespace=ns, propagation_policy="Foreground")
+
+    async def both_gone() -> bool:
+        return await gone(client, CM, "dep", ns) and await gone(client, CM, "owner", ns)
+
+    await eventually(both_gone)
+
+    await _owner_and_dependent(client, ns)
+    await client.delete(CM, "owner", namespace=ns, propagation_policy="Orphan")
+
+    async def owner_gone() -> bool:
+        return await gone(client, CM, "owner", ns)
+
+    await eventually(owner_gone)
+    dep = await client.get(CM, "dep", namespace=ns)
+    assert not dep["metadata"].get("ownerReferences")
+
+
+async def test_cli_runs_selected_controllers_with_leader_election(client: Client, api_server) -> None:  # type: ignore[no-untyped-def]
+    """``pyk8s controller-manager`` as its own process: leads, runs, exits 0 on SIGTERM."""
+    import signal
+    import sys
+
+    from pyk8s.testing.cluster import REPO_ROOT
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pyk8s", "controller-manager", "--kubeconfig", api_server.kubeconfig,
+        "--controllers", "serviceaccount-controller", "--leader-elect", cwd=str(REPO_ROOT),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        ns = await new_namespace(client)
+
+        async def has_sa() -> bool:
+            return not await gone(client, SA, "default", ns)
+
+        await eventually(has_sa, within=30)
+        lease = await client.get(SCHEME.get("coordination.k8s.io", "v1", "leases"), "kube-controller-manager",
+                                 namespace="kube-system")
+        assert lease["spec"]["holderIdentity"]
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.wait_for(proc.wait(), 15)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise
+    assert code == 0
+
+
+async def test_node_ipam_lifecycle_and_pv_binding(client: Client, api_server) -> None:  # type: ignore[no-untyped-def]
+    nodes, pvs, pvcs = (SCHEME.get("", "v1", p) for p in ("nodes", "persistentvolumes", "persistentvolumeclaims"))
+    c = Client.from_kubeconfig(api_server.kubeconfig)
+    cm = ControllerManager(c, controllers=["node-ipam-controller", "node-lifecycle-controller",
+                                           "persistentvolume-binder-controller"],
+                           options={"node_monitor_grace_period": 1.0, "node_monitor_period": 0.5})
+    task = asyncio.create_task(cm.run())
+    name = "node-" + uuid.uuid4().hex[:6]
+    try:
+        await asyncio.wait_for(cm.ready.wait(), 20)
+        node = await client.create(nodes, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}})
+        node["status"] = {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                          "lastHeartbeatTime": "2026-01-01T00:00:00Z",
+                                          "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+        await client.update_status(nodes, node)
+
+        async def unreachable() -> dict | None:
+            n = await client.get(nodes, name)
+            keys = {t["key"] for t in (n.get("spec") or {}).get("taints") or []}
+            return n if "node.kubernetes.io/unreachable" in keys and n["spec"].get("podCIDR") else None
+
+        n = await eventually(unreachable)
+        assert n["spec"]["podCIDRs"] == [n["spec"]["podCIDR"]]
+        ready = next(x for x in n["status"]["conditions"] if x["type"] == "Ready")
+        assert ready["status"] == "Unknown" and ready["reason"] == "NodeStatusUnknown"
+
+        ns = await new_namespace(client)
+        pv_name = "pv-" + uuid.uuid4().hex[:6]
+        await client.create(pvs, {"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": pv_name},
+                                  "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                                           "storageClassName": "it-manual", "hostPath": {"path": "/tmp/x"}}})
+        await client.create(pvcs, {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"},
+                                   "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "it-manual",
+                                            "resources": {"requests": {"storage": "500Mi"}}}}, namespace=ns)
+
+        async def bound() -> dict | None:
+            claim = await client.get(pvcs, "c", namespace=ns)
+            return claim if (claim.get("status") or {}).get("phase") == "Bound" else None
+
+        claim = await eventually(bound)
+        assert claim["spec"]["volumeName"] == pv_name
+        assert (await client.get(pvs, pv_name))["status"]["phase"] == "Bound"
+        await client.delete(pvcs, "c", namespace=ns)
+
+        async def released() -> bool:
+            return ((await client.get(pvs, pv_name)).get("status") or {}).get("phase") == "Released"
+
+        await eventually(released)
+        await client.delete(pvs, pv_name)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await client.delete(nodes, name)
+        await c.close()
