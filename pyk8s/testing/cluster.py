@@ -22,7 +22,6 @@ and a cache left by a previous server on the same port would lie.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import shutil
@@ -40,6 +39,8 @@ from typing import Any
 
 import yaml
 
+from pyk8s.client.kubeconfig import ClientConfig, load_kubeconfig
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
 
@@ -54,73 +55,6 @@ def free_port() -> int:
 def server_binary() -> str:
     venv = REPO_ROOT / ".venv" / "bin" / "pyk8s"
     return str(venv) if venv.exists() else (shutil.which("pyk8s") or str(venv))
-
-
-class Kubeconfig:
-    """The pieces of an admin kubeconfig a client needs: URL, CA, credentials."""
-
-    def __init__(self, path: str, *, scratch: str | None = None) -> None:
-        with open(path, encoding="utf-8") as f:
-            doc: dict[str, Any] = yaml.safe_load(f) or {}
-        self.path = path
-        base = os.path.dirname(path)
-        ctx_name = doc.get("current-context")
-        ctx = next((c["context"] for c in doc.get("contexts") or [] if c.get("name") == ctx_name), None)
-        cluster = _pick(doc.get("clusters"), ctx and ctx.get("cluster"), "cluster")
-        user = _pick(doc.get("users"), ctx and ctx.get("user"), "user")
-        self.server: str = cluster.get("server", "")
-        self.ca_pem = _material(cluster, "certificate-authority", base)
-        self.cert_pem = _material(user, "client-certificate", base)
-        self.key_pem = _material(user, "client-key", base)
-        self.token: str = user.get("token", "")
-        self.insecure = bool(cluster.get("insecure-skip-tls-verify"))
-        self._scratch = scratch
-        self._tmp: str | None = None
-        self._ctx: ssl.SSLContext | None = None
-
-    def ssl_context(self) -> ssl.SSLContext:
-        if self._ctx is not None:
-            return self._ctx
-        ctx = ssl.create_default_context()
-        if self.insecure:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        elif self.ca_pem:
-            ctx.load_verify_locations(cadata=self.ca_pem.decode())
-        if self.cert_pem and self.key_pem:
-            # ssl can only load a client pair from files.
-            self._tmp = self._tmp or tempfile.mkdtemp(prefix="pyk8s-kc-", dir=self._scratch)
-            cert, key = os.path.join(self._tmp, "c.pem"), os.path.join(self._tmp, "k.pem")
-            Path(cert).write_bytes(self.cert_pem)
-            Path(key).write_bytes(self.key_pem)
-            os.chmod(key, 0o600)
-            ctx.load_cert_chain(cert, key)
-        self._ctx = ctx
-        return ctx
-
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
-
-    def cleanup(self) -> None:
-        if self._tmp:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
-
-
-def _pick(entries: list[dict[str, Any]] | None, name: str | None, key: str) -> dict[str, Any]:
-    for entry in entries or []:
-        if name is None or entry.get("name") == name:
-            return entry.get(key) or {}
-    return {}
-
-
-def _material(section: dict[str, Any], key: str, base: str) -> bytes:
-    """Inline ``<key>-data`` (base64) or a file path ``<key>`` relative to the kubeconfig."""
-    if section.get(f"{key}-data"):
-        return base64.b64decode(section[f"{key}-data"])
-    if section.get(key):
-        return Path(base, section[key]).read_bytes()
-    return b""
 
 
 class ServerProcess:
@@ -147,7 +81,7 @@ class ServerProcess:
         os.makedirs(self.cache_dir)
         self.proc: subprocess.Popen[bytes] | None = None
         self.etcd: Any = None
-        self._kubeconfig: Kubeconfig | None = None
+        self._kubeconfig: ClientConfig | None = None
         self._log: Any = None
 
     # --- lifecycle ---------------------------------------------------------
@@ -250,9 +184,9 @@ class ServerProcess:
         except urllib.error.HTTPError as err:
             return err.code, err.read()
 
-    def client_config(self) -> Kubeconfig:
+    def client_config(self) -> ClientConfig:
         if self._kubeconfig is None:
-            self._kubeconfig = Kubeconfig(self.kubeconfig, scratch=self.root)
+            self._kubeconfig = load_kubeconfig(self.kubeconfig)
         return self._kubeconfig
 
     def _signal(self, sig: signal.Signals) -> None:
@@ -303,8 +237,6 @@ class ServerProcess:
         if self.etcd is not None:
             self.etcd.stop()
             self.etcd = None
-        if self._kubeconfig is not None:
-            self._kubeconfig.cleanup()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> ServerProcess:

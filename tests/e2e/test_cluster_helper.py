@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from pyk8s.testing.cluster import Kubeconfig, ServerProcess
+from pyk8s.client.kubeconfig import load_kubeconfig
+from pyk8s.testing.cluster import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +34,7 @@ def test_start_kill_restart_stop_close() -> None:
     with srv:
         assert srv.ready()
         assert srv.request("GET", "/readyz") == (200, b"ok")
-        kc = Kubeconfig(srv.kubeconfig)
+        kc = load_kubeconfig(srv.kubeconfig)
         assert kc.server == f"https://127.0.0.1:{srv.port}" and kc.token == "secret" and kc.ca_pem
         first = srv.pid
         assert first is not None
