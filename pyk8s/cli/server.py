@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 
 from pyk8s.apiserver.config import ServerConfig
 from pyk8s.daemons import server as daemons_server
+from pyk8s.machinery.duration import parse_duration
 
 log = logging.getLogger("pyk8s.server")
 
@@ -35,6 +37,19 @@ def _port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"port out of range: {value}")
     return value
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _min_revisions() -> int:
+    """Revisions compaction always keeps; PYK8S_COMPACTION_MIN_REVISIONS lets tests compact everything."""
+    text = os.environ.get("PYK8S_COMPACTION_MIN_REVISIONS", "")
+    return int(text) if text.isdigit() else 1000
 
 
 def _cidr(text: str) -> str:
@@ -68,6 +83,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--service-cluster-ip-range", default="10.96.0.0/12", type=_cidr)
     p.add_argument("--service-node-port-range", default="30000-32767")
     p.add_argument("--disable", default="", help="comma-separated components not to run")
+    p.add_argument("--etcd-compaction-interval", default="5m", type=_duration,
+                   help="how often old storage history is compacted, as a Go duration (0 disables; default 5m)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.set_defaults(func=run)
 
@@ -85,7 +102,9 @@ def options(args: argparse.Namespace) -> daemons_server.ServerOptions:
                           service_cluster_ip_range=args.service_cluster_ip_range)
     disable = frozenset(c.strip() for c in args.disable.split(",") if c.strip())
     return daemons_server.ServerOptions(config=config, storage_url=storage_url(args),
-                                    node_port_range=args.service_node_port_range, disable=disable)
+                                    node_port_range=args.service_node_port_range, disable=disable,
+                                    compaction_interval=args.etcd_compaction_interval,
+                                    compaction_min_revisions=_min_revisions())
 
 
 def _usage(config: ServerConfig) -> str:

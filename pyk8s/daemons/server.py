@@ -28,6 +28,7 @@ from pyk8s.apiserver.server import APIServer, prepare_credentials
 from pyk8s.daemons.component import Component
 from pyk8s.machinery.scheme import SCHEME
 from pyk8s.storage import open_storage
+from pyk8s.storage.compactor import Compactor
 
 log = logging.getLogger("pyk8s.server")
 
@@ -40,6 +41,10 @@ class ServerOptions:
     storage_url: str
     node_port_range: str = "30000-32767"
     disable: frozenset[str] = frozenset()
+    # kube-apiserver's --etcd-compaction-interval: every interval, history older than one
+    # interval is compacted away, but never the newest ``compaction_min_revisions``. 0 = off.
+    compaction_interval: float = 300.0
+    compaction_min_revisions: int = 1000
     # Extra components (controllers, scheduler, kubelet...), built once the API server listens.
     extra: list[Callable[[ServerAssembly], Component]] = field(default_factory=list)
 
@@ -92,6 +97,11 @@ class ServerAssembly:
                 tg.create_task(self.apiserver.run(), name="apiserver")
                 await self.apiserver.started.wait()
                 await self._start_registry(tg)
+                if self.opts.compaction_interval > 0:
+                    compactor = Compactor(self.storage, retention=self.opts.compaction_interval,
+                                          interval=self.opts.compaction_interval,
+                                          min_revisions=self.opts.compaction_min_revisions)
+                    tg.create_task(compactor.run(), name="compactor")
                 await self._bootstrap()
                 for make in self.opts.extra:
                     component = make(self)
