@@ -48,7 +48,8 @@ def row_for(output: str, name: str) -> list[str]:
 
 
 def read_output_until(proc: Any, done: Callable[[str], bool], *, timeout: float) -> str:
-    """Collect a background process's stdout until ``done(text)``; fail after ``timeout``.
+    """Collect a background process's stdout until ``done(text)`` holds for the complete lines read
+    so far; fail after ``timeout``.
 
     Reads the pipe's file descriptor directly (select + os.read): a text-mode
     pipe cannot be read without blocking.
@@ -63,8 +64,10 @@ def read_output_until(proc: Any, done: Callable[[str], bool], *, timeout: float)
             if not chunk:
                 break
             seen += chunk
-            if done(seen.decode(errors="replace")):
-                return seen.decode(errors="replace")
+            # Judge complete lines only: kubectl may write a row's name and its other cells separately.
+            complete = seen[: seen.rfind(b"\n") + 1].decode(errors="replace")
+            if complete and done(complete):
+                return complete
         elif proc.poll() is not None:
             break
     raise AssertionError(f"output incomplete after {timeout}s:\n{seen.decode(errors='replace')}")
