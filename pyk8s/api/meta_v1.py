@@ -296,7 +296,8 @@ def validate_object_meta_update(new: Obj, old: Obj) -> list[FieldError]:
     # (upstream's BeforeUpdate), so only a different non-empty value is an error.
     for key in ("namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
         if nm.get(key) not in (None, ""):
-            errs += validate_immutable(nm.get(key), om.get(key) or None, f"metadata.{key}")
+            # 0 is a real value here (deletionGracePeriodSeconds: 0); only "" means unset.
+            errs += validate_immutable(nm.get(key), None if om.get(key) == "" else om.get(key), f"metadata.{key}")
     errs += validate_labels(nm.get("labels"), "metadata.labels")
     errs += validate_annotations(nm.get("annotations"), "metadata.annotations")
     errs += validate_owner_references(nm.get("ownerReferences"), "metadata.ownerReferences")

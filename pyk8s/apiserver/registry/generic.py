@@ -357,9 +357,6 @@ class GenericStore:
             else:
                 meta.pop(k, None)
         meta["resourceVersion"] = old_meta["resourceVersion"]
-        # System fields were just copied from the old object, so they cannot differ; hide a 0 grace
-        # period from meta validation (which reads 0 as unset and would call it changed).
-        grace = meta.pop("deletionGracePeriodSeconds", None)
         if subresource == "status":
             self.strategy.prepare_for_status_update(new, old)
             errs = self.strategy.validate_status_update(new, old)
@@ -373,8 +370,6 @@ class GenericStore:
             if self.strategy.tracks_generation and self.strategy.spec_changed(new, old):
                 meta["generation"] = int(old_meta.get("generation") or 1) + 1
         meta = new["metadata"]
-        if grace is not None:
-            meta["deletionGracePeriodSeconds"] = grace
         if errs:
             raise self._invalid(name, errs)
         await self.before_update(new, old, opts, subresource)

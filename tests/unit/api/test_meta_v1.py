@@ -66,3 +66,14 @@ def test_update_tolerates_omitted_server_fields() -> None:
     assert _msgs(validate_object_meta_update({"metadata": {"name": "x", "uid": "2", "generation": 1}}, old)) == [
         "metadata.generation: Invalid value: 1: must not be decremented",
         'metadata.uid: Invalid value: "2": field is immutable']
+
+
+def test_zero_grace_period_is_a_value_not_unset() -> None:
+    deleting = {"name": "a", "namespace": "n", "uid": "u", "deletionTimestamp": "2026-01-01T00:00:00Z",
+                "deletionGracePeriodSeconds": 0}
+    same = {"metadata": dict(deleting, labels={"k": "v"})}
+    assert validate_object_meta_update(same, {"metadata": deleting}) == []
+    changed = {"metadata": dict(deleting, deletionGracePeriodSeconds=30)}
+    errs = validate_object_meta_update(changed, {"metadata": deleting})
+    assert [(e.field, e.message) for e in errs] == [
+        ("metadata.deletionGracePeriodSeconds", "Invalid value: 30: field is immutable")]
