@@ -189,3 +189,18 @@ def test_not_found_message(server: ServerProcess) -> None:
     out = server.kubectl("get", "pod", "nope", check=False)
     assert out.returncode == 1
     assert out.stderr.strip() == 'Error from server (NotFound): pods "nope" not found'
+
+
+def test_bind_through_legacy_bindings_collection(server: ServerProcess) -> None:
+    server.kubectl("run", "bind-me", "--image=busybox:1.36", "--restart=Never")
+    binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "bind-me"},
+               "target": {"apiVersion": "v1", "kind": "Node", "name": "node-b1"}}
+    status, body = server.request("POST", "/api/v1/namespaces/default/bindings", json.dumps(binding).encode(),
+                                  headers={"Content-Type": "application/json"})
+    assert status == 201, body
+    node = server.kubectl("get", "pod", "bind-me", "-o", "jsonpath={.spec.nodeName}").stdout
+    assert node == "node-b1"
+    again, body = server.request("POST", "/api/v1/namespaces/default/bindings", json.dumps(binding).encode(),
+                                 headers={"Content-Type": "application/json"})
+    assert again == 409 and b'already assigned to node' in body, body
+    server.kubectl("delete", "pod", "bind-me", "--grace-period=0", "--force", check=False)

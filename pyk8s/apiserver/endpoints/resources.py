@@ -110,7 +110,7 @@ class ResourceHandler:
             name = (body.get("metadata") or {}).get("name", "")
             if not name:
                 raise bad_request("metadata.name: Required value: name is required for a binding")
-            return await subresources.bind_pod(self, rp.namespace, name, body, self.write_options(request))
+            return await subresources.bind_named(self, rp.namespace, name, body, self.write_options(request))
         return await getattr(self, verb)(request, rp, rt)
 
     # --- reads ---------------------------------------------------------------

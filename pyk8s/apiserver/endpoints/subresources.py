@@ -171,6 +171,16 @@ async def bind(handler: ResourceHandler, request: web.Request, rp: ResourcePath,
     return await bind_pod(handler, rp.namespace, rp.name, body, opts)
 
 
+async def bind_named(handler: ResourceHandler, namespace: str, pod_name: str, body: Obj,
+                     opts: WriteOptions) -> web.StreamResponse:
+    """The legacy ``POST namespaces/{ns}/bindings`` form: the same binding as ``pods/{name}/binding``."""
+    pods = handler.scheme.get("", "v1", "pods")
+    impl = _registry_impl(handler, pods, "binding") if pods is not None else None
+    if impl is not None:
+        return json_response(await impl.create(namespace, pod_name, body, opts), status=201)
+    return await bind_pod(handler, namespace, pod_name, body, opts)
+
+
 async def bind_pod(handler: ResourceHandler, namespace: str, pod_name: str, body: Obj,
                    opts: WriteOptions) -> web.StreamResponse:
     """Set the pod's spec.nodeName (once) and its PodScheduled condition."""
