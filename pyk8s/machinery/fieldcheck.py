@@ -120,3 +120,40 @@ def check(obj: Any, schema_name: str, mode: str, *, raw: bytes | str | None = No
     if mode == "Strict":
         raise strict_error(unknown, dups)
     return messages(unknown, dups)
+
+
+# Dropping unknown fields, as the API server's decoder does: with fieldValidation Ignore or Warn an
+# unknown field is never stored (Strict fails before this runs).  The walk mirrors ``unknown_fields``.
+
+
+def prune_unknown_fields(obj: Any, schema_name: str, registry: SchemaRegistry | None = None) -> None:
+    """Remove, in place, every key of ``obj`` that its schema does not declare."""
+    reg = registry if registry is not None else REGISTRY
+    schema = reg.get(schema_name)
+    if schema is not None and isinstance(obj, dict):
+        _prune_object(reg, obj, schema, root=True)
+
+
+def _prune_object(reg: SchemaRegistry, obj: dict[str, Any], schema: ObjectSchema, *, root: bool = False) -> None:
+    for key in list(obj):
+        fld = schema.field(key)
+        if fld is None:
+            if not schema.preserve_unknown_fields and not (root and key in _ROOT_KEYS):
+                del obj[key]
+            continue
+        _prune_value(reg, obj[key], fld.type)
+
+
+def _prune_value(reg: SchemaRegistry, value: Any, t: SchemaType) -> None:
+    if value is None or isinstance(t, AnyValue):
+        return
+    if isinstance(t, Ref):
+        sub = reg.resolve(t)
+        if sub is not None and isinstance(value, dict):
+            _prune_object(reg, value, sub)
+    elif isinstance(t, ArrayOf) and isinstance(value, list):
+        for item in value:
+            _prune_value(reg, item, t.items)
+    elif isinstance(t, MapOf) and isinstance(value, dict):
+        for item in value.values():
+            _prune_value(reg, item, t.values)

@@ -29,7 +29,6 @@ from aiohttp import web
 from pyk8s.apiserver.endpoints import negotiation, params, subresources, tables
 from pyk8s.apiserver.endpoints.objects import check_name, check_namespace, check_type
 from pyk8s.apiserver.endpoints.paths import ResourcePath
-from pyk8s.apiserver.endpoints.pruning import prune_unknown_fields
 from pyk8s.apiserver.endpoints.responses import is_pretty, json_response, table_content_type
 from pyk8s.apiserver.endpoints.watch import TableEncoder, serve_watch
 from pyk8s.apiserver.filters.authn import USER_KEY, TokenSigner, UserInfo
@@ -176,7 +175,7 @@ class ResourceHandler:
             json_body = ctype in ("", negotiation.JSON) or ctype.endswith("+json")
             opts.warnings.extend(fieldcheck.check(obj, rt.schema, opts.field_validation,
                                                   raw=raw if json_body else None))
-        prune_unknown_fields(obj, rt.schema)
+        fieldcheck.prune_unknown_fields(obj, rt.schema)
 
     def write_options(self, request: web.Request) -> WriteOptions:
         return params.write_options(request.query, request.query.getall("dryRun", []), _user(request))

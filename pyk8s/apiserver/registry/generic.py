@@ -475,8 +475,10 @@ class GenericStore:
             if new_rv and new_rv != rv:
                 raise self._conflict(name)
             new.setdefault("metadata", {})["resourceVersion"] = rv
-            if self.resource.schema and opts.field_validation != "Ignore":
-                opts.warnings.extend(fieldcheck.check(new, self.resource.schema, opts.field_validation))
+            if self.resource.schema:
+                if opts.field_validation != "Ignore":
+                    opts.warnings.extend(fieldcheck.check(new, self.resource.schema, opts.field_validation))
+                fieldcheck.prune_unknown_fields(new, self.resource.schema)
             return new
 
         obj = await self.guaranteed_update(namespace, name, mutate, opts=opts, subresource=subresource,

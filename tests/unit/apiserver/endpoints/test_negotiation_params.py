@@ -80,7 +80,7 @@ def test_resource_paths():
 
 def test_prune_unknown_fields_keeps_declared_and_free_form():
     import pyk8s.api  # noqa: F401
-    from pyk8s.apiserver.endpoints.pruning import prune_unknown_fields
+    from pyk8s.machinery.fieldcheck import prune_unknown_fields
 
     deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "bogus": 1,
               "metadata": {"name": "d", "labels": {"a.b/c": "x"}, "nope": 2},

@@ -203,3 +203,20 @@ async def test_paged_list_with_rare_selector(registry: Registry) -> None:
                                                      continue_token=page["metadata"]["continue"]))
         seen += [o["metadata"]["name"] for o in page["items"]]
     assert seen == ["r00", "r07", "r14", "r21", "r28"]
+
+
+async def test_patch_drops_unknown_fields_unless_strict(registry: Registry) -> None:
+    deps = store(registry, "apps", "deployments")
+    await deps.create("default", deployment("web"), WriteOptions())
+    patch = {"spec": {"replicas": 2, "foo": "bar"}}
+    with pytest.raises(StatusError) as exc:
+        await deps.patch("default", "web", "application/merge-patch+json", patch, WriteOptions(field_validation="Strict"))
+    assert exc.value.code == 400 and 'unknown field "spec.foo"' in exc.value.message
+    warn = WriteOptions(field_validation="Warn")
+    out, _ = await deps.patch("default", "web", "application/merge-patch+json", patch, warn)
+    assert out["spec"]["replicas"] == 2 and "foo" not in out["spec"]
+    assert any('unknown field "spec.foo"' in w for w in warn.warnings)
+    out, _ = await deps.patch("default", "web", "application/merge-patch+json", {"spec": {"bar": 1}},
+                              WriteOptions(field_validation="Ignore"))
+    assert "bar" not in out["spec"]
+    assert "bar" not in (await deps.get("default", "web"))["spec"]
