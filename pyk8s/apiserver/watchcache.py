@@ -72,20 +72,22 @@ class CacheTooOld(Exception):
 class Watcher:
     """One consumer's bounded queue of cache events."""
 
-    __slots__ = ("events", "wakeup", "closed", "limit", "prefix")
+    __slots__ = ("events", "wakeup", "closed", "overflowed", "limit", "prefix")
 
     def __init__(self, prefix: str, limit: int) -> None:
         self.prefix = prefix
         self.events: deque[CacheEvent] = deque()
         self.wakeup = asyncio.Event()
         self.closed = False
+        self.overflowed = False  # closed because the consumer fell too far behind
         self.limit = limit
 
     def offer(self, ev: CacheEvent) -> None:
         if self.closed or not ev.key.startswith(self.prefix):
             return
         if len(self.events) >= self.limit:
-            self.closed = True  # too slow: end this watch rather than block or grow without bound
+            # Too slow: end this watch rather than block others or grow without bound.
+            self.closed = self.overflowed = True
         else:
             self.events.append(ev)
         self.wakeup.set()
@@ -297,6 +299,10 @@ class WatchCache:
                     try:
                         ev = await w.next(wait)
                     except EOFError:
+                        if w.overflowed:
+                            # Events were dropped: a 410 makes informers list again instead of missing them.
+                            raise gone(f"the watch fell more than {w.limit} events behind and was closed; "
+                                       "list again and watch from the new resourceVersion") from None
                         return
                 if ev is None:
                     if bookmarks and bookmark_object is not None and self.rev > sent_mark:
