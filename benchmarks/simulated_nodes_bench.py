@@ -1,6 +1,6 @@
 """Scale measurement (not a test): N simulated nodes against a real ``pyk8s server``.
 
-    .venv/bin/python tests/integration/simulated/bench_scale.py [N] [SECONDS] [PODS]
+    .venv/bin/python benchmarks/simulated_nodes_bench.py [N] [SECONDS] [PODS]
 
 Starts a server (ServerProcess) and ``pyk8s agent --simulate N`` as separate
 processes, times registration (all N nodes Ready in a list), then samples the
