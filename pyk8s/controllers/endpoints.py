@@ -164,8 +164,16 @@ def pod_handler_keys(services: SharedInformer, old: Obj | None, new: Obj | None)
     return keys
 
 
-def _unwrap(obj: Obj | DeletedFinalStateUnknown) -> Obj:
+def unwrap(obj: Obj | DeletedFinalStateUnknown) -> Obj:
     return obj.obj if isinstance(obj, DeletedFinalStateUnknown) else obj
+
+
+def enqueue_services_of_pods(pods: SharedInformer, services: SharedInformer, queue: Any) -> None:
+    """Queue every service selecting a pod (before or after the change) when the pod changes."""
+    pods.add_event_handler(
+        on_add=lambda p: [queue.add(k) for k in pod_handler_keys(services, None, p)],
+        on_update=lambda o, n: [queue.add(k) for k in pod_handler_keys(services, o, n)],
+        on_delete=lambda p: [queue.add(k) for k in pod_handler_keys(services, None, unwrap(p))])
 
 
 # --- the controller ----------------------------------------------------------------------------
@@ -179,12 +187,8 @@ class EndpointsController:
         self.endpoints = ctx.factory.informer(ENDPOINTS)
         self.controller = Controller("endpoints", self.sync, informers=[self.services, self.pods, self.endpoints],
                                      clock=ctx.clock, workers=int(ctx.option("endpoints_workers", 5)))
-        q = self.controller.queue
         self.services.add_event_handler(self.controller.handler())
-        self.pods.add_event_handler(
-            on_add=lambda p: [q.add(k) for k in pod_handler_keys(self.services, None, p)],
-            on_update=lambda o, n: [q.add(k) for k in pod_handler_keys(self.services, o, n)],
-            on_delete=lambda p: [q.add(k) for k in pod_handler_keys(self.services, None, _unwrap(p))])
+        enqueue_services_of_pods(self.pods, self.services, self.controller.queue)
         # Someone removed our Endpoints: recreate (as upstream, deletes only).
         self.endpoints.add_event_handler(on_delete=self.controller.enqueue)
         self.ready = self.controller.ready

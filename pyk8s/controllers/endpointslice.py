@@ -23,18 +23,18 @@ from typing import Any
 from pyk8s.client.errors import ApiError, is_not_found
 from pyk8s.client.rest import DynamicResource
 from pyk8s.client.tools.controller import Controller
-from pyk8s.client.tools.store import DeletedFinalStateUnknown
 from pyk8s.controllers.endpoints import (
     HEADLESS_LABEL,
     PODS,
     SERVICES,
     endpoint_ports,
-    pod_handler_keys,
+    enqueue_services_of_pods,
     pod_hostname,
     pod_ready,
     pod_terminating,
     selected_pods,
     target_ref,
+    unwrap,
 )
 from pyk8s.controllers.manager import ControllerContext
 
@@ -120,14 +120,10 @@ class EndpointSliceController:
         self.slices = ctx.factory.informer(SLICES)
         self.controller = Controller("endpointslice", self.sync, informers=[self.services, self.pods, self.slices],
                                      clock=ctx.clock, workers=int(ctx.option("endpointslice_workers", 5)))
-        q = self.controller.queue
         self.services.add_event_handler(self.controller.handler())
-        self.pods.add_event_handler(
-            on_add=lambda p: [q.add(k) for k in pod_handler_keys(self.services, None, p)],
-            on_update=lambda o, n: [q.add(k) for k in pod_handler_keys(self.services, o, n)],
-            on_delete=lambda p: [q.add(k) for k in pod_handler_keys(self.services, None, _unwrap(p))])
+        enqueue_services_of_pods(self.pods, self.services, self.controller.queue)
         self.slices.add_event_handler(on_add=self._slice_changed, on_update=lambda o, n: self._slice_changed(n),
-                                      on_delete=lambda s: self._slice_changed(_unwrap(s)))
+                                      on_delete=lambda s: self._slice_changed(unwrap(s)))
         self.ready = self.controller.ready
         # Slices we created that the cache has not shown yet (generateName: a re-sync
         # before they arrive would create duplicates).
@@ -222,9 +218,6 @@ def _rv(obj: Obj) -> int:
     except ValueError:
         return 0  # opaque versions: trust the cache
 
-
-def _unwrap(obj: Obj | DeletedFinalStateUnknown) -> Obj:
-    return obj.obj if isinstance(obj, DeletedFinalStateUnknown) else obj
 
 
 def new(ctx: ControllerContext) -> EndpointSliceController:

@@ -37,8 +37,9 @@ class Env:
         return self.srv.objects.get((resource, ns, name))
 
 
-async def start_env(make: Callable[[ControllerContext], Any], options: dict | None = None) -> tuple[Env, list]:
-    srv = await FakeApiServer().start()
+async def start_env(make: Callable[[ControllerContext], Any], options: dict | None = None,
+                    server: type[FakeApiServer] = FakeApiServer) -> tuple[Env, list]:
+    srv = await server().start()
     client = Client(ClientConfig(server=srv.url))
     clock = FakeClock()
     factory = SharedInformerFactory(client, clock=clock)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -15,29 +14,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "client"))
 from client_fake_apiserver import FakeApiServer  # noqa: E402
 
 import pyk8s.api  # noqa: E402,F401
-from pyk8s.client.kubeconfig import ClientConfig  # noqa: E402
-from pyk8s.client.rest import Client  # noqa: E402
-from pyk8s.client.tools.informer import SharedInformerFactory  # noqa: E402
 from pyk8s.controllers.manager import ControllerContext  # noqa: E402
-from pyk8s.testing.fake_clock import FakeClock  # noqa: E402
-
-
-async def eventually(pred: Callable[[], bool], within: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + within
-    while not pred():
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.01)
-
-
-class Env:
-    """A fake API server, a client and one controller running against them."""
-
-    def __init__(self, srv: FakeApiServer, client: Client, ctl: Any, clock: FakeClock) -> None:
-        self.srv, self.client, self.ctl, self.clock = srv, client, ctl, clock
-
-    def obj(self, resource: str, ns: str, name: str) -> dict | None:
-        return self.srv.objects.get((resource, ns, name))
 
 
 class NamespaceFakeServer(FakeApiServer):
@@ -54,24 +31,11 @@ class NamespaceFakeServer(FakeApiServer):
 
 
 async def start_env(make: Callable[[ControllerContext], Any], options: dict | None = None) -> tuple[Env, list]:
-    srv = await NamespaceFakeServer().start()
-    client = Client(ClientConfig(server=srv.url))
-    clock = FakeClock()
-    factory = SharedInformerFactory(client, clock=clock)
-    ctl = make(ControllerContext(client, factory, clock, options or {}))
-    tasks = [asyncio.create_task(factory.run()), asyncio.create_task(ctl.run())]
-    await ctl.ready.wait()
-    return Env(srv, client, ctl, clock), tasks
-
-
-async def stop_env(env: Env, tasks: list) -> None:
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await env.client.close()
-    await env.srv.stop()
+    return await shared_start_env(make, options, server=NamespaceFakeServer)
 from pyk8s.controllers.namespace import NAMESPACES, NamespaceController, namespaced_resources  # noqa: E402
 from pyk8s.machinery.scheme import SCHEME  # noqa: E402
+from tests.unit.controllers.controller_env import Env, eventually, stop_env  # noqa: E402
+from tests.unit.controllers.controller_env import start_env as shared_start_env  # noqa: E402
 
 PODS = SCHEME.get("", "v1", "pods")
 CM = SCHEME.get("", "v1", "configmaps")
