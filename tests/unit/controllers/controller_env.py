@@ -55,3 +55,23 @@ async def stop_env(env: Env, tasks: list) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
     await env.client.close()
     await env.srv.stop()
+
+
+# Objects for the endpoints and EndpointSlice controller tests.
+
+
+def pod(name: str, ip: str, *, ready: bool = True, labels: dict | None = None, node: str = "n1",
+        ports: list | None = None, **extra: Any) -> dict:
+    spec: dict = {"nodeName": node, "containers": [{"name": "c", "ports": ports or [{"name": "http", "containerPort": 8080}]}]}
+    spec.update(extra.pop("spec", {}))
+    meta: dict = {"name": name, "namespace": "ns", "uid": f"uid-{name}", "labels": labels or {"app": "web"}}
+    meta.update(extra.pop("meta", {}))
+    return {"metadata": meta, "spec": spec,
+            "status": {"phase": extra.pop("phase", "Running"), "podIP": ip,
+                       "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+
+
+def service(name: str = "web", **spec: Any) -> dict:
+    base = {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}
+    base.update(spec)
+    return {"metadata": {"name": name, "namespace": "ns", "uid": "svc-uid"}, "spec": base}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
@@ -16,24 +15,7 @@ from pyk8s.controllers.endpointslice import (  # noqa: E402
     EndpointSliceController,
     desired_slices,
 )
-from tests.unit.controllers.controller_env import Env, eventually, start_env, stop_env  # noqa: E402
-
-
-def pod(name: str, ip: str, *, ready: bool = True, labels: dict | None = None, node: str = "n1",
-        ports: list | None = None, **extra: Any) -> dict:
-    spec: dict = {"nodeName": node, "containers": [{"name": "c", "ports": ports or [{"name": "http", "containerPort": 8080}]}]}
-    spec.update(extra.pop("spec", {}))
-    meta: dict = {"name": name, "namespace": "ns", "uid": f"uid-{name}", "labels": labels or {"app": "web"}}
-    meta.update(extra.pop("meta", {}))
-    return {"metadata": meta, "spec": spec,
-            "status": {"phase": extra.pop("phase", "Running"), "podIP": ip,
-                       "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
-
-
-def service(name: str = "web", **spec: Any) -> dict:
-    base = {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}
-    base.update(spec)
-    return {"metadata": {"name": name, "namespace": "ns", "uid": "svc-uid"}, "spec": base}
+from tests.unit.controllers.controller_env import Env, eventually, pod, service, start_env, stop_env  # noqa: E402
 
 
 def test_conditions_for_ready_unready_and_terminating() -> None:
