@@ -13,37 +13,15 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "client"))
 
-from client_fake_apiserver import FakeApiServer  # noqa: E402
 
 import pyk8s.api  # noqa: E402,F401  (fills the scheme)
-from pyk8s.client.kubeconfig import ClientConfig  # noqa: E402
 from pyk8s.client.rest import Client  # noqa: E402
 from pyk8s.kubelet.simulated.agent import SimulatedAgent  # noqa: E402
 from pyk8s.kubelet.simulated.nodes import NodeTemplate  # noqa: E402
 from pyk8s.testing.fake_clock import FakeClock  # noqa: E402
 
-
-@pytest.fixture
-async def fake_server() -> AsyncIterator[FakeApiServer]:
-    srv = await FakeApiServer().start()
-    try:
-        yield srv
-    finally:
-        await srv.stop()
-
-
-@pytest.fixture
-async def client(fake_server: FakeApiServer) -> AsyncIterator[Client]:
-    c = Client(ClientConfig(server=fake_server.url), field_manager="sim-test")
-    try:
-        yield c
-    finally:
-        await c.close()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+# The client tests' fixtures (fake API server, client, fake clock), shared rather than redefined.
+from tests.unit.client.conftest import client, clock, fake_server  # noqa: E402,F401
 
 
 async def eventually(cond: Callable[[], Any], limit: float = 5.0) -> Any:
@@ -75,7 +53,7 @@ async def running(agent: SimulatedAgent) -> AsyncIterator[SimulatedAgent]:
 
 
 @pytest.fixture
-async def agent(client: Client, clock: FakeClock) -> AsyncIterator[SimulatedAgent]:
+async def agent(client: Client, clock: FakeClock) -> AsyncIterator[SimulatedAgent]:  # noqa: F811 (pytest fixtures shared from the client tests)
     a = SimulatedAgent(client, count=3, clock=clock, template=NodeTemplate(roles=("worker",)))
     async with running(a):
         yield a
