@@ -89,6 +89,9 @@ BUILTIN = {
     "node-ipam-controller": "pyk8s.controllers.nodeipam:new",
     "pod-garbage-collector-controller": "pyk8s.controllers.podgc:new",
     "persistentvolume-binder-controller": "pyk8s.controllers.pvbinder:new",
+    "replicaset-controller": "pyk8s.controllers.replicaset_controller:new",
+    "replicationcontroller-controller": "pyk8s.controllers.replicaset_controller:new_replication_manager",
+    "deployment-controller": "pyk8s.controllers.deployment.controller:new",
 }
 
 REGISTRY: dict[str, Registration] = {name: Registration(path) for name, path in BUILTIN.items()}

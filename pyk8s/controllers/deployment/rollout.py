@@ -115,10 +115,9 @@ def _scale_down_old(s: _Sync, all_rss: list[RS], old: list[RS]) -> int:
 def _old_pods_running(new: RS | None, old: list[RS], pods: Mapping[str, Sequence[Mapping[str, Any]]]) -> bool:
     if rm.status_total(old, "replicas") > 0:
         return True
-    new_uid = None if new is None else new["metadata"].get("uid")
-    for uid, owned in pods.items():
-        if uid == new_uid:
-            continue
+    # Only this Deployment's old sets count: ``pods`` holds every owner's pods in the namespace.
+    for rs in old:
+        owned = pods.get(rs["metadata"].get("uid", ""), ())
         if any((p.get("status") or {}).get("phase") not in ("Failed", "Succeeded") for p in owned):
             return True
     return False

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
-
 from pyk8s.testing.cluster import ServerProcess
 
 MANIFEST = """
@@ -29,7 +27,6 @@ spec:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="deployment/replicaset controllers are not registered in pyk8s controller-manager")
 def test_deployment_three_of_three(cluster: ServerProcess) -> None:
     cluster.kubectl("apply", "-f", "-", input=MANIFEST)
     deadline = time.monotonic() + 20

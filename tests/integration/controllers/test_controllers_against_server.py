@@ -75,18 +75,15 @@ async def test_default_service_account_appears(client: Client, manager: Controll
 
 async def test_gc_background_cascade(client: Client, manager: ControllerManager) -> None:
     ns = await new_namespace(client)
-    rs = await client.create(RS, {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "rs"},
-                                  "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "x"}},
-                                           "template": {"metadata": {"labels": {"app": "x"}},
-                                                        "spec": {"containers": [{"name": "c", "image": "i"}]}}}},
-                             namespace=ns)
+    # A ConfigMap owner: no workload controller acts on it, so only the GC can remove the dependent.
+    owner = await client.create(CM, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner"}},
+                                namespace=ns)
     owned = pod("owned", "", {"other": "y"})
-    owned["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs",
-                                             "uid": rs["metadata"]["uid"], "controller": True,
-                                             "blockOwnerDeletion": True}]
+    owned["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
+                                             "uid": owner["metadata"]["uid"], "blockOwnerDeletion": True}]
     await client.create(PODS, owned, namespace=ns)
     await client.create(PODS, pod("free", "", {"other": "y"}), namespace=ns)
-    await client.delete(RS, "rs", namespace=ns, propagation_policy="Background")
+    await client.delete(CM, "owner", namespace=ns, propagation_policy="Background")
 
     async def owned_gone() -> bool:
         return await gone(client, PODS, "owned", ns)

@@ -225,3 +225,13 @@ def test_hash_collision_bumps_collision_count():
     cond = progress.condition(status, "Progressing")
     assert (cond["status"], cond["reason"]) == ("False", "ReplicaSetCreateError")
     assert event.message == 'Failed to create new replica set "web-x": quota exceeded'
+
+
+def test_recreate_ignores_pods_of_other_owners_in_the_namespace():
+    stranger = {"metadata": {"name": "other-abc", "namespace": "default", "uid": "p-other",
+                             "ownerReferences": [{"kind": "ReplicaSet", "name": "other", "uid": "rs-other",
+                                                  "controller": True}]},
+                "status": {"phase": "Running"}}
+    result = plan(deployment(2, strategy={"type": "Recreate"}), [], [stranger], NOW)
+    created = [a for a in result.actions if isinstance(a, actions.Create)]
+    assert len(created) == 1 and created[0].body["spec"]["replicas"] == 2
