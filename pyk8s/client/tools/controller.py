@@ -20,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from pyk8s.client.errors import is_conflict
 from pyk8s.client.tools.informer import EventHandler, SharedInformer
 from pyk8s.client.tools.store import DeletedFinalStateUnknown, deletion_key, meta_key
 from pyk8s.client.tools.workqueue import WorkQueue
@@ -86,7 +87,9 @@ class Controller:
                 log.error("%s: dropping %s after %d retries: %s", self.name, key, self.max_retries, exc)
                 self.queue.forget(key)
                 return
-            log.info("%s: sync %s failed: %s; requeueing", self.name, key, exc)
+            # A stale-cache conflict is routine (the next sync sees the newer object): keep it quiet.
+            level = logging.DEBUG if is_conflict(exc) else logging.INFO
+            log.log(level, "%s: sync %s failed: %s; requeueing", self.name, key, exc)
             self.queue.add_rate_limited(key)
             return
         self.queue.forget(key)
