@@ -293,3 +293,18 @@ def _maybe_start(s: _Sync, spec: Obj) -> None:
         s.event("Warning", "UnparseableSchedule", f'unparseable schedule: "{spec.get("schedule")}" : {err}')
         return
     _start(s, schedule)
+
+
+def next_schedule_delay(cj: Obj, now: datetime) -> float | None:
+    """Seconds until just after the next schedule time (None when the schedule is unusable).
+
+    The controller requeues a CronJob whose schedule or zone changed after
+    this delay rather than at once, as upstream's ``updateCronJob`` does.
+    """
+    try:
+        schedule = _schedule(cj)
+    except cronspec.CronError:
+        return None
+    s = _Sync(cj, [], now)
+    s.wake(schedule)
+    return s.plan.requeue_after

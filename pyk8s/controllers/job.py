@@ -28,9 +28,15 @@ Follows ``pkg/controller/job/job_controller.go`` of v1.32:
   (``JobResumed`` / "Job resumed") and restarts ``startTime``.
 * ``ttlSecondsAfterFinished`` is handled by ``ttl_plan`` (the TTL-after-
   finished controller: foreground delete with a UID precondition).
-* Not implemented: ``podFailurePolicy``, ``successPolicy``,
-  ``backoffLimitPerIndex`` / ``failedIndexes``, ``podReplacementPolicy:
-  Failed`` (we behave as the default ``TerminatingOrFailed``), ``managedBy``.
+* ``podFailurePolicy``: a failed pod is matched against the rules in order
+  (``jobpods.match_failure_policy``): ``FailJob`` fails the Job with reason
+  ``PodFailurePolicy``, ``Ignore`` releases the pod without counting it
+  toward ``backoffLimit`` (it is still replaced), ``Count`` and no match
+  count it.  With a policy (or ``podReplacementPolicy: Failed``) terminating
+  pods are neither counted failed nor replaced until their phase is Failed,
+  except when the Job is finishing.
+* Not implemented: ``successPolicy``, ``backoffLimitPerIndex`` /
+  ``failedIndexes`` (so no ``FailIndex``), ``managedBy``.
 """
 
 from __future__ import annotations
@@ -107,31 +113,82 @@ class _Counts:
                 else:
                     self.uncounted[key].append(uid)
                     self.release.append(pod)
-        pending = set(self.uncounted["succeeded"]) | set(self.uncounted["failed"])
+        self.pending = set(self.uncounted["succeeded"]) | set(self.uncounted["failed"])
+        self.policy = job.get("spec", {}).get("podFailurePolicy")
         suspended = bool(job.get("spec", {}).get("suspend"))
+        failed_only = only_replace_failed(job)
         for pod in pods:
             uid = pod.get("metadata", {}).get("uid")
-            if not jobpods.has_finalizer(pod) or uid in pending:
+            if not jobpods.has_finalizer(pod) or uid in self.pending:
                 continue
             if jobpods.phase(pod) == "Succeeded":
                 self.uncounted["succeeded"].append(uid)
-            elif jobpods.phase(pod) == "Failed" or (podstate.is_terminating(pod) and not suspended):
+            elif jobpods.phase(pod) == "Failed" or (podstate.is_terminating(pod) and not suspended and not failed_only):
                 # A deleted pod may never reach a phase: count it failed now (TerminatingOrFailed).
-                self.uncounted["failed"].append(uid)
-            elif podstate.is_terminating(pod):
+                self.fail(pod)
+                continue
+            elif podstate.is_terminating(pod) and suspended:
                 pass  # removed for a suspension: not a failure, just let it go
             else:
-                continue
+                continue  # running, or (replacement policy Failed) terminating: wait for its phase
+            self.pending.add(uid)
             self.release.append(pod)
+
+    def fail(self, pod: Obj) -> None:
+        """Count ``pod`` failed unless the pod failure policy ignores it; release it either way."""
+        uid = pod.get("metadata", {}).get("uid")
+        if not jobpods.has_finalizer(pod) or uid in self.pending:
+            return
+        if jobpods.match_failure_policy(self.policy, pod)[1]:
+            self.uncounted["failed"].append(uid)
+        self.pending.add(uid)
+        self.release.append(pod)
 
     def total(self, key: str) -> int:
         return getattr(self, key) + len(self.uncounted[key])
 
 
-def _owned_pods(job: Obj, pods: Sequence[Obj]) -> list[Obj]:
+def only_replace_failed(job: Obj) -> bool:
+    """``podReplacementPolicy: Failed`` (the default with a ``podFailurePolicy``).
+
+    Terminating pods then are neither counted failed nor replaced until they
+    reach the Failed phase.
+    """
+    spec = job.get("spec", {})
+    return spec.get("podReplacementPolicy") == "Failed" or spec.get("podFailurePolicy") is not None
+
+
+def _claim(job: Obj, pods: Sequence[Obj]) -> replicaset.Claim:
+    """``ClaimPods``; adopted orphans are seen with the tracking finalizer their adoption adds."""
     selector = job.get("spec", {}).get("selector")
-    return replicaset.claim(job, pods, matches=lambda p: labels.matches_label_selector(
-        selector, p.get("metadata", {}).get("labels") or {})).owned
+    claim = replicaset.claim(job, pods, matches=lambda p: labels.matches_label_selector(
+        selector, p.get("metadata", {}).get("labels") or {}))
+    adopted = {id(p) for p in claim.adopt}
+    if is_finished(job):  # a finished Job adopts nothing
+        claim.owned = [p for p in claim.owned if id(p) not in adopted]
+        claim.adopt = []
+    else:
+        claim.owned = [_with_finalizer(p) if id(p) in adopted else p for p in claim.owned]
+    return claim
+
+
+def _with_finalizer(pod: Obj) -> Obj:
+    meta = dict(pod.get("metadata") or {})
+    if jobpods.TRACKING_FINALIZER not in (meta.get("finalizers") or []):
+        meta["finalizers"] = [*(meta.get("finalizers") or []), jobpods.TRACKING_FINALIZER]
+    return {**pod, "metadata": meta}
+
+
+def _claim_patches(s: _Sync) -> None:
+    """Adopt matching orphans (adding the tracking finalizer, as upstream) and release strays."""
+    ref = podtemplate.controller_ref(s.job, api_version="batch/v1", kind="Job")
+    for pod in s.claim.adopt:
+        patch = podtemplate.adoption_patch(pod, ref)
+        patch["metadata"]["finalizers"] = [jobpods.TRACKING_FINALIZER]  # finalizers merge as a set
+        s.plan.actions.append(actions.Patch("pods", s.ns, pod["metadata"]["name"], patch))
+    for pod in s.claim.release:
+        s.plan.actions.append(actions.Patch("pods", s.ns, pod["metadata"]["name"],
+                                            podtemplate.release_patch(pod, s.job["metadata"].get("uid", ""))))
 
 
 def _restarts(pods: Sequence[Obj]) -> int:
@@ -187,12 +244,18 @@ def _new_pod(job: Obj, index: int | None) -> dict[str, Any]:
 
 
 class _Sync:
-    def __init__(self, job: Obj, pods: Sequence[Obj], now: datetime) -> None:
+    def __init__(self, job: Obj, pods: Sequence[Obj], now: datetime, *, satisfied: bool = True,
+                 backoff_base: timedelta = jobpods.BACKOFF_BASE) -> None:
         self.job, self.now = job, now
+        # manageJob runs only when the cache has caught up with our last creations and
+        # deletions, and never for a Job being deleted.
+        self.may_manage = satisfied and not job.get("metadata", {}).get("deletionTimestamp")
+        self.backoff_base = backoff_base
         self.ns = job.get("metadata", {}).get("namespace", "")
         self.plan = JobPlan()
         self.status: dict[str, Any] = copy.deepcopy(dict(job.get("status") or {}))
-        self.pods = _owned_pods(job, pods)
+        self.claim = _claim(job, pods)
+        self.pods = self.claim.owned
         self.active = [p for p in self.pods if podstate.is_active(p)]
         self.terminating = [p for p in self.pods if podstate.is_terminating(p)
                             and jobpods.phase(p) not in ("Succeeded", "Failed")]
@@ -238,11 +301,16 @@ class _Sync:
             want = len(self.active) if self.counts.total("succeeded") > 0 else parallelism
         else:
             want = max(0, min(parallelism, completions - self.counts.total("succeeded")))
+        busy = len(self.active) + self.waiting_terminating()
         if len(self.active) > want:
             self.delete(podstate.deletion_order(self.active)[: len(self.active) - want])
-        elif len(self.active) < want and self._backoff_over():
-            count = min(want - len(self.active), MAX_POD_CREATE_DELETE_PER_SYNC)
+        elif busy < want and self._backoff_over():
+            count = min(want - busy, MAX_POD_CREATE_DELETE_PER_SYNC)
             self.plan.create = [_new_pod(self.job, None) for _ in range(count)]
+
+    def waiting_terminating(self) -> int:
+        """Terminating pods that still hold their slot (replacement policy Failed)."""
+        return len(self.terminating) if only_replace_failed(self.job) else 0
 
     def _manage_indexed(self, parallelism: int) -> None:
         completions = self.job.get("spec", {}).get("completions") or 0
@@ -263,15 +331,22 @@ class _Sync:
             extra.extend(podstate.deletion_order(kept)[: len(kept) - want])
         if extra:
             self.delete(extra)
-        if len(self.active) < want and self._backoff_over():
-            pending = [i for i in range(completions) if i not in done and i not in by_index]
-            count = min(want - len(self.active), MAX_POD_CREATE_DELETE_PER_SYNC)
+        held = {jobpods.completion_index(p) for p in self.terminating} if only_replace_failed(self.job) else set()
+        busy = len(self.active) + len(held)
+        if busy < want and self._backoff_over():
+            pending = [i for i in range(completions) if i not in done and i not in by_index and i not in held]
+            count = min(want - busy, MAX_POD_CREATE_DELETE_PER_SYNC)
             self.plan.create = [_new_pod(self.job, i) for i in pending[:count]]
 
+    def requeue(self, seconds: float) -> None:
+        """Ask to be synced again after ``seconds``, keeping an earlier request."""
+        if self.plan.requeue_after is None or seconds < self.plan.requeue_after:
+            self.plan.requeue_after = seconds
+
     def _backoff_over(self) -> bool:
-        wait = jobpods.remaining_backoff(self.pods, self.now)
+        wait = jobpods.remaining_backoff(self.pods, self.now, self.backoff_base)
         if wait > timedelta(0):
-            self.plan.requeue_after = wait.total_seconds()
+            self.requeue(wait.total_seconds())
             return False
         return True
 
@@ -291,6 +366,10 @@ def _finish(s: _Sync, ctype: str, reason: str, message: str) -> None:
     interim = "FailureTarget" if ctype == "Failed" else "SuccessCriteriaMet"
     _ensure_condition(s.status, interim, "True", reason, message, s.now)
     s.delete(s.active)
+    if only_replace_failed(s.job):
+        # Once the Job is finishing every pod that did not succeed is a failure (even before its phase).
+        for pod in s.terminating:
+            s.counts.fail(pod)
     if s.counts.uncounted["succeeded"] or s.counts.uncounted["failed"] or s.terminating or s.deleted:
         return
     _ensure_condition(s.status, ctype, "True", reason, message, s.now)
@@ -300,11 +379,28 @@ def _finish(s: _Sync, ctype: str, reason: str, message: str) -> None:
     s.plan.events.append(actions.Event(*event))
 
 
+def _fail_job_message(s: _Sync) -> str | None:
+    """``getFailJobMessage``: the first failed pod matching a ``FailJob`` rule fails the Job."""
+    policy = s.job.get("spec", {}).get("podFailurePolicy")
+    if not policy:
+        return None
+    for pod in s.pods:
+        if jobpods.phase(pod) == "Failed":
+            message = jobpods.match_failure_policy(policy, pod)[0]
+            if message is not None:
+                return message
+    return None
+
+
 def _decide(s: _Sync) -> None:
     spec = s.job.get("spec", {})
     interim = condition(s.job, "FailureTarget")
     if interim is not None and interim.get("status") == "True":
         _finish(s, "Failed", interim.get("reason", ""), interim.get("message", ""))
+        return
+    message = _fail_job_message(s)
+    if message is not None:
+        _finish(s, "Failed", "PodFailurePolicy", message)
         return
     failure = _failure(s.job, s.counts, s.active, s.now)
     if failure is not None:
@@ -315,8 +411,9 @@ def _decide(s: _Sync) -> None:
         return
     deadline, start = spec.get("activeDeadlineSeconds"), timestamps.parse(s.status.get("startTime"))
     if deadline is not None and start is not None and not spec.get("suspend"):
-        left = (start + timedelta(seconds=deadline) - s.now).total_seconds()
-        s.plan.requeue_after = left
+        s.requeue((start + timedelta(seconds=deadline) - s.now).total_seconds())
+    if not s.may_manage:
+        return
     if spec.get("suspend"):
         s.delete(s.active)
     else:
@@ -325,7 +422,8 @@ def _decide(s: _Sync) -> None:
 
 def _write_status(s: _Sync) -> None:
     status = s.status
-    counts = {"active": len(s.active), "succeeded": s.succeeded() if _is_indexed(s.job) else s.counts.succeeded,
+    # As manageJob does, pods being created count as active already.
+    counts = {"active": len(s.active) + len(s.plan.create), "succeeded": s.succeeded() if _is_indexed(s.job) else s.counts.succeeded,
               "failed": s.counts.failed}
     for key, value in counts.items():
         if value:
@@ -343,14 +441,21 @@ def _write_status(s: _Sync) -> None:
             status.pop("completedIndexes", None)
 
 
-def plan(job: Obj, pods: Sequence[Obj], now: datetime) -> JobPlan:
-    """Decide one sync of ``job``; ``pods`` are the pods of its namespace."""
-    s = _Sync(job, pods, now)
+def plan(job: Obj, pods: Sequence[Obj], now: datetime, *, satisfied: bool = True,
+         backoff_base: timedelta = jobpods.BACKOFF_BASE) -> JobPlan:
+    """Decide one sync of ``job``; ``pods`` are the pods of its namespace.
+
+    ``satisfied`` is False while the controller still waits for the cache to
+    show its earlier pod creations/deletions: then no pods are created or
+    deleted (except on finishing), only the status is brought up to date.
+    """
+    s = _Sync(job, pods, now, satisfied=satisfied, backoff_base=backoff_base)
     if is_finished(job):
         _release(s)
         return s.plan
     if not s.status.get("startTime") and not job.get("spec", {}).get("suspend"):
         s.status["startTime"] = timestamps.format(now)
+    _claim_patches(s)
     _suspend_conditions(s)
     _decide(s)
     _write_status(s)

@@ -11,7 +11,12 @@ Follows ``pkg/controller/job`` (``indexed_job_utils.go``, ``backoff_utils.go``):
   six minutes), counted from the last failure's finish time.  Upstream
   keeps that record in memory; we derive it from the pods (their finish
   times), which gives the same delays while the failed pods exist and
-  survives a controller restart.
+  survives a controller restart.  The first delay can be lowered (the
+  ``job_backoff_base`` controller option) for tests;
+* ``match_failure_policy``: a failed pod against ``spec.podFailurePolicy``
+  (``pod_failure_policy.go``): rules in order, non-zero exit codes of
+  terminated containers (then init containers) or pod conditions; the first
+  match decides FailJob / Ignore / Count.
 """
 
 from __future__ import annotations
@@ -88,14 +93,87 @@ def parse_indexes(text: str | None, limit: int) -> set[int]:
     return result
 
 
-def remaining_backoff(pods: Sequence[Pod], now: datetime) -> timedelta:
-    """How long to wait before creating more pods, given failures since the last success."""
+def remaining_backoff(pods: Sequence[Pod], now: datetime, base: timedelta = BACKOFF_BASE) -> timedelta:
+    """How long to wait before creating more pods, given failures since the last success.
+
+    ``base`` is the first delay (10 s upstream; the controller-manager option
+    ``job_backoff_base`` lowers it for tests).
+    """
     last_success = max((finish_time(p) for p in pods if phase(p) == "Succeeded" and finish_time(p)), default=None)
     failures = [t for p in pods if phase(p) == "Failed" and (t := finish_time(p)) is not None
                 and (last_success is None or t > last_success)]
     if not failures:
         return timedelta(0)
-    delay = BACKOFF_BASE * 2 ** (len(failures) - 1) if len(failures) < 40 else BACKOFF_MAX
+    delay = base * 2 ** (len(failures) - 1) if len(failures) < 40 else BACKOFF_MAX
     delay = min(delay, BACKOFF_MAX)
     elapsed = now - max(failures)
     return max(timedelta(0), delay - elapsed)
+
+
+def _exit_code_matches(code: int, requirement: Mapping[str, Any]) -> bool:
+    values = requirement.get("values") or []
+    operator = requirement.get("operator")
+    if operator == "In":
+        return code in values
+    if operator == "NotIn":
+        return code not in values
+    return False
+
+
+def _terminated_match(pod: Pod, requirement: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The first terminated container (then init container) whose non-zero exit code matches."""
+    status = pod.get("status") or {}
+    wanted = requirement.get("containerName")
+    for key in ("containerStatuses", "initContainerStatuses"):
+        for cs in status.get(key) or []:
+            terminated = (cs.get("state") or {}).get("terminated")
+            if terminated is None or (wanted is not None and wanted != cs.get("name")):
+                continue
+            code = int(terminated.get("exitCode") or 0)
+            if code != 0 and _exit_code_matches(code, requirement):
+                return cs
+    return None
+
+
+def _condition_match(pod: Pod, patterns: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    for cond in (pod.get("status") or {}).get("conditions") or []:
+        for pattern in patterns:
+            if cond.get("type") == pattern.get("type") and cond.get("status") == pattern.get("status", "True"):
+                return cond
+    return None
+
+
+def match_failure_policy(policy: Mapping[str, Any] | None, pod: Pod) -> tuple[str | None, bool, str | None]:
+    """``matchPodFailurePolicy``: (FailJob message, whether the failure counts, matched action).
+
+    Rules are tried in order and the first match decides; no match counts
+    the failure.  ``FailIndex`` needs ``backoffLimitPerIndex``, which we do
+    not implement, so it counts like ``Count``.
+    """
+    if not policy:
+        return None, True, None
+    meta = pod.get("metadata", {})
+    where = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+    for index, rule in enumerate(policy.get("rules") or []):
+        action = rule.get("action", "")
+        message = None
+        if rule.get("onExitCodes") is not None:
+            cs = _terminated_match(pod, rule["onExitCodes"])
+            if cs is None:
+                continue
+            code = cs["state"]["terminated"].get("exitCode")
+            message = (f"Container {cs.get('name')} for pod {where} failed with exit code {code} "
+                       f"matching {action} rule at index {index}")
+        elif rule.get("onPodConditions") is not None:
+            cond = _condition_match(pod, rule["onPodConditions"])
+            if cond is None:
+                continue
+            message = f"Pod {where} has condition {cond.get('type')} matching {action} rule at index {index}"
+        else:
+            continue
+        if action == "Ignore":
+            return None, False, action
+        if action == "FailJob":
+            return message, True, action
+        return None, True, action
+    return None, True, None

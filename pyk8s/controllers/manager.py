@@ -92,6 +92,9 @@ BUILTIN = {
     "replicaset-controller": "pyk8s.controllers.replicaset_controller:new",
     "replicationcontroller-controller": "pyk8s.controllers.replicaset_controller:new_replication_manager",
     "deployment-controller": "pyk8s.controllers.deployment.controller:new",
+    "job-controller": "pyk8s.controllers.job_controller:new",
+    "cronjob-controller": "pyk8s.controllers.cronjob_controller:new",
+    "ttl-after-finished-controller": "pyk8s.controllers.ttlafterfinished:new",
 }
 
 REGISTRY: dict[str, Registration] = {name: Registration(path) for name, path in BUILTIN.items()}

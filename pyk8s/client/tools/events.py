@@ -27,7 +27,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pyk8s.client.errors import ApiError, is_not_found
+from pyk8s.client.errors import ApiError, is_already_exists, is_not_found
 from pyk8s.client.rest import TRANSPORT_ERRORS, Client, DynamicResource
 from pyk8s.util.clock import REAL_CLOCK, Clock
 
@@ -74,6 +74,7 @@ class EventRecorder:
         self._queue: asyncio.Queue[tuple[Obj, str, str, str]] = asyncio.Queue(QUEUE_LIMIT)
         self._seen: dict[tuple[str, ...], _Seen] = {}
         self.dropped = 0
+        self._last_nanos = 0
 
     def event(self, obj: Obj, type_: str, reason: str, message: str) -> None:
         """Queue an event about ``obj`` (a full object or an ObjectReference-shaped dict)."""
@@ -123,14 +124,22 @@ class EventRecorder:
                 seen.count += 1
                 seen.last_mono = self.clock.monotonic()
                 return updated
-        created = await self.client.create(EVENTS, self._new_event(ref, type_, reason, message, now))
+        try:
+            created = await self.client.create(EVENTS, self._new_event(ref, type_, reason, message, now))
+        except ApiError as exc:
+            if not is_already_exists(exc):
+                raise
+            # Another recorder named its event for the same object in the same microsecond.
+            created = await self.client.create(EVENTS, self._new_event(ref, type_, reason, message, now))
         meta = created.get("metadata") or {}
         self._seen[key] = _Seen(meta.get("name", ""), meta.get("namespace", ""), int(created.get("count") or 1),
                                 time_str(now), self.clock.monotonic())
         return created
 
     def _new_event(self, ref: Obj, type_: str, reason: str, message: str, now: datetime.datetime) -> Obj:
-        nanos = int(now.timestamp()) * 1_000_000_000 + now.microsecond * 1000
+        # Unique per recorder even when the clock stands still (a fake clock, or two events in one tick).
+        nanos = max(int(now.timestamp()) * 1_000_000_000 + now.microsecond * 1000, self._last_nanos + 1)
+        self._last_nanos = nanos
         namespace = ref.get("namespace") or "default"
         stamp = time_str(now)
         source: Obj = {"component": self.component}

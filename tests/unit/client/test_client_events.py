@@ -63,3 +63,12 @@ async def test_deleted_event_recreated_and_queue(client: Client, fake_server: Fa
     await clock.advance(1)
     again = await rec.emit(POD, NORMAL, "Pulled", "image pulled")
     assert again["count"] == 1 and again["metadata"]["name"] != events[0]["metadata"]["name"]
+
+
+async def test_distinct_events_in_one_tick_get_distinct_names(client: Client, fake_server: FakeApiServer,
+                                                              clock: FakeClock) -> None:
+    rec = EventRecorder(client, component="job-controller", clock=clock)
+    first = await rec.emit(POD, NORMAL, "SuccessfulCreate", "Created pod: a")
+    second = await rec.emit(POD, NORMAL, "SuccessfulCreate", "Created pod: b")
+    assert first["metadata"]["name"] != second["metadata"]["name"]
+    assert second["count"] == 1 and second["message"] == "Created pod: b"

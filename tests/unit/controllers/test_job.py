@@ -228,3 +228,78 @@ def test_ttl_after_finished():
     delete = result.actions[0]
     assert (delete.name, delete.uid, delete.propagation_policy) == ("pi", "uid-j", "Foreground")
     assert not job.ttl_plan(make_job(ttlSecondsAfterFinished=0), NOW).actions  # not finished
+
+
+def fail_with(w: World, name: str, *, code: int = 1, conditions: list | None = None) -> None:
+    w.pods[name]["status"] = {"phase": "Failed", "conditions": conditions or [], "containerStatuses": [
+        {"name": "c", "state": {"terminated": {"exitCode": code, "finishedAt": timestamps.format(w.now)}}}]}
+
+
+POLICY = {"rules": [
+    {"action": "FailJob", "onExitCodes": {"containerName": "c", "operator": "In", "values": [42]}},
+    {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+    {"action": "Count", "onExitCodes": {"operator": "NotIn", "values": [42]}}]}
+
+
+def test_pod_failure_policy_fail_job():
+    w = World(make_job(backoffLimit=6, podFailurePolicy=POLICY))
+    w.sync()
+    name = w.running()[0]
+    fail_with(w, name, code=42)
+    w.sync()
+    target = job.condition(w.job, "FailureTarget")
+    assert (target["reason"], target["message"]) == (
+        "PodFailurePolicy", f"Container c for pod ns/{name} failed with exit code 42 matching FailJob rule at index 0")
+    assert not w.running()
+    result = w.sync()
+    assert job.condition(w.job, "Failed")["reason"] == "PodFailurePolicy"
+    assert w.job["status"]["failed"] == 1
+    assert [(e.type, e.reason) for e in result.events] == [("Warning", "PodFailurePolicy")]
+
+
+def test_pod_failure_policy_ignore_does_not_count():
+    w = World(make_job(backoffLimit=0, podFailurePolicy=POLICY))
+    w.sync()
+    first = w.running()[0]
+    fail_with(w, first, code=137, conditions=[{"type": "DisruptionTarget", "status": "True"}])
+    result = w.sync()
+    assert not w.pods[first]["metadata"]["finalizers"]  # released, but not counted
+    assert "failed" not in w.job["status"] and not w.job["status"]["uncountedTerminatedPods"]
+    assert job.condition(w.job, "FailureTarget") is None
+    w.now += timedelta(seconds=result.requeue_after)  # an ignored failure still backs off
+    w.sync()
+    [second] = w.running()
+    fail_with(w, second, code=3)  # Count rule: backoffLimit 0 is exceeded
+    w.sync()
+    assert job.condition(w.job, "FailureTarget")["reason"] == "BackoffLimitExceeded"
+
+
+def test_replacement_policy_failed_waits_for_terminating_pods():
+    w = World(make_job(podReplacementPolicy="Failed", parallelism=2, completions=2))
+    w.sync()
+    first = w.running()[0]
+    w.pods[first]["metadata"]["deletionTimestamp"] = timestamps.format(w.now)
+    w.sync()
+    assert len(w.running()) == 1 and w.job["status"]["terminating"] == 1
+    assert "failed" not in w.job["status"]  # not a failure until the phase says so
+    fail_with(w, first)
+    w.sync()
+    w.gc()
+    w.sync()
+    assert w.job["status"]["failed"] == 1
+    w.now += timedelta(seconds=10)
+    w.sync()
+    assert len(w.running()) == 2
+
+
+def test_orphan_is_adopted_with_the_tracking_finalizer():
+    w = World(make_job())
+    labels = dict(w.job["spec"]["template"]["metadata"]["labels"])
+    w.pods["stray"] = {"metadata": {"name": "stray", "uid": "uid-stray", "labels": labels},
+                       "status": {"phase": "Running"}}
+    result = w.sync()
+    assert not result.create  # the orphan fills the one slot
+    [adopt] = [a for a in result.actions if isinstance(a, actions.Patch) and a.name == "stray"]
+    assert adopt.patch["metadata"]["ownerReferences"][0]["uid"] == "uid-j"
+    assert adopt.patch["metadata"]["finalizers"] == [jobpods.TRACKING_FINALIZER]
+    assert w.job["status"]["active"] == 1
