@@ -17,8 +17,8 @@ Follows ``pkg/controller/daemon`` (``daemon_controller.go``, ``update.go``,
   ``pod-template-generation``.
 * Per node: create when missing; delete Failed/Succeeded pods; keep the
   oldest of duplicates (with surge: at most one old and one new); delete
-  all from nodes that should not run one; delete pods targeting nodes that
-  no longer exist.
+  all from nodes that should not run one; delete unscheduled pods pinned
+  to nodes that no longer exist (bound ones are left to PodGC, as upstream).
 * RollingUpdate, ``maxSurge`` 0: delete old pods so that at most
   ``maxUnavailable`` nodes are unavailable (old unavailable pods are always
   replaced); with ``maxSurge``: create new pods beside available old ones,
@@ -27,10 +27,17 @@ Follows ``pkg/controller/daemon`` (``daemon_controller.go``, ``update.go``,
   unavailable.  OnDelete: nothing until pods are deleted.
 * Status: desired/current/updated NumberScheduled, numberMisscheduled,
   numberReady, numberAvailable, numberUnavailable, observedGeneration.
+* Claiming: orphans matching the selector are adopted and owned pods that
+  stopped matching are released (``Patch`` actions first in ``actions``).
+* History (``history``): ControllerRevision ``<ds>-<hash>`` whose data is
+  the patch replacing ``spec.template``, labelled ``controller-revision-hash``;
+  a rollback renumbers the matching revision; old ones past
+  ``revisionHistoryLimit`` not used by a live pod are deleted.  ``kubectl
+  rollout history/undo ds`` read and apply them.
 
 Not implemented: the back-off between killing failed pods on one node
 (upstream 1 s doubling to 15 min; the wiring's rate-limited requeue stands
-in), ControllerRevision history cleanup.
+in), deduplication of several revisions equal to the template.
 """
 
 from __future__ import annotations
@@ -127,13 +134,18 @@ def new_pod(ds: Obj, node_name: str, pod_hash: str) -> dict[str, Any]:
     return pod
 
 
-def should_run(ds: Obj, node: Obj) -> tuple[bool, bool]:
-    """``NodeShouldRunDaemonPod``: (should run, should continue running)."""
+def judged_spec(ds: Obj) -> dict[str, Any]:
+    """The pod spec upstream judges nodes by (``NewPod``): the template with the default tolerations."""
     spec = copy.deepcopy((ds.get("spec", {}).get("template") or {}).get("spec") or {})
+    with_default_tolerations(spec)  # the pin to the node comes later
+    return spec
+
+
+def should_run(ds: Obj, node: Obj, spec: Obj | None = None) -> tuple[bool, bool]:
+    """``NodeShouldRunDaemonPod``: (should run, should continue running); ``spec`` is ``judged_spec(ds)``."""
+    spec = judged_spec(ds) if spec is None else spec
     if spec.get("nodeName") and spec["nodeName"] != _name(node):
         return False, False
-    # Upstream judges ``NewPod``: the template with the default tolerations (the pin comes later).
-    with_default_tolerations(spec)
     if not nodefit.matches_node(spec, node):
         return False, False
     taints = (node.get("spec") or {}).get("taints") or []
@@ -189,8 +201,10 @@ class _Sync:
         self.generation = template_generation(ds)
         self.min_ready = int(ds.get("spec", {}).get("minReadySeconds") or 0)
         selector = ds.get("spec", {}).get("selector")
-        owned = replicaset.claim(ds, pods, matches=lambda p: labels.matches_label_selector(
-            selector, p.get("metadata", {}).get("labels") or {})).owned
+        claimed = replicaset.claim(ds, pods, matches=lambda p: labels.matches_label_selector(
+            selector, p.get("metadata", {}).get("labels") or {}))
+        owned = claimed.owned
+        self._claim_patches(claimed)
         self.by_node: dict[str, list[Obj]] = {}
         self.orphaned: list[Obj] = []
         names = {_name(n) for n in nodes}
@@ -198,9 +212,22 @@ class _Sync:
             node = target_node(pod)
             if node in names:
                 self.by_node.setdefault(node, []).append(pod)
-            elif not podstate.is_terminating(pod):
+            elif not podstate.is_terminating(pod) and not (pod.get("spec") or {}).get("nodeName"):
+                # ``getUnscheduledPodsWithoutNode``: bound pods of a vanished node are PodGC's.
                 self.orphaned.append(pod)
-        self.surge, self.unavailable = _surge_counts(ds, sum(should_run(ds, n)[0] for n in nodes))
+        spec = judged_spec(ds)  # judged once per sync: thousands of nodes are cheap to check
+        self.verdicts = {_name(n): should_run(ds, n, spec) for n in nodes}
+        self.surge, self.unavailable = _surge_counts(ds, sum(run for run, _ in self.verdicts.values()))
+
+    def _claim_patches(self, claimed: replicaset.Claim) -> None:
+        """``ClaimPods``: adopt matching orphans, release pods that stopped matching."""
+        ns = self.ds.get("metadata", {}).get("namespace", "")
+        ref = podtemplate.controller_ref(self.ds, api_version="apps/v1", kind="DaemonSet")
+        for pod in claimed.adopt:
+            self.plan.actions.append(actions.Patch("pods", ns, _name(pod), podtemplate.adoption_patch(pod, ref)))
+        for pod in claimed.release:
+            self.plan.actions.append(actions.Patch(
+                "pods", ns, _name(pod), podtemplate.release_patch(pod, self.ds.get("metadata", {}).get("uid", ""))))
 
     def delete(self, pod: Obj) -> None:
         if all(pod is not d for d in self.plan.delete):
@@ -211,7 +238,7 @@ class _Sync:
 
     def manage_node(self, node: Obj) -> None:
         """``podsShouldBeOnNode``."""
-        run, keep = should_run(self.ds, node)
+        run, keep = self.verdicts[_name(node)]
         pods = self.by_node.get(_name(node), [])
         if run and not pods:
             self.plan.create_on.append(_name(node))
@@ -275,8 +302,10 @@ class _Sync:
 
 def _rolling_no_surge(s: _Sync) -> None:
     unavailable, replace, candidates = 0, [], []
-    for node in sorted(s.by_node):
-        new, old, ok = s.split(s.by_node[node])
+    # ``updatedDesiredNodeCounts``: an eligible node without any pod counts as unavailable too.
+    eligible = {name for name, (run, _) in s.verdicts.items() if run}
+    for node in sorted(eligible | set(s.by_node)):
+        new, old, ok = s.split(s.by_node.get(node, []))
         if not ok or (new is None) == (old is None):
             unavailable += 1
         elif new is not None:
@@ -292,14 +321,13 @@ def _rolling_no_surge(s: _Sync) -> None:
 
 def _rolling_surge(s: _Sync) -> None:
     surged, allowed, candidates = 0, [], []
-    nodes = {_name(n): n for n in s.nodes}
     for node_name in sorted(s.by_node):
         new, old, ok = s.split(s.by_node[node_name])
         if not ok or old is None:
             continue
         if new is None:
             if not s.available(old):
-                if should_run(s.ds, nodes[node_name])[0]:
+                if s.verdicts[node_name][0]:
                     allowed.append(node_name)
             elif surged < s.surge:
                 candidates.append(node_name)
@@ -317,7 +345,7 @@ def _status(s: _Sync) -> dict[str, Any]:
     counts = dict.fromkeys(("desiredNumberScheduled", "currentNumberScheduled", "numberMisscheduled", "numberReady",
                             "updatedNumberScheduled", "numberAvailable"), 0)
     for node in s.nodes:
-        run, _ = should_run(s.ds, node)
+        run, _ = s.verdicts[_name(node)]
         pods = sorted(s.by_node.get(_name(node), []), key=oldest_first)
         if not run:
             counts["numberMisscheduled"] += bool(pods)
@@ -368,3 +396,74 @@ def plan(ds: Obj, nodes: Sequence[Obj], pods: Sequence[Obj], now: datetime, *,
         body["status"] = s.plan.status
         s.plan.actions.append(actions.Update("daemonsets", ns, body, subresource="status"))
     return s.plan
+
+
+# --- history ---------------------------------------------------------------------
+
+def revision_data(ds: Obj) -> dict[str, Any]:
+    """``getPatch``: the revision's data, a patch replacing ``spec.template``."""
+    template = copy.deepcopy(ds.get("spec", {}).get("template") or {})
+    template["$patch"] = "replace"
+    return {"spec": {"template": template}}
+
+
+def new_revision(ds: Obj, number: int) -> dict[str, Any]:
+    """``snapshot``: ControllerRevision ``<ds>-<hash>`` labelled with the hash, carrying the DS annotations."""
+    meta = ds.get("metadata", {})
+    pod_hash = template_hash(ds)
+    tlabels = ((ds.get("spec", {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+    rev_meta: dict[str, Any] = {
+        "name": f"{meta.get('name', '')}-{pod_hash}", "namespace": meta.get("namespace", ""),
+        "labels": {**tlabels, REVISION_LABEL: pod_hash},
+        "ownerReferences": [podtemplate.controller_ref(ds, api_version="apps/v1", kind="DaemonSet")]}
+    if meta.get("annotations"):
+        rev_meta["annotations"] = dict(meta["annotations"])
+    return {"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": rev_meta,
+            "data": revision_data(ds), "revision": number}
+
+
+@dataclass(slots=True)
+class History:
+    actions: list[actions.Action] = field(default_factory=list)
+    current: dict[str, Any] = field(default_factory=dict)
+
+
+def history(ds: Obj, revisions: Sequence[Obj], pods: Sequence[Obj], *, cleanup: bool = True) -> History:
+    """``constructHistory`` + ``cleanupHistory`` over the namespace's ControllerRevisions.
+
+    The revision whose data equals the template's patch is current: created
+    (number max+1) when missing, renumbered to max+1 when an older one is
+    reused (a rollback).  With ``cleanup`` (upstream: when expectations are
+    satisfied), old revisions beyond ``revisionHistoryLimit`` whose hash no
+    live pod carries are deleted, oldest first.
+    """
+    result = History()
+    ns = ds.get("metadata", {}).get("namespace", "")
+    owned = [r for r in revisions if podtemplate.is_controlled_by(r, ds)]
+    data = revision_data(ds)
+    matching = [r for r in owned if r.get("data") == data]
+    old = [r for r in owned if r.get("data") != data]
+    number = max((int(r.get("revision") or 0) for r in old), default=0) + 1
+    if not matching:
+        result.current = new_revision(ds, number)
+        result.actions.append(actions.Create("controllerrevisions", ns, result.current))
+    else:
+        current = max(matching, key=lambda r: int(r.get("revision") or 0))
+        result.current = copy.deepcopy(dict(current))
+        if int(current.get("revision") or 0) < number:
+            result.current["revision"] = number
+            result.actions.append(actions.Update("controllerrevisions", ns, result.current))
+    if cleanup:
+        limit = ds.get("spec", {}).get("revisionHistoryLimit", 10)
+        excess = len(old) - (10 if limit is None else int(limit))
+        live = {(p.get("metadata", {}).get("labels") or {}).get(REVISION_LABEL) for p in pods
+                if podtemplate.is_controlled_by(p, ds)}
+        for rev in sorted(old, key=lambda r: int(r.get("revision") or 0)):
+            if excess <= 0:
+                break
+            if (rev.get("metadata", {}).get("labels") or {}).get(REVISION_LABEL) in live:
+                continue
+            result.actions.append(actions.Delete("controllerrevisions", ns, _name(rev),
+                                                 uid=rev.get("metadata", {}).get("uid")))
+            excess -= 1
+    return result

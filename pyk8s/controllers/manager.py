@@ -92,6 +92,8 @@ BUILTIN = {
     "replicaset-controller": "pyk8s.controllers.replicaset_controller:new",
     "replicationcontroller-controller": "pyk8s.controllers.replicaset_controller:new_replication_manager",
     "deployment-controller": "pyk8s.controllers.deployment.controller:new",
+    "statefulset-controller": "pyk8s.controllers.statefulset_controller:new",
+    "daemonset-controller": "pyk8s.controllers.daemonset_controller:new",
     "job-controller": "pyk8s.controllers.job_controller:new",
     "cronjob-controller": "pyk8s.controllers.cronjob_controller:new",
     "ttl-after-finished-controller": "pyk8s.controllers.ttlafterfinished:new",

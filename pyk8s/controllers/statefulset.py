@@ -9,13 +9,19 @@ Follows ``pkg/controller/statefulset`` (``stateful_set_control.go``,
   ``apps.kubernetes.io/pod-index`` and ``controller-revision-hash`` (the
   ControllerRevision's name).  Each ``volumeClaimTemplates`` entry becomes
   PVC ``<claim>-<set>-<ordinal>`` (labels: template's + selector's) mounted
-  under the claim's name.
+  under the claim's name.  Repairing a pod's identity (``updateIdentity``,
+  once it is Running and Ready) restores the labels only: hostname and
+  subdomain are immutable after creation.
+* Claiming (``ClaimPods`` with ``isMemberOf``): orphans matching the
+  selector and named ``<set>-<n>`` are adopted, owned pods that stop
+  matching are released (``Patch`` actions first in the plan).
 * Revisions: a ControllerRevision holds the patch ``{"spec":{"template":
   {..., "$patch":"replace"}}}`` as compact sorted-key JSON, named
   ``<set>-<hash>`` where hash is FNV-32 (FNV-1, not 1a, as upstream) of that
   JSON plus the collision count in decimal, in the SafeEncodeString
-  alphabet.  Parity with upstream names holds only where our JSON of the
-  template equals Go's (Go also writes e.g. ``creationTimestamp: null``).
+  alphabet (also its label ``controller.kubernetes.io/hash``).  Parity with
+  upstream names holds only where our JSON of the template equals Go's (Go
+  also writes e.g. ``creationTimestamp: null``).
   An existing revision with equal data is reused (a rollback renumbers it).
   Revisions neither current, updated nor used by a pod are kept up to
   ``revisionHistoryLimit``.
@@ -57,6 +63,7 @@ Obj = Mapping[str, Any]
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 REVISION_LABEL = "controller-revision-hash"
+HASH_LABEL = "controller.kubernetes.io/hash"  # on the ControllerRevision (``history.NewControllerRevision``)
 _ORDINAL = re.compile(r"^(.*)-([0-9]+)$")
 _FNV1_PRIME = 0x01000193
 
@@ -117,10 +124,12 @@ def new_revision(sts: Obj, number: int) -> dict[str, Any]:
     data = revision_data(sts)
     collision = (sts.get("status") or {}).get("collisionCount")
     meta = sts.get("metadata", {})
-    name = f"{meta.get('name', '')[:223]}-{revision_hash(data, collision)}"
+    rev_hash = revision_hash(data, collision)
+    name = f"{meta.get('name', '')[:223]}-{rev_hash}"
     tlabels = ((sts.get("spec", {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
     return {"apiVersion": "apps/v1", "kind": "ControllerRevision",
-            "metadata": {"name": name, "namespace": meta.get("namespace", ""), "labels": dict(tlabels),
+            "metadata": {"name": name, "namespace": meta.get("namespace", ""),
+                         "labels": {**tlabels, HASH_LABEL: rev_hash},
                          "ownerReferences": [podtemplate.controller_ref(sts, api_version="apps/v1",
                                                                         kind="StatefulSet")]},
             "data": data, "revision": number}
@@ -174,14 +183,15 @@ def identity_matches(sts: Obj, pod: Obj) -> bool:
 
 
 def fix_identity(sts: Obj, pod: Obj) -> dict[str, Any]:
-    """``updateIdentity``: the pod with its identity labels and DNS fields restored."""
+    """``updateIdentity``: the pod with its identity labels restored.
+
+    Only labels: hostname and subdomain are set at creation (``initIdentity``)
+    and a pod's spec may not change them afterwards.
+    """
     fixed = copy.deepcopy(dict(pod))
     _, ordinal = ordinal_of(pod)
     meta = fixed["metadata"]
     meta["labels"] = {**(meta.get("labels") or {}), POD_NAME_LABEL: _name(pod), POD_INDEX_LABEL: str(ordinal)}
-    fixed.setdefault("spec", {})["hostname"] = _name(pod)
-    if sts.get("spec", {}).get("serviceName"):
-        fixed["spec"]["subdomain"] = sts["spec"]["serviceName"]
     return fixed
 
 
@@ -365,13 +375,30 @@ def _rolling_update(s: _Sync, slots: Sequence[Obj], update: Obj) -> None:
             return
 
 
+def _claim_pods(sts: Obj, pods: Sequence[Obj], result: StatefulSetPlan) -> list[Obj]:
+    """``ClaimPods`` with ``isMemberOf``: adopt matching orphans named ``<set>-<n>``, release strays."""
+    selector = sts.get("spec", {}).get("selector")
+
+    def member(pod: Obj) -> bool:
+        return ordinal_of(pod)[0] == _name(sts) and labels.matches_label_selector(
+            selector, pod.get("metadata", {}).get("labels") or {})
+
+    claimed = replicaset.claim(sts, pods, matches=member)
+    ns = sts.get("metadata", {}).get("namespace", "")
+    ref = podtemplate.controller_ref(sts, api_version="apps/v1", kind="StatefulSet")
+    for pod in claimed.adopt:
+        result.actions.append(actions.Patch("pods", ns, _name(pod), podtemplate.adoption_patch(pod, ref)))
+    for pod in claimed.release:
+        result.actions.append(actions.Patch(
+            "pods", ns, _name(pod), podtemplate.release_patch(pod, sts.get("metadata", {}).get("uid", ""))))
+    return claimed.owned
+
+
 def plan(sts: Obj, pods: Sequence[Obj], revisions: Sequence[Obj], pvcs: Sequence[Obj],
          now: datetime) -> StatefulSetPlan:
     """Decide one sync of StatefulSet ``sts``; the lists are its namespace's objects."""
     result = StatefulSetPlan()
-    selector = sts.get("spec", {}).get("selector")
-    owned = [p for p in replicaset.claim(sts, pods, matches=lambda p: labels.matches_label_selector(
-        selector, p.get("metadata", {}).get("labels") or {})).owned if ordinal_of(p)[0] == _name(sts)]
+    owned = _claim_pods(sts, pods, result)
     owned_revs = [r for r in revisions if podtemplate.is_controlled_by(r, sts)]
     current, update = _revisions(sts, owned_revs, result)
     result.current_revision, result.update_revision = _name(current), _name(update)

@@ -177,8 +177,14 @@ def test_duplicate_pods_keep_oldest_and_orphans_removed():
     gone["metadata"].update(name="agent-gone", uid="gone")
     gone["spec"]["nodeName"] = "deleted-node"
     w.pods["agent-gone"] = gone
+    pinned = copy.deepcopy(gone)
+    pinned["metadata"].update(name="agent-pinned", uid="pinned")
+    del pinned["spec"]["nodeName"]
+    daemonset.pin_to_node(pinned["spec"], "deleted-node")
+    w.pods["agent-pinned"] = pinned
     w.sync()
-    assert set(w.pods) == {"agent-1"}
+    # The unscheduled pod for a vanished node goes; the bound one is left to PodGC.
+    assert set(w.pods) == {"agent-1", "agent-gone"}
 
 
 def test_node_affinity_operators():
@@ -193,3 +199,58 @@ def test_node_affinity_operators():
     assert not nodefit.matches_node(spec, n)
     assert not nodefit.matches_node({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
         "nodeSelectorTerms": [{}]}}}}, n)
+
+
+def test_rolling_update_counts_a_node_without_pod_as_unavailable():
+    # After the first old pod is deleted, its node is empty until the replacement shows up:
+    # that node uses up maxUnavailable, so no second old pod may go yet.
+    w = World(make_ds(), [node(n) for n in "abc"])
+    w.sync()
+    w.settle()
+    w.ds["spec"]["template"]["spec"]["containers"][0]["image"] = "agent:2"
+    w.ds["metadata"]["annotations"][daemonset.GENERATION_ANNOTATION] = "2"
+    for pod in w.on("a"):
+        del w.pods[pod["metadata"]["name"]]
+    result = daemonset.plan(w.ds, w.nodes, list(w.pods.values()), NOW)
+    assert result.create_on == ["a"] and result.delete == []
+
+
+def test_history_creates_renumbers_and_trims_revisions():
+    ds = make_ds(revisionHistoryLimit=1)
+    first = daemonset.history(ds, [], [])
+    assert [type(a) for a in first.actions] == [actions.Create]
+    rev1 = first.current
+    assert rev1["metadata"]["name"] == f"agent-{daemonset.template_hash(ds)}" and rev1["revision"] == 1
+    assert rev1["metadata"]["labels"] == {"app": "agent", daemonset.REVISION_LABEL: daemonset.template_hash(ds)}
+    assert rev1["data"]["spec"]["template"]["$patch"] == "replace"
+    assert daemonset.history(ds, [rev1], []).actions == []  # up to date
+    ds2 = copy.deepcopy(ds)
+    ds2["spec"]["template"]["spec"]["containers"][0]["image"] = "agent:2"
+    rev2 = daemonset.history(ds2, [rev1], []).current
+    assert rev2["revision"] == 2
+    # Rolling back to the first template renumbers its revision instead of making a third.
+    back = daemonset.history(ds, [rev1, rev2], [])
+    assert [(type(a), a.body["revision"]) for a in back.actions] == [(actions.Update, 3)]
+    # Past the limit, an old revision no pod uses is deleted; one still in use is kept.
+    ds3 = copy.deepcopy(ds)
+    ds3["spec"]["template"]["spec"]["containers"][0]["image"] = "agent:3"
+    trimmed = daemonset.history(ds3, [rev1, rev2], [])
+    assert [a.name for a in trimmed.actions if isinstance(a, actions.Delete)] == [rev1["metadata"]["name"]]
+    user = {"metadata": {"labels": {daemonset.REVISION_LABEL: rev1["metadata"]["labels"][daemonset.REVISION_LABEL]},
+                         "ownerReferences": [{"uid": "uid-ds", "controller": True}]}}
+    kept = daemonset.history(ds3, [rev1, rev2], [user])
+    assert [a.name for a in kept.actions if isinstance(a, actions.Delete)] == [rev2["metadata"]["name"]]
+
+
+def test_orphans_are_adopted_and_strays_released():
+    w = World(make_ds(), [node("a")])
+    w.sync()
+    orphan = copy.deepcopy(next(iter(w.pods.values())))
+    orphan["metadata"].update(name="orphan", uid="o1", ownerReferences=[])
+    stray = copy.deepcopy(orphan)
+    stray["metadata"].update(name="stray", uid="s1", labels={"app": "other"},
+                             ownerReferences=[{"uid": "uid-ds", "controller": True, "kind": "DaemonSet"}])
+    result = daemonset.plan(w.ds, w.nodes, [*w.pods.values(), orphan, stray], NOW)
+    patches = {a.name: a.patch for a in result.actions if isinstance(a, actions.Patch)}
+    assert patches["orphan"]["metadata"]["ownerReferences"][0]["uid"] == "uid-ds"
+    assert patches["stray"]["metadata"]["ownerReferences"] == [{"$patch": "delete", "uid": "uid-ds"}]

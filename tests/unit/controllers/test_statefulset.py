@@ -171,3 +171,19 @@ def test_start_ordinal():
     w.sync()
     assert set(w.pods) == {"web-5", "web-6"}
     assert "www-web-5" in w.pvcs
+
+
+def test_adopts_member_orphans_only_and_repairs_identity_labels():
+    w = World(make_sts(2))
+    orphan = {"metadata": {"name": "web-0", "namespace": "ns", "uid": "o0", "labels": {"app": "nginx"}},
+              "spec": {"containers": []}, "status": {"phase": "Running", "conditions": [
+                  {"type": "Ready", "status": "True", "lastTransitionTime": ts(100)}]}}
+    stranger = copy.deepcopy(orphan)
+    stranger["metadata"].update(name="db-0", uid="d0")
+    w.pods = {"web-0": orphan, "db-0": stranger}
+    result = w.sync()
+    patched = [a.name for a in result.actions if isinstance(a, actions.Patch)]
+    assert patched == ["web-0"]  # "db-0" is not a member of "web" although its labels match
+    fixed = next(a.body for a in result.actions if isinstance(a, actions.Update) and a.resource == "pods")
+    assert fixed["metadata"]["labels"][statefulset.POD_INDEX_LABEL] == "0"
+    assert "hostname" not in fixed["spec"]  # immutable after creation: labels only
