@@ -20,7 +20,9 @@ once every started controller has its caches synced (a standby never sets it).
 ``node_monitor_grace_period`` (40), ``node_monitor_period`` (5),
 ``default_toleration_seconds`` (300), ``cluster_cidr`` ("10.244.0.0/16"),
 ``node_cidr_mask_size`` (24), ``terminated_pod_gc_threshold`` (12500),
-``podgc_period`` (20), ``namespace_recheck_seconds`` (2), ``<name>_workers``.
+``podgc_period`` (20), ``namespace_recheck_seconds`` (2), ``job_backoff_base``
+(10, seconds before the first Job retry, doubling after), ``<name>_workers``
+(``replicaset``, ``deployment``, ``job``, ``cronjob``, ``ttl_after_finished``...).
 """
 
 from __future__ import annotations
