@@ -13,7 +13,8 @@ pods/s for:
 Reference in the same run: a bare least-allocated loop (free cpu over every
 node, pick the max, account the pod) - the least work any scheduler must
 do - so ``ratio`` shows what the framework costs on top.  No sockets, no
-API server: end-to-end numbers come later.  Not a test.
+API server: ``scheduler_e2e_bench.py`` measures the same workloads end to
+end against a real server.  Not a test.
 
     .venv/bin/python benchmarks/scheduler_bench.py            # full
     .venv/bin/python benchmarks/scheduler_bench.py --quick    # 100 and 1,000 nodes, fewer pods

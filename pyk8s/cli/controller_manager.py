@@ -1,10 +1,17 @@
 """``pyk8s controller-manager``: run the controllers against an API server.
 
 Flags follow kube-controller-manager: ``--controllers`` takes ``*``,
-``name`` and ``-name`` items; ``--leader-elect`` campaigns for the Lease
+``name`` and ``-name`` items; ``--leader-elect`` (on by default, as upstream;
+``--leader-elect=false`` turns it off) campaigns for the Lease
 ``kube-system/kube-controller-manager`` so only one instance acts.  Tuning
-knobs the tests need (grace periods, cluster CIDR, GC threshold) are flags
-too.  SIGTERM/SIGINT stop the controllers and exit 0; losing the leader lease
+knobs the tests need (node monitor period and grace period, default
+tolerations, cluster CIDR, GC threshold) are flags too; durations take Go
+syntax (``40s``) or plain seconds.  The two ``--default-*-toleration-seconds``
+apply to pods that carry no matching toleration at all (upstream sets them on
+kube-apiserver, whose admission adds the tolerations; the node lifecycle
+controller reads ``default_toleration_seconds`` for both taints and may read
+``default_unreachable_toleration_seconds`` for the unreachable one).
+SIGTERM/SIGINT stop the controllers and exit 0; losing the leader lease
 exits 1; a bad flag or an unreadable kubeconfig is one line on stderr and
 exit 1.
 """
@@ -21,6 +28,7 @@ from typing import Any
 
 from pyk8s.client.rest import Client
 from pyk8s.controllers.manager import REGISTRY, ControllerManager, select_controllers
+from pyk8s.daemons import election
 
 log = logging.getLogger("pyk8s.controller-manager")
 
@@ -32,12 +40,15 @@ def register(subparsers: Any) -> None:
     p.add_argument("--controllers", default="*",
                    help="comma-separated: '*' for the defaults, 'name' to enable, '-name' to disable; known: "
                         + ", ".join(sorted(REGISTRY)))
-    p.add_argument("--leader-elect", action="store_true", help="only run while holding the leader lease")
-    p.add_argument("--leader-elect-lease-duration", type=float, default=15.0)
-    p.add_argument("--leader-elect-renew-deadline", type=float, default=10.0)
-    p.add_argument("--leader-elect-retry-period", type=float, default=2.0)
-    p.add_argument("--node-monitor-grace-period", type=float, default=40.0)
-    p.add_argument("--default-not-ready-toleration-seconds", type=float, default=300.0)
+    election.add_flags(p, default=True)
+    p.add_argument("--node-monitor-grace-period", type=election.parse_seconds, default=40.0, metavar="DURATION",
+                   help="how long a node may go unheard before it is marked unhealthy (40s)")
+    p.add_argument("--node-monitor-period", type=election.parse_seconds, default=5.0, metavar="DURATION",
+                   help="how often node health is checked (5s)")
+    p.add_argument("--default-not-ready-toleration-seconds", type=election.parse_seconds, default=300.0,
+                   metavar="SECONDS", help="eviction delay from a not-ready node for pods with no toleration (300)")
+    p.add_argument("--default-unreachable-toleration-seconds", type=election.parse_seconds, default=300.0,
+                   metavar="SECONDS", help="eviction delay from an unreachable node for pods with no toleration (300)")
     p.add_argument("--cluster-cidr", default="10.244.0.0/16")
     p.add_argument("--node-cidr-mask-size", type=int, default=24)
     p.add_argument("--terminated-pod-gc-threshold", type=int, default=12500)
@@ -47,7 +58,9 @@ def register(subparsers: Any) -> None:
 
 def options_from(args: argparse.Namespace) -> dict[str, Any]:
     return {"node_monitor_grace_period": args.node_monitor_grace_period,
+            "node_monitor_period": args.node_monitor_period,
             "default_toleration_seconds": args.default_not_ready_toleration_seconds,
+            "default_unreachable_toleration_seconds": args.default_unreachable_toleration_seconds,
             "cluster_cidr": args.cluster_cidr, "node_cidr_mask_size": args.node_cidr_mask_size,
             "terminated_pod_gc_threshold": args.terminated_pod_gc_threshold}
 
@@ -57,19 +70,19 @@ def main(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         select_controllers(args.controllers.split(","))
+        settings = election.from_args(args)
         client = Client.from_kubeconfig(args.kubeconfig, user_agent="pyk8s-controller-manager",
                                         field_manager="kube-controller-manager")
     except (ValueError, OSError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    return asyncio.run(_run(client, args))
+    return asyncio.run(_run(client, args, settings))
 
 
-async def _run(client: Client, args: argparse.Namespace) -> int:
-    manager = ControllerManager(client, controllers=args.controllers.split(","), leader_elect=args.leader_elect,
-                                options=options_from(args), lease_duration=args.leader_elect_lease_duration,
-                                renew_deadline=args.leader_elect_renew_deadline,
-                                retry_period=args.leader_elect_retry_period)
+async def _run(client: Client, args: argparse.Namespace, settings: election.LeaseSettings) -> int:
+    manager = ControllerManager(client, controllers=args.controllers.split(","), leader_elect=settings.enabled,
+                                options=options_from(args), lease_duration=settings.lease_duration,
+                                renew_deadline=settings.renew_deadline, retry_period=settings.retry_period)
     task = asyncio.current_task()
     loop = asyncio.get_running_loop()
     assert task is not None

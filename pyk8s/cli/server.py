@@ -1,5 +1,13 @@
 """``pyk8s server``: run the control plane in this process.
 
+The API server, and beside it (``pyk8s.daemons.controlplane``) the
+controller manager (``--controllers``) and the scheduler, both with leader
+election on their ``kube-system`` Leases (``--leader-elect*``), plus
+``--simulate-nodes N`` simulated nodes.  ``--disable controller-manager,
+scheduler`` (or ``--disable-scheduler`` / ``--disable-controller-manager``,
+as k3s spells them) leaves components out, e.g. to run them as separate
+``pyk8s controller-manager`` / ``pyk8s scheduler`` processes.
+
 Flags follow kube-apiserver's names where one exists.  Storage is SQLite in
 the data directory unless ``--etcd-servers`` (or ``--storage etcd``) says
 otherwise.  Once the server is ready, stdout tells the user how to reach it;
@@ -19,14 +27,19 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pyk8s.apiserver.config import ServerConfig
+from pyk8s.controllers.manager import select_controllers
+from pyk8s.daemons import controlplane, election
 from pyk8s.daemons import server as daemons_server
 from pyk8s.machinery.duration import parse_duration
 
 log = logging.getLogger("pyk8s.server")
+#: Components to leave out, added to --disable (lets a test harness keep a bare API server).
+DISABLE_ENV = "PYK8S_DISABLE"
 
 
 def _port(text: str) -> int:
@@ -69,8 +82,18 @@ def _address(text: str) -> str:
         raise argparse.ArgumentTypeError(f"invalid IP address: {text!r}") from None
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {value}")
+    return value
+
+
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("server", help="run the API server (and, later, the control plane)",
+    p = subparsers.add_parser("server", help="run the control plane (API server, controllers, scheduler)",
                               description="Run the pyk8s control plane in this process.")
     p.add_argument("--data-dir", required=True, type=Path, help="directory for certificates, kubeconfig and state")
     p.add_argument("--bind-address", default="127.0.0.1", type=_address, help="address to listen on")
@@ -82,7 +105,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("--etcd-servers", default="", help="etcd endpoints, e.g. http://127.0.0.1:2379")
     p.add_argument("--service-cluster-ip-range", default="10.96.0.0/12", type=_cidr)
     p.add_argument("--service-node-port-range", default="30000-32767")
-    p.add_argument("--disable", default="", help="comma-separated components not to run")
+    p.add_argument("--disable", action="append", default=[], metavar="COMPONENTS",
+                   help="comma-separated components not to run, repeatable: "
+                        f"{', '.join(controlplane.COMPONENTS)} (${DISABLE_ENV} adds to it)")
+    p.add_argument("--disable-controller-manager", action="store_true", help="same as --disable controller-manager")
+    p.add_argument("--disable-scheduler", action="store_true", help="same as --disable scheduler")
+    p.add_argument("--controllers", default="*",
+                   help="controllers the embedded controller manager runs: '*', 'name', '-name' (default '*')")
+    election.add_flags(p, default=True)
+    p.add_argument("--simulate-nodes", type=_count, default=0, metavar="N",
+                   help="also run N simulated (kwok-style) nodes sim-0..sim-N-1 in this process (default 0)")
     p.add_argument("--etcd-compaction-interval", default="5m", type=_duration,
                    help="how often old storage history is compacted, as a Go duration (0 disables; default 5m)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -96,15 +128,40 @@ def storage_url(args: argparse.Namespace) -> str:
     return f"sqlite://{(args.data_dir / 'state.db').resolve()}"
 
 
-def options(args: argparse.Namespace) -> daemons_server.ServerOptions:
+def disabled(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> frozenset[str]:
+    """Components left out: every --disable list, the two --disable-X flags and $PYK8S_DISABLE."""
+    env = os.environ if environ is None else environ
+    items = [*args.disable, env.get(DISABLE_ENV, "")]
+    names = {c.strip() for item in items for c in item.split(",") if c.strip()}
+    if args.disable_controller_manager:
+        names.add(controlplane.CONTROLLER_MANAGER)
+    if args.disable_scheduler:
+        names.add(controlplane.SCHEDULER)
+    return frozenset(names)
+
+
+def control_plane(args: argparse.Namespace) -> controlplane.ControlPlaneOptions:
+    """What the embedded components run with; raises ValueError for bad --controllers or lease timings."""
+    controllers = tuple(args.controllers.split(","))
+    select_controllers(controllers)
+    return controlplane.ControlPlaneOptions(controllers=controllers, election=election.from_args(args),
+                                            simulate_nodes=args.simulate_nodes)
+
+
+def options(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> daemons_server.ServerOptions:
     config = ServerConfig(data_dir=args.data_dir.resolve(), bind_address=args.bind_address,
                           secure_port=args.secure_port, insecure_port=args.insecure_port,
                           service_cluster_ip_range=args.service_cluster_ip_range)
-    disable = frozenset(c.strip() for c in args.disable.split(",") if c.strip())
+    disable = disabled(args, environ)
+    unknown = disable - set(controlplane.COMPONENTS)
+    if unknown:
+        log.warning("--disable: ignoring unknown components %s (known: %s)", ", ".join(sorted(unknown)),
+                    ", ".join(controlplane.COMPONENTS))
     return daemons_server.ServerOptions(config=config, storage_url=storage_url(args),
-                                    node_port_range=args.service_node_port_range, disable=disable,
-                                    compaction_interval=args.etcd_compaction_interval,
-                                    compaction_min_revisions=_min_revisions())
+                                        node_port_range=args.service_node_port_range, disable=disable,
+                                        compaction_interval=args.etcd_compaction_interval,
+                                        compaction_min_revisions=_min_revisions(),
+                                        extra=controlplane.components(control_plane(args)))
 
 
 def _usage(config: ServerConfig) -> str:
@@ -153,6 +210,10 @@ def run(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         opts = options(args)
+    except ValueError as exc:
+        print(f"pyk8s server: {exc}", file=sys.stderr)
+        return 1
+    try:
         opts.config.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         print(f"pyk8s server: cannot use data dir {args.data_dir}: {exc.strerror or exc}", file=sys.stderr)

@@ -2,10 +2,13 @@
 
 Start-up order: open the storage, build the registry over it, start
 listening (so ``/readyz`` can already say "not yet"), run bootstrap (default
-namespaces, the ``kubernetes`` Service...), then mark ready (the registry's
-watch caches start on first use).  Storage compaction runs beside them.  Later issues add controllers, the scheduler and
-the kubelet as further components in the same TaskGroup; ``--disable``
-names the ones to leave out.
+namespaces, the ``kubernetes`` Service...), start the extra components
+(``ServerOptions.extra``: the controller manager, the scheduler, simulated
+nodes, see ``controlplane.py``), then mark ready (the registry's watch caches
+start on first use).  Storage compaction runs beside them.  ``--disable``
+names components to leave out.  Shutdown runs the other way: components
+first, while the API server still answers them, then the listeners, then
+the storage.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class ServerAssembly:
         self.storage: Any = None
         self.registry: Registry | None = None
         self.apiserver: APIServer | None = None
+        self.components: list[Component] = []
 
     async def run(self) -> None:
         config = self.opts.config
@@ -79,16 +83,29 @@ class ServerAssembly:
                                           min_revisions=self.opts.compaction_min_revisions)
                     tg.create_task(compactor.run(), name="compactor")
                 await self._bootstrap()
-                for make in self.opts.extra:
-                    component = make(self)
-                    if component.name not in self.opts.disable:
-                        tg.create_task(component.run(), name=component.name)
-                self.ready.set()
-                log.info("pyk8s server ready at %s", config.url)
+                await self._run_components()
         finally:
             if self.registry is not None:
                 await self.registry.close()
             await self.storage.close()
+
+    async def _run_components(self) -> None:
+        """Start the extra components, mark ready, then wait: they stop before the API server does.
+
+        Cancellation reaches this inner group first, so the components finish
+        their shutdown (a leader gives its Lease up over the API) while the
+        listeners still serve; only then does the outer group stop the API server.
+        """
+        async with asyncio.TaskGroup() as tg:
+            for make in self.opts.extra:
+                component = make(self)
+                if component.name in self.opts.disable:
+                    continue
+                self.components.append(component)
+                tg.create_task(component.run(), name=component.name)
+            self.ready.set()
+            log.info("pyk8s server ready at %s", self.opts.config.url)
+            await asyncio.Event().wait()
 
     async def _bootstrap(self) -> None:
         await bootstrap.bootstrap(self.registry, api_address=self.opts.config.advertised_host,

@@ -14,11 +14,21 @@ Each cycle works on a ``Snapshot``.  Rebuilding 5,000 NodeInfos per pod
 would dominate the cycle, so, as upstream, every NodeInfo carries a
 generation and ``update_snapshot`` clones only the ones that changed since
 the previous snapshot.
+
+The snapshot also groups every pod by what inter-pod affinity looks at
+(``by_labels``: namespace and labels; ``by_affinity``: the pod's own
+affinity terms), with a count per node.  Pods of one Deployment are
+interchangeable there, so InterPodAffinity evaluates a term once per group
+and adds the per-node counts, instead of once per pod (upstream walks every
+pod, in parallel goroutines; one Python thread cannot).  The groups are
+kept up to date from the same diff as the clones.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +53,7 @@ class NodeInfo:
     name: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     taints: list[dict[str, Any]] = field(default_factory=list)
+    unschedulable: bool = False  # spec.unschedulable (cordoned)
     allocatable: resources.Resources = field(default_factory=dict)
     pods: list[PodInfo] = field(default_factory=list)
     pods_with_affinity: list[PodInfo] = field(default_factory=list)
@@ -68,6 +79,7 @@ class NodeInfo:
         self.name = meta.get("name", "")
         self.labels = meta.get("labels") or {}
         self.taints = spec.get("taints") or []
+        self.unschedulable = bool(spec.get("unschedulable"))
         self.allocatable = resources.to_resources(status.get("allocatable"))
         self.images = {}
         for image in status.get("images") or ():
@@ -119,6 +131,7 @@ class NodeInfo:
             name=self.name,
             labels=self.labels,
             taints=self.taints,
+            unschedulable=self.unschedulable,
             allocatable=self.allocatable,
             pods=list(self.pods),
             pods_with_affinity=list(self.pods_with_affinity),
@@ -133,19 +146,112 @@ class NodeInfo:
 
 
 @dataclass(slots=True)
+class PodGroup:
+    """Pods that are interchangeable for affinity matching, and how many of them each node holds.
+
+    ``rep`` is any one of them (it may since have left; only its namespace,
+    labels and affinity are read, which every member shares).  ``domains``
+    holds, per topology key asked for so far, the pod count per value of
+    that node label; it is kept up to date with ``nodes`` from then on.
+    """
+
+    rep: PodInfo
+    nodes: dict[str, int] = field(default_factory=dict)
+    domains: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def domain_counts(self, key: str, by_name: Mapping[str, NodeInfo]) -> dict[str, int]:
+        """Pods of the group per value of node label ``key`` (nodes without it are left out)."""
+        counts = self.domains.get(key)
+        if counts is None:
+            counts = self.domains[key] = {}
+            for name, n in self.nodes.items():
+                node = by_name.get(name)
+                value = node.labels.get(key) if node is not None else None
+                if value is not None:
+                    counts[value] = counts.get(value, 0) + n
+        return counts
+
+
+PodGroups = dict[Any, PodGroup]
+
+
+def _count_pods(groups: PodGroups, key: Any, info: PodInfo, node: NodeInfo, sign: int) -> None:
+    group = groups.get(key)
+    if group is None:
+        if sign < 0:
+            return
+        group = groups[key] = PodGroup(info)
+    n = group.nodes.get(node.name, 0) + sign
+    if n > 0:
+        group.nodes[node.name] = n
+    else:
+        group.nodes.pop(node.name, None)
+        if not group.nodes:
+            del groups[key]
+            return
+    for topology_key, counts in group.domains.items():
+        value = node.labels.get(topology_key)
+        if value is not None:
+            left = counts.get(value, 0) + sign
+            if left > 0:
+                counts[value] = left
+            else:
+                counts.pop(value, None)
+
+
+def regroup_pods(snap: Snapshot, old: NodeInfo, new: NodeInfo) -> None:
+    """Move the snapshot's pod groups from ``old`` to ``new`` (two clones of one node).
+
+    Clones share PodInfo objects, so only pods that came or went are counted;
+    a relabelled node is counted out and in again in full.
+    """
+    if old.labels is not new.labels and old.labels != new.labels:
+        group_pods(snap, old, -1)
+        group_pods(snap, new, 1)
+        return
+    by_labels, by_affinity = snap.by_labels, snap.by_affinity
+    old_ids, new_ids = set(map(id, old.pods)), set(map(id, new.pods))
+    for pods, others, sign, node in ((old.pods, new_ids, -1, old), (new.pods, old_ids, 1, new)):
+        for p in pods:
+            if id(p) not in others:
+                _count_pods(by_labels, p.label_key, p, node, sign)
+                if p.affinity_key is not None:
+                    _count_pods(by_affinity, p.affinity_key, p, node, sign)
+
+
+def group_pods(snap: Snapshot, node: NodeInfo, sign: int) -> None:
+    """Add (sign 1) or take away (-1) the pods of ``node`` (as cloned into the snapshot) in its pod groups."""
+    by_labels, by_affinity = snap.by_labels, snap.by_affinity
+    for p in node.pods:
+        _count_pods(by_labels, p.label_key, p, node, sign)
+        if p.affinity_key is not None:
+            _count_pods(by_affinity, p.affinity_key, p, node, sign)
+
+
+@dataclass(slots=True)
 class Snapshot:
     """A consistent view of every node for one cycle (``node_infos`` in a stable order)."""
 
     node_infos: list[NodeInfo] = field(default_factory=list)
     by_name: dict[str, NodeInfo] = field(default_factory=dict)
-    with_affinity: list[NodeInfo] = field(default_factory=list)
-    with_required_anti_affinity: list[NodeInfo] = field(default_factory=list)
     image_nodes: dict[str, int] = field(default_factory=dict)  # image -> number of nodes holding it
     position: dict[str, int] = field(default_factory=dict)
+    by_labels: PodGroups = field(default_factory=dict)  # label_key -> pods with those labels
+    by_affinity: PodGroups = field(default_factory=dict)  # affinity_key -> pods with those terms
     generation: int = -1
 
     def get(self, name: str) -> NodeInfo | None:
         return self.by_name.get(name)
+
+    # Computed on demand: rebuilding them every cycle cost ~0.8 ms at 5,000 nodes,
+    # and the hot path only asks whether any exist (``by_affinity`` answers that).
+    @property
+    def with_affinity(self) -> list[NodeInfo]:
+        return [i for i in self.node_infos if i.pods_with_affinity]
+
+    @property
+    def with_required_anti_affinity(self) -> list[NodeInfo]:
+        return [i for i in self.node_infos if i.pods_with_required_anti_affinity]
 
 
 @dataclass(slots=True)
@@ -223,12 +329,15 @@ class Cache:
                 del self._nodes[node_name]
                 self._changed += 1
 
-    def assume_pod(self, pod: dict[str, Any]) -> None:
-        """Account ``pod`` (its ``spec.nodeName`` already set) before the binding lands."""
+    def assume_pod(self, pod: dict[str, Any], info: PodInfo | None = None) -> None:
+        """Account ``pod`` (its ``spec.nodeName`` already set) before the binding lands.
+
+        ``info``, the digest of the same pod before its nodeName was set, saves digesting it again.
+        """
         key = pod_key(pod)
         if key in self._pods:
             raise ValueError(f"pod {key} is in the cache, so can't be assumed")
-        info = PodInfo.of(pod)
+        info = dataclasses.replace(info, pod=pod) if info is not None else PodInfo.of(pod)
         self._place(info, info.node_name)
         self._pods[key] = _PodState(info, info.node_name)
         self._assumed.add(key)
@@ -256,10 +365,18 @@ class Cache:
         """An assigned pod seen by the informer (confirms an assumed one)."""
         key = pod_key(pod)
         state = self._pods.get(key)
+        info = PodInfo.of(pod)
+        if state is not None and state.info.same_digest(info):
+            # Same node, requests, labels...: only the dict changed (status, resourceVersion).
+            # Swap it in place (snapshot clones share the PodInfo) and spare the node a
+            # re-accounting, a new generation and a clone in the next cycle.
+            state.info.pod = pod
+            self._assumed.discard(key)
+            state.binding_finished, state.deadline = False, None
+            return
         if state is not None:
             self._unplace(key, state.node_name)
             self._assumed.discard(key)
-        info = PodInfo.of(pod)
         self._place(info, info.node_name)
         self._pods[key] = _PodState(info, info.node_name)
 
@@ -292,7 +409,7 @@ class Cache:
         A cache feeds one snapshot: the set of touched nodes is reset here.
         """
         rebuild = snap.generation != self._changed
-        affinity_dirty = rebuild
+        replaced: list[tuple[NodeInfo, NodeInfo]] = []
         for name in self._dirty:
             info = self._nodes.get(name)
             if info is None or not info.node:
@@ -302,20 +419,20 @@ class Cache:
             if old is not None and old.generation == info.generation:
                 continue
             clone = info.clone()
-            if clone.pods_with_affinity or (old is not None and old.pods_with_affinity):
-                affinity_dirty = True
             snap.by_name[name] = clone
             pos = snap.position.get(name)
             if pos is None:
                 rebuild = True
             else:
                 snap.node_infos[pos] = clone
+                if old is not None:
+                    replaced.append((old, clone))
         self._dirty.clear()
         if rebuild:
             self._rebuild(snap)
-        if affinity_dirty:
-            snap.with_affinity = [i for i in snap.node_infos if i.pods_with_affinity]
-            snap.with_required_anti_affinity = [i for i in snap.node_infos if i.pods_with_required_anti_affinity]
+        else:
+            for old, clone in replaced:
+                regroup_pods(snap, old, clone)
         return snap
 
     def _rebuild(self, snap: Snapshot) -> None:
@@ -333,4 +450,7 @@ class Cache:
             for image in info.images:
                 counts[image] = counts.get(image, 0) + 1
         snap.image_nodes = counts
+        snap.by_labels, snap.by_affinity = {}, {}
+        for info in snap.node_infos:
+            group_pods(snap, info, 1)
         snap.generation = self._changed

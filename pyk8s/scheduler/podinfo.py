@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from pyk8s.scheduler import resources
 
 HostPort = tuple[str, str, int]  # (hostIP, protocol, hostPort)
@@ -55,6 +57,9 @@ class PodInfo:
     parsed: dict[str, Any] = field(default_factory=dict)
     # Hashable (namespace, labels) identity: selectors' verdicts are memoised on it.
     label_key: tuple[str, tuple[tuple[str, str], ...]] = ("", ())
+    # Hashable (namespace, pod (anti-)affinity) identity, None without one: pods from one
+    # template share it, so their parsed terms (and the terms' memos) are shared too.
+    affinity_key: tuple[str, bytes] | None = None
 
     @classmethod
     def of(cls, pod: dict[str, Any]) -> PodInfo:
@@ -64,6 +69,10 @@ class PodInfo:
         anti = aff.get("podAntiAffinity") or {}
         namespace = meta.get("namespace") or "default"
         labels = meta.get("labels") or {}
+        pod_aff = aff.get("podAffinity")
+        affinity_key = None
+        if pod_aff or anti:
+            affinity_key = (namespace, orjson.dumps({"a": pod_aff, "n": anti}, option=orjson.OPT_SORT_KEYS))
         return cls(
             pod=pod,
             key=pod_key(pod),
@@ -74,10 +83,36 @@ class PodInfo:
             non_zero_cpu=cpu,
             non_zero_memory=mem,
             ports=host_ports(pod),
-            has_affinity=bool(aff.get("podAffinity") or anti),
+            has_affinity=bool(pod_aff or anti),
+            affinity_key=affinity_key,
             has_required_anti_affinity=bool(anti.get("requiredDuringSchedulingIgnoredDuringExecution")),
             priority=int((pod.get("spec") or {}).get("priority") or 0),
         )
+
+    def same_digest(self, other: PodInfo) -> bool:
+        """Whether ``other`` (a newer version of this pod) is accounted and matched exactly like this one.
+
+        Status-only updates (the kubelet reporting Running, a binding
+        confirming an assumed pod) keep the digest: the cache then swaps the
+        pod dict in place instead of re-accounting the node, so its snapshot
+        clone stays valid.
+        """
+        return (
+            self.key == other.key
+            and self.node_name == other.node_name
+            and self.label_key == other.label_key
+            and self.requests == other.requests
+            and self.non_zero_cpu == other.non_zero_cpu
+            and self.non_zero_memory == other.non_zero_memory
+            and self.ports == other.ports
+            and self.affinity_key == other.affinity_key
+            and self.priority == other.priority
+            and self.terminating == other.terminating
+        )
+
+    @property
+    def terminating(self) -> bool:
+        return bool((self.pod.get("metadata") or {}).get("deletionTimestamp"))
 
     @property
     def node_name(self) -> str:

@@ -157,22 +157,24 @@ class Scheduler:
             candidates = [n for n in (self.snapshot.get(x) for x in sorted(result.node_names)) if n is not None]
         want = num_feasible_nodes_to_find(len(candidates), self.percentage)
         filters = fwk.filters_for(state)
-        run = fwk.run_filters
         fits: list[NodeInfo] = []
         statuses: dict[str, fw.Status] = {}
         total = len(candidates)
         start = 0 if restricted else self._next_start % total if total else 0
         processed = 0
-        for i in range(total):
-            node = candidates[(start + i) % total]
+        success, skip = fw.Code.SUCCESS, fw.Code.SKIP
+        # Framework.run_filters inlined: this loop runs once per node per pod.
+        for node in candidates[start:] + candidates[:start] if start else candidates:
             processed += 1
-            s = run(filters, state, pod, node)
-            if s is None:
+            for name, fn in filters:
+                s = fn(state, pod, node)
+                if s is not None and s.code != success and s.code != skip:
+                    statuses[node.name] = s.with_plugin(name)
+                    break
+            else:
                 fits.append(node)
                 if len(fits) >= want:
                     break
-            else:
-                statuses[node.name] = s
         if not restricted and total:
             self._next_start = (start + processed) % total
         return (fits, statuses), None
@@ -195,15 +197,12 @@ class Scheduler:
         return status.message() if status is not None else ""
 
     def _select_host(self, scores: dict[str, int]) -> str:
-        best_name, best, ties = "", -1, 0
-        for name, score in scores.items():
-            if score > best:
-                best_name, best, ties = name, score, 1
-            elif score == best:
-                ties += 1
-                if self._rng.randrange(ties) == 0:  # reservoir sampling: uniform among ties
-                    best_name = name
-        return best_name
+        """The best-scoring node; ties are broken uniformly at random (one draw, not one per tie)."""
+        if not scores:
+            return ""
+        best = max(scores.values())
+        ties = [name for name, score in scores.items() if score == best]
+        return ties[self._rng.randrange(len(ties))] if len(ties) > 1 else ties[0]
 
     # -- a whole cycle -------------------------------------------------------------
     async def schedule_one(self, pod: fw.Pod) -> CycleOutcome:
@@ -222,7 +221,7 @@ class Scheduler:
         """Account the pod on the node and run Reserve/Permit (the synchronous tail of the cycle)."""
         assumed = dict(pod)
         assumed["spec"] = dict(pod.get("spec") or {}, nodeName=node_name)
-        self.cache.assume_pod(assumed)
+        self.cache.assume_pod(assumed, state.pod_info)
         status = self.framework.run_reserve(state, assumed, node_name)
         if status is None:
             status = self.framework.run_permit(state, assumed, node_name)

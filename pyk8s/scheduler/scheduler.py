@@ -34,7 +34,7 @@ from pyk8s.scheduler.cache import Cache
 from pyk8s.scheduler.framework import interface as fw
 from pyk8s.scheduler.framework.runtime import Framework
 from pyk8s.scheduler.plugins import default_plugins
-from pyk8s.scheduler.podinfo import PodInfo
+from pyk8s.scheduler.podinfo import pod_key
 from pyk8s.scheduler.queue import QueuedPod, SchedulingQueue
 from pyk8s.scheduler.schedule_one import CycleOutcome, FitError, Scheduler
 from pyk8s.util.clock import REAL_CLOCK, Clock
@@ -172,7 +172,7 @@ class KubeScheduler:
     def on_pod_add(self, pod: Obj) -> None:
         if self._assigned(pod):
             self.cache.add_pod(pod)
-            self.queue.done(PodInfo.of(pod).key)
+            self.queue.done(pod_key(pod))
             self._move(fw.EventResource.ASSIGNED_POD, fw.ActionType.ADD)
         elif self.responsible_for(pod):
             self.queue.add(pod)
@@ -180,7 +180,7 @@ class KubeScheduler:
     def on_pod_update(self, old: Obj, new: Obj) -> None:
         if self._assigned(new):
             self.cache.update_pod(new)
-            self.queue.done(PodInfo.of(new).key)
+            self.queue.done(pod_key(new))
             action = fw.ActionType.ADD if not self._assigned(old) else fw.ActionType(0)
             if (old.get("metadata") or {}).get("labels") != (new.get("metadata") or {}).get("labels"):
                 action |= fw.ActionType.UPDATE_POD_LABEL
@@ -225,6 +225,11 @@ class KubeScheduler:
                 follow_up = self.schedule_next(qp)
                 if follow_up is not None:
                     tg.create_task(follow_up)
+                # pop() does not suspend while pods are queued: yield once per
+                # cycle so binding POSTs, informer events and the event
+                # recorder run alongside (upstream runs them in other
+                # goroutines), instead of after the whole backlog.
+                await asyncio.sleep(0)
 
     def schedule_next(self, qp: QueuedPod) -> Coroutine[Any, Any, None] | None:
         """Run the scheduling cycle for ``qp``.

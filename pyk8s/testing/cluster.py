@@ -7,6 +7,13 @@ answers 200 over HTTPS.  Server URL, CA and client credentials all come from
 the admin kubeconfig the server writes (``D/admin.kubeconfig``), so the helper
 assumes nothing else about the server's PKI.
 
+By default the server runs bare: the helper sets ``$PYK8S_DISABLE`` so the
+embedded controller manager and scheduler stay off and tests see only what
+the API server itself does (as before those components existed).
+``ServerProcess(control_plane=True)`` runs ``pyk8s server`` as a user would,
+with both; add ``extra_args=["--simulate-nodes", "2"]`` for nodes.  The
+variable is used instead of a flag so that ``command()`` is unchanged.
+
 Everything is stopped by PID (the process group the helper created): ``stop()``
 sends SIGTERM then SIGKILL, ``kill()`` sends SIGKILL at once (crash tests), and
 ``restart()`` starts again on the same port and data dir.  ``close()`` stops
@@ -43,6 +50,9 @@ from pyk8s.client.kubeconfig import ClientConfig, load_kubeconfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
+# ``pyk8s server`` adds this variable's components to --disable (pyk8s.cli.server.DISABLE_ENV).
+DISABLE_ENV = "PYK8S_DISABLE"
+CONTROL_PLANE_COMPONENTS = ("controller-manager", "scheduler")
 
 
 def free_port() -> int:
@@ -67,8 +77,10 @@ class ServerProcess:
         etcd: bool = False,
         env: dict[str, str] | None = None,
         start_timeout: float = START_TIMEOUT,
+        control_plane: bool = False,
     ) -> None:
         self.extra_args = list(extra_args)
+        self.control_plane = control_plane
         self.use_etcd = etcd
         self.extra_env = dict(env or {})
         self.start_timeout = start_timeout
@@ -123,7 +135,11 @@ class ServerProcess:
 
             self.etcd = EtcdServer().start()
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap()
-        env = {**os.environ, **self.extra_env, "PYTHONUNBUFFERED": "1"}
+        env = dict(os.environ)
+        env.pop(DISABLE_ENV, None)
+        if not self.control_plane:
+            env[DISABLE_ENV] = ",".join(CONTROL_PLANE_COMPONENTS)
+        env.update(self.extra_env, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
             self.command(),
             stdout=self._log,

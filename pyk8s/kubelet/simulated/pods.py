@@ -129,7 +129,7 @@ class PodIPs:
 
 class PodSimulator:
     def __init__(self, client: Client, informer: SharedInformer, nodes: dict[str, SimNode], *,
-                 clock: Clock = REAL_CLOCK, workers: int = 8, deletion_cap: float = 1.0) -> None:
+                 clock: Clock = REAL_CLOCK, workers: int = 32, deletion_cap: float = 1.0) -> None:
         self.client = client
         self.informer = informer
         self.nodes = nodes

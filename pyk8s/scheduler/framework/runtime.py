@@ -132,17 +132,23 @@ class Framework:
         return None
 
     def run_score(self, state: fw.CycleState, pod: fw.Pod, nodes: Sequence[NodeInfo]) -> dict[str, int]:
-        totals = dict.fromkeys((n.name for n in nodes), 0)
+        totals = [0] * len(nodes)
         for p in self.score_plugins:
             if p.name in state.skip_score:
                 continue
             weight = self.weights.get(p.name, 1)
-            scores = {n.name: p.score(state, pod, n) for n in nodes}
+            score = p.score
             if _has(p, "normalize_scores"):
+                scores = {n.name: score(state, pod, n) for n in nodes}
                 p.normalize_scores(state, pod, scores)
-            for name, s in scores.items():
-                totals[name] += s * weight
-        return totals
+                values = list(scores.values())
+            else:  # no normalization: skip the per-node dict
+                values = [score(state, pod, n) for n in nodes]
+            if weight == 1:
+                totals = [t + v for t, v in zip(totals, values, strict=True)]
+            else:
+                totals = [t + v * weight for t, v in zip(totals, values, strict=True)]
+        return dict(zip((n.name for n in nodes), totals, strict=True))
 
     def run_reserve(self, state: fw.CycleState, pod: fw.Pod, node_name: str) -> fw.Status | None:
         for p in self.reserve_plugins:

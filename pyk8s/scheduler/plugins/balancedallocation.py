@@ -15,6 +15,7 @@ from pyk8s.scheduler.cache import NodeInfo
 from pyk8s.scheduler.framework import interface as fw
 
 NAME = "NodeResourcesBalancedAllocation"
+_CPU_MEMORY = (res.CPU, res.MEMORY)
 
 
 class BalancedAllocation:
@@ -26,6 +27,13 @@ class BalancedAllocation:
     def score(self, state: fw.CycleState, pod: fw.Pod, node_info: NodeInfo) -> int:
         info = state.pod_info
         assert info is not None
+        if self.resource_names == _CPU_MEMORY:  # the default: two fractions, no list
+            alloc, used, want = node_info.allocatable, node_info.requested, info.requests
+            cpu, mem = alloc.get(res.CPU, 0), alloc.get(res.MEMORY, 0)
+            if cpu > 0 and mem > 0:
+                f1 = min(1.0, (used.get(res.CPU, 0) + want.get(res.CPU, 0)) / cpu)
+                f2 = min(1.0, (used.get(res.MEMORY, 0) + want.get(res.MEMORY, 0)) / mem)
+                return int((1 - abs(f1 - f2) / 2) * fw.MAX_NODE_SCORE)
         fractions: list[float] = []
         for name in self.resource_names:
             capacity = node_info.allocatable.get(name, 0)

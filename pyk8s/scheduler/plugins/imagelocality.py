@@ -25,6 +25,9 @@ class ImageLocality:
         images = [normalized_image_name(c["image"]) for c in containers if c.get("image")]
         if not images:
             return fw.Status.skip()
+        snap = state.snapshot
+        if snap is not None and not any(image in snap.image_nodes for image in images):
+            return fw.Status.skip()  # no node holds any of them: every score would be 0
         state.write(NAME, (images, len(containers)))
         return None
 

@@ -7,7 +7,11 @@ PreFilter counts, per ``(topologyKey, value)`` domain:
 * existing pods matching *all* the incoming pod's required affinity terms;
 * existing pods matching each of its required anti-affinity terms.
 
-Filter then only looks the node's labels up in those counts.  As upstream,
+It works on the snapshot's pod groups (pods with the same namespace and
+labels, or the same affinity terms, are one group with per-domain counts),
+so a term is matched once per group rather than once per pod, and pods with
+identical affinity share parsed terms.  Filter then only looks the node's
+labels up in the matching groups' counts.  As upstream,
 a pod whose affinity selects itself may land anywhere the topology exists
 when no matching pod exists yet (the first pod of a group).  Namespaces
 default to the pod's own; ``namespaceSelector`` needs namespace labels,
@@ -21,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyk8s.machinery import labels as sel
-from pyk8s.scheduler.cache import NodeInfo
+from pyk8s.scheduler.cache import NodeInfo, PodGroups, Snapshot, group_pods
 from pyk8s.scheduler.framework import interface as fw
 from pyk8s.scheduler.podinfo import PodInfo
 
@@ -84,11 +88,31 @@ class ParsedAffinity:
     preferred_anti_affinity: list[Term]
 
 
+_NONE = ParsedAffinity([], [], [], [])
+# Parsed terms shared by every pod with the same namespace and affinity (one Deployment's
+# pods), so each Term's memo serves them all.  Bounded: cleared when it grows past the cap.
+_interned: dict[tuple[str, bytes], ParsedAffinity] = {}
+_INTERN_CAP = 4096
+
+
 def parsed(info: PodInfo) -> ParsedAffinity:
-    """The pod's affinity terms, parsed once and memoised on its PodInfo."""
+    """The pod's affinity terms, parsed once per distinct affinity and memoised on its PodInfo."""
     cached = info.parsed.get(NAME)
     if cached is not None:
         return cached
+    key = info.affinity_key
+    if key is None:
+        out = _NONE
+    else:
+        out = _interned.get(key) or _parse(info)
+        if len(_interned) >= _INTERN_CAP:
+            _interned.clear()
+        _interned[key] = out
+    info.parsed[NAME] = out
+    return out
+
+
+def _parse(info: PodInfo) -> ParsedAffinity:
     aff = (info.pod.get("spec") or {}).get("affinity") or {}
     pa = aff.get("podAffinity") or {}
     anti = aff.get("podAntiAffinity") or {}
@@ -96,25 +120,49 @@ def parsed(info: PodInfo) -> ParsedAffinity:
     req = "requiredDuringSchedulingIgnoredDuringExecution"
     pref = "preferredDuringSchedulingIgnoredDuringExecution"
     try:
-        out = ParsedAffinity(
+        return ParsedAffinity(
             [_term(ns, t) for t in pa.get(req) or ()],
             [_term(ns, t) for t in anti.get(req) or ()],
             [_term(ns, w.get("podAffinityTerm") or {}, int(w.get("weight") or 0)) for w in pa.get(pref) or ()],
             [_term(ns, w.get("podAffinityTerm") or {}, int(w.get("weight") or 0)) for w in anti.get(pref) or ()],
         )
     except sel.SelectorError:
-        out = ParsedAffinity([], [], [], [])
-    info.parsed[NAME] = out
-    return out
+        return ParsedAffinity([], [], [], [])
+
+
+def _groups(state: fw.CycleState, nodes: Sequence[NodeInfo]) -> tuple[PodGroups, PodGroups, Mapping[str, NodeInfo]]:
+    """(pods by labels, pods by affinity terms, node by name): the snapshot's, else built from ``nodes``."""
+    snap = state.snapshot
+    if snap is None:
+        snap = Snapshot(by_name={n.name: n for n in nodes})
+        for n in nodes:
+            group_pods(snap, n, 1)
+    return snap.by_labels, snap.by_affinity, snap.by_name
+
+
+# Per-domain pod counts of the matching groups, as (topology key, value -> pods): live views
+# into the snapshot's groups, valid for the cycle that made them (the snapshot does not
+# change within a cycle).  A domain counts when any of its entries for that key is > 0.
+DomainCounts = list[tuple[str, Mapping[str, int]]]
+
+
+def _in_domain(entries: DomainCounts, key: str, value: str) -> bool:
+    return any(k == key and counts.get(value, 0) > 0 for k, counts in entries)
 
 
 @dataclass(slots=True)
 class _FilterState:
-    existing_anti: dict[Domain, int]
-    affinity: dict[Domain, int]
-    anti: dict[Domain, int]
+    existing_anti: DomainCounts
+    affinity: DomainCounts
+    anti: DomainCounts
     terms: ParsedAffinity
     pod: PodInfo
+
+
+def _add_domains(scores: dict[Domain, int], key: str, counts: Mapping[str, int], weight: int) -> None:
+    """Add ``weight`` per pod to each ``key`` domain in ``counts`` (pods per label value)."""
+    for value, n in counts.items():
+        scores[(key, value)] = scores.get((key, value), 0) + n * weight
 
 
 def _no_labels(namespace: str) -> Mapping[str, str] | None:
@@ -132,51 +180,45 @@ class InterPodAffinity:
     ) -> tuple[fw.PreFilterResult | None, fw.Status | None]:
         info = state.pod_info or PodInfo.of(pod)
         terms = parsed(info)
-        snap = state.snapshot
-        anti_nodes = snap.with_required_anti_affinity if snap is not None else [n for n in nodes if n.pods_with_required_anti_affinity]
-        if not terms.affinity and not terms.anti_affinity and not anti_nodes:
+        by_labels, by_affinity, by_name = _groups(state, nodes)
+        if not terms.affinity and not terms.anti_affinity and not any(
+            g.rep.has_required_anti_affinity for g in by_affinity.values()
+        ):
             return None, fw.Status.skip()
-        existing: dict[Domain, int] = {}
-        for node in anti_nodes:
-            for other in node.pods_with_required_anti_affinity:
-                for t in parsed(other).anti_affinity:
-                    value = node.labels.get(t.topology_key)
-                    if value is not None and t.matches(info, self._ns_labels):
-                        existing[(t.topology_key, value)] = existing.get((t.topology_key, value), 0) + 1
-        affinity: dict[Domain, int] = {}
-        anti: dict[Domain, int] = {}
+        ns_labels = self._ns_labels
+        existing: DomainCounts = []
+        # Existing pods whose required anti-affinity selects the incoming pod (symmetry).
+        for group in by_affinity.values():
+            for t in parsed(group.rep).anti_affinity:
+                if t.matches(info, ns_labels):
+                    existing.append((t.topology_key, group.domain_counts(t.topology_key, by_name)))
+        affinity: DomainCounts = []
+        anti: DomainCounts = []
         if terms.affinity or terms.anti_affinity:
-            for node in nodes:
-                if node.pods:
-                    self._count_node(node, terms, affinity, anti)
+            for group in by_labels.values():
+                other = group.rep
+                if terms.affinity and all(t.matches(other, ns_labels) for t in terms.affinity):
+                    for t in terms.affinity:
+                        affinity.append((t.topology_key, group.domain_counts(t.topology_key, by_name)))
+                for t in terms.anti_affinity:
+                    if t.matches(other, ns_labels):
+                        anti.append((t.topology_key, group.domain_counts(t.topology_key, by_name)))
         state.write(NAME, _FilterState(existing, affinity, anti, terms, info))
         return None, None
-
-    def _count_node(self, node: NodeInfo, terms: ParsedAffinity, affinity: dict[Domain, int], anti: dict[Domain, int]) -> None:
-        for other in node.pods:
-            if terms.affinity and all(t.matches(other, self._ns_labels) for t in terms.affinity):
-                for t in terms.affinity:
-                    value = node.labels.get(t.topology_key)
-                    if value is not None:
-                        affinity[(t.topology_key, value)] = affinity.get((t.topology_key, value), 0) + 1
-            for t in terms.anti_affinity:
-                value = node.labels.get(t.topology_key)
-                if value is not None and t.matches(other, self._ns_labels):
-                    anti[(t.topology_key, value)] = anti.get((t.topology_key, value), 0) + 1
 
     def filter(self, state: fw.CycleState, pod: fw.Pod, node_info: NodeInfo) -> fw.Status | None:
         s: _FilterState = state.read(NAME)
         labels = node_info.labels
         if s.terms.affinity and not self._affinity_ok(s, labels):
             return fw.Status.unschedulable(REASON_AFFINITY, unresolvable=True)
-        for t in s.terms.anti_affinity:
-            value = labels.get(t.topology_key)
-            if value is not None and s.anti.get((t.topology_key, value), 0) > 0:
+        for key, counts in s.anti:
+            value = labels.get(key)
+            if value is not None and counts.get(value, 0) > 0:
                 return fw.Status.unschedulable(REASON_ANTI_AFFINITY)
-        if s.existing_anti:
-            for item in labels.items():
-                if s.existing_anti.get(item, 0) > 0:
-                    return fw.Status.unschedulable(REASON_EXISTING_ANTI_AFFINITY)
+        for key, counts in s.existing_anti:
+            value = labels.get(key)
+            if value is not None and counts.get(value, 0) > 0:
+                return fw.Status.unschedulable(REASON_EXISTING_ANTI_AFFINITY)
         return None
 
     def _affinity_ok(self, s: _FilterState, labels: Mapping[str, str]) -> bool:
@@ -185,48 +227,42 @@ class InterPodAffinity:
             value = labels.get(t.topology_key)
             if value is None:
                 return False  # every topology key must exist on the node
-            if s.affinity.get((t.topology_key, value), 0) <= 0:
+            if not _in_domain(s.affinity, t.topology_key, value):
                 pods_exist = False
         if pods_exist:
             return True
         # First pod of a self-affine group: allowed when nothing matches yet.
-        return not s.affinity and all(t.matches(s.pod, self._ns_labels) for t in s.terms.affinity)
+        nothing_matches = not any(counts for _, counts in s.affinity)
+        return nothing_matches and all(t.matches(s.pod, self._ns_labels) for t in s.terms.affinity)
 
     # -- scoring ---------------------------------------------------------------
     def pre_score(self, state: fw.CycleState, pod: fw.Pod, nodes: Sequence[NodeInfo]) -> fw.Status | None:
         info = state.pod_info or PodInfo.of(pod)
         terms = parsed(info)
         has_own = bool(terms.preferred_affinity or terms.preferred_anti_affinity)
-        snap = state.snapshot
-        with_aff = snap.with_affinity if snap is not None else [n for n in nodes if n.pods_with_affinity]
-        if not has_own and not with_aff:
+        by_labels, by_affinity, by_name = _groups(state, nodes)
+        if not has_own and not by_affinity:
             return fw.Status.skip()
+        ns_labels = self._ns_labels
         scores: dict[Domain, int] = {}
-        source = (snap.node_infos if snap is not None else nodes) if has_own else with_aff
-        for node in source:
-            for other in node.pods if has_own else node.pods_with_affinity:
-                self._score_pair(info, terms, other, node.labels, scores)
+        if has_own:  # the incoming pod's preferred terms against every existing pod
+            for group in by_labels.values():
+                for t in terms.preferred_affinity:
+                    if t.weight and t.matches(group.rep, ns_labels):
+                        _add_domains(scores, t.topology_key, group.domain_counts(t.topology_key, by_name), t.weight)
+                for t in terms.preferred_anti_affinity:
+                    if t.weight and t.matches(group.rep, ns_labels):
+                        _add_domains(scores, t.topology_key, group.domain_counts(t.topology_key, by_name), -t.weight)
+        for group in by_affinity.values():  # existing pods' terms against the incoming pod
+            theirs = parsed(group.rep)
+            weighted = [(t, HARD_POD_AFFINITY_WEIGHT) for t in theirs.affinity]
+            weighted += [(t, t.weight) for t in theirs.preferred_affinity]
+            weighted += [(t, -t.weight) for t in theirs.preferred_anti_affinity]
+            for t, weight in weighted:
+                if weight and t.matches(info, ns_labels):
+                    _add_domains(scores, t.topology_key, group.domain_counts(t.topology_key, by_name), weight)
         state.write(NAME + "/score", scores)
         return None
-
-    def _score_pair(self, info: PodInfo, terms: ParsedAffinity, other: PodInfo, labels: Mapping[str, str], out: dict[Domain, int]) -> None:
-        def bump(t: Term, target: PodInfo, weight: int) -> None:
-            value = labels.get(t.topology_key)
-            if value is not None and weight and t.matches(target, self._ns_labels):
-                out[(t.topology_key, value)] = out.get((t.topology_key, value), 0) + weight
-
-        for t in terms.preferred_affinity:
-            bump(t, other, t.weight)
-        for t in terms.preferred_anti_affinity:
-            bump(t, other, -t.weight)
-        if other.has_affinity:
-            theirs = parsed(other)
-            for t in theirs.affinity:
-                bump(t, info, HARD_POD_AFFINITY_WEIGHT)
-            for t in theirs.preferred_affinity:
-                bump(t, info, t.weight)
-            for t in theirs.preferred_anti_affinity:
-                bump(t, info, -t.weight)
 
     def score(self, state: fw.CycleState, pod: fw.Pod, node_info: NodeInfo) -> int:
         scores: dict[Domain, int] = state.read(NAME + "/score")

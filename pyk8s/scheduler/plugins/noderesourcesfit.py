@@ -46,10 +46,20 @@ class NodeResourcesFit:
             raise ValueError(f"unknown scoring strategy {strategy!r}")
         self.strategy = strategy
         self.weights = dict(weights or {res.CPU: 1, res.MEMORY: 1})
+        self._cpu_memory = self.weights == {res.CPU: 1, res.MEMORY: 1}
 
     def filter(self, state: fw.CycleState, pod: fw.Pod, node_info: NodeInfo) -> fw.Status | None:
         assert state.pod_info is not None
-        reasons = insufficient(state.pod_info.requests, node_info)
+        requests = state.pod_info.requests
+        alloc, used = node_info.allocatable, node_info.requested
+        # Fast path (the common case): everything fits, no reasons to build.
+        if alloc.get(res.PODS, 0) > used.get(res.PODS, 0):
+            for name, want in requests.items():
+                if want > 0 and name != res.PODS and want > alloc.get(name, 0) - used.get(name, 0):
+                    break
+            else:
+                return None
+        reasons = insufficient(requests, node_info)
         return fw.Status.unschedulable(*reasons) if reasons else None
 
     def pre_score(self, state: fw.CycleState, pod: fw.Pod, nodes: Sequence[NodeInfo]) -> fw.Status | None:
@@ -58,6 +68,23 @@ class NodeResourcesFit:
     def score(self, state: fw.CycleState, pod: fw.Pod, node_info: NodeInfo) -> int:
         info = state.pod_info
         assert info is not None
+        if self._cpu_memory:  # the default weights: the loop below, unrolled (runs per node per pod)
+            alloc = node_info.allocatable
+            cpu, mem = alloc.get(res.CPU, 0), alloc.get(res.MEMORY, 0)
+            want_cpu = node_info.non_zero_cpu + info.non_zero_cpu
+            want_mem = node_info.non_zero_memory + info.non_zero_memory
+            total = 0
+            if self.strategy == LEAST_ALLOCATED:
+                if 0 < cpu and want_cpu <= cpu:
+                    total += (cpu - want_cpu) * fw.MAX_NODE_SCORE // cpu
+                if 0 < mem and want_mem <= mem:
+                    total += (mem - want_mem) * fw.MAX_NODE_SCORE // mem
+            else:
+                if 0 < cpu and want_cpu <= cpu:
+                    total += want_cpu * fw.MAX_NODE_SCORE // cpu
+                if 0 < mem and want_mem <= mem:
+                    total += want_mem * fw.MAX_NODE_SCORE // mem
+            return total // 2
         total = weight_sum = 0
         for name, weight in self.weights.items():
             capacity = node_info.allocatable.get(name, 0)

@@ -15,7 +15,7 @@ class NodeUnschedulable:
     name = NAME
 
     def filter(self, state: fw.CycleState, pod: fw.Pod, node_info: NodeInfo) -> fw.Status | None:
-        if not (node_info.node.get("spec") or {}).get("unschedulable"):
+        if not node_info.unschedulable:
             return None
         if tainttoleration.tolerated(tainttoleration.pod_tolerations(pod), _TAINT):
             return None

@@ -1,29 +1,29 @@
 """Control-plane e2e cluster: API server, controller manager, scheduler and simulated nodes as subprocesses.
 
-The scheduler has no CLI command yet, so it runs ``KubeScheduler`` through ``python -c``.
-Every process is stopped by PID at teardown.
+The server runs bare (``--disable controller-manager,scheduler``) and each
+component is its own process, as in a kubeadm cluster: ``pyk8s
+controller-manager --controllers *``, ``pyk8s scheduler`` (both with leader
+election, the upstream default) and ``pyk8s agent --simulate 2`` (nodes
+``sim-0``, ``sim-1``).  The fixture returns once both leader Leases have a
+holder and both nodes are registered.  Every process is stopped by PID at
+teardown.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from pyk8s.testing.cluster import ServerProcess
 
-SCHEDULER_SCRIPT = (
-    "import asyncio, sys\n"
-    "from pyk8s.client.rest import Client\n"
-    "from pyk8s.scheduler.scheduler import KubeScheduler\n"
-    "async def main():\n"
-    "    await KubeScheduler(Client.from_kubeconfig(sys.argv[1])).run()\n"
-    "asyncio.run(main())\n"
-)
+READY_TIMEOUT = 30.0
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -36,17 +36,37 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(10)
 
 
+def _components_up(server: ServerProcess) -> bool:
+    leases = server.kubectl("get", "leases", "-n", "kube-system", "-o", "json", check=False)
+    nodes = server.kubectl("get", "nodes", "-o", "name", check=False)
+    if leases.returncode != 0 or nodes.returncode != 0:
+        return False
+    holders = {item["metadata"]["name"]: (item.get("spec") or {}).get("holderIdentity")
+               for item in json.loads(leases.stdout)["items"]}
+    return (bool(holders.get("kube-controller-manager")) and bool(holders.get("kube-scheduler"))
+            and len(nodes.stdout.split()) >= 2)
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[ServerProcess]:
-    server = ServerProcess().start()
+    server = ServerProcess(extra_args=["--disable", "controller-manager,scheduler"]).start()
     procs: list[subprocess.Popen[bytes]] = []
     log = open(os.path.join(server.root, "components.log"), "ab")  # noqa: SIM115 - closed below
+    pyk8s = [sys.executable, "-m", "pyk8s"]
     try:
-        procs.append(subprocess.Popen([sys.executable, "-c", SCHEDULER_SCRIPT, server.kubeconfig], stdout=log, stderr=log))
-        procs.append(subprocess.Popen([sys.executable, "-m", "pyk8s", "controller-manager", "--kubeconfig",
-                                       server.kubeconfig], stdout=log, stderr=log))
-        procs.append(subprocess.Popen([sys.executable, "-m", "pyk8s", "agent", "--kubeconfig", server.kubeconfig,
-                                       "--simulate", "2"], stdout=log, stderr=log))
+        procs.append(subprocess.Popen([*pyk8s, "scheduler", "--kubeconfig", server.kubeconfig], stdout=log, stderr=log))
+        procs.append(subprocess.Popen([*pyk8s, "controller-manager", "--kubeconfig", server.kubeconfig,
+                                       "--controllers", "*"], stdout=log, stderr=log))
+        procs.append(subprocess.Popen([*pyk8s, "agent", "--kubeconfig", server.kubeconfig, "--simulate", "2"],
+                                      stdout=log, stderr=log))
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not _components_up(server):
+            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                log.flush()
+                with open(os.path.join(server.root, "components.log"), "rb") as f:
+                    tail = f.read()[-3000:].decode(errors="replace")
+                raise RuntimeError(f"control-plane components did not come up:\n{tail}")
+            time.sleep(0.2)
         yield server
     finally:
         for proc in procs:

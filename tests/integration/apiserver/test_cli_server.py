@@ -71,3 +71,22 @@ def test_client_mistakes_are_one_line_errors(tmp_path):
     assert taken.returncode == 1 and "Traceback" not in taken.stderr
     assert "address already in use" in taken.stderr
     assert time.monotonic() - start < 20
+    assert taken.stderr.count("\n") == 1  # the control plane never started, so nothing else was logged
+
+
+@needs_kubectl
+def test_test_harness_server_is_bare_by_default(srv):
+    # ServerProcess keeps the embedded controller manager and scheduler off ($PYK8S_DISABLE):
+    # nothing campaigns for a leader lease, nothing touches the objects tests create.
+    time.sleep(1)
+    assert srv.kubectl("get", "leases", "-n", "kube-system", "-o", "name").stdout == ""
+    assert "became leader" not in srv.log_tail(20000) and "starting controllers" not in srv.log_tail(20000)
+
+
+def test_bad_control_plane_flags_are_one_line_errors(tmp_path):
+    bad = subprocess.run([server_binary(), "server", "--data-dir", str(tmp_path), "--controllers", "nope"],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 1 and bad.stderr == "pyk8s server: unknown controllers: nope\n"
+    timings = subprocess.run([server_binary(), "server", "--data-dir", str(tmp_path),
+                              "--leader-elect-lease-duration=2s"], capture_output=True, text=True, timeout=30)
+    assert timings.returncode == 1 and timings.stderr.count("\n") == 1 and "leader election" in timings.stderr

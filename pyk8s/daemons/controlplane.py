@@ -1,0 +1,171 @@
+"""The control plane inside ``pyk8s server``: controller manager, scheduler, simulated nodes.
+
+``components(opts)`` returns factories for ``ServerOptions.extra``; the
+assembly calls them once the API server listens.  Each component reaches the
+API server exactly as the standalone commands do: through its own ``Client``
+over the server's HTTPS port, with the admin kubeconfig the server wrote
+(``ServerConfig.kubeconfig_path``), so ``pyk8s server`` and ``pyk8s
+controller-manager``/``pyk8s scheduler`` processes behave the same and may be
+mixed.  Clients are made when a component starts, never for a disabled one.
+
+Leader election is on by default, as upstream: the controller manager holds
+``kube-system/kube-controller-manager`` and the scheduler
+``kube-system/kube-scheduler``, so two servers on one storage (or a server
+beside standalone replicas) never act twice.  A standalone daemon exits when
+it loses its lease; in the server that would take the API server down with
+it, so an in-process component campaigns again instead, from scratch (fresh
+informers and caches), after ``restart_delay``; a component that fails is
+logged and rebuilt the same way (backing off up to 30 s).
+
+Names for ``pyk8s server --disable``: ``controller-manager`` and
+``scheduler`` (``COMPONENTS``).  ``--simulate-nodes N`` adds
+``simulated-nodes``: N kwok-style nodes played by ``SimulatedAgent``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from pyk8s.client.rest import Client
+from pyk8s.daemons.component import Component
+from pyk8s.daemons.election import LeaseSettings
+from pyk8s.daemons.server import ServerAssembly
+
+log = logging.getLogger("pyk8s.controlplane")
+
+CONTROLLER_MANAGER = "controller-manager"
+SCHEDULER = "scheduler"
+SIMULATED_NODES = "simulated-nodes"
+#: What ``--disable`` may name.
+COMPONENTS = (CONTROLLER_MANAGER, SCHEDULER)
+MAX_RESTART_DELAY = 30.0
+
+
+class Runnable(Protocol):
+    async def run(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ControlPlaneOptions:
+    controllers: tuple[str, ...] = ("*",)
+    election: LeaseSettings = LeaseSettings()
+    #: ``ControllerContext.option`` knobs (``node_monitor_grace_period``...).
+    controller_options: Mapping[str, Any] = field(default_factory=dict)
+    simulate_nodes: int = 0
+    restart_delay: float = 1.0
+
+
+class ClientComponent:
+    """A component with its own client to the API server, built from the admin kubeconfig.
+
+    ``build(client)`` makes the worker; its ``ready`` (or ``registered``)
+    event is mirrored into ``self.ready``.  When the worker returns by itself
+    (a lost lease), ``campaign_again`` builds a new one.  A worker that fails
+    is logged and rebuilt after a growing delay: in one process with the API
+    server, a crashed controller must not stop the server (a standalone daemon
+    would be restarted by its supervisor instead).
+    """
+
+    def __init__(self, name: str, *, kubeconfig: Path, build: Callable[[Client], Runnable], user_agent: str,
+                 field_manager: str = "", max_connections: int = 100, campaign_again: bool = True,
+                 restart_delay: float = 1.0) -> None:
+        self.name = name
+        self.kubeconfig = kubeconfig
+        self.build = build
+        self.client_args: dict[str, Any] = {"user_agent": user_agent, "field_manager": field_manager,
+                                            "max_connections": max_connections}
+        self.campaign_again = campaign_again
+        self.restart_delay = restart_delay
+        self.ready = asyncio.Event()
+        self.worker: Runnable | None = None
+
+    async def run(self) -> None:
+        client = Client.from_kubeconfig(str(self.kubeconfig), **self.client_args)
+        delay = self.restart_delay
+        try:
+            while True:
+                try:
+                    self.worker = self.build(client)
+                    await self._run_worker(self.worker)
+                except Exception:  # noqa: BLE001 - a broken component must not take the API server down
+                    log.exception("%s failed; restarting it in %.0fs", self.name, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, MAX_RESTART_DELAY)
+                    continue
+                if not self.campaign_again:
+                    return
+                log.warning("%s: leader lease lost; campaigning again", self.name)
+                delay = self.restart_delay
+                await asyncio.sleep(delay)
+        finally:
+            self.ready.clear()
+            await client.close()
+
+    async def _run_worker(self, worker: Runnable) -> None:
+        async with asyncio.TaskGroup() as tg:
+            mirror = tg.create_task(self._mirror_ready(worker))
+            try:
+                await worker.run()
+            finally:
+                mirror.cancel()
+                self.ready.clear()
+
+    async def _mirror_ready(self, worker: Runnable) -> None:
+        event = getattr(worker, "ready", None) or getattr(worker, "registered", None)
+        if isinstance(event, asyncio.Event):
+            await event.wait()
+            self.ready.set()
+            log.info("%s ready", self.name)
+
+
+def controller_manager(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientComponent:
+    from pyk8s.controllers.manager import ControllerManager
+
+    s = opts.election
+
+    def build(client: Client) -> Runnable:
+        return ControllerManager(client, controllers=opts.controllers, leader_elect=s.enabled,
+                                 options=dict(opts.controller_options), lease_duration=s.lease_duration,
+                                 renew_deadline=s.renew_deadline, retry_period=s.retry_period)
+
+    return ClientComponent(CONTROLLER_MANAGER, kubeconfig=assembly.opts.config.kubeconfig_path, build=build,
+                           user_agent="pyk8s-controller-manager", field_manager="kube-controller-manager",
+                           restart_delay=opts.restart_delay)
+
+
+def scheduler(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientComponent:
+    def build(client: Client) -> Runnable:
+        from pyk8s.daemons.scheduler import SchedulerDaemon
+
+        return SchedulerDaemon(client, election=opts.election)
+
+    return ClientComponent(SCHEDULER, kubeconfig=assembly.opts.config.kubeconfig_path, build=build,
+                           user_agent="pyk8s-scheduler", field_manager="kube-scheduler",
+                           restart_delay=opts.restart_delay)
+
+
+def simulated_nodes(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientComponent:
+    def build(client: Client) -> Runnable:
+        from pyk8s.kubelet.simulated.agent import SimulatedAgent
+
+        return SimulatedAgent(client, count=opts.simulate_nodes)
+
+    # The agent runs until cancelled; if it ever returns, that is the end of it.
+    return ClientComponent(SIMULATED_NODES, kubeconfig=assembly.opts.config.kubeconfig_path, build=build,
+                           user_agent="pyk8s-agent/simulated", max_connections=64, campaign_again=False)
+
+
+def components(opts: ControlPlaneOptions) -> list[Callable[[ServerAssembly], Component]]:
+    """Factories for ``ServerOptions.extra``, in start order."""
+    makers: list[Callable[[ServerAssembly], Component]] = [
+        lambda a: controller_manager(a, opts),
+        lambda a: scheduler(a, opts),
+    ]
+    if opts.simulate_nodes > 0:
+        makers.append(lambda a: simulated_nodes(a, opts))
+    return makers
