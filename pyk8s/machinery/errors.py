@@ -122,7 +122,11 @@ def unauthorized(message: str = "Unauthorized") -> StatusError:
     return StatusError(401, "Unauthorized", message)
 
 
-def forbidden(message: str) -> StatusError:
+def forbidden(message: str, resource: str = "", name: str = "", group: str = "") -> StatusError:
+    """403; with a resource, worded as upstream's ``NewForbidden``: ``configmaps "x" is forbidden: why``."""
+    if resource:
+        what = qualified(resource, group) + (f' "{name}"' if name else "")
+        return StatusError(403, "Forbidden", f"{what} is forbidden: {message}", name=name, group=group, kind=resource)
     return StatusError(403, "Forbidden", message)
 
 

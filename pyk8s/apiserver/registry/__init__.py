@@ -58,8 +58,9 @@ class Registry:
             return PodBinding(self.storage_for(rt))
         return None
 
-    async def admit_namespace(self, namespace: str) -> None:
-        """404 for a missing namespace, 403 for a terminating one (the NamespaceLifecycle admission)."""
+    async def admit_namespace(self, namespace: str, resource: str = "", name: str = "", group: str = "") -> None:
+        """404 for a missing namespace, 403 for a terminating one (the NamespaceLifecycle admission);
+        ``resource``/``name``/``group`` word the 403 as upstream: ``configmaps "x" is forbidden: ...``."""
         ns_store = self.store("", "namespaces")
         if ns_store is None:
             return
@@ -69,7 +70,7 @@ class Registry:
         ns = ns_store.decode(kv)
         if ns["metadata"].get("deletionTimestamp") or (ns.get("status") or {}).get("phase") == "Terminating":
             raise errors.forbidden(f"unable to create new content in namespace {namespace} because it is being "
-                                   f"terminated")
+                                   f"terminated", resource, name, group)
 
     async def close(self) -> None:
         for store in list(self._stores.values()):

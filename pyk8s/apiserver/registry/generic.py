@@ -235,7 +235,8 @@ class GenericStore:
         self._admit_namespace(namespace, obj)
         meta = obj["metadata"]
         if self.registry is not None and self.resource.namespaced:
-            await self.registry.admit_namespace(meta["namespace"])
+            await self.registry.admit_namespace(meta["namespace"], self.resource.plural, meta.get("name", ""),
+                                                self.resource.group)
         generated = not meta.get("name") and bool(meta.get("generateName"))
         if not meta.get("name") and not generated:
             raise self._invalid("", [_required_name()])
@@ -258,6 +259,7 @@ class GenericStore:
             meta.pop(k, None)
         self.strategy.default(obj)
         self.strategy.prepare_for_create(obj)
+        objectmeta.drop_empty(meta)
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = objectmeta.now_rfc3339()
         if self.strategy.tracks_generation:
@@ -370,6 +372,7 @@ class GenericStore:
             if self.strategy.tracks_generation and self.strategy.spec_changed(new, old):
                 meta["generation"] = int(old_meta.get("generation") or 1) + 1
         meta = new["metadata"]
+        objectmeta.drop_empty(meta)
         if errs:
             raise self._invalid(name, errs)
         await self.before_update(new, old, opts, subresource)

@@ -20,6 +20,18 @@ CONTINUE_EXPIRED = ("The provided continue parameter is too old to display a con
                     "from the response to continue the list from the current resourceVersion.")
 
 
+#: ObjectMeta's maps and lists, all ``omitempty`` in Go: an empty one is never stored or served.
+OMITEMPTY_META = ("labels", "annotations", "ownerReferences", "finalizers")
+
+
+def drop_empty(meta: dict[str, Any]) -> None:
+    """Remove empty ``labels``/``annotations``/``ownerReferences``/``finalizers``, as Go's encoding
+    does (e.g. after a controller strips the last ownerReference with an update)."""
+    for key in OMITEMPTY_META:
+        if key in meta and not meta[key]:
+            del meta[key]
+
+
 def now_rfc3339(offset_seconds: float = 0) -> str:
     return datetime.fromtimestamp(int(datetime.now(UTC).timestamp() + offset_seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

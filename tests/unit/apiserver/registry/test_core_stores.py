@@ -98,7 +98,8 @@ async def test_namespace_termination(registry: Registry) -> None:
     with pytest.raises(StatusError) as exc:
         await cms.create("t", configmap("x"), WriteOptions())
     assert exc.value.code == 403
-    assert exc.value.message == "unable to create new content in namespace t because it is being terminated"
+    assert exc.value.message == ('configmaps "x" is forbidden: unable to create new content in namespace t '
+                                 'because it is being terminated')
     ns = await nss.get("", "t")
     ns["spec"]["finalizers"] = []
     await nss.update("", "t", ns, WriteOptions(), subresource="finalize")

@@ -220,3 +220,24 @@ async def test_patch_drops_unknown_fields_unless_strict(registry: Registry) -> N
                               WriteOptions(field_validation="Ignore"))
     assert "bar" not in out["spec"]
     assert "bar" not in (await deps.get("default", "web"))["spec"]
+
+
+async def test_empty_meta_collections_are_omitted(registry: Registry) -> None:
+    """ObjectMeta's labels, annotations, ownerReferences and finalizers are ``omitempty`` in Go:
+    stripping the last ownerReference (the garbage collector orphaning) leaves no ``[]`` behind."""
+    cms = store(registry, "", "configmaps")
+    obj = configmap("a")
+    obj["metadata"].update(labels={}, annotations={}, finalizers=[], ownerReferences=[])
+    out = await cms.create("default", obj, WriteOptions())
+    assert not {"labels", "annotations", "finalizers", "ownerReferences"} & set(out["metadata"])
+    out["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
+                                           "uid": "0c0f4a0e-0000-4000-8000-000000000000"}]
+    out["metadata"]["labels"] = {"k": "v"}
+    out, _ = await cms.update("default", "a", out, WriteOptions())
+    assert out["metadata"]["labels"] == {"k": "v"} and len(out["metadata"]["ownerReferences"]) == 1
+    out["metadata"]["ownerReferences"] = []
+    out["metadata"]["labels"] = {}
+    out, _ = await cms.update("default", "a", out, WriteOptions())
+    stored = await cms.get("default", "a")
+    for got in (out, stored):
+        assert "ownerReferences" not in got["metadata"] and "labels" not in got["metadata"], got["metadata"]
