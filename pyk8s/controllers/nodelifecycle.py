@@ -16,8 +16,12 @@ Eviction (the NoExecute taint manager): a pod on a node with NoExecute taints
 is deleted once the shortest toleration it has for them runs out, counted
 from the taint's ``timeAdded``: no matching toleration -> at once (for the
 two taints above, ``default_toleration_seconds``, 300 s, as the
-DefaultTolerationSeconds admission would add), ``tolerationSeconds`` unset ->
-never.
+DefaultTolerationSeconds admission would add, or
+``default_unreachable_toleration_seconds`` for the unreachable one), several
+matching -> the shortest ``tolerationSeconds`` among them, only unset ones ->
+never.  As upstream's taint eviction controller, an evicted pod first gets a
+``TaintManagerEviction`` event and the ``DisruptionTarget`` condition (reason
+``DeletionByTaintManager``), then is deleted.
 
 Work is keyed by node name; ``sync`` returns the delay to the next deadline
 (grace expiry or an eviction), so nothing polls faster than needed.
@@ -25,6 +29,7 @@ Work is keyed by node name; ``sync`` returns the delay to the next deadline
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime
 import logging
@@ -34,6 +39,7 @@ from typing import Any
 from pyk8s.client.errors import ApiError, is_conflict, is_not_found
 from pyk8s.client.rest import DynamicResource
 from pyk8s.client.tools.controller import Controller
+from pyk8s.client.tools.events import EventRecorder
 from pyk8s.client.tools.store import DeletedFinalStateUnknown, by_node_name
 from pyk8s.controllers.manager import ControllerContext
 
@@ -103,8 +109,12 @@ def tolerates(toleration: Obj, taint: Obj) -> bool:
     return op == "Exists" or (toleration.get("value") or "") == (taint.get("value") or "")
 
 
-def eviction_time(pod: Obj, taints: list[Obj], default_seconds: float) -> datetime.datetime | None:
-    """When the pod must go because of NoExecute taints (None: never)."""
+def eviction_time(pod: Obj, taints: list[Obj], default_seconds: float,
+                  unreachable_seconds: float | None = None) -> datetime.datetime | None:
+    """When the pod must go because of NoExecute taints (None: never).
+
+    ``default_seconds`` (and ``unreachable_seconds`` for the unreachable taint, when given) apply to
+    the two node-health taints when the pod has no toleration for them at all."""
     tolerations = (pod.get("spec") or {}).get("tolerations") or []
     when: datetime.datetime | None = None
     for taint in taints:
@@ -112,12 +122,17 @@ def eviction_time(pod: Obj, taints: list[Obj], default_seconds: float) -> dateti
             continue
         added = parse_time(taint.get("timeAdded")) or datetime.datetime.min.replace(tzinfo=datetime.UTC)
         matching = [t for t in tolerations if tolerates(t, taint)]
+        bounded = [t for t in matching if t.get("tolerationSeconds") is not None]
         if not matching:
-            seconds: float | None = default_seconds if taint.get("key") in MANAGED_TAINTS else 0.0
-        elif any(t.get("tolerationSeconds") is None for t in matching):
+            seconds: float | None = 0.0
+            if taint.get("key") == UNREACHABLE and unreachable_seconds is not None:
+                seconds = unreachable_seconds
+            elif taint.get("key") in MANAGED_TAINTS:
+                seconds = default_seconds
+        elif not bounded:  # as upstream: forever only when no matching toleration has a limit
             seconds = None
         else:
-            seconds = float(min(max(int(t["tolerationSeconds"]), 0) for t in matching))
+            seconds = float(min(max(int(t["tolerationSeconds"]), 0) for t in bounded))
         if seconds is None:
             continue
         due = added + datetime.timedelta(seconds=seconds)
@@ -137,6 +152,9 @@ class NodeLifecycleController:
         self.clock = ctx.clock
         self.grace = float(ctx.option("node_monitor_grace_period", DEFAULT_GRACE))
         self.default_toleration = float(ctx.option("default_toleration_seconds", DEFAULT_TOLERATION))
+        self.unreachable_toleration = float(ctx.option("default_unreachable_toleration_seconds",
+                                                       self.default_toleration))
+        self.recorder = EventRecorder(ctx.client, component="taint-eviction-controller", clock=ctx.clock)
         self.period = float(ctx.option("node_monitor_period", MONITOR_PERIOD))
         self.nodes = ctx.factory.informer(NODES)
         self.leases = ctx.factory.informer(LEASES, namespace=LEASE_NAMESPACE)
@@ -158,7 +176,9 @@ class NodeLifecycleController:
                 self.controller.queue.add(node)
 
     async def run(self) -> None:
-        await self.controller.run()
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.recorder.run())
+            tg.create_task(self.controller.run())
 
     # --- health -------------------------------------------------------------------------
 
@@ -264,7 +284,7 @@ class NodeLifecycleController:
             meta = pod["metadata"]
             if meta.get("deletionTimestamp"):
                 continue
-            due = eviction_time(pod, taints, self.default_toleration)
+            due = eviction_time(pod, taints, self.default_toleration, self.unreachable_toleration)
             if due is None:
                 continue
             left = (due - now).total_seconds()
@@ -273,13 +293,32 @@ class NodeLifecycleController:
                 continue
             log.info("nodelifecycle: evicting pod %s/%s from node %s", meta.get("namespace"), meta["name"],
                      node["metadata"]["name"])
-            try:
-                await self.client.delete(PODS, meta["name"], namespace=meta.get("namespace"),
-                                         preconditions={"uid": meta["uid"]})
-            except ApiError as exc:
-                if not (is_not_found(exc) or exc.code == 409):
-                    raise
+            await self.evict(pod)
         return soonest
+
+    async def evict(self, pod: Obj) -> None:
+        """As upstream's taint eviction controller: an event, the DisruptionTarget condition, the delete."""
+        meta = pod["metadata"]
+        name, namespace = meta["name"], meta.get("namespace")
+        self.recorder.event({"apiVersion": "v1", "kind": "Pod", "name": name, "namespace": namespace},
+                            "Normal", "TaintManagerEviction", f"Marking for deletion Pod {namespace}/{name}")
+        conds = (pod.get("status") or {}).get("conditions") or []
+        if not any(c.get("type") == "DisruptionTarget" and c.get("status") == "True" for c in conds):
+            condition = {"type": "DisruptionTarget", "status": "True", "reason": "DeletionByTaintManager",
+                         "message": "Taint manager: deleting due to NoExecute taint",
+                         "lastTransitionTime": time_str(self.clock.now())}
+            try:
+                await self.client.patch(PODS, name, {"status": {"conditions": [condition]}}, namespace=namespace,
+                                        subresource="status")
+            except ApiError as exc:
+                if is_not_found(exc):
+                    return
+                raise
+        try:
+            await self.client.delete(PODS, name, namespace=namespace, preconditions={"uid": meta["uid"]})
+        except ApiError as exc:
+            if not (is_not_found(exc) or exc.code == 409):
+                raise
 
 
 def new(ctx: ControllerContext) -> NodeLifecycleController:
