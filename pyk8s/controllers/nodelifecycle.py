@@ -155,6 +155,7 @@ class NodeLifecycleController:
         self.unreachable_toleration = float(ctx.option("default_unreachable_toleration_seconds",
                                                        self.default_toleration))
         self.recorder = EventRecorder(ctx.client, component="taint-eviction-controller", clock=ctx.clock)
+        self.node_recorder = EventRecorder(ctx.client, component="node-controller", clock=ctx.clock)
         self.period = float(ctx.option("node_monitor_period", MONITOR_PERIOD))
         self.nodes = ctx.factory.informer(NODES)
         self.leases = ctx.factory.informer(LEASES, namespace=LEASE_NAMESPACE)
@@ -178,6 +179,7 @@ class NodeLifecycleController:
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self.recorder.run())
+            tg.create_task(self.node_recorder.run())
             tg.create_task(self.controller.run())
 
     # --- health -------------------------------------------------------------------------
@@ -230,8 +232,14 @@ class NodeLifecycleController:
             if ctype not in present:
                 conds.append({"type": ctype, "status": "Unknown", "reason": "NodeStatusNeverUpdated",
                               "message": NEVER_MESSAGE, "lastHeartbeatTime": now, "lastTransitionTime": now})
-        log.info("nodelifecycle: node %s stopped posting status", node["metadata"]["name"])
-        return await self._write(body, status=True)
+        name = node["metadata"]["name"]
+        log.info("nodelifecycle: node %s stopped posting status", name)
+        written = await self._write(body, status=True)
+        if written is not None:
+            # As upstream: the Node reference's uid is the node's name.
+            self.node_recorder.event({"apiVersion": "v1", "kind": "Node", "name": name, "uid": name},
+                                     "Normal", "NodeNotReady", f"Node {name} status is now: NodeNotReady")
+        return written
 
     async def update_taints(self, node: Obj) -> Obj | None:
         want = desired_taints(node, self.clock.now())
@@ -272,6 +280,8 @@ class NodeLifecycleController:
             except ApiError as exc:
                 if not (is_not_found(exc) or is_conflict(exc)):
                     raise
+                continue
+            self.node_recorder.event(pod, "Warning", "NodeNotReady", "Node is not ready")
 
     async def evict_pods(self, node: Obj) -> float | None:
         """Delete pods whose tolerations ran out; seconds until the next one is due."""

@@ -42,6 +42,7 @@ class SimNode:
     ip: str
     uid: str = ""
     pod_cidr: str = ""
+    cidr_checked: float = float("-inf")  # monotonic time the podCIDR was last read from the API
     stopped: bool = False
     ready_since: str = ""
 

@@ -38,6 +38,7 @@ from pyk8s.client.rest import PODS, Client
 from pyk8s.client.tools.controller import Controller
 from pyk8s.client.tools.informer import SharedInformer
 from pyk8s.client.tools.store import DeletedFinalStateUnknown, meta_key
+from pyk8s.kubelet.simulated.leases import NODES
 from pyk8s.kubelet.simulated.nodes import SimNode, format_time
 from pyk8s.util.clock import REAL_CLOCK, Clock
 
@@ -53,6 +54,7 @@ BACKOFF_INITIAL = 10.0
 BACKOFF_MAX = 300.0
 FAKE_POD_NETWORK = ipaddress.IPv4Network("10.244.0.0/16")
 NODE_INDEX = "node"
+CIDR_RECHECK = 2.0  # seconds between reads of a node that has no podCIDR yet
 
 
 def backoff_for(restarts: int) -> float:
@@ -175,7 +177,11 @@ class PodSimulator:
             return None  # a stopped kubelet does nothing
         if pod["metadata"].get("deletionTimestamp"):
             return await self._confirm_deletion(key, pod)
-        run = self.runs.get(key) or self._start(key, pod, node)
+        run = self.runs.get(key)
+        if run is None:
+            if not node.pod_cidr and not (pod.get("spec") or {}).get("hostNetwork"):
+                await self._learn_pod_cidr(node)
+            run = self._start(key, pod, node)
         if run is None:
             return None
         wait = advance(run, pod, self.clock.monotonic(), self._wall)
@@ -183,6 +189,20 @@ class PodSimulator:
         if status != pod.get("status"):
             await self.client.update_status(PODS, {**pod, "status": status})
         return wait
+
+    async def _learn_pod_cidr(self, node: SimNode) -> None:
+        """Read the node's podCIDR (node IPAM sets it just after registration) before its first pod
+        needs an address, so agents in separate processes never hand out the same pod IPs."""
+        now = self.clock.monotonic()
+        if now - node.cidr_checked < CIDR_RECHECK:
+            return
+        node.cidr_checked = now
+        try:
+            obj = await self.client.get(NODES, node.name)
+        except ApiError as exc:
+            log.debug("reading node %s for its podCIDR: %s", node.name, exc)
+            return
+        node.pod_cidr = (obj.get("spec") or {}).get("podCIDR") or node.pod_cidr
 
     def _wall(self, mono: float) -> str:
         """The wall time of a monotonic instant (events happen on the monotonic axis)."""

@@ -68,6 +68,17 @@ async def test_silent_node_goes_unknown_tainted_pods_evicted_then_recovers() -> 
         await eventually(lambda: len(e.obj("v1/nodes", "", "n")["spec"].get("taints") or []) == 2)
         assert {t["key"] for t in e.obj("v1/nodes", "", "n")["spec"]["taints"]} == {UNREACHABLE}
         await eventually(lambda: e.obj("v1/pods", "ns", "p")["status"]["conditions"][0]["status"] == "False")
+        # The node controller's events, worded as upstream's: one on the node, one on each of its pods.
+        def not_ready_events() -> dict[str, dict]:
+            return {o["involvedObject"]["name"]: o
+                    for k, o in e.srv.objects.items() if k[0] == "v1/events" and o["reason"] == "NodeNotReady"}
+
+        await eventually(lambda: len(not_ready_events()) == 2)
+        events = not_ready_events()
+        assert events["n"]["involvedObject"]["kind"] == "Node"
+        assert (events["n"]["type"], events["n"]["message"]) == ("Normal", "Node n status is now: NodeNotReady")
+        assert (events["p"]["type"], events["p"]["message"]) == ("Warning", "Node is not ready")
+        assert {o["source"]["component"] for o in events.values()} == {"node-controller"}
         await e.clock.advance(10)
         await asyncio.sleep(0.05)
         assert e.obj("v1/pods", "ns", "p") is not None  # toleration (20 s) not yet used up

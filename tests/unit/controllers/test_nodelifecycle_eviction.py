@@ -67,8 +67,12 @@ async def test_eviction_marks_the_pod_and_records_an_event_before_deleting() -> 
         marked = [c for c in history[-2][1]["status"]["conditions"] if c["type"] == "DisruptionTarget"]
         assert [(c["status"], c["reason"], c["message"]) for c in marked] == [
             ("True", "DeletionByTaintManager", "Taint manager: deleting due to NoExecute taint")]
-        await eventually(lambda: any(k[0] == "v1/events" for k in e.srv.objects))
-        (event,) = [o for k, o in e.srv.objects.items() if k[0] == "v1/events"]
+        def evictions() -> list[dict]:
+            return [o for k, o in e.srv.objects.items()
+                    if k[0] == "v1/events" and o["reason"] == "TaintManagerEviction"]
+
+        await eventually(evictions)
+        (event,) = evictions()
         assert (event["reason"], event["type"], event["message"]) == (
             "TaintManagerEviction", "Normal", "Marking for deletion Pod ns/p")
         assert event["involvedObject"]["kind"] == "Pod" and event["involvedObject"]["name"] == "p"

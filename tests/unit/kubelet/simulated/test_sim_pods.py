@@ -222,3 +222,16 @@ async def test_agent_restart_keeps_pod_status(client: Client, fake_server: FakeA
         await client.create(PODS, pod("fresh"))
         await eventually(lambda: status(fake_server, "fresh").get("phase") == "Running")
         assert status(fake_server, "fresh")["podIP"] != before["podIP"]  # the pool knows the kept address
+
+
+async def test_pod_ips_come_from_a_podcidr_assigned_after_registration(agent: SimulatedAgent, client: Client,
+                                                                       fake_server: FakeApiServer) -> None:
+    """Node IPAM sets podCIDR after the node registered; the first pod must already use it (two agents in
+    separate processes both have a node of index 0, so the index-based fallback would hand out the same IPs)."""
+    assigned = "10.244.77.0/24"
+    node = fake_server.objects[("v1/nodes", "", "sim-0")]
+    node.setdefault("spec", {})["podCIDR"] = assigned
+    assert agent.nodes["sim-0"].pod_cidr == ""  # the agent has not seen it yet
+    await client.create(PODS, pod("late-cidr", node="sim-0"))
+    await eventually(lambda: status(fake_server, "late-cidr").get("phase") == "Running")
+    assert ipaddress.ip_address(status(fake_server, "late-cidr")["podIP"]) in ipaddress.ip_network(assigned)
