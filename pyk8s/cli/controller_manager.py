@@ -4,13 +4,10 @@ Flags follow kube-controller-manager: ``--controllers`` takes ``*``,
 ``name`` and ``-name`` items; ``--leader-elect`` (on by default, as upstream;
 ``--leader-elect=false`` turns it off) campaigns for the Lease
 ``kube-system/kube-controller-manager`` so only one instance acts.  Tuning
-knobs the tests need (node monitor period and grace period, default
-tolerations, cluster CIDR, GC threshold) are flags too; durations take Go
-syntax (``40s``) or plain seconds.  The two ``--default-*-toleration-seconds``
-apply to pods that carry no matching toleration at all (upstream sets them on
-kube-apiserver, whose admission adds the tolerations; the node lifecycle
-controller reads ``default_toleration_seconds`` for both taints and may read
-``default_unreachable_toleration_seconds`` for the unreachable one).
+knobs the tests need (node monitor period and grace period, cluster CIDR,
+GC threshold) are flags too; durations take Go syntax (``40s``) or plain
+seconds.  The default not-ready/unreachable tolerations are the API
+server's (``pyk8s server --default-*-toleration-seconds``), as upstream.
 SIGTERM/SIGINT stop the controllers and exit 0; losing the leader lease
 exits 1; a bad flag or an unreadable kubeconfig is one line on stderr and
 exit 1.
@@ -45,10 +42,6 @@ def register(subparsers: Any) -> None:
                    help="how long a node may go unheard before it is marked unhealthy (40s)")
     p.add_argument("--node-monitor-period", type=election.parse_seconds, default=5.0, metavar="DURATION",
                    help="how often node health is checked (5s)")
-    p.add_argument("--default-not-ready-toleration-seconds", type=election.parse_seconds, default=300.0,
-                   metavar="SECONDS", help="eviction delay from a not-ready node for pods with no toleration (300)")
-    p.add_argument("--default-unreachable-toleration-seconds", type=election.parse_seconds, default=300.0,
-                   metavar="SECONDS", help="eviction delay from an unreachable node for pods with no toleration (300)")
     p.add_argument("--cluster-cidr", default="10.244.0.0/16")
     p.add_argument("--node-cidr-mask-size", type=int, default=24)
     p.add_argument("--terminated-pod-gc-threshold", type=int, default=12500)
@@ -59,8 +52,6 @@ def register(subparsers: Any) -> None:
 def options_from(args: argparse.Namespace) -> dict[str, Any]:
     return {"node_monitor_grace_period": args.node_monitor_grace_period,
             "node_monitor_period": args.node_monitor_period,
-            "default_toleration_seconds": args.default_not_ready_toleration_seconds,
-            "default_unreachable_toleration_seconds": args.default_unreachable_toleration_seconds,
             "cluster_cidr": args.cluster_cidr, "node_cidr_mask_size": args.node_cidr_mask_size,
             "terminated_pod_gc_threshold": args.terminated_pod_gc_threshold}
 

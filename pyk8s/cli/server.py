@@ -105,6 +105,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--etcd-servers", default="", help="etcd endpoints, e.g. http://127.0.0.1:2379")
     p.add_argument("--service-cluster-ip-range", default="10.96.0.0/12", type=_cidr)
     p.add_argument("--service-node-port-range", default="30000-32767")
+    p.add_argument("--default-not-ready-toleration-seconds", type=_count, default=300, metavar="SECONDS",
+                   help="tolerationSeconds of the not-ready:NoExecute toleration added to every new pod "
+                        "that has none (default 300)")
+    p.add_argument("--default-unreachable-toleration-seconds", type=_count, default=300, metavar="SECONDS",
+                   help="tolerationSeconds of the unreachable:NoExecute toleration added to every new pod "
+                        "that has none (default 300)")
     p.add_argument("--disable", action="append", default=[], metavar="COMPONENTS",
                    help="comma-separated components not to run, repeatable: "
                         f"{', '.join(controlplane.COMPONENTS)} (${DISABLE_ENV} adds to it)")
@@ -159,6 +165,8 @@ def options(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
                     ", ".join(controlplane.COMPONENTS))
     return daemons_server.ServerOptions(config=config, storage_url=storage_url(args),
                                         node_port_range=args.service_node_port_range, disable=disable,
+                                        not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
+                                        unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
                                         compaction_interval=args.etcd_compaction_interval,
                                         compaction_min_revisions=_min_revisions(),
                                         extra=controlplane.components(control_plane(args)))

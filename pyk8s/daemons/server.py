@@ -40,6 +40,9 @@ class ServerOptions:
     config: ServerConfig
     storage_url: str
     node_port_range: str = "30000-32767"
+    # kube-apiserver's --default-not-ready-toleration-seconds / --default-unreachable-toleration-seconds.
+    not_ready_toleration_seconds: int = 300
+    unreachable_toleration_seconds: int = 300
     disable: frozenset[str] = frozenset()
     # kube-apiserver's --etcd-compaction-interval: every interval, history older than one
     # interval is compacted away, but never the newest ``compaction_min_revisions``. 0 = off.
@@ -70,7 +73,9 @@ class ServerAssembly:
             self.readiness.mark("storage")
             self.registry = build_registry(SCHEME, self.storage,
                                            service_cidr=self.opts.config.service_cluster_ip_range,
-                                           node_port_range=self.opts.node_port_range)
+                                           node_port_range=self.opts.node_port_range,
+                                           not_ready_toleration_seconds=self.opts.not_ready_toleration_seconds,
+                                           unreachable_toleration_seconds=self.opts.unreachable_toleration_seconds)
             self.apiserver = APIServer(config, registry=self.registry, readiness=self.readiness,
                                        credentials=credentials)
             async with asyncio.TaskGroup() as tg:

@@ -13,6 +13,10 @@ A failed pod whose cycle started before a move request goes to backoff
 instead of parking in unschedulable, so an event that raced with its cycle
 is not lost (upstream's ``moveRequestCycle``).  Time comes from an injected
 ``Clock``; ``flush`` does the timed moves and ``run`` calls it every second.
+
+As upstream's PriorityQueue, the queue keeps the ``Nominator`` up to date
+from the pods it is given (``status.nominatedNodeName``); a pod leaves it when
+it is bound or deleted.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pyk8s.scheduler.framework import interface as fw
+from pyk8s.scheduler.nominator import Nominator
 from pyk8s.scheduler.podinfo import PodInfo, pod_key
 from pyk8s.util.clock import REAL_CLOCK, Clock
 
@@ -59,8 +64,10 @@ class SchedulingQueue:
         initial_backoff: float = DEFAULT_INITIAL_BACKOFF,
         max_backoff: float = DEFAULT_MAX_BACKOFF,
         max_unschedulable: float = DEFAULT_MAX_UNSCHEDULABLE,
+        nominator: Nominator | None = None,
     ) -> None:
         self._clock = clock
+        self.nominator = nominator if nominator is not None else Nominator()
         self._events = dict(events or {})
         self._initial = initial_backoff
         self._max = max_backoff
@@ -84,8 +91,11 @@ class SchedulingQueue:
         qp = self._pods.get(key)
         if qp is None:
             qp = QueuedPod(PodInfo.of(pod), now, initial_attempt=now)
+            self.nominator.add(qp.info)
         else:
+            old = qp.info.pod
             qp.info = PodInfo.of(pod)
+            self.nominator.update(old, qp.info)
         self._remove_from_current(key)
         self._pods[key] = qp
         self._push_active(qp)
@@ -97,13 +107,24 @@ class SchedulingQueue:
         if qp is None:
             self.add(pod)
             return
+        old = qp.info.pod
         qp.info = PodInfo.of(pod)
+        self.nominator.update(old, qp.info)
         where = self._where.get(key)
         if where == "unschedulable":
             del self._unschedulable[key]
             self._requeue(qp)
         elif where == "active":
             self._push_active(qp)  # priority may have changed; the old heap entry is skipped
+
+    def update_status(self, pod: fw.Pod) -> None:
+        """A status-only change of a queued pod: keep its newest dict (and nomination), no requeue."""
+        qp = self._pods.get(pod_key(pod))
+        if qp is None:
+            return
+        old = qp.info.pod
+        qp.info.pod = pod  # the digest does not read the status
+        self.nominator.update(old, qp.info)
 
     def _push_active(self, qp: QueuedPod) -> None:
         heapq.heappush(self._active, (-qp.info.priority, qp.timestamp, next(self._seq), qp.key))
@@ -175,6 +196,8 @@ class SchedulingQueue:
         """The pod was bound: forget it."""
         self._pods.pop(key, None)
         self._remove_from_current(key)
+        if self.nominator:
+            self.nominator.delete(key)
 
     def delete(self, pod: fw.Pod) -> None:
         self.done(pod_key(pod))

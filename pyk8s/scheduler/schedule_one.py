@@ -17,8 +17,10 @@ The failure message is upstream's ``FitError`` text, e.g.
 ``0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 Insufficient cpu. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod..``
 (reasons counted over nodes, sorted as strings; each part closed by ``.``,
 which doubles the period after the nested preemption message exactly as
-kube-scheduler 1.32 does).  Preemption itself (evicting victims) is out of
-scope; see ``plugins.defaultpreemption``.
+kube-scheduler 1.32 does).  When preemption does find victims its status is a
+success with no message, so the text stops after the filter reasons, and the
+``FitError`` carries the nomination and the evictions to perform
+(``post_filter_result``; see ``plugins.defaultpreemption``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from pyk8s.scheduler.cache import Cache, NodeInfo, Snapshot
 from pyk8s.scheduler.framework import interface as fw
 from pyk8s.scheduler.framework.runtime import Framework
-from pyk8s.scheduler.podinfo import PodInfo
+from pyk8s.scheduler.podinfo import PodInfo, pod_key
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
@@ -53,6 +55,8 @@ class FitError:
     absent_reasons: list[str] = field(default_factory=list)
     pre_filter_msg: str = ""
     post_filter_msg: str = ""
+    # The PostFilter's nomination and API work (preemption), None when it had none.
+    post_filter_result: fw.PostFilterResult | None = None
     unschedulable_plugins: set[str] = field(default_factory=set)
 
     def message(self) -> str:
@@ -92,6 +96,8 @@ class CycleOutcome:
     status: fw.Status | None = None
     message: str = ""
     unschedulable_plugins: set[str] = field(default_factory=set)
+    # Set when preemption nominated the pod to a node ("" when it cleared the nomination).
+    nominated_node_name: str | None = None
 
     @property
     def scheduled(self) -> bool:
@@ -148,7 +154,7 @@ class Scheduler:
         if status is not None:
             err = FitError(len(nodes), pre_filter_msg=status.message(), unschedulable_plugins={status.plugin})
             err.statuses = {n.name: status for n in nodes}
-            err.post_filter_msg = self._post_filter(state, pod, err.statuses)
+            self._post_filter(state, pod, err, err.statuses)
             return ([], {}), err
         candidates = nodes
         restricted = result is not None and result.node_names is not None
@@ -163,18 +169,36 @@ class Scheduler:
         start = 0 if restricted else self._next_start % total if total else 0
         processed = 0
         success, skip = fw.Code.SUCCESS, fw.Code.SKIP
-        # Framework.run_filters inlined: this loop runs once per node per pod.
-        for node in candidates[start:] + candidates[:start] if start else candidates:
-            processed += 1
-            for name, fn in filters:
-                s = fn(state, pod, node)
-                if s is not None and s.code != success and s.code != skip:
-                    statuses[node.name] = s.with_plugin(name)
-                    break
-            else:
+        ordered = candidates[start:] + candidates[:start] if start else candidates
+        nominated = fwk.nominator.by_node
+        if nominated:
+            # Some pods wait for room their preemption freed: nodes holding such
+            # nominations are filtered as if those pods ran there (rare path).
+            for node in ordered:
+                processed += 1
+                if node.name in nominated:
+                    s = fwk.run_filters_with_nominated_pods(filters, state, pod, node)
+                else:
+                    s = fwk.run_filters(filters, state, pod, node)
+                if s is not None:
+                    statuses[node.name] = s
+                    continue
                 fits.append(node)
                 if len(fits) >= want:
                     break
+        else:
+            # Framework.run_filters inlined: this loop runs once per node per pod.
+            for node in ordered:
+                processed += 1
+                for name, fn in filters:
+                    s = fn(state, pod, node)
+                    if s is not None and s.code != success and s.code != skip:
+                        statuses[node.name] = s.with_plugin(name)
+                        break
+                else:
+                    fits.append(node)
+                    if len(fits) >= want:
+                        break
         if not restricted and total:
             self._next_start = (start + processed) % total
         return (fits, statuses), None
@@ -189,12 +213,13 @@ class Scheduler:
         for n in self.snapshot.node_infos:
             if n.name not in all_statuses:
                 all_statuses[n.name] = fw.Status(fw.Code.UNSCHEDULABLE_AND_UNRESOLVABLE, list(err.absent_reasons))
-        err.post_filter_msg = self._post_filter(state, pod, all_statuses)
+        self._post_filter(state, pod, err, all_statuses)
         return err
 
-    def _post_filter(self, state: fw.CycleState, pod: fw.Pod, statuses: dict[str, fw.Status]) -> str:
-        status = self.framework.run_post_filter(state, pod, statuses)
-        return status.message() if status is not None else ""
+    def _post_filter(self, state: fw.CycleState, pod: fw.Pod, err: FitError, statuses: dict[str, fw.Status]) -> None:
+        result, status = self.framework.run_post_filter(state, pod, statuses)
+        err.post_filter_msg = status.message() if status is not None else ""
+        err.post_filter_result = result
 
     def _select_host(self, scores: dict[str, int]) -> str:
         """The best-scoring node; ties are broken uniformly at random (one draw, not one per tie)."""
@@ -211,7 +236,15 @@ class Scheduler:
         result = self.schedule_pod(state, pod)
         if isinstance(result, FitError):
             code = fw.Code.UNSCHEDULABLE if result.num_all_nodes else fw.Code.UNSCHEDULABLE_AND_UNRESOLVABLE
-            return CycleOutcome(pod, None, fw.Status(code, [result.message()]), result.message(), result.unschedulable_plugins)
+            outcome = CycleOutcome(pod, None, fw.Status(code, [result.message()]), result.message(), result.unschedulable_plugins)
+            pf = result.post_filter_result
+            if pf is not None and pf.nominated_node_name is not None:
+                assert state.pod_info is not None
+                self.framework.nominator.add(state.pod_info, pf.nominated_node_name)
+                outcome.nominated_node_name = pf.nominated_node_name
+                if pf.prepare is not None:
+                    await pf.prepare()
+            return outcome
         assumed = self.assume(state, pod, result.node_name)
         if isinstance(assumed, CycleOutcome):
             return assumed
@@ -222,6 +255,8 @@ class Scheduler:
         assumed = dict(pod)
         assumed["spec"] = dict(pod.get("spec") or {}, nodeName=node_name)
         self.cache.assume_pod(assumed, state.pod_info)
+        if self.framework.nominator:
+            self.framework.nominator.delete(state.pod_info.key if state.pod_info is not None else pod_key(pod))
         status = self.framework.run_reserve(state, assumed, node_name)
         if status is None:
             status = self.framework.run_permit(state, assumed, node_name)

@@ -16,6 +16,13 @@ scheduled while the binding POST is in flight.  Success emits ``Scheduled``;
 failure emits ``FailedScheduling`` with upstream's message, sets
 ``PodScheduled=False`` (``Unschedulable``, or ``SchedulerError`` for errors)
 through a status patch and requeues the pod.
+
+When DefaultPreemption finds victims, the cycle nominates the pod to their
+node at once (so the next cycles keep off the room being freed) and the
+follow-up first evicts the victims (``_ApiEvictor``: DisruptionTarget
+condition, delete, ``Preempted`` event), then writes the condition together
+with ``status.nominatedNodeName``.  The pod waits among the unschedulable
+ones until the victims' deletion events move it back.
 """
 
 from __future__ import annotations
@@ -23,9 +30,10 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
+from pyk8s.client.errors import is_not_found
 from pyk8s.client.rest import Client
 from pyk8s.client.tools.events import EventRecorder
 from pyk8s.client.tools.informer import SharedInformerFactory
@@ -33,7 +41,9 @@ from pyk8s.client.tools.store import DeletedFinalStateUnknown
 from pyk8s.scheduler.cache import Cache
 from pyk8s.scheduler.framework import interface as fw
 from pyk8s.scheduler.framework.runtime import Framework
+from pyk8s.scheduler.nominator import Nominator, nominated_node_name
 from pyk8s.scheduler.plugins import default_plugins
+from pyk8s.scheduler.plugins.defaultpreemption import REASON_PREEMPTION_BY_SCHEDULER
 from pyk8s.scheduler.podinfo import pod_key
 from pyk8s.scheduler.queue import QueuedPod, SchedulingQueue
 from pyk8s.scheduler.schedule_one import CycleOutcome, FitError, Scheduler
@@ -62,6 +72,49 @@ class _ApiBinder:
     async def bind(self, pod: Obj, node_name: str) -> None:
         meta = pod["metadata"]
         await self._client.bind(meta.get("namespace") or "default", meta["name"], node_name)
+
+
+def _now(clock: Clock) -> str:
+    return clock.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _ApiEvictor:
+    """Preemption's API calls, as upstream's ``PreemptPod`` and ``clearNominatedNodeName``."""
+
+    def __init__(self, client: Client, recorder: Recorder, clock: Clock) -> None:
+        self._client = client
+        self._recorder = recorder
+        self._clock = clock
+
+    async def preempt(self, preemptor: Obj, victim: Obj, node_name: str) -> None:
+        meta = victim.get("metadata") or {}
+        name, namespace = meta.get("name", ""), meta.get("namespace") or "default"
+        scheduler_name = (preemptor.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER_NAME
+        condition = {
+            "type": "DisruptionTarget", "status": "True", "reason": REASON_PREEMPTION_BY_SCHEDULER,
+            "message": f"{scheduler_name}: preempting to accommodate a higher priority pod",
+            "lastProbeTime": None, "lastTransitionTime": _now(self._clock),
+        }
+        present = any(
+            c.get("type") == "DisruptionTarget" and c.get("status") == "True"
+            and c.get("reason") == condition["reason"] and c.get("message") == condition["message"]
+            for c in (victim.get("status") or {}).get("conditions") or ()
+        )
+        try:
+            if not present:
+                await self._client.patch(PODS, name, {"status": {"conditions": [condition]}}, namespace=namespace, subresource="status")
+            await self._client.delete(PODS, name, namespace=namespace)
+        except Exception as e:
+            if is_not_found(e):
+                return  # the victim is already gone
+            raise
+        uid = (preemptor.get("metadata") or {}).get("uid", "")
+        self._recorder.event(victim, "Normal", "Preempted", f"Preempted by pod {uid} on node {node_name}")
+
+    async def clear_nominated_node_name(self, pod: Obj) -> None:
+        meta = pod.get("metadata") or {}
+        await self._client.patch(PODS, meta.get("name", ""), {"status": {"nominatedNodeName": None}},
+                                 namespace=meta.get("namespace") or "default", subresource="status")
 
 
 class _InformerVolumes:
@@ -128,10 +181,12 @@ class KubeScheduler:
             _ApiBinder(client),
             volume_lister=_InformerVolumes(self.factory),
             namespace_labels=lambda ns: ((ns_lister.get(ns) or {}).get("metadata") or {}).get("labels"),
+            evictor=_ApiEvictor(client, self.recorder, clock),
         )
-        self.framework = Framework(plugins, profile_name=scheduler_name)
+        self.nominator = Nominator()
+        self.framework = Framework(plugins, profile_name=scheduler_name, nominator=self.nominator)
         self.algorithm = Scheduler(self.framework, self.cache, percentage_of_nodes_to_score=percentage_of_nodes_to_score)
-        self.queue = SchedulingQueue(clock=clock, events=self.framework.events_to_register())
+        self.queue = SchedulingQueue(clock=clock, events=self.framework.events_to_register(), nominator=self.nominator)
         self.ready = asyncio.Event()
         self._register_handlers()
 
@@ -188,6 +243,8 @@ class KubeScheduler:
         elif self.responsible_for(new):
             if old.get("spec") != new.get("spec") or (old.get("metadata") or {}).get("labels") != (new.get("metadata") or {}).get("labels"):
                 self.queue.update(new)
+            else:
+                self.queue.update_status(new)  # e.g. status.nominatedNodeName
         else:
             self.queue.delete(new)
 
@@ -245,6 +302,13 @@ class KubeScheduler:
             message = result.message()
             qp.unschedulable_plugins = set(result.unschedulable_plugins)
             outcome = CycleOutcome(pod, None, fw.Status(fw.Code.UNSCHEDULABLE, [message]), message, qp.unschedulable_plugins)
+            pf = result.post_filter_result
+            if pf is not None and pf.nominated_node_name is not None:
+                # Nominate now, so that the next cycles already keep off the room being freed.
+                self.nominator.add(qp.info, pf.nominated_node_name)
+                outcome.nominated_node_name = pf.nominated_node_name
+                if pf.prepare is not None:
+                    return self._preempt_then_fail(qp, cycle, outcome, pf.prepare)
             return self._failed(qp, cycle, outcome)
         assumed = self.algorithm.assume(state, pod, result.node_name)
         if isinstance(assumed, CycleOutcome):
@@ -264,24 +328,48 @@ class KubeScheduler:
         if follow_up is not None:
             await follow_up
 
+    async def _preempt_then_fail(
+        self, qp: QueuedPod, cycle: int, outcome: CycleOutcome, prepare: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Evict the victims, then report the failure with the nomination (upstream's order)."""
+        pod = qp.pod
+        try:
+            await prepare()
+        except Exception as e:  # noqa: BLE001 - a failed eviction must not stop scheduling
+            meta = pod.get("metadata") or {}
+            log.warning("preemption for %s/%s failed: %s", meta.get("namespace"), meta.get("name"), e)
+            if self.nominator.node_of(qp.key) == outcome.nominated_node_name:
+                self.nominator.delete(qp.key)
+            outcome.nominated_node_name = None
+            outcome.status = fw.Status.error(str(e) or type(e).__name__)
+        follow_up = self._failed(qp, cycle, outcome)
+        if follow_up is not None:
+            await follow_up
+
     def _failed(self, qp: QueuedPod, cycle: int, outcome: CycleOutcome) -> Coroutine[Any, Any, None] | None:
         """Event and requeue now; returns the condition write (None when it is already set)."""
         error = outcome.status is not None and outcome.status.code == fw.Code.ERROR
         reason = "SchedulerError" if error else "Unschedulable"
         self.recorder.event(qp.pod, "Warning", "FailedScheduling", outcome.message)
         self.queue.add_unschedulable(qp, cycle, error=error)
-        for c in (qp.pod.get("status") or {}).get("conditions") or ():
-            if c.get("type") == "PodScheduled" and c.get("status") == "False" and c.get("reason") == reason and c.get("message") == outcome.message:
-                return None  # unchanged: spare the API server a write
-        return self._set_condition(qp.pod, reason, outcome.message)
+        nominated = outcome.nominated_node_name
+        if nominated is not None and nominated == nominated_node_name(qp.pod):
+            nominated = None  # already written
+        if nominated is None:
+            for c in (qp.pod.get("status") or {}).get("conditions") or ():
+                if c.get("type") == "PodScheduled" and c.get("status") == "False" and c.get("reason") == reason and c.get("message") == outcome.message:
+                    return None  # unchanged: spare the API server a write
+        return self._set_condition(qp.pod, reason, outcome.message, nominated)
 
-    async def _set_condition(self, pod: Obj, reason: str, message: str) -> None:
-        now = self.clock.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    async def _set_condition(self, pod: Obj, reason: str, message: str, nominated: str | None = None) -> None:
+        now = _now(self.clock)
         meta = pod.get("metadata") or {}
-        patch = {"status": {"conditions": [{
+        patch: Obj = {"status": {"conditions": [{
             "type": "PodScheduled", "status": "False", "reason": reason, "message": message,
             "lastProbeTime": None, "lastTransitionTime": now,
         }]}}
+        if nominated is not None:
+            patch["status"]["nominatedNodeName"] = nominated or None
         try:
             await self.client.patch(PODS, meta["name"], patch, namespace=meta.get("namespace") or "default", subresource="status")
         except Exception as e:  # noqa: BLE001 - a failed condition write must not stop scheduling

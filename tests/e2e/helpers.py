@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import select
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -22,7 +24,7 @@ def new_api_client(srv: ServerProcess) -> Any:
     return client.ApiClient(configuration)
 
 
-def wait_until(fn: Callable[[], T], *, timeout: float = 15, interval: float = 0.1, what: str = "condition") -> T:
+def wait_until(fn: Callable[[], T], *, timeout: float = 30, interval: float = 0.1, what: str = "condition") -> T:
     """Poll ``fn`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -32,6 +34,19 @@ def wait_until(fn: Callable[[], T], *, timeout: float = 15, interval: float = 0.
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+
+
+def stop_process(proc: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGTERM, timeout: float = 10) -> int:
+    """Stop a process this test started, by its PID: ``sig``, then SIGKILL if it outlives ``timeout``.
+    Returns its exit status."""
+    if proc.poll() is None:
+        os.kill(proc.pid, sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout)
+    return proc.returncode
 
 
 def table_rows(output: str) -> list[list[str]]:

@@ -5,10 +5,10 @@ Public helpers reused by workload kinds (apps, batch):
 * ``default_pod_spec(spec)`` - Kubernetes' PodSpec defaults, in place.
 * ``validate_pod_spec(spec, path)`` / ``validate_pod_template_spec(template, path)``.
 
-Defaulting also covers what upstream's Priority admission plugin does for a
-pod with no priority class (priority 0, PreemptLowerPriority), since pyk8s
-has no PriorityClass objects; ``prepare_for_create`` applies the
-DefaultTolerationSeconds admission (not-ready/unreachable for 300 s).
+``prepare_for_create`` applies the DefaultTolerationSeconds admission
+(not-ready/unreachable for 300 s).  ``spec.priority`` and
+``spec.preemptionPolicy`` are not defaults: the Priority admission
+(``apiserver/registry/admission.py``) resolves them from the PriorityClass.
 """
 
 from __future__ import annotations
@@ -291,20 +291,13 @@ def default_pod_only(spec: Obj) -> None:
                             port["hostPort"] = port.get("containerPort")
 
 
-def default_pod_priority(spec: Obj) -> None:
-    """What the Priority admission plugin does when no PriorityClass applies."""
-    if not spec.get("priorityClassName"):
-        spec.setdefault("priority", 0)
-    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
-
-
 _DEFAULT_TOLERATIONS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
 
 
-def add_default_tolerations(spec: Obj, seconds: int = 300) -> None:
+def add_default_tolerations(spec: Obj, not_ready_seconds: int = 300, unreachable_seconds: int = 300) -> None:
     """DefaultTolerationSeconds admission: tolerate not-ready/unreachable for a while."""
     tolerations = spec.get("tolerations") or []
-    for key in _DEFAULT_TOLERATIONS:
+    for key, seconds in zip(_DEFAULT_TOLERATIONS, (not_ready_seconds, unreachable_seconds), strict=True):
         covered = any(t.get("key") in (key, "", None) and t.get("effect") in ("NoExecute", "", None)
                       for t in tolerations)
         if not covered:
@@ -516,7 +509,6 @@ class PodStrategy(Strategy):
         spec = spec_of(obj)
         default_pod_spec(spec)
         default_pod_only(spec)
-        default_pod_priority(spec)
         quantities.canonicalize(obj.get("status"), P + "PodStatus")
 
     def prepare_for_create(self, obj: Obj) -> None:
@@ -525,7 +517,6 @@ class PodStrategy(Strategy):
         # token volume stays with admission, which knows the account exists.
         if not spec.get("serviceAccountName"):
             spec["serviceAccountName"] = spec["serviceAccount"] = "default"
-        add_default_tolerations(spec)
         try:
             qos = qos_class(spec)
         except ValueError:

@@ -5,13 +5,15 @@
 kinds get the ``GenericStore``; kinds with extra behaviour get a subclass
 listed in ``special.SPECIAL``; resources served at several versions share one
 stored form (``versions.py``).  Stores are created lazily because kinds may be added to
-the scheme at run time (CRDs).  ``close()`` stops the watch caches.
+the scheme at run time (CRDs).  ``admit``/``validate`` run the admission plugins that need
+other objects (``admission.py``); ``close()`` stops the watch caches.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pyk8s.apiserver.registry.admission import Attributes, Plugin, default_plugins
 from pyk8s.machinery import errors
 from pyk8s.machinery.scheme import ResourceType, Scheme
 from pyk8s.storage.interface import Storage
@@ -22,7 +24,8 @@ if TYPE_CHECKING:
 
 class Registry:
     def __init__(self, scheme: Scheme, storage: Storage, *, service_cidr: str = "10.96.0.0/12",
-                 node_port_range: tuple[int, int] | str = (30000, 32767)) -> None:
+                 node_port_range: tuple[int, int] | str = (30000, 32767),
+                 admission_plugins: list[Plugin] | None = None) -> None:
         self.scheme = scheme
         self.storage = storage
         self.service_cidr = service_cidr
@@ -31,6 +34,7 @@ class Registry:
             node_port_range = (int(lo), int(hi or lo))
         self.node_port_range = node_port_range
         self._stores: dict[tuple[str, str, str], GenericStore] = {}
+        self.admission: list[Plugin] = default_plugins() if admission_plugins is None else admission_plugins
 
     def storage_for(self, rt: ResourceType) -> GenericStore:
         key = (rt.group, rt.version, rt.plural)
@@ -72,14 +76,30 @@ class Registry:
             raise errors.forbidden(f"unable to create new content in namespace {namespace} because it is being "
                                    f"terminated", resource, name, group)
 
+    async def admit(self, attrs: Attributes) -> None:
+        """The mutating admission phase (may change ``attrs.obj``; raises StatusError to refuse)."""
+        for plugin in self.admission:
+            if (attrs.group, attrs.plural) in plugin.resources:
+                await plugin.admit(self, attrs)
+
+    async def validate(self, attrs: Attributes) -> None:
+        """The validating admission phase, after the strategy's validation passed."""
+        for plugin in self.admission:
+            if (attrs.group, attrs.plural) in plugin.resources:
+                await plugin.validate(self, attrs)
+
     async def close(self) -> None:
         for store in list(self._stores.values()):
             await store.close()
 
 
 def build_registry(scheme: Scheme, storage: Storage, *, service_cidr: str = "10.96.0.0/12",
-                   node_port_range: tuple[int, int] | str = (30000, 32767)) -> Registry:
-    return Registry(scheme, storage, service_cidr=service_cidr, node_port_range=node_port_range)
+                   node_port_range: tuple[int, int] | str = (30000, 32767), not_ready_toleration_seconds: int = 300,
+                   unreachable_toleration_seconds: int = 300) -> Registry:
+    plugins = default_plugins(not_ready_seconds=not_ready_toleration_seconds,
+                              unreachable_seconds=unreachable_toleration_seconds)
+    return Registry(scheme, storage, service_cidr=service_cidr, node_port_range=node_port_range,
+                    admission_plugins=plugins)
 
 
 __all__ = ["Registry", "build_registry"]

@@ -8,8 +8,9 @@ carrying a stale resourceVersion) or are retried (unconditional writes,
 patches, internal callers of ``guaranteed_update``).
 
 Subclasses (registry/core/*.py) hook ``before_create`` / ``after_delete`` /
-``graceful_delete`` for what no strategy covers.  ``admit_create`` lets the
-registry refuse writes into a missing or terminating namespace.
+``graceful_delete`` for what no strategy covers.  The registry refuses writes into a
+missing or terminating namespace (``admit_namespace``) and runs its admission plugins
+(``_admit``: mutating after defaulting, validating after the strategy's validation).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from pyk8s.apiserver.registry import objectmeta
+from pyk8s.apiserver.registry import admission, objectmeta
 from pyk8s.apiserver.registry.rest import DeleteOptions, ListOptions, WatchEvent, WatchOptions, WriteOptions
 from pyk8s.apiserver.registry.versions import storage_layout
 from pyk8s.apiserver.watchcache import Filter, WatchCache
@@ -240,6 +241,8 @@ class GenericStore:
         generated = not meta.get("name") and bool(meta.get("generateName"))
         if not meta.get("name") and not generated:
             raise self._invalid("", [_required_name()])
+        self._default_new(obj)
+        await self._admit(admission.CREATE, obj, None)
         for attempt in range(GENERATE_NAME_RETRIES):
             candidate = copy.deepcopy(obj) if generated else obj
             if generated:
@@ -251,13 +254,27 @@ class GenericStore:
                     raise
         raise AssertionError("unreachable")
 
-    def _prepare_new(self, obj: Obj, opts: WriteOptions) -> None:
+    def _default_new(self, obj: Obj) -> None:
+        """What decoding does to a create body: type it, drop server-owned metadata, default it."""
         meta = obj["metadata"]
         obj["kind"] = self.resource.kind
         obj["apiVersion"] = self.resource.api_version
         for k in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
             meta.pop(k, None)
         self.strategy.default(obj)
+
+    async def _admit(self, operation: str, obj: Obj, old: Obj | None, *, validating: bool = False) -> None:
+        """The registry's admission plugins (mutating, or ``validating``) for this resource."""
+        if self.registry is None:
+            return
+        attrs = admission.Attributes(operation, self.resource.group, self.resource.plural, obj, old)
+        if validating:
+            await self.registry.validate(attrs)
+        else:
+            await self.registry.admit(attrs)
+
+    async def _prepare_new(self, obj: Obj, opts: WriteOptions) -> None:
+        meta = obj["metadata"]
         self.strategy.prepare_for_create(obj)
         objectmeta.drop_empty(meta)
         meta["uid"] = str(uuid.uuid4())
@@ -269,6 +286,7 @@ class GenericStore:
         errs = self.strategy.validate(obj)
         if errs:
             raise self._invalid(meta.get("name", ""), errs)
+        await self._admit(admission.CREATE, obj, None, validating=True)
         opts.warnings.extend(self.strategy.warnings(obj))
         self._record_managed(None, obj, opts, "")
 
@@ -285,7 +303,7 @@ class GenericStore:
             pass
 
     async def _create_one(self, obj: Obj, opts: WriteOptions) -> Obj:
-        self._prepare_new(obj, opts)
+        await self._prepare_new(obj, opts)
         meta = obj["metadata"]
         await self.before_create(obj, opts)
         if opts.dry_run:
@@ -367,6 +385,7 @@ class GenericStore:
             errs = self.strategy.validate_update(new, old)
         else:
             self.strategy.default(new)
+            await self._admit(admission.UPDATE, new, old)
             self.strategy.prepare_for_update(new, old)
             errs = self.strategy.validate_update(new, old)
             if self.strategy.tracks_generation and self.strategy.spec_changed(new, old):
@@ -375,6 +394,8 @@ class GenericStore:
         objectmeta.drop_empty(meta)
         if errs:
             raise self._invalid(name, errs)
+        if not subresource:
+            await self._admit(admission.UPDATE, new, old, validating=True)
         await self.before_update(new, old, opts, subresource)
         if not subresource:
             opts.warnings.extend(self.strategy.warnings(new))

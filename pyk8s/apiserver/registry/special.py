@@ -6,12 +6,14 @@ from pyk8s.apiserver.registry.core.namespace import NamespaceStore
 from pyk8s.apiserver.registry.core.pod import PodStore
 from pyk8s.apiserver.registry.core.service import ServiceStore
 from pyk8s.apiserver.registry.generic import GenericStore
+from pyk8s.apiserver.registry.scheduling.priorityclass import PriorityClassStore
 from pyk8s.machinery.scheme import ResourceType
 
 SPECIAL: dict[tuple[str, str], type[GenericStore]] = {
     ("", "namespaces"): NamespaceStore,
     ("", "pods"): PodStore,
     ("", "services"): ServiceStore,
+    ("scheduling.k8s.io", "priorityclasses"): PriorityClassStore,
 }
 
 

@@ -14,7 +14,7 @@ PreScore) to the per-node calls of the same cycle.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -102,12 +102,35 @@ class CycleState:
     def get(self, key: str, default: Any = None) -> Any:
         return self._data.get(key, default)
 
+    def clone(self) -> CycleState:
+        """A copy the preemption dry run may change (values with a ``clone()`` are cloned too)."""
+        out = CycleState(self.pod_info, self.snapshot)
+        out._data = {k: v.clone() if hasattr(v, "clone") else v for k, v in self._data.items()}
+        out.skip_filter = set(self.skip_filter)
+        out.skip_score = set(self.skip_score)
+        out.restricted_by = list(self.restricted_by)
+        return out
+
 
 @dataclass(frozen=True, slots=True)
 class PreFilterResult:
     """Restricts the nodes the Filter phase looks at (None = all nodes)."""
 
     node_names: frozenset[str] | None = None
+
+
+@dataclass(slots=True)
+class PostFilterResult:
+    """What a PostFilter decided besides its status (upstream's NominatingInfo, plus our async tail).
+
+    ``nominated_node_name``: None leaves the pod's nomination alone, "" clears
+    it, a name nominates the pod there.  ``prepare`` is the API work to do
+    before the nomination is written (evicting the victims); the scheduling
+    cycle cannot await, so the scheduler runs it right after the cycle.
+    """
+
+    nominated_node_name: str | None = None
+    prepare: Callable[[], Awaitable[None]] | None = None
 
 
 class EventResource(enum.StrEnum):
@@ -197,7 +220,20 @@ class FilterPlugin(Protocol):
 class PostFilterPlugin(Protocol):
     name: str
 
-    def post_filter(self, state: CycleState, pod: Pod, statuses: Mapping[str, Status]) -> Status | None: ...
+    def post_filter(
+        self, state: CycleState, pod: Pod, statuses: Mapping[str, Status]
+    ) -> tuple[PostFilterResult | None, Status | None]: ...
+
+
+@runtime_checkable
+class PreFilterExtensions(Protocol):
+    """Keeps a PreFilter's per-cycle state right when the preemption dry run adds or removes pods."""
+
+    name: str
+
+    def pre_filter_add_pod(self, state: CycleState, pod: Pod, added: PodInfo, node_info: NodeInfo) -> Status | None: ...
+
+    def pre_filter_remove_pod(self, state: CycleState, pod: Pod, removed: PodInfo, node_info: NodeInfo) -> Status | None: ...
 
 
 @runtime_checkable
@@ -271,6 +307,16 @@ class EnqueueExtensions(Protocol):
     def events_to_register(self) -> list[ClusterEvent]:
         """Cluster events that may make a pod this plugin rejected schedulable."""
         ...
+
+
+class Evictor(Protocol):
+    """The API calls of preemption (the real scheduler's are in ``scheduler.py``)."""
+
+    async def preempt(self, preemptor: Pod, victim: Pod, node_name: str) -> None:
+        """Mark ``victim`` DisruptionTarget, delete it and record the ``Preempted`` event."""
+        ...
+
+    async def clear_nominated_node_name(self, pod: Pod) -> None: ...
 
 
 class Binder(Protocol):

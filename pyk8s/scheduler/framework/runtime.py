@@ -10,6 +10,11 @@ needs.  Conventions follow upstream:
 * Score sums each plugin's (normalized) score times its weight;
 * Reserve failures roll back every Reserve plugin with Unreserve (reverse order);
 * Bind asks bind plugins in order until one does not SKIP.
+
+The framework also holds the ``Nominator`` (pods waiting on a node their
+preemption freed): ``run_filters_with_nominated_pods`` filters a node as if
+the nominated pods of equal or higher priority already ran there, and plugins
+with a ``set_handle`` method (DefaultPreemption) get the framework itself.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from typing import Any
 
 from pyk8s.scheduler.cache import NodeInfo
 from pyk8s.scheduler.framework import interface as fw
+from pyk8s.scheduler.nominator import Nominator
+from pyk8s.scheduler.podinfo import PodInfo
 
 # Upstream's default score-plugin weights (kube-scheduler v1.32 default profile).
 DEFAULT_WEIGHTS: dict[str, int] = {
@@ -45,8 +52,10 @@ class Framework:
         *,
         weights: Mapping[str, int] | None = None,
         profile_name: str = "default-scheduler",
+        nominator: Nominator | None = None,
     ) -> None:
         self.profile_name = profile_name
+        self.nominator = nominator if nominator is not None else Nominator()
         self.plugins = list(plugins)
         w = dict(DEFAULT_WEIGHTS)
         w.update(weights or {})
@@ -61,6 +70,10 @@ class Framework:
         self.pre_bind_plugins = [p for p in plugins if _has(p, "pre_bind")]
         self.bind_plugins = [p for p in plugins if _has(p, "bind")]
         self.post_bind_plugins = [p for p in plugins if _has(p, "post_bind")]
+        self.pre_filter_extensions = [p for p in plugins if _has(p, "pre_filter_add_pod")]
+        for p in plugins:
+            if _has(p, "set_handle"):
+                p.set_handle(self)
 
     def plugin(self, name: str) -> Any:
         for p in self.plugins:
@@ -109,18 +122,71 @@ class Framework:
                 return status.with_plugin(name)
         return None
 
+    def run_pre_filter_extension_add_pod(
+        self, state: fw.CycleState, pod: fw.Pod, added: PodInfo, node: NodeInfo
+    ) -> fw.Status | None:
+        for p in self.pre_filter_extensions:
+            if p.name in state.skip_filter:
+                continue
+            status = p.pre_filter_add_pod(state, pod, added, node)
+            if status is not None and not status.is_success():
+                return status.with_plugin(p.name)
+        return None
+
+    def run_pre_filter_extension_remove_pod(
+        self, state: fw.CycleState, pod: fw.Pod, removed: PodInfo, node: NodeInfo
+    ) -> fw.Status | None:
+        for p in self.pre_filter_extensions:
+            if p.name in state.skip_filter:
+                continue
+            status = p.pre_filter_remove_pod(state, pod, removed, node)
+            if status is not None and not status.is_success():
+                return status.with_plugin(p.name)
+        return None
+
+    def run_filters_with_nominated_pods(
+        self, filters: list[tuple[str, FilterFn]], state: fw.CycleState, pod: fw.Pod, node: NodeInfo
+    ) -> fw.Status | None:
+        """Filter ``node`` twice when pods of equal or higher priority are nominated to it.
+
+        First as if those pods ran there (the pod must not take the room freed
+        for them), then, if that passes, without them (pod affinity to them
+        must not count: they may still land elsewhere).  As upstream.
+        """
+        nominated = self.nominator.by_node.get(node.name)
+        if nominated:
+            info = state.pod_info
+            assert info is not None
+            added = [p for p in nominated.values() if p.priority >= info.priority and p.key != info.key]
+            if added:
+                node_with = node.clone()
+                state_with = state.clone()
+                for p in added:
+                    node_with.add_pod(p)
+                    status = self.run_pre_filter_extension_add_pod(state_with, pod, p, node_with)
+                    if status is not None:
+                        return status
+                status = self.run_filters(filters, state_with, pod, node_with)
+                if status is not None:
+                    return status
+        return self.run_filters(filters, state, pod, node)
+
     def run_post_filter(
         self, state: fw.CycleState, pod: fw.Pod, statuses: Mapping[str, fw.Status]
-    ) -> fw.Status | None:
+    ) -> tuple[fw.PostFilterResult | None, fw.Status | None]:
+        """(the last meaningful result, the status); a success stops at that plugin."""
         reasons: list[str] = []
+        result: fw.PostFilterResult | None = None
         for p in self.post_filter_plugins:
-            status = p.post_filter(state, pod, statuses)
+            r, status = p.post_filter(state, pod, statuses)
             if status is None or status.is_success():
-                return status
+                return r, status
             if status.code == fw.Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
-                return status.with_plugin(p.name)
+                return r, status.with_plugin(p.name)
+            if r is not None and r.nominated_node_name is not None:
+                result = r
             reasons.extend(status.reasons)
-        return fw.Status(fw.Code.UNSCHEDULABLE, reasons) if reasons else None
+        return result, (fw.Status(fw.Code.UNSCHEDULABLE, reasons) if reasons else None)
 
     def run_pre_score(self, state: fw.CycleState, pod: fw.Pod, nodes: Sequence[NodeInfo]) -> fw.Status | None:
         for p in self.pre_score_plugins:

@@ -30,6 +30,7 @@ def default_plugins(
     volume_binder: volumebinding.VolumeBinder | None = None,
     namespace_labels: Callable[[str], Mapping[str, str] | None] | None = None,
     scoring_strategy: str = noderesourcesfit.LEAST_ALLOCATED,
+    evictor: fw.Evictor | None = None,
 ) -> list[Any]:
     """The default profile, in upstream's order (filters run cheapest first)."""
     plugins: list[Any] = [
@@ -45,7 +46,7 @@ def default_plugins(
     plugins += [
         podtopologyspread.PodTopologySpread(),
         interpodaffinity.InterPodAffinity(namespace_labels),
-        defaultpreemption.DefaultPreemption(),
+        defaultpreemption.DefaultPreemption(evictor),
         balancedallocation.BalancedAllocation(),
         imagelocality.ImageLocality(),
         defaultbinder.DefaultBinder(binder),

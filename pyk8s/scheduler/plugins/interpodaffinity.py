@@ -157,6 +157,17 @@ class _FilterState:
     anti: DomainCounts
     terms: ParsedAffinity
     pod: PodInfo
+    # Count changes made by the preemption dry run (pods removed from or added to a node
+    # copy), by (kind, topology key, value); None on the normal path, whose filter
+    # reads the snapshot's counts alone.
+    deltas: dict[tuple[str, str, str], int] | None = None
+
+    def clone(self) -> _FilterState:
+        return _FilterState(self.existing_anti, self.affinity, self.anti, self.terms, self.pod, dict(self.deltas or {}))
+
+    def count(self, kind: str, entries: DomainCounts, key: str, value: str) -> int:
+        n = sum(counts.get(value, 0) for k, counts in entries if k == key)
+        return n + (self.deltas or {}).get((kind, key, value), 0)
 
 
 def _add_domains(scores: dict[Domain, int], key: str, counts: Mapping[str, int], weight: int) -> None:
@@ -209,6 +220,8 @@ class InterPodAffinity:
     def filter(self, state: fw.CycleState, pod: fw.Pod, node_info: NodeInfo) -> fw.Status | None:
         s: _FilterState = state.read(NAME)
         labels = node_info.labels
+        if s.deltas:
+            return self._filter_adjusted(s, labels)
         if s.terms.affinity and not self._affinity_ok(s, labels):
             return fw.Status.unschedulable(REASON_AFFINITY, unresolvable=True)
         for key, counts in s.anti:
@@ -220,6 +233,65 @@ class InterPodAffinity:
             if value is not None and counts.get(value, 0) > 0:
                 return fw.Status.unschedulable(REASON_EXISTING_ANTI_AFFINITY)
         return None
+
+    def _filter_adjusted(self, s: _FilterState, labels: Mapping[str, str]) -> fw.Status | None:
+        """Filter with the dry run's count changes (upstream's counts after AddPod/RemovePod)."""
+        deltas = s.deltas or {}
+        if s.terms.affinity:
+            pods_exist = True
+            for t in s.terms.affinity:
+                value = labels.get(t.topology_key)
+                if value is None:
+                    return fw.Status.unschedulable(REASON_AFFINITY, unresolvable=True)
+                if s.count("affinity", s.affinity, t.topology_key, value) <= 0:
+                    pods_exist = False
+            if not pods_exist:
+                total = sum(sum(counts.values()) for _, counts in s.affinity)
+                total += sum(n for (kind, _, _), n in deltas.items() if kind == "affinity")
+                if total > 0 or not all(t.matches(s.pod, self._ns_labels) for t in s.terms.affinity):
+                    return fw.Status.unschedulable(REASON_AFFINITY, unresolvable=True)
+        for key in {t.topology_key for t in s.terms.anti_affinity}:
+            value = labels.get(key)
+            if value is not None and s.count("anti", s.anti, key, value) > 0:
+                return fw.Status.unschedulable(REASON_ANTI_AFFINITY)
+        keys = {k for k, _ in s.existing_anti} | {k for (kind, k, _) in deltas if kind == "existing"}
+        for key in keys:
+            value = labels.get(key)
+            if value is not None and s.count("existing", s.existing_anti, key, value) > 0:
+                return fw.Status.unschedulable(REASON_EXISTING_ANTI_AFFINITY)
+        return None
+
+    # PreFilter extensions: the preemption dry run adds and removes pods on a node copy.
+    def pre_filter_add_pod(self, state: fw.CycleState, pod: fw.Pod, added: PodInfo, node_info: NodeInfo) -> fw.Status | None:
+        self._update(state, added, node_info, 1)
+        return None
+
+    def pre_filter_remove_pod(self, state: fw.CycleState, pod: fw.Pod, removed: PodInfo, node_info: NodeInfo) -> fw.Status | None:
+        self._update(state, removed, node_info, -1)
+        return None
+
+    def _update(self, state: fw.CycleState, other: PodInfo, node_info: NodeInfo, sign: int) -> None:
+        s: _FilterState | None = state.get(NAME)
+        if s is None:
+            return
+        if s.deltas is None:
+            s.deltas = {}
+        deltas, labels, ns_labels = s.deltas, node_info.labels, self._ns_labels
+
+        def bump(kind: str, key: str) -> None:
+            value = labels.get(key)
+            if value is not None:
+                deltas[(kind, key, value)] = deltas.get((kind, key, value), 0) + sign
+
+        for t in parsed(other).anti_affinity:  # its anti-affinity against the incoming pod
+            if t.matches(s.pod, ns_labels):
+                bump("existing", t.topology_key)
+        if s.terms.affinity and all(t.matches(other, ns_labels) for t in s.terms.affinity):
+            for t in s.terms.affinity:
+                bump("affinity", t.topology_key)
+        for t in s.terms.anti_affinity:
+            if t.matches(other, ns_labels):
+                bump("anti", t.topology_key)
 
     def _affinity_ok(self, s: _FilterState, labels: Mapping[str, str]) -> bool:
         pods_exist = True

@@ -84,11 +84,19 @@ def _counts_for(p: PodInfo, info: PodInfo, c: Constraint) -> bool:
     return c.selector.matches(p.labels)
 
 
+def _minimum(c: Constraint, counts: dict[tuple[str, str], int]) -> int:
+    values = [n for (k, _), n in counts.items() if k == c.topology_key]
+    return 0 if len(values) < c.min_domains or not values else min(values)
+
+
 @dataclass(slots=True)
 class _State:
     constraints: list[Constraint]
     counts: dict[tuple[str, str], int]
     minimum: list[int]
+
+    def clone(self) -> _State:
+        return _State(self.constraints, dict(self.counts), list(self.minimum))
 
 
 class PodTopologySpread:
@@ -102,12 +110,34 @@ class PodTopologySpread:
         if not cons:
             return None, fw.Status.skip()
         counts = _counts(info, cons, nodes)
-        minimum = []
-        for c in cons:
-            values = [n for (k, _), n in counts.items() if k == c.topology_key]
-            minimum.append(0 if len(values) < c.min_domains or not values else min(values))
-        state.write(NAME, _State(cons, counts, minimum))
+        state.write(NAME, _State(cons, counts, [_minimum(c, counts) for c in cons]))
         return None, None
+
+    # PreFilter extensions: the preemption dry run adds and removes pods on a node copy.
+    def pre_filter_add_pod(self, state: fw.CycleState, pod: fw.Pod, added: PodInfo, node_info: NodeInfo) -> fw.Status | None:
+        self._update(state, added, node_info, 1)
+        return None
+
+    def pre_filter_remove_pod(self, state: fw.CycleState, pod: fw.Pod, removed: PodInfo, node_info: NodeInfo) -> fw.Status | None:
+        self._update(state, removed, node_info, -1)
+        return None
+
+    @staticmethod
+    def _update(state: fw.CycleState, other: PodInfo, node_info: NodeInfo, sign: int) -> None:
+        s: _State | None = state.get(NAME)
+        info = state.pod_info
+        if s is None or info is None:
+            return
+        labels = node_info.labels
+        if any(c.topology_key not in labels for c in s.constraints):
+            return
+        if not nodeaffinity.pod_matches_node(info.pod, labels, node_info.name):
+            return
+        for i, c in enumerate(s.constraints):
+            if _counts_for(other, info, c):
+                domain = (c.topology_key, labels[c.topology_key])
+                s.counts[domain] = s.counts.get(domain, 0) + sign
+                s.minimum[i] = _minimum(c, s.counts)
 
     def filter(self, state: fw.CycleState, pod: fw.Pod, node_info: NodeInfo) -> fw.Status | None:
         s: _State = state.read(NAME)

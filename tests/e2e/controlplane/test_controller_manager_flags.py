@@ -16,36 +16,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from pyk8s.testing.cluster import REPO_ROOT, ServerProcess
+from tests.e2e.helpers import stop_process, wait_until
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")]
-
-
-def eventually(probe: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
-def stop(proc: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, sig)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
 
 
 def ready_status(srv: ServerProcess) -> tuple[str, str, list[str]]:
@@ -63,27 +41,26 @@ def test_short_grace_period_marks_a_dead_node_unreachable_quickly() -> None:
                                  stdout=log, stderr=log, cwd=str(REPO_ROOT))
         manager = subprocess.Popen([*pyk8s, "controller-manager", "--kubeconfig", srv.kubeconfig,
                                     "--controllers", "node-lifecycle-controller", "--node-monitor-grace-period", "3s",
-                                    "--node-monitor-period", "1s", "--default-not-ready-toleration-seconds", "10",
-                                    "--default-unreachable-toleration-seconds", "10"],
+                                    "--node-monitor-period", "1s"],
                                    stdout=log, stderr=log, cwd=str(REPO_ROOT))
         try:
-            eventually(lambda: ready_status(srv)[0] == "True" if "sim-0" in srv.kubectl(
+            wait_until(lambda: ready_status(srv)[0] == "True" if "sim-0" in srv.kubectl(
                 "get", "nodes", "-o", "name").stdout else False, what="sim-0 Ready")
-            eventually(lambda: "kube-controller-manager" in srv.kubectl(
+            wait_until(lambda: "kube-controller-manager" in srv.kubectl(
                 "get", "leases", "-n", "kube-system", "-o", "name").stdout, what="controller-manager leading")
             time.sleep(1.5)  # the controller has seen at least one heartbeat
-            stop(agent, signal.SIGKILL)
+            stop_process(agent, signal.SIGKILL)
             killed = time.monotonic()
-            status = eventually(lambda: (s := ready_status(srv))[0] == "Unknown" and s, timeout=20,
+            status = wait_until(lambda: (s := ready_status(srv))[0] == "Unknown" and s, timeout=20,
                                 what="node Unknown")
             took = time.monotonic() - killed
             assert status[1] == "NodeStatusUnknown"
             assert took < 15, f"took {took:.1f}s: the 3s grace period was not applied"
-            eventually(lambda: "node.kubernetes.io/unreachable" in ready_status(srv)[2], timeout=10,
+            wait_until(lambda: "node.kubernetes.io/unreachable" in ready_status(srv)[2], timeout=10,
                        what="unreachable taint")
             row = srv.kubectl("get", "node", "sim-0", "--no-headers").stdout.split()
             assert row[1] == "NotReady"
         finally:
-            stop(manager)
-            stop(agent, signal.SIGKILL)
+            stop_process(manager)
+            stop_process(agent, signal.SIGKILL)
             log.close()

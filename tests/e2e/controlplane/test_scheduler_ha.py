@@ -15,14 +15,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 
 from pyk8s.testing.cluster import REPO_ROOT, ServerProcess
+from tests.e2e.helpers import wait_until
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")]
@@ -30,17 +29,6 @@ pytestmark = [pytest.mark.e2e,
 LEASE_FLAGS = ["--leader-elect-lease-duration=4s", "--leader-elect-renew-deadline=3s",
                "--leader-elect-retry-period=500ms"]
 IDENTITY = re.compile(r"attempting to acquire leader lease kube-system/kube-scheduler as (\S+)")
-
-
-def eventually(probe: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 @dataclass
@@ -102,29 +90,29 @@ def node_of(srv: ServerProcess, pod: str) -> str:
 
 
 def test_one_leader_schedules_and_the_standby_takes_over_after_a_kill(server: ServerProcess) -> None:
-    eventually(lambda: "sim-0" in server.kubectl("get", "nodes", "-o", "name").stdout, what="node sim-0")
+    wait_until(lambda: "sim-0" in server.kubectl("get", "nodes", "-o", "name").stdout, what="node sim-0")
     schedulers = [start_scheduler(server, 0), start_scheduler(server, 1)]
     try:
-        eventually(lambda: all(s.identity() for s in schedulers), what="both schedulers campaigning")
-        leader_id = eventually(lambda: holder(server), what="a lease holder")
+        wait_until(lambda: all(s.identity() for s in schedulers), what="both schedulers campaigning")
+        leader_id = wait_until(lambda: holder(server), what="a lease holder")
         by_id = {s.identity(): s for s in schedulers}
         assert set(by_id) == {s.identity() for s in schedulers} and leader_id in by_id
         leader = by_id[leader_id]
         standby = next(s for s in schedulers if s is not leader)
 
         server.kubectl("run", "first", "--image=busybox", "--restart=Never")
-        eventually(lambda: node_of(server, "first") == "sim-0", what="first pod bound")
+        wait_until(lambda: node_of(server, "first") == "sim-0", what="first pod bound")
         assert leader.scheduling() and not standby.scheduling()
         assert holder(server) == leader_id  # renewed, not lost to the standby
 
         leader.stop(signal.SIGKILL)  # a crash: the lease is not released
-        new_id = eventually(lambda: (h := holder(server)) != leader_id and h, timeout=20, what="takeover")
+        new_id = wait_until(lambda: (h := holder(server)) != leader_id and h, timeout=20, what="takeover")
         assert new_id == standby.identity()
         lease = json.loads(server.kubectl("get", "lease", "kube-scheduler", "-n", "kube-system", "-o", "json").stdout)
         assert lease["spec"]["leaseTransitions"] >= 1
 
         server.kubectl("run", "second", "--image=busybox", "--restart=Never")
-        eventually(lambda: node_of(server, "second") == "sim-0", what="second pod bound by the new leader")
+        wait_until(lambda: node_of(server, "second") == "sim-0", what="second pod bound by the new leader")
         assert standby.scheduling()
 
         assert standby.stop(signal.SIGTERM) == 0  # clean stop: exit 0 and the lease given up

@@ -11,26 +11,16 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from pyk8s.testing.cluster import ServerProcess
+from tests.e2e.helpers import wait_until
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")]
-
-
-def eventually(probe: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def lease_holders(srv: ServerProcess) -> dict[str, str]:
@@ -58,7 +48,7 @@ def test_readiness_message_is_unchanged(full: ServerProcess) -> None:
 
 
 def test_both_leader_leases_have_holders(full: ServerProcess) -> None:
-    holders = eventually(lambda: (h := lease_holders(full)).get("kube-controller-manager")
+    holders = wait_until(lambda: (h := lease_holders(full)).get("kube-controller-manager")
                          and h.get("kube-scheduler") and h, what="both leases held")
     assert holders["kube-controller-manager"] != holders["kube-scheduler"]
     table = full.kubectl("get", "leases", "-n", "kube-system").stdout.splitlines()
@@ -69,11 +59,11 @@ def test_both_leader_leases_have_holders(full: ServerProcess) -> None:
 
 
 def test_pod_is_scheduled_onto_the_simulated_node_and_runs(full: ServerProcess) -> None:
-    eventually(lambda: "sim-0" in full.kubectl("get", "nodes", "-o", "name").stdout, what="node sim-0")
+    wait_until(lambda: "sim-0" in full.kubectl("get", "nodes", "-o", "name").stdout, what="node sim-0")
     run_pod(full, "lands")
-    placed = eventually(lambda: (p := pod(full, "lands"))["spec"].get("nodeName") and p, what="pod bound")
+    placed = wait_until(lambda: (p := pod(full, "lands"))["spec"].get("nodeName") and p, what="pod bound")
     assert placed["spec"]["nodeName"] == "sim-0"
-    eventually(lambda: pod(full, "lands")["status"].get("phase") == "Running", what="pod Running")
+    wait_until(lambda: pod(full, "lands")["status"].get("phase") == "Running", what="pod Running")
     events = full.kubectl("get", "events", "--field-selector", "involvedObject.name=lands", "-o", "json").stdout
     reasons = {(e["reason"], e.get("source", {}).get("component") or e.get("reportingComponent"))
                for e in json.loads(events)["items"]}
@@ -82,12 +72,12 @@ def test_pod_is_scheduled_onto_the_simulated_node_and_runs(full: ServerProcess) 
 
 def test_embedded_controllers_act(full: ServerProcess) -> None:
     full.kubectl("create", "deployment", "web", "--image=nginx", "--replicas=2")
-    eventually(lambda: full.kubectl("get", "deployment", "web", "-o", "jsonpath={.status.readyReplicas}").stdout
+    wait_until(lambda: full.kubectl("get", "deployment", "web", "-o", "jsonpath={.status.readyReplicas}").stdout
                == "2", what="deployment 2/2 ready")
 
 
 def test_sigterm_releases_the_leases_and_exits_zero(full: ServerProcess) -> None:
-    eventually(lambda: all(lease_holders(full).get(n) for n in ("kube-controller-manager", "kube-scheduler")),
+    wait_until(lambda: all(lease_holders(full).get(n) for n in ("kube-controller-manager", "kube-scheduler")),
                what="both leases held")
     assert full.proc is not None
     full.proc.terminate()
@@ -103,11 +93,11 @@ def test_sigterm_releases_the_leases_and_exits_zero(full: ServerProcess) -> None
 
 def test_disable_scheduler_leaves_pods_pending() -> None:
     with ServerProcess(control_plane=True, extra_args=["--disable", "scheduler", "--simulate-nodes", "1"]) as srv:
-        eventually(lambda: "sim-0" in srv.kubectl("get", "nodes", "-o", "name").stdout, what="node sim-0")
+        wait_until(lambda: "sim-0" in srv.kubectl("get", "nodes", "-o", "name").stdout, what="node sim-0")
         # The controller manager runs: its lease is held and a Deployment gets its pods.
-        eventually(lambda: lease_holders(srv).get("kube-controller-manager"), what="controller-manager lease")
+        wait_until(lambda: lease_holders(srv).get("kube-controller-manager"), what="controller-manager lease")
         srv.kubectl("create", "deployment", "idle", "--image=nginx", "--replicas=1")
-        eventually(lambda: srv.kubectl("get", "pods", "-l", "app=idle", "-o", "name").stdout.strip(),
+        wait_until(lambda: srv.kubectl("get", "pods", "-l", "app=idle", "-o", "name").stdout.strip(),
                    what="deployment pod created")
         run_pod(srv, "waits")
         time.sleep(3)  # several scheduling cycles' worth, had a scheduler been running

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,18 +21,9 @@ from collections.abc import Iterator
 import pytest
 
 from pyk8s.testing.cluster import ServerProcess
+from tests.e2e.helpers import stop_process
 
 READY_TIMEOUT = 30.0
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
 
 
 def _components_up(server: ServerProcess) -> bool:
@@ -70,6 +60,6 @@ def cluster() -> Iterator[ServerProcess]:
         yield server
     finally:
         for proc in procs:
-            _stop(proc)
+            stop_process(proc)
         log.close()
         server.close()

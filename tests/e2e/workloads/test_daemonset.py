@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from pyk8s.testing.cluster import ServerProcess
+from tests.e2e.helpers import stop_process
 
 SEED = """
 apiVersion: apps/v1
@@ -104,13 +105,7 @@ def late_agent(cluster: ServerProcess) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        stop_process(proc)
         log.close()
         cluster.kubectl("delete", "node", "late-0", "--ignore-not-found", "--wait=false")
 

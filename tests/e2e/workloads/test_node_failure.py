@@ -15,10 +15,10 @@ every pod that does not tolerate ``node.kubernetes.io/not-ready`` /
 ``unreachable`` a 300 s toleration for them, as upstream does.  The
 Deployment's pods therefore carry their own short tolerations (what a user
 does to fail over faster); one extra pod pinned to the dying node tolerates
-``unreachable`` for an hour and must stay put for the whole test.  (The
-controller manager's ``--default-*-toleration-seconds`` are passed too, but
-they only reach pods with no such toleration at all, which admission never
-lets through; upstream has these flags on kube-apiserver.)
+``unreachable`` for an hour and must stay put for the whole test.  The
+server runs with ``--default-not-ready-toleration-seconds`` set (as
+kube-apiserver's flag), and the pinned pod shows that value on the toleration
+admission added for it.
 
 Checked with kubectl: the node's STATUS turns NotReady with the unreachable
 NoSchedule and NoExecute taints; each replica on it is deleted no sooner than
@@ -39,18 +39,20 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from pyk8s.testing.cluster import REPO_ROOT, ServerProcess
+from tests.e2e.helpers import stop_process, wait_until
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")]
 
 GRACE = 20  # --node-monitor-grace-period, seconds
+SERVER_NOT_READY_SECONDS = 1234  # pyk8s server --default-not-ready-toleration-seconds
 TOLERATION = 6  # the Deployment pods' tolerationSeconds for unreachable / not-ready
 LONG_TOLERATION = 3600  # the stubborn pod's: far beyond this test's window
 REPLICAS = 4
@@ -93,28 +95,6 @@ spec:
 """
 
 
-def eventually(probe: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.3) -> Any:
-    deadline = time.monotonic() + timeout
-    value = None
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {value!r}")
-        time.sleep(interval)
-
-
-def stop(proc: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, sig)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-
-
 def parse_time(value: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -148,7 +128,8 @@ def running_live(pod: dict[str, Any]) -> bool:
 
 @pytest.fixture(scope="module")
 def two_node_cluster() -> Iterator[Cluster]:
-    server = ServerProcess(extra_args=["--disable", "controller-manager,scheduler"]).start()
+    server = ServerProcess(extra_args=["--disable", "controller-manager,scheduler", "--default-not-ready-toleration-seconds",
+                                       str(SERVER_NOT_READY_SECONDS)]).start()
     log = open(os.path.join(server.root, "components.log"), "ab")  # noqa: SIM115 - closed below
     pyk8s = [sys.executable, "-m", "pyk8s"]
     kc = ["--kubeconfig", server.kubeconfig]
@@ -162,9 +143,7 @@ def two_node_cluster() -> Iterator[Cluster]:
     try:
         spawn("scheduler", *kc)
         spawn("controller-manager", *kc, "--controllers", "*",
-              "--node-monitor-grace-period", f"{GRACE}s", "--node-monitor-period", "1s",
-              "--default-not-ready-toleration-seconds", str(TOLERATION),
-              "--default-unreachable-toleration-seconds", str(TOLERATION))
+              "--node-monitor-grace-period", f"{GRACE}s", "--node-monitor-period", "1s")
         agents = {f"{prefix}0": spawn("agent", *kc, "--simulate", "1", "--node-name-prefix", prefix)
                   for prefix in ("a-", "b-")}
         cluster = Cluster(server, agents)
@@ -183,13 +162,13 @@ def two_node_cluster() -> Iterator[Cluster]:
                     and ready == set(agents))
 
         try:
-            eventually(up, timeout=45, what="scheduler, controller manager and nodes a-0, b-0")
+            wait_until(up, timeout=45, what="scheduler, controller manager and nodes a-0, b-0")
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{cluster.log_tail()}") from None
         yield cluster
     finally:
         for proc in procs:
-            stop(proc)
+            stop_process(proc)
         log.close()
         server.close()
 
@@ -197,7 +176,7 @@ def two_node_cluster() -> Iterator[Cluster]:
 def test_dead_node_is_tainted_and_its_pods_are_recreated_elsewhere(two_node_cluster: Cluster) -> None:
     c = two_node_cluster
     c.kubectl("apply", "-f", "-", input=DEPLOYMENT)
-    eventually(lambda: (rows := c.kubectl("get", "deploy", "web", "--no-headers").stdout.split())[1:4]
+    wait_until(lambda: (rows := c.kubectl("get", "deploy", "web", "--no-headers").stdout.split())[1:4]
                == [f"{REPLICAS}/{REPLICAS}", str(REPLICAS), str(REPLICAS)] and rows,
                timeout=40, what="web 4/4 ready")
     live = [p for p in c.pods("web") if running_live(p)]
@@ -212,14 +191,14 @@ def test_dead_node_is_tainted_and_its_pods_are_recreated_elsewhere(two_node_clus
     assert doomed, per_node
 
     c.kubectl("apply", "-f", "-", input=stubborn_pod(victim))
-    eventually(lambda: running_live(c.get_json("pod", "stubborn")), timeout=20, what="stubborn pod Running")
+    wait_until(lambda: running_live(c.get_json("pod", "stubborn")), timeout=20, what="stubborn pod Running")
     pod = c.get_json("pod", "stubborn")
     tolerations = {(t["key"], t.get("tolerationSeconds")) for t in pod["spec"]["tolerations"]}
     # Its own unreachable toleration is kept; admission adds the default one for not-ready only.
-    assert tolerations == {(UNREACHABLE, LONG_TOLERATION), (NOT_READY, 300)}, tolerations
+    assert tolerations == {(UNREACHABLE, LONG_TOLERATION), (NOT_READY, SERVER_NOT_READY_SECONDS)}, tolerations
 
     # The node dies: no more lease renewals or status reports.
-    stop(c.agents[victim], signal.SIGKILL)
+    stop_process(c.agents[victim], signal.SIGKILL)
     killed = time.monotonic()
 
     def tainted() -> dict[str, Any] | None:
@@ -227,7 +206,7 @@ def test_dead_node_is_tainted_and_its_pods_are_recreated_elsewhere(two_node_clus
         taints = {(t["key"], t["effect"]): t for t in node["spec"].get("taints") or []}
         return taints.get((UNREACHABLE, "NoExecute")) if (UNREACHABLE, "NoSchedule") in taints else None
 
-    taint = eventually(tainted, timeout=GRACE + 25, what=f"{victim} tainted unreachable")
+    taint = wait_until(tainted, timeout=GRACE + 25, what=f"{victim} tainted unreachable")
     noticed = time.monotonic() - killed
     assert noticed > GRACE - 11, f"{victim} marked unreachable {noticed:.1f}s after its agent died"
     row = c.node_row(victim)
@@ -249,7 +228,7 @@ def test_dead_node_is_tainted_and_its_pods_are_recreated_elsewhere(two_node_clus
             return None
         return (*(pods[n] for n in doomed if n in pods), {})  # never empty, so truthy
 
-    evictions = eventually(evicted, timeout=TOLERATION + 20, what="the dead node's web pods evicted")
+    evictions = wait_until(evicted, timeout=TOLERATION + 20, what="the dead node's web pods evicted")
     for pod in evictions[:-1]:
         meta, name = pod["metadata"], pod["metadata"]["name"]
         # deletionTimestamp is when the delete was asked plus the grace period.
@@ -267,7 +246,7 @@ def test_dead_node_is_tainted_and_its_pods_are_recreated_elsewhere(two_node_clus
         return {e["involvedObject"]["name"] for e in items if e.get("reason") == "TaintManagerEviction"
                 and e.get("message") == f"Marking for deletion Pod default/{e['involvedObject']['name']}"}
 
-    eventually(lambda: doomed <= eviction_events(), timeout=10, what="a TaintManagerEviction event per evicted pod")
+    wait_until(lambda: doomed <= eviction_events(), timeout=10, what="a TaintManagerEviction event per evicted pod")
 
     def recovered() -> list[dict[str, Any]] | None:
         row = c.kubectl("get", "deploy", "web", "--no-headers").stdout.split()
@@ -276,7 +255,7 @@ def test_dead_node_is_tainted_and_its_pods_are_recreated_elsewhere(two_node_clus
             return None
         return live
 
-    live = eventually(recovered, timeout=40, what="web back to 4 available replicas")
+    live = wait_until(recovered, timeout=40, what="web back to 4 available replicas")
     assert {p["spec"]["nodeName"] for p in live} == {survivor}
     assert not doomed & {p["metadata"]["name"] for p in live}
     table = c.kubectl("get", "pods", "-l", "app=web", "-o", "wide", "--no-headers").stdout

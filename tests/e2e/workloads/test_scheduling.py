@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 from collections import Counter
@@ -32,7 +31,7 @@ from typing import Any
 import pytest
 
 from pyk8s.testing.cluster import ServerProcess
-from tests.e2e.helpers import wait_until
+from tests.e2e.helpers import stop_process, wait_until
 
 ZONE = "topology.kubernetes.io/zone"
 HOSTNAME = "kubernetes.io/hostname"
@@ -78,16 +77,6 @@ def read_nodes(cluster: ServerProcess) -> list[Node]:
             for n in items]
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-
-
 def start_agent(cluster: ServerProcess, prefix: str, flags: list[str], log: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "pyk8s", "agent", "--kubeconfig", cluster.kubeconfig,
                              "--simulate", "1", "--node-name-prefix", prefix, *flags], stdout=log, stderr=log)
@@ -122,7 +111,7 @@ def nodes(cluster: ServerProcess) -> Iterator[list[Node]]:
         yield wait_until(lambda: nodes_settled(cluster, expected), timeout=20, what="the labelled nodes")
     finally:
         for proc in procs:
-            _stop(proc)
+            stop_process(proc)
         log.close()
 
 
@@ -153,9 +142,7 @@ def deployment(name: str, replicas: int, pod_spec: dict[str, Any]) -> dict[str, 
 
 
 def create(cluster: ServerProcess, *objs: dict[str, Any]) -> None:
-    # A stream of JSON objects, not a v1 List: kubectl validates a List against /openapi/v2 in
-    # protobuf, which the server does not serve (406).
-    cluster.kubectl("create", "-f", "-", input="\n".join(json.dumps(o) for o in objs))
+    cluster.kubectl("create", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objs)}))
 
 
 def cleanup(cluster: ServerProcess, suite: str) -> None:
@@ -361,6 +348,6 @@ def test_a_pending_pod_is_scheduled_when_a_node_that_fits_joins(cluster: ServerP
     finally:
         cleanup(cluster, "late")
         if agent is not None:
-            _stop(agent)
+            stop_process(agent)
         log.close()
         cluster.kubectl("delete", "node", "late-0", "--ignore-not-found", "--wait=false", check=False)

@@ -101,20 +101,16 @@ async def test_scheduler_exit_codes_lost_lease_1_signal_0() -> None:
 
 def test_controller_manager_node_failure_knobs() -> None:
     args = parse("controller-manager", "--kubeconfig", "k", "--node-monitor-grace-period", "8s",
-                 "--node-monitor-period", "1s", "--default-not-ready-toleration-seconds", "5",
-                 "--default-unreachable-toleration-seconds", "7")
+                 "--node-monitor-period", "1s")
     assert args.leader_elect is True  # upstream default
     opts = cm_cli.options_from(args)
     assert opts["node_monitor_grace_period"] == 8.0
     assert opts["node_monitor_period"] == 1.0
-    assert opts["default_toleration_seconds"] == 5.0
-    assert opts["default_unreachable_toleration_seconds"] == 7.0
 
 
 def test_controller_manager_defaults_and_explicit_off() -> None:
     opts = cm_cli.options_from(parse("controller-manager", "--kubeconfig", "k"))
-    assert (opts["node_monitor_grace_period"], opts["node_monitor_period"], opts["default_toleration_seconds"],
-            opts["default_unreachable_toleration_seconds"]) == (40.0, 5.0, 300.0, 300.0)
+    assert (opts["node_monitor_grace_period"], opts["node_monitor_period"]) == (40.0, 5.0)
     assert parse("controller-manager", "--kubeconfig", "k", "--leader-elect=false").leader_elect is False
     assert parse("controller-manager", "--kubeconfig", "k", "--leader-elect").leader_elect is True
 

@@ -1,0 +1,190 @@
+"""Admission plugins that read other objects through the registry.
+
+The generic store calls ``Registry.admit`` (mutating) on the defaulted body
+of a create or main-resource update, before the strategy prepares and
+validates it, and ``Registry.validate`` once the strategy's validation has
+passed, right before the write: upstream's two admission phases.
+Subresource writes skip both, as upstream's plugins ignore them.  A plugin
+names the ``(group, plural)`` resources it cares about and refuses a request
+by raising a ``StatusError``.
+
+Plugins here:
+
+* ``DefaultTolerationSeconds``: new pods tolerate the not-ready and
+  unreachable NoExecute taints for the server's configured seconds.
+
+* ``Priority``: resolves a new pod's ``spec.priorityClassName`` (or the
+  globalDefault class) into ``spec.priority`` and ``spec.preemptionPolicy``,
+  keeps both on pod updates, and allows at most one globalDefault
+  PriorityClass.  Pod templates are not resolved; only pods are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pyk8s.api import scheduling_v1
+from pyk8s.api.core_v1 import pod
+from pyk8s.apiserver.registry.rest import ListOptions
+from pyk8s.machinery import errors
+
+if TYPE_CHECKING:
+    from pyk8s.apiserver.registry import Registry
+
+Obj = dict[str, Any]
+CREATE = "CREATE"
+UPDATE = "UPDATE"
+
+
+@dataclass
+class Attributes:
+    """One admission request: the operation and the object (``old`` on updates)."""
+
+    operation: str
+    group: str
+    plural: str
+    obj: Obj
+    old: Obj | None = None
+
+    @property
+    def name(self) -> str:
+        """The name errors use: before generation, the generateName prefix (as upstream)."""
+        meta = self.obj.get("metadata") or {}
+        return meta.get("name") or meta.get("generateName") or "Unknown"
+
+    def forbidden(self, message: str) -> errors.StatusError:
+        """``<resource> "<name>" is forbidden: <message>`` (admission.NewForbidden)."""
+        return errors.forbidden(message, self.plural, self.name, self.group)
+
+
+class Plugin:
+    resources: frozenset[tuple[str, str]] = frozenset()
+
+    async def admit(self, registry: Registry, attrs: Attributes) -> None:
+        """Mutating phase: may change ``attrs.obj``."""
+
+    async def validate(self, registry: Registry, attrs: Attributes) -> None:
+        """Validating phase: may only refuse."""
+
+
+# ------------------------------------------------------------------ Priority
+
+PODS = ("", "pods")
+PRIORITY_CLASSES = (scheduling_v1.GROUP, "priorityclasses")
+
+
+def _value(pc: Obj) -> int:
+    """A class's value; request bodies are not type-checked on decode, so tolerate junk as 0."""
+    value = pc.get("value")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+async def _priority_class(registry: Registry, name: str) -> Obj | None:
+    store = registry.store(*PRIORITY_CLASSES)
+    if store is None:
+        return None
+    try:
+        return await store.get("", name)
+    except errors.StatusError as exc:
+        if exc.code == 404:
+            return None
+        raise
+
+
+async def default_priority_class(registry: Registry) -> Obj | None:
+    """The globalDefault class; if a race let in several, the lowest value wins (as upstream)."""
+    store = registry.store(*PRIORITY_CLASSES)
+    if store is None:
+        return None
+    found: Obj | None = None
+    for pc in (await store.list("", ListOptions()))["items"]:
+        if pc.get("globalDefault") and (found is None or _value(pc) < _value(found)):
+            found = pc
+    return found
+
+
+class Priority(Plugin):
+    resources = frozenset({PODS, PRIORITY_CLASSES})
+
+    async def admit(self, registry: Registry, attrs: Attributes) -> None:
+        if (attrs.group, attrs.plural) != PODS:
+            return
+        spec = attrs.obj.get("spec")
+        if not isinstance(spec, dict):
+            spec = attrs.obj["spec"] = {}
+        if attrs.operation == UPDATE:
+            # Set at creation; an update that leaves them out keeps them (validation forbids changing them).
+            old_spec = (attrs.old or {}).get("spec") or {}
+            for key in ("priority", "preemptionPolicy"):
+                if spec.get(key) is None and old_spec.get(key) is not None:
+                    spec[key] = old_spec[key]
+            return
+        if attrs.operation != CREATE:
+            return
+        class_name = spec.get("priorityClassName") or ""
+        policy: str | None
+        if class_name:
+            pc = await _priority_class(registry, class_name)
+            if pc is None:
+                raise attrs.forbidden(f"no PriorityClass with name {class_name} was found")
+            value, policy = _value(pc), pc.get("preemptionPolicy")
+        else:
+            pc = await default_priority_class(registry)
+            if pc is not None:
+                class_name = pc["metadata"]["name"]
+                value, policy = _value(pc), pc.get("preemptionPolicy")
+            else:
+                value = scheduling_v1.DEFAULT_PRIORITY_WHEN_NO_DEFAULT_CLASS_EXISTS
+                policy = scheduling_v1.PREEMPT_LOWER_PRIORITY
+        if class_name:
+            spec["priorityClassName"] = class_name
+        given = spec.get("priority")
+        if given is not None and given != value:
+            raise attrs.forbidden(f"the integer value of priority ({given}) must not be provided in pod spec; "
+                                  f"priority admission controller computed {value} from the given PriorityClass name")
+        spec["priority"] = value
+        if policy is not None:
+            given_policy = spec.get("preemptionPolicy")
+            if given_policy is not None and given_policy != policy:
+                raise attrs.forbidden(f"the string value of PreemptionPolicy ({given_policy}) must not be provided "
+                                      f"in pod spec; priority admission controller computed {policy} from the "
+                                      f"given PriorityClass name")
+            spec["preemptionPolicy"] = policy
+
+    async def validate(self, registry: Registry, attrs: Attributes) -> None:
+        if (attrs.group, attrs.plural) != PRIORITY_CLASSES or not attrs.obj.get("globalDefault"):
+            return
+        current = await default_priority_class(registry)
+        if current is None:
+            return
+        name = current["metadata"]["name"]
+        if attrs.operation == CREATE or name != (attrs.obj.get("metadata") or {}).get("name"):
+            raise attrs.forbidden(f"PriorityClass {name} is already marked as default. Only one default can exist")
+
+
+# ------------------------------------------------------------------ DefaultTolerationSeconds
+
+class DefaultTolerationSeconds(Plugin):
+    """New pods tolerate the not-ready and unreachable NoExecute taints for a while (kube-apiserver's
+    ``--default-not-ready-toleration-seconds`` / ``--default-unreachable-toleration-seconds``, 300 each),
+    unless they already tolerate them: the node lifecycle controller evicts them after that long."""
+
+    resources = frozenset({PODS})
+
+    def __init__(self, not_ready_seconds: int = 300, unreachable_seconds: int = 300) -> None:
+        self.not_ready_seconds = not_ready_seconds
+        self.unreachable_seconds = unreachable_seconds
+
+    async def admit(self, registry: Registry, attrs: Attributes) -> None:
+        spec = attrs.obj.get("spec")
+        if attrs.operation == CREATE and isinstance(spec, dict):
+            pod.add_default_tolerations(spec, self.not_ready_seconds, self.unreachable_seconds)
+
+
+def default_plugins(*, not_ready_seconds: int = 300, unreachable_seconds: int = 300) -> list[Plugin]:
+    """The plugins every API server runs, in upstream's order."""
+    return [DefaultTolerationSeconds(not_ready_seconds, unreachable_seconds), Priority()]
+
+
+__all__ = ["CREATE", "UPDATE", "Attributes", "DefaultTolerationSeconds", "Plugin", "Priority", "default_plugins", "default_priority_class"]

@@ -1,0 +1,1 @@
+"""Stores for scheduling.k8s.io kinds whose behaviour no strategy hook covers."""
