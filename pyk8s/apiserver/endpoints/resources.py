@@ -173,8 +173,13 @@ class ResourceHandler:
         if opts.field_validation != "Ignore":
             ctype = negotiation.media_type(request)
             json_body = ctype in ("", negotiation.JSON) or ctype.endswith("+json")
-            opts.warnings.extend(fieldcheck.check(obj, rt.schema, opts.field_validation,
-                                                  raw=raw if json_body else None))
+            try:
+                opts.warnings.extend(fieldcheck.check(obj, rt.schema, opts.field_validation,
+                                                      raw=raw if json_body else None))
+            except StatusError as exc:
+                # As upstream's decoder words a whole-object body it cannot take strictly.
+                raise StatusError(exc.code, exc.reason, f'{rt.kind} in version "{rt.version}" cannot be handled as '
+                                                        f'a {rt.kind}: {exc.message}') from None
         fieldcheck.prune_unknown_fields(obj, rt.schema)
 
     def write_options(self, request: web.Request) -> WriteOptions:

@@ -261,7 +261,8 @@ async def test_field_validation_strict_warn_ignore(api):
     strict = await c.post(CM + "?fieldValidation=Strict", data=body, headers=AUTH)
     assert strict.status == 400
     message = (await status_of(strict))["message"]
-    assert message.startswith("strict decoding error: ") and 'unknown field "bogus"' in message
+    assert message.startswith('ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: ')
+    assert 'unknown field "bogus"' in message
     assert 'duplicate field "data"' in message
     warn = await c.post(CM, data=body, headers=AUTH)
     assert warn.status == 201
