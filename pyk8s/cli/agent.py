@@ -13,10 +13,10 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 from typing import Any
 
+from pyk8s.cli import signals
 from pyk8s.kubelet.simulated.nodes import NodeTemplate, parse_labels, parse_taints
 
 
@@ -68,11 +68,7 @@ async def _main(args: argparse.Namespace, template: NodeTemplate) -> None:
                                     max_connections=64)
     agent = SimulatedAgent(client, count=args.simulate, template=template, prefix=args.node_name_prefix,
                            deletion_cap=args.deletion_grace_cap)
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    assert task is not None
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, task.cancel)
+    signals.cancel_on_signals()
     try:
         await agent.run()
     except asyncio.CancelledError:

@@ -19,10 +19,10 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 from typing import Any
 
+from pyk8s.cli import signals
 from pyk8s.client.rest import Client
 from pyk8s.controllers.manager import REGISTRY, ControllerManager, select_controllers
 from pyk8s.daemons import election
@@ -74,11 +74,7 @@ async def _run(client: Client, args: argparse.Namespace, settings: election.Leas
     manager = ControllerManager(client, controllers=args.controllers.split(","), leader_elect=settings.enabled,
                                 options=options_from(args), lease_duration=settings.lease_duration,
                                 renew_deadline=settings.renew_deadline, retry_period=settings.retry_period)
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    assert task is not None
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, task.cancel)
+    signals.cancel_on_signals()
     try:
         await manager.run()
     except asyncio.CancelledError:

@@ -15,10 +15,10 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
+from pyk8s.cli import signals
 from pyk8s.daemons import election
 
 if TYPE_CHECKING:
@@ -56,11 +56,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def _run(daemon: SchedulerDaemon) -> int:
-    task = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    assert task is not None
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, task.cancel)
+    signals.cancel_on_signals()
     try:
         await daemon.run()
     except asyncio.CancelledError:
