@@ -626,7 +626,9 @@ class GenericStore:
     async def _delete_now(self, kv: KeyValue, obj: Obj, dry_run: bool) -> Obj:
         if dry_run:
             return obj
-        await self.storage.delete(kv.key, expected_revision=kv.mod_revision)
+        deleted = await self.storage.delete(kv.key, expected_revision=kv.mod_revision)
+        # Upstream answers with the object as deleted: its resourceVersion is the deletion's revision.
+        obj["metadata"]["resourceVersion"] = str(deleted.mod_revision)
         await self.after_delete(obj)
         return obj
 

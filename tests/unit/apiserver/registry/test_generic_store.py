@@ -143,6 +143,16 @@ async def test_finalizers_keep_object_until_cleared(registry: Registry) -> None:
     assert exc.value.code == 404
 
 
+async def test_delete_answers_with_the_deletions_resource_version(registry: Registry) -> None:
+    cms = store(registry, "", "configmaps")
+    created = await cms.create("default", configmap("gone"), WriteOptions())
+    before = int(created["metadata"]["resourceVersion"])
+    out = await cms.delete("default", "gone", DeleteOptions())
+    deleted_at = int(out["metadata"]["resourceVersion"])
+    assert deleted_at > before  # the deletion is a write of its own, as upstream reports it
+    assert deleted_at == await registry.storage.current_revision()
+
+
 async def test_delete_preconditions_and_orphan(registry: Registry) -> None:
     cms = store(registry, "", "configmaps")
     await cms.create("default", configmap("p"), WriteOptions())
