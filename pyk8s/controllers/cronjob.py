@@ -41,7 +41,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pyk8s.api import cronspec
-from pyk8s.controllers import actions, job, podtemplate, timestamps
+from pyk8s.api.core_v1.helpers import timestamps
+from pyk8s.controllers import actions, job, podtemplate
 
 Obj = Mapping[str, Any]
 SCHEDULED_TIMESTAMP = "batch.kubernetes.io/cronjob-scheduled-timestamp"
@@ -84,8 +85,8 @@ class _Recent:
 def most_recent(cj: Obj, schedule: cronspec.Schedule, now: datetime, *, with_deadline: bool) -> _Recent:
     """``mostRecentScheduleTime``: the latest unmet time at or before ``now``."""
     status = cj.get("status") or {}
-    earliest = (timestamps.parse(status.get("lastScheduleTime"))
-                or timestamps.parse(cj.get("metadata", {}).get("creationTimestamp")) or now)
+    earliest = (timestamps.parse_time(status.get("lastScheduleTime"))
+                or timestamps.parse_time(cj.get("metadata", {}).get("creationTimestamp")) or now)
     deadline = cj.get("spec", {}).get("startingDeadlineSeconds")
     if with_deadline and deadline is not None:
         earliest = max(earliest, now - timedelta(seconds=deadline))
@@ -159,10 +160,10 @@ class _Sync:
                 self.event("Normal", "SawCompletedJob",
                            f"Saw completed job: {j['metadata']['name']}, condition: {finished}")
             if finished == "Complete":
-                done = timestamps.parse((j.get("status") or {}).get("completionTime"))
-                last = timestamps.parse(self.status.get("lastSuccessfulTime"))
+                done = timestamps.parse_time((j.get("status") or {}).get("completionTime"))
+                last = timestamps.parse_time(self.status.get("lastSuccessfulTime"))
                 if done is not None and (last is None or done > last):
-                    self.status["lastSuccessfulTime"] = timestamps.format(done)
+                    self.status["lastSuccessfulTime"] = timestamps.format_time(done)
         present = {j["metadata"].get("uid") for j in self.jobs}
         for uid, ref in list(active.items()):
             if uid not in present:
@@ -212,7 +213,7 @@ def _start(s: _Sync, schedule: cronspec.Schedule) -> None:
     name = job_name(s.cj["metadata"]["name"], scheduled)
     active = s.status.get("active") or []
     if any(ref.get("name") == name for ref in active) or \
-            timestamps.parse(s.status.get("lastScheduleTime")) == scheduled:
+            timestamps.parse_time(s.status.get("lastScheduleTime")) == scheduled:
         s.wake(schedule)
         return
     policy = spec.get("concurrencyPolicy", "Allow")
@@ -233,13 +234,13 @@ def _start(s: _Sync, schedule: cronspec.Schedule) -> None:
     s.event("Normal", "SuccessfulCreate", f"Created job {name}")
     # The uid is unknown until the create returns; the wiring fills it in the ref.
     s._set_active([*active, _ref(new_job)])
-    s.status["lastScheduleTime"] = timestamps.format(scheduled)
+    s.status["lastScheduleTime"] = timestamps.format_time(scheduled)
     s.wake(schedule)
 
 
 def _by_start(a: Obj, b: Obj) -> int:
-    ta = timestamps.parse((a.get("status") or {}).get("startTime"))
-    tb = timestamps.parse((b.get("status") or {}).get("startTime"))
+    ta = timestamps.parse_time((a.get("status") or {}).get("startTime"))
+    tb = timestamps.parse_time((b.get("status") or {}).get("startTime"))
     if ta != tb:
         if ta is None or tb is None:
             return 1 if ta is None else -1  # jobs that never started sort last

@@ -49,7 +49,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pyk8s.controllers import actions, nodefit, podstate, podtemplate, replicaset, timestamps
+from pyk8s.api.core_v1.helpers import podready, timestamps
+from pyk8s.api.core_v1.helpers.nodeaffinity import pod_matches_node
+from pyk8s.api.core_v1.helpers.tolerations import find_untolerated
+from pyk8s.controllers import actions, podstate, podtemplate, replicaset
 from pyk8s.controllers.deployment import rollingmath
 from pyk8s.machinery import labels
 
@@ -146,12 +149,12 @@ def should_run(ds: Obj, node: Obj, spec: Obj | None = None) -> tuple[bool, bool]
     spec = judged_spec(ds) if spec is None else spec
     if spec.get("nodeName") and spec["nodeName"] != _name(node):
         return False, False
-    if not nodefit.matches_node(spec, node):
+    if not pod_matches_node(spec, node):
         return False, False
     taints = (node.get("spec") or {}).get("taints") or []
     tolerations = spec.get("tolerations") or []
-    if nodefit.untolerated(taints, tolerations, ("NoSchedule", "NoExecute")) is not None:
-        return False, nodefit.untolerated(taints, tolerations, ("NoExecute",)) is None
+    if find_untolerated(taints, tolerations, ("NoSchedule", "NoExecute")) is not None:
+        return False, find_untolerated(taints, tolerations, ("NoExecute",)) is None
     return True, True
 
 
@@ -165,8 +168,8 @@ def _by_age(a: Obj, b: Obj) -> int:
     sa, sb = bool((a.get("spec") or {}).get("nodeName")), bool((b.get("spec") or {}).get("nodeName"))
     if sa != sb:
         return -1 if sa else 1
-    ta = timestamps.parse(a.get("metadata", {}).get("creationTimestamp"))
-    tb = timestamps.parse(b.get("metadata", {}).get("creationTimestamp"))
+    ta = timestamps.parse_time(a.get("metadata", {}).get("creationTimestamp"))
+    tb = timestamps.parse_time(b.get("metadata", {}).get("creationTimestamp"))
     if ta == tb or ta is None or tb is None:
         return (_name(a) > _name(b)) - (_name(a) < _name(b))
     return -1 if ta < tb else 1
@@ -234,7 +237,7 @@ class _Sync:
             self.plan.delete.append(pod)
 
     def available(self, pod: Obj) -> bool:
-        return podstate.is_available(pod, self.min_ready, self.now)
+        return podready.is_pod_available(pod, self.min_ready, self.now)
 
     def manage_node(self, node: Obj) -> None:
         """``podsShouldBeOnNode``."""
@@ -280,7 +283,7 @@ class _Sync:
                 oldest = pod
                 continue
             self.delete(pod)
-        if newest is not None and oldest is not None and (not podstate.is_ready(oldest) or self.available(newest)):
+        if newest is not None and oldest is not None and (not podready.is_pod_ready(oldest) or self.available(newest)):
             self.delete(oldest)
 
     def split(self, pods: Sequence[Obj]) -> tuple[Obj | None, Obj | None, bool]:
@@ -355,7 +358,7 @@ def _status(s: _Sync) -> dict[str, Any]:
             continue
         counts["currentNumberScheduled"] += 1
         pod = pods[0]
-        if podstate.is_ready(pod):
+        if podready.is_pod_ready(pod):
             counts["numberReady"] += 1
             counts["numberAvailable"] += s.available(pod)
         counts["updatedNumberScheduled"] += is_updated(pod, s.plan.hash, s.generation)

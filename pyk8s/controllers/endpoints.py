@@ -24,6 +24,8 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
+from pyk8s.api.core_v1.helpers.podready import is_pod_ready
+from pyk8s.api.core_v1.helpers.timestamps import format_time
 from pyk8s.client.errors import ApiError, is_already_exists, is_not_found
 from pyk8s.client.rest import DynamicResource
 from pyk8s.client.tools.controller import Controller
@@ -44,13 +46,6 @@ HEADLESS_LABEL = "service.kubernetes.io/headless"
 def selector_matches(selector: dict[str, str], pod: Obj) -> bool:
     labels = (pod.get("metadata") or {}).get("labels") or {}
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
-
-
-def pod_ready(pod: Obj) -> bool:
-    for cond in (pod.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
-    return False
 
 
 def pod_terminal(pod: Obj) -> bool:
@@ -136,7 +131,7 @@ def desired_subsets(service: Obj, pods: Iterable[Obj]) -> list[Obj]:
         key = repr(sorted((p.get("name", ""), p["port"], p["protocol"]) for p in ports))
         subset = groups.setdefault(key, {"addresses": [], "notReadyAddresses": [],
                                          "ports": sorted(ports, key=lambda p: p.get("name", ""))})
-        which = "addresses" if publish_all or pod_ready(pod) else "notReadyAddresses"
+        which = "addresses" if publish_all or is_pod_ready(pod) else "notReadyAddresses"
         subset[which].append(_address(pod, service))
     out = []
     for subset in groups.values():
@@ -227,7 +222,7 @@ class EndpointsController:
         if current is not None and (current.get("subsets") or []) == subsets \
                 and (current["metadata"].get("labels") or {}) == labels:
             return
-        now = self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = format_time(self.clock.now())
         if current is None:
             body: Obj = {"apiVersion": "v1", "kind": "Endpoints",
                          "metadata": {"name": name, "namespace": ns, "labels": labels,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from pyk8s.api.core_v1.helpers.podready import is_pod_ready
 from pyk8s.client.errors import ApiError, is_not_found
 from pyk8s.client.rest import DynamicResource
 from pyk8s.client.tools.controller import Controller
@@ -30,7 +31,6 @@ from pyk8s.controllers.endpoints import (
     endpoint_ports,
     enqueue_services_of_pods,
     pod_hostname,
-    pod_ready,
     pod_terminating,
     selected_pods,
     target_ref,
@@ -48,7 +48,7 @@ MAX_ENDPOINTS = 100
 
 def _endpoint(pod: Obj, service: Obj) -> Obj:
     publish_all = bool((service.get("spec") or {}).get("publishNotReadyAddresses"))
-    ready = pod_ready(pod)
+    ready = is_pod_ready(pod)
     terminating = pod_terminating(pod)
     ep: Obj = {"addresses": [pod["status"]["podIP"]],
                "conditions": {"ready": publish_all or (ready and not terminating),

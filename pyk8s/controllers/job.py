@@ -47,7 +47,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pyk8s.controllers import actions, jobpods, podstate, podtemplate, replicaset, timestamps
+from pyk8s.api.core_v1.helpers import podready, timestamps
+from pyk8s.controllers import actions, jobpods, podstate, podtemplate, replicaset
 from pyk8s.machinery import labels
 
 Obj = Mapping[str, Any]
@@ -81,14 +82,14 @@ def _ensure_condition(status: dict[str, Any], ctype: str, value: str, reason: st
             if cond.get("status") == value and cond.get("reason") == reason and cond.get("message") == message:
                 return False
             # Upstream replaces the whole condition, both timestamps included.
-            stamp = timestamps.format(now)
+            stamp = timestamps.format_time(now)
             cond.update(status=value, reason=reason, message=message, lastProbeTime=stamp, lastTransitionTime=stamp)
             return True
     if value == "False":
         if not conds:
             status.pop("conditions")
         return False  # a False condition is only written over an existing one
-    stamp = timestamps.format(now)
+    stamp = timestamps.format_time(now)
     conds.append({"type": ctype, "status": value, "lastProbeTime": stamp, "lastTransitionTime": stamp,
                   "reason": reason, "message": message})
     return True
@@ -212,7 +213,7 @@ def _failure(job: Obj, counts: _Counts, active: Sequence[Obj], now: datetime) ->
         if (restarts > 0) if limit == 0 else (restarts >= limit):
             return "BackoffLimitExceeded", BACKOFF_MESSAGE
     deadline = spec.get("activeDeadlineSeconds")
-    start = timestamps.parse((job.get("status") or {}).get("startTime"))
+    start = timestamps.parse_time((job.get("status") or {}).get("startTime"))
     if deadline is not None and start is not None and now - start >= timedelta(seconds=deadline):
         return "DeadlineExceeded", DEADLINE_MESSAGE
     return None
@@ -358,7 +359,7 @@ def _suspend_conditions(s: _Sync) -> None:
             s.plan.events.append(actions.Event("Normal", "Suspended", "Job suspended"))
     elif _ensure_condition(s.status, "Suspended", "False", "JobResumed", "Job resumed", s.now):
         s.plan.events.append(actions.Event("Normal", "Resumed", "Job resumed"))
-        s.status["startTime"] = timestamps.format(s.now)
+        s.status["startTime"] = timestamps.format_time(s.now)
 
 
 def _finish(s: _Sync, ctype: str, reason: str, message: str) -> None:
@@ -374,7 +375,7 @@ def _finish(s: _Sync, ctype: str, reason: str, message: str) -> None:
         return
     _ensure_condition(s.status, ctype, "True", reason, message, s.now)
     if ctype == "Complete":
-        s.status["completionTime"] = timestamps.format(s.now)
+        s.status["completionTime"] = timestamps.format_time(s.now)
     event = ("Warning", reason, message) if ctype == "Failed" else ("Normal", "Completed", "Job completed")
     s.plan.events.append(actions.Event(*event))
 
@@ -409,7 +410,7 @@ def _decide(s: _Sync) -> None:
     if s.complete():
         _finish(s, "Complete", "CompletionsReached", SUCCESS_MESSAGE)
         return
-    deadline, start = spec.get("activeDeadlineSeconds"), timestamps.parse(s.status.get("startTime"))
+    deadline, start = spec.get("activeDeadlineSeconds"), timestamps.parse_time(s.status.get("startTime"))
     if deadline is not None and start is not None and not spec.get("suspend"):
         s.requeue((start + timedelta(seconds=deadline) - s.now).total_seconds())
     if not s.may_manage:
@@ -430,7 +431,7 @@ def _write_status(s: _Sync) -> None:
             status[key] = value
         else:
             status.pop(key, None)
-    status["ready"] = sum(1 for p in s.active if podstate.is_ready(p))
+    status["ready"] = sum(1 for p in s.active if podready.is_pod_ready(p))
     status["terminating"] = len(s.terminating) + s.deleted
     status["uncountedTerminatedPods"] = {k: v for k, v in s.counts.uncounted.items() if v}
     if _is_indexed(s.job):
@@ -454,7 +455,7 @@ def plan(job: Obj, pods: Sequence[Obj], now: datetime, *, satisfied: bool = True
         _release(s)
         return s.plan
     if not s.status.get("startTime") and not job.get("spec", {}).get("suspend"):
-        s.status["startTime"] = timestamps.format(now)
+        s.status["startTime"] = timestamps.format_time(now)
     _claim_patches(s)
     _suspend_conditions(s)
     _decide(s)
@@ -500,10 +501,10 @@ def expire_at(job: Obj) -> datetime | None:
     ttl = job.get("spec", {}).get("ttlSecondsAfterFinished")
     if ttl is None:
         return None
-    finished = timestamps.parse((job.get("status") or {}).get("completionTime"))
+    finished = timestamps.parse_time((job.get("status") or {}).get("completionTime"))
     if finished is None:
         for ctype in ("Complete", "Failed"):
             cond = condition(job, ctype)
             if cond is not None and cond.get("status") == "True":
-                finished = timestamps.parse(cond.get("lastTransitionTime"))
+                finished = timestamps.parse_time(cond.get("lastTransitionTime"))
     return None if finished is None else finished + timedelta(seconds=ttl)

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pyk8s.controllers import timestamps
+from pyk8s.api.core_v1.helpers import timestamps
 
 Pod = Mapping[str, Any]
 COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
@@ -45,16 +45,16 @@ def has_finalizer(pod: Pod) -> bool:
 def finish_time(pod: Pod) -> datetime | None:
     """``getFinishedTime``: last container finish, else Ready's transition, else deletion/creation."""
     status = pod.get("status") or {}
-    finished = [timestamps.parse(((s.get("state") or {}).get("terminated") or {}).get("finishedAt"))
+    finished = [timestamps.parse_time(((s.get("state") or {}).get("terminated") or {}).get("finishedAt"))
                 for s in status.get("containerStatuses") or []]
     stamps = [f for f in finished if f is not None]
     if stamps:
         return max(stamps)
     for cond in status.get("conditions") or []:
         if cond.get("type") == "Ready" and cond.get("status") == "False" and cond.get("lastTransitionTime"):
-            return timestamps.parse(cond["lastTransitionTime"])
+            return timestamps.parse_time(cond["lastTransitionTime"])
     meta = pod.get("metadata", {})
-    return timestamps.parse(meta.get("deletionTimestamp")) or timestamps.parse(meta.get("creationTimestamp"))
+    return timestamps.parse_time(meta.get("deletionTimestamp")) or timestamps.parse_time(meta.get("creationTimestamp"))
 
 
 def completion_index(pod: Pod) -> int | None:

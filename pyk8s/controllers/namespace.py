@@ -19,6 +19,7 @@ import copy
 import logging
 from typing import Any
 
+from pyk8s.api.core_v1.helpers.timestamps import format_time
 from pyk8s.client.errors import ApiError, is_conflict, is_not_found
 from pyk8s.client.rest import DynamicResource
 from pyk8s.client.tools.controller import Controller
@@ -109,7 +110,7 @@ class NamespaceController:
                     raise
 
     async def _set_conditions(self, ns: Obj, remaining: dict[str, int], errors: list[str]) -> None:
-        now = self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = format_time(self.clock.now())
         want = {
             "NamespaceDeletionContentFailure": ("True", "ContentDeletionFailed", "; ".join(errors)) if errors
             else ("False", "ContentDeleted", "All content successfully deleted, may be waiting on finalization"),

@@ -36,6 +36,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from pyk8s.api.core_v1.helpers.timestamps import format_time, parse_time
+from pyk8s.api.core_v1.helpers.tolerations import tolerates
 from pyk8s.client.errors import ApiError, is_conflict, is_not_found
 from pyk8s.client.rest import DynamicResource
 from pyk8s.client.tools.controller import Controller
@@ -62,19 +64,6 @@ NEVER_MESSAGE = "Kubelet never posted node status."
 DEFAULT_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 
 
-def time_str(dt: datetime.datetime) -> str:
-    return dt.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value: str | None) -> datetime.datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def ready_status(node: Obj) -> str:
     for cond in (node.get("status") or {}).get("conditions") or []:
         if cond.get("type") == "Ready":
@@ -94,19 +83,8 @@ def desired_taints(node: Obj, now: datetime.datetime) -> list[Obj]:
     if "NoSchedule" not in have:
         out.append({"key": want_key, "effect": "NoSchedule"})
     if "NoExecute" not in have:
-        out.append({"key": want_key, "effect": "NoExecute", "timeAdded": time_str(now)})
+        out.append({"key": want_key, "effect": "NoExecute", "timeAdded": format_time(now)})
     return out
-
-
-def tolerates(toleration: Obj, taint: Obj) -> bool:
-    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
-        return False
-    op = toleration.get("operator") or "Equal"
-    if not toleration.get("key"):
-        return op == "Exists"
-    if toleration["key"] != taint.get("key"):
-        return False
-    return op == "Exists" or (toleration.get("value") or "") == (taint.get("value") or "")
 
 
 def eviction_time(pod: Obj, taints: list[Obj], default_seconds: float,
@@ -221,7 +199,7 @@ class NodeLifecycleController:
 
     async def mark_unknown(self, node: Obj) -> Obj | None:
         body = copy.deepcopy(node)
-        now = time_str(self.clock.now())
+        now = format_time(self.clock.now())
         conds = (body.setdefault("status", {})).setdefault("conditions", [])
         present = {c.get("type") for c in conds}
         for cond in conds:
@@ -264,7 +242,7 @@ class NodeLifecycleController:
             raise
 
     async def mark_pods_not_ready(self, node_name: str) -> None:
-        now = time_str(self.clock.now())
+        now = format_time(self.clock.now())
         for pod in self.pods.store.by_index(NODE_INDEX, node_name):
             if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
                 continue
@@ -316,7 +294,7 @@ class NodeLifecycleController:
         if not any(c.get("type") == "DisruptionTarget" and c.get("status") == "True" for c in conds):
             condition = {"type": "DisruptionTarget", "status": "True", "reason": "DeletionByTaintManager",
                          "message": "Taint manager: deleting due to NoExecute taint",
-                         "lastTransitionTime": time_str(self.clock.now())}
+                         "lastTransitionTime": format_time(self.clock.now())}
             try:
                 await self.client.patch(PODS, name, {"status": {"conditions": [condition]}}, namespace=namespace,
                                         subresource="status")

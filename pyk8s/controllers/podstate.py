@@ -3,9 +3,7 @@
 Follows ``pkg/api/v1/pod`` and ``pkg/controller/controller_utils.go``:
 
 * active = not Succeeded/Failed and no deletionTimestamp (``FilterActivePods``);
-* ready = a ``Ready`` condition with status ``True``;
-* available = ready, and ready for longer than ``minReadySeconds`` (strictly:
-  ``lastTransitionTime + minReadySeconds`` before now);
+* ready and available: ``pyk8s.api.core_v1.helpers.podready``;
 * ``deletion_order`` sorts pods so the ones to delete first come first, the
   ``ActivePodsWithRanks`` comparison: unassigned < assigned; Pending < Unknown
   < Running; not ready < ready; lower ``controller.kubernetes.io/pod-deletion-cost``
@@ -25,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pyk8s.controllers import timestamps
+from pyk8s.api.core_v1.helpers import timestamps
+from pyk8s.api.core_v1.helpers.podready import is_pod_ready, ready_since
 
 _PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
 DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-cost"
@@ -40,36 +39,6 @@ def is_active(pod: Pod) -> bool:
 
 def is_terminating(pod: Pod) -> bool:
     return bool(pod.get("metadata", {}).get("deletionTimestamp"))
-
-
-def ready_condition(pod: Pod) -> Mapping[str, Any] | None:
-    for cond in pod.get("status", {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return cond
-    return None
-
-
-def is_ready(pod: Pod) -> bool:
-    cond = ready_condition(pod)
-    return cond is not None and cond.get("status") == "True"
-
-
-def ready_since(pod: Pod) -> datetime | None:
-    """When the pod became ready (None if not ready or unknown)."""
-    cond = ready_condition(pod)
-    if cond is None or cond.get("status") != "True":
-        return None
-    return timestamps.parse(cond.get("lastTransitionTime"))
-
-
-def is_available(pod: Pod, min_ready_seconds: int, now: datetime) -> bool:
-    """``IsPodAvailable``."""
-    if not is_ready(pod):
-        return False
-    if min_ready_seconds == 0:
-        return True
-    since = ready_since(pod)
-    return since is not None and since + timedelta(seconds=min_ready_seconds) < now
 
 
 def max_restarts(pod: Pod) -> int:
@@ -116,21 +85,21 @@ def _less(a: tuple[Pod, int], b: tuple[Pod, int], now: datetime | None) -> bool:
     ph2 = _PHASE_ORDINAL.get(p2.get("status", {}).get("phase", ""), 0)
     if ph1 != ph2:
         return ph1 < ph2
-    if is_ready(p1) != is_ready(p2):
-        return not is_ready(p1)
+    if is_pod_ready(p1) != is_pod_ready(p2):
+        return not is_pod_ready(p1)
     if deletion_cost(p1) != deletion_cost(p2):
         return deletion_cost(p1) < deletion_cost(p2)
     if r1 != r2:
         return r1 > r2
     uids = (p1.get("metadata", {}).get("uid", ""), p2.get("metadata", {}).get("uid", ""))
-    if is_ready(p1) and is_ready(p2):
+    if is_pod_ready(p1) and is_pod_ready(p2):
         decided = _compare_times(ready_since(p1), ready_since(p2), now, uids)
         if decided is not None:
             return decided
     if max_restarts(p1) != max_restarts(p2):
         return max_restarts(p1) > max_restarts(p2)
-    c1 = timestamps.parse(p1.get("metadata", {}).get("creationTimestamp"))
-    c2 = timestamps.parse(p2.get("metadata", {}).get("creationTimestamp"))
+    c1 = timestamps.parse_time(p1.get("metadata", {}).get("creationTimestamp"))
+    c2 = timestamps.parse_time(p2.get("metadata", {}).get("creationTimestamp"))
     decided = _compare_times(c1, c2, now, uids)
     return bool(decided)
 

@@ -30,6 +30,7 @@ import copy
 import logging
 from typing import Any
 
+from pyk8s.api.core_v1.helpers.nodeaffinity import volume_node_affinity_matches
 from pyk8s.client.errors import ApiError, is_conflict, is_not_found
 from pyk8s.client.rest import DynamicResource
 from pyk8s.client.tools.controller import Controller
@@ -76,44 +77,9 @@ def claim_ref_matches(pv: Obj, pvc: Obj) -> bool:
             and (not ref.get("uid") or ref.get("uid") == meta.get("uid")))
 
 
-def _expression_matches(expr: Obj, values: dict[str, str]) -> bool:
-    key, op, want = expr.get("key", ""), expr.get("operator", ""), expr.get("values") or []
-    have = values.get(key)
-    if op == "In":
-        return have is not None and have in want
-    if op == "NotIn":
-        return have is None or have not in want
-    if op == "Exists":
-        return have is not None
-    if op == "DoesNotExist":
-        return have is None
-    if op in ("Gt", "Lt") and have is not None and want:
-        try:
-            return int(have) > int(want[0]) if op == "Gt" else int(have) < int(want[0])
-        except ValueError:
-            return False
-    return False
-
-
 def node_affinity_admits(pv: Obj, node: Obj | None) -> bool:
     """Whether ``spec.nodeAffinity.required`` allows the node (no affinity: any node)."""
-    required = (((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required") or {})
-    terms = required.get("nodeSelectorTerms") or []
-    if not terms:
-        return True
-    if node is None:
-        return False
-    node_labels = (node.get("metadata") or {}).get("labels") or {}
-    fields = {"metadata.name": node["metadata"]["name"]}
-    for term in terms:
-        exprs = term.get("matchExpressions") or []
-        field_exprs = term.get("matchFields") or []
-        if not exprs and not field_exprs:
-            continue
-        if all(_expression_matches(e, node_labels) for e in exprs) and \
-                all(_expression_matches(e, fields) for e in field_exprs):
-            return True
-    return False
+    return volume_node_affinity_matches(pv, node)
 
 
 def pv_fits(pv: Obj, pvc: Obj) -> bool:

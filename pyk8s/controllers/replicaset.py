@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pyk8s.controllers import actions, podstate, podtemplate, timestamps
+from pyk8s.api.core_v1.helpers import podready, timestamps
+from pyk8s.controllers import actions, podstate, podtemplate
 from pyk8s.machinery import labels
 
 BURST_REPLICAS = 500
@@ -146,8 +147,8 @@ def calculate_status(owner: Obj, pods: Sequence[Obj], now: datetime, *, diff: in
     status = copy.deepcopy(dict(owner.get("status") or {}))
     status["replicas"] = len(pods)
     status["fullyLabeledReplicas"] = sum(1 for p in pods if _fully_labeled(p, template_labels))
-    status["readyReplicas"] = sum(1 for p in pods if podstate.is_ready(p))
-    status["availableReplicas"] = sum(1 for p in pods if podstate.is_available(p, min_ready, now))
+    status["readyReplicas"] = sum(1 for p in pods if podready.is_pod_ready(p))
+    status["availableReplicas"] = sum(1 for p in pods if podready.is_pod_available(p, min_ready, now))
     status["observedGeneration"] = owner.get("metadata", {}).get("generation", 0)
     conditions = [c for c in status.get("conditions") or [] if c.get("type") != "ReplicaFailure"]
     existing = next((c for c in status.get("conditions") or [] if c.get("type") == "ReplicaFailure"), None)
@@ -156,7 +157,7 @@ def calculate_status(owner: Obj, pods: Sequence[Obj], now: datetime, *, diff: in
             conditions.append(existing)
         else:
             reason = "FailedCreate" if diff < 0 else "FailedDelete"
-            conditions.append({"type": "ReplicaFailure", "status": "True", "lastTransitionTime": timestamps.format(now),
+            conditions.append({"type": "ReplicaFailure", "status": "True", "lastTransitionTime": timestamps.format_time(now),
                                "reason": reason, "message": manage_error})
     if conditions:
         status["conditions"] = conditions

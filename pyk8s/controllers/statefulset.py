@@ -56,6 +56,7 @@ from typing import Any
 
 import orjson
 
+from pyk8s.api.core_v1.helpers import podready
 from pyk8s.controllers import actions, podstate, podtemplate, replicaset
 from pyk8s.machinery import labels
 
@@ -247,11 +248,11 @@ def _is_created(pod: Obj) -> bool:
 
 
 def _running_ready(pod: Obj) -> bool:
-    return (pod.get("status") or {}).get("phase") == "Running" and podstate.is_ready(pod)
+    return (pod.get("status") or {}).get("phase") == "Running" and podready.is_pod_ready(pod)
 
 
 def _available(pod: Obj, min_ready: int, now: datetime) -> bool:
-    return _running_ready(pod) and podstate.is_available(pod, min_ready, now)
+    return _running_ready(pod) and podready.is_pod_available(pod, min_ready, now)
 
 
 class _Sync:
@@ -343,7 +344,7 @@ def _status(s: _Sync, pods: Sequence[Obj], current: Obj, update: Obj) -> dict[st
         counts["replicas"] += created
         if _running_ready(pod):
             counts["readyReplicas"] += 1
-            counts["availableReplicas"] += podstate.is_available(pod, s.min_ready, s.now)
+            counts["availableReplicas"] += podready.is_pod_available(pod, s.min_ready, s.now)
         if created and not podstate.is_terminating(pod):
             counts["currentReplicas"] += _rev(pod) == _name(current)
             counts["updatedReplicas"] += _rev(pod) == _name(update)

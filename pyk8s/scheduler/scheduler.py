@@ -28,11 +28,11 @@ ones until the victims' deletion events move it back.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
+from pyk8s.api.core_v1.helpers.timestamps import format_time
 from pyk8s.client.errors import is_not_found
 from pyk8s.client.rest import Client
 from pyk8s.client.tools.events import EventRecorder
@@ -75,7 +75,7 @@ class _ApiBinder:
 
 
 def _now(clock: Clock) -> str:
-    return clock.now().astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(clock.now())
 
 
 class _ApiEvictor:

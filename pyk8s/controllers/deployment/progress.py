@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pyk8s.controllers import timestamps
+from pyk8s.api.core_v1.helpers import timestamps
 from pyk8s.controllers.deployment import rollingmath
 
 Obj = Mapping[str, Any]
@@ -44,7 +44,7 @@ def condition(status: Obj, ctype: str) -> dict[str, Any] | None:
 
 
 def new_condition(ctype: str, status: str, reason: str, message: str, now: datetime) -> dict[str, Any]:
-    stamp = timestamps.format(now)
+    stamp = timestamps.format_time(now)
     return {"type": ctype, "status": status, "lastUpdateTime": stamp, "lastTransitionTime": stamp,
             "reason": reason, "message": message}
 
@@ -128,7 +128,7 @@ def timed_out(d: Obj, status: Obj, now: datetime) -> bool:
         return False
     if cond.get("reason") == TIMED_OUT_REASON:
         return True
-    since = timestamps.parse(cond.get("lastUpdateTime"))
+    since = timestamps.parse_time(cond.get("lastUpdateTime"))
     deadline = d.get("spec", {}).get("progressDeadlineSeconds", 600)
     return since is not None and since + timedelta(seconds=deadline) < now
 
@@ -194,7 +194,7 @@ def requeue_after(d: Obj, status: Obj, now: datetime) -> float | None:
         return None
     if complete(d, status) or current.get("reason") == TIMED_OUT_REASON:
         return None
-    since = timestamps.parse(current.get("lastUpdateTime")) or now
+    since = timestamps.parse_time(current.get("lastUpdateTime")) or now
     deadline = d.get("spec", {}).get("progressDeadlineSeconds", 600)
     after = (since + timedelta(seconds=deadline) - now).total_seconds()
     return 0.0 if after < 1 else after

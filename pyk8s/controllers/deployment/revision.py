@@ -23,7 +23,7 @@ import functools
 from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
-from pyk8s.controllers import timestamps
+from pyk8s.api.core_v1.helpers import timestamps
 from pyk8s.controllers.podtemplate import POD_TEMPLATE_HASH_LABEL
 
 Obj = Mapping[str, Any]
@@ -74,8 +74,8 @@ def max_revision(rss: Sequence[Obj]) -> int:
 
 
 def _created_cmp(a: Obj, b: Obj) -> int:
-    ta = timestamps.parse(a.get("metadata", {}).get("creationTimestamp"))
-    tb = timestamps.parse(b.get("metadata", {}).get("creationTimestamp"))
+    ta = timestamps.parse_time(a.get("metadata", {}).get("creationTimestamp"))
+    tb = timestamps.parse_time(b.get("metadata", {}).get("creationTimestamp"))
     if ta == tb:
         na, nb = a.get("metadata", {}).get("name", ""), b.get("metadata", {}).get("name", "")
         return (na > nb) - (na < nb)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pyk8s.api.core_v1.helpers.tolerations import tolerated
 from pyk8s.scheduler.cache import NodeInfo
 from pyk8s.scheduler.framework import interface as fw
 from pyk8s.scheduler.plugins import tainttoleration
@@ -17,7 +18,7 @@ class NodeUnschedulable:
     def filter(self, state: fw.CycleState, pod: fw.Pod, node_info: NodeInfo) -> fw.Status | None:
         if not node_info.unschedulable:
             return None
-        if tainttoleration.tolerated(tainttoleration.pod_tolerations(pod), _TAINT):
+        if tolerated(tainttoleration.pod_tolerations(pod), _TAINT):
             return None
         return fw.Status.unschedulable(REASON, unresolvable=True)
 

@@ -7,34 +7,15 @@ PreferNoSchedule taints; normalisation flips it so fewer is better.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from pyk8s.api.core_v1.helpers.tolerations import tolerated
 from pyk8s.scheduler.cache import NodeInfo
 from pyk8s.scheduler.framework import interface as fw
 
 NAME = "TaintToleration"
 _HARD = ("NoSchedule", "NoExecute")
-
-
-def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
-    """Upstream ``ToleratesTaint``: effect, key and operator/value must all agree."""
-    effect = toleration.get("effect") or ""
-    if effect and effect != taint.get("effect"):
-        return False
-    key = toleration.get("key") or ""
-    if key and key != taint.get("key"):
-        return False
-    op = toleration.get("operator") or "Equal"
-    if op == "Exists":
-        return True
-    if op == "Equal":
-        return (toleration.get("value") or "") == (taint.get("value") or "")
-    return False
-
-
-def tolerated(tolerations: Iterable[Mapping[str, Any]], taint: Mapping[str, Any]) -> bool:
-    return any(tolerates(t, taint) for t in tolerations)
 
 
 def pod_tolerations(pod: fw.Pod) -> list[dict[str, Any]]:

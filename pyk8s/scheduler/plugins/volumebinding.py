@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pyk8s.api.core_v1.helpers.nodeaffinity import node_selector_matches
 from pyk8s.scheduler.cache import NodeInfo
 from pyk8s.scheduler.framework import interface as fw
-from pyk8s.scheduler.plugins import nodeaffinity
 
 NAME = "VolumeBinding"
 REASON_NODE_CONFLICT = "node(s) had volume node affinity conflict"
@@ -103,7 +103,7 @@ class VolumeBinding:
         s: _State = state.read(NAME)
         for pv in s.bound_pvs:
             required = (((pv.get("spec") or {}).get("nodeAffinity")) or {}).get("required")
-            if required is not None and not nodeaffinity.node_selector_matches(required, node_info.labels, node_info.name):
+            if required is not None and not node_selector_matches(required, node_info.labels, node_info.name):
                 return fw.Status.unschedulable(REASON_NODE_CONFLICT, unresolvable=True)
         if s.delayed and self._binder is not None:
             reasons = self._binder.find_pod_volumes(pod, s.delayed, node_info.node)

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from pyk8s.api.core_v1.helpers import timestamps
 from pyk8s.client.rest import Client
-from pyk8s.controllers import jobpods, timestamps
+from pyk8s.controllers import jobpods
 from pyk8s.controllers.manager import ControllerManager
 from pyk8s.machinery.scheme import SCHEME
 from pyk8s.testing.cluster import ServerProcess
@@ -60,7 +61,7 @@ async def job_pods(client: Client, ns: str, name: str, *, active: bool = False) 
 
 async def finish(client: Client, pod: dict[str, Any], phase: str, code: int | None = None) -> None:
     """What a kubelet reports when the pod's only container exits."""
-    now = timestamps.format(datetime.now(UTC))
+    now = timestamps.format_time(datetime.now(UTC))
     code = (0 if phase == "Succeeded" else 1) if code is None else code
     pod = dict(pod)
     pod["status"] = {"phase": phase, "containerStatuses": [{
@@ -142,7 +143,7 @@ async def test_backoff_limit_exceeded(client: Client, job_manager: ControllerMan
     await asyncio.sleep(2 * BACKOFF_BASE + 1)  # nothing more is created after the failure
     pods = await job_pods(client, ns, "busybox")
     assert len(pods) == 3
-    created = [timestamps.parse(p["metadata"]["creationTimestamp"]) for p in pods]
+    created = [timestamps.parse_time(p["metadata"]["creationTimestamp"]) for p in pods]
     gaps = [(b - a).total_seconds() for a, b in zip(created, created[1:], strict=False)]
     assert gaps[0] >= BACKOFF_BASE and gaps[1] >= 2 * BACKOFF_BASE, gaps
     assert ("Warning", "BackoffLimitExceeded", "Job has reached the specified backoff limit") in \

@@ -6,7 +6,8 @@ import copy
 from datetime import timedelta
 from typing import Any
 
-from pyk8s.controllers import actions, timestamps
+from pyk8s.api.core_v1.helpers import timestamps
+from pyk8s.controllers import actions
 from pyk8s.controllers.deployment import plan
 from tests.unit.controllers.factories import NOW
 
@@ -43,7 +44,7 @@ class World:
             body = copy.deepcopy(act.body)
             self.serial += 1
             body["metadata"].update(uid=f"uid-rs-{self.serial}", generation=1,
-                                    creationTimestamp=timestamps.format(self.now + timedelta(seconds=self.serial)))
+                                    creationTimestamp=timestamps.format_time(self.now + timedelta(seconds=self.serial)))
             self.rss[body["metadata"]["name"]] = body
         elif isinstance(act, actions.Update) and act.resource == "replicasets":
             self.rss[act.body["metadata"]["name"]] = copy.deepcopy(act.body)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pyk8s.controllers import timestamps
+from pyk8s.api.core_v1.helpers import timestamps
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def ts(seconds_ago: float) -> str:
-    return timestamps.format(NOW - timedelta(seconds=seconds_ago))
+    return timestamps.format_time(NOW - timedelta(seconds=seconds_ago))
 
 
 def pod(name: str, *, labels: dict[str, str] | None = None, owner: dict[str, Any] | None = None,

@@ -4,7 +4,8 @@ from typing import Any
 import pytest
 
 from pyk8s.api import cronspec
-from pyk8s.controllers import actions, cronjob, timestamps
+from pyk8s.api.core_v1.helpers import timestamps
+from pyk8s.controllers import actions, cronjob
 
 CREATED = datetime(2024, 5, 1, 10, 0, 30, tzinfo=UTC)
 
@@ -12,7 +13,7 @@ CREATED = datetime(2024, 5, 1, 10, 0, 30, tzinfo=UTC)
 def make_cj(schedule: str = "*/5 * * * *", **spec: Any) -> dict[str, Any]:
     return {"apiVersion": "batch/v1", "kind": "CronJob",
             "metadata": {"name": "hello", "namespace": "ns", "uid": "uid-cj",
-                         "creationTimestamp": timestamps.format(CREATED)},
+                         "creationTimestamp": timestamps.format_time(CREATED)},
             "spec": {"schedule": schedule, "concurrencyPolicy": "Allow", "suspend": False,
                      "successfulJobsHistoryLimit": 3, "failedJobsHistoryLimit": 1,
                      "jobTemplate": {"metadata": {"labels": {"team": "a"}, "annotations": {"note": "x"}},
@@ -26,11 +27,11 @@ def make_job(name: str, *, uid: str, finished: str | None = None, start: datetim
              done: datetime | None = None) -> dict[str, Any]:
     status: dict[str, Any] = {}
     if start:
-        status["startTime"] = timestamps.format(start)
+        status["startTime"] = timestamps.format_time(start)
     if finished:
         status["conditions"] = [{"type": finished, "status": "True"}]
     if done:
-        status["completionTime"] = timestamps.format(done)
+        status["completionTime"] = timestamps.format_time(done)
     return {"metadata": {"name": name, "namespace": "ns", "uid": uid,
                          "ownerReferences": [{"kind": "CronJob", "uid": "uid-cj", "controller": True, "name": "hello"}]},
             "status": status}

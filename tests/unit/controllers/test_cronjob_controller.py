@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from pyk8s.controllers import cronjob, cronjob_controller, timestamps
+from pyk8s.api.core_v1.helpers import timestamps
+from pyk8s.controllers import cronjob, cronjob_controller
 from pyk8s.util.clock import REAL_CLOCK
 from tests.unit.controllers.controller_env import Env, eventually, start_env, stop_env
 
@@ -43,7 +44,7 @@ def make_cj(env: Env, schedule: str = "*/1 * * * *", **spec: Any) -> dict[str, A
     base.update(spec)
     return {"apiVersion": "batch/v1", "kind": "CronJob",
             "metadata": {"name": "hello", "namespace": "ns", "uid": "uid-cj",
-                         "creationTimestamp": timestamps.format(env.clock.now())},
+                         "creationTimestamp": timestamps.format_time(env.clock.now())},
             "spec": base, "status": {}}
 
 
@@ -76,7 +77,7 @@ async def settled(env: Env) -> None:
 
 async def finish(env: Env, name: str, ctype: str = "Complete") -> None:
     obj = copy.deepcopy(jobs(env)[name])
-    now = timestamps.format(env.clock.now())
+    now = timestamps.format_time(env.clock.now())
     obj["status"] = {"startTime": obj["metadata"]["creationTimestamp"], "succeeded" if ctype == "Complete" else "failed": 1,
                      "conditions": [{"type": ctype, "status": "True", "lastTransitionTime": now}]}
     if ctype == "Complete":
@@ -85,7 +86,7 @@ async def finish(env: Env, name: str, ctype: str = "Complete") -> None:
 
 
 def name_at(env: Env, minute: int) -> str:
-    start = timestamps.parse(env.obj(CRONJOBS, "ns", "hello")["metadata"]["creationTimestamp"])
+    start = timestamps.parse_time(env.obj(CRONJOBS, "ns", "hello")["metadata"]["creationTimestamp"])
     return cronjob.job_name("hello", start + timedelta(minutes=minute))
 
 

@@ -3,7 +3,8 @@ from typing import Any
 
 import pytest
 
-from pyk8s.controllers import actions, daemonset, nodefit
+from pyk8s.api.core_v1.helpers.nodeaffinity import pod_matches_node
+from pyk8s.controllers import actions, daemonset
 from tests.unit.controllers.factories import NOW, ts
 
 
@@ -193,11 +194,11 @@ def test_node_affinity_operators():
         {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["b"]}]},
         {"matchExpressions": [{"key": "cpus", "operator": "Gt", "values": ["4"]},
                               {"key": "gpu", "operator": "DoesNotExist"}]}]}}}}
-    assert nodefit.matches_node(spec, n)
+    assert pod_matches_node(spec, n)
     spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][1][
         "matchExpressions"][0]["values"] = ["16"]
-    assert not nodefit.matches_node(spec, n)
-    assert not nodefit.matches_node({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+    assert not pod_matches_node(spec, n)
+    assert not pod_matches_node({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
         "nodeSelectorTerms": [{}]}}}}, n)
 
 

@@ -2,7 +2,8 @@ import copy
 from datetime import timedelta
 from typing import Any
 
-from pyk8s.controllers import actions, job, jobpods, timestamps
+from pyk8s.api.core_v1.helpers import timestamps
+from pyk8s.controllers import actions, job, jobpods
 from tests.unit.controllers.factories import NOW
 
 
@@ -31,7 +32,7 @@ class World:
             if isinstance(act, actions.Update):
                 self.job["status"] = copy.deepcopy(act.body["status"])
             elif isinstance(act, actions.Delete):
-                self.pods[act.name]["metadata"]["deletionTimestamp"] = timestamps.format(self.now)
+                self.pods[act.name]["metadata"]["deletionTimestamp"] = timestamps.format_time(self.now)
             elif isinstance(act, actions.Patch):
                 self.pods[act.name]["metadata"]["finalizers"] = act.patch["metadata"]["finalizers"] or []
                 self.gc()
@@ -39,7 +40,7 @@ class World:
             self.serial += 1
             pod = copy.deepcopy(body)
             name = pod["metadata"]["generateName"] + f"x{self.serial}"
-            pod["metadata"].update(name=name, uid=f"uid-{name}", creationTimestamp=timestamps.format(self.now))
+            pod["metadata"].update(name=name, uid=f"uid-{name}", creationTimestamp=timestamps.format_time(self.now))
             pod["status"] = {"phase": "Pending"}
             self.pods[name] = pod
             self.created_at.append(self.now)
@@ -53,7 +54,7 @@ class World:
     def finish(self, name: str, phase: str) -> None:
         pod = self.pods[name]
         pod["status"] = {"phase": phase, "containerStatuses": [{"name": "c", "state": {"terminated": {
-            "finishedAt": timestamps.format(self.now)}}}]}
+            "finishedAt": timestamps.format_time(self.now)}}}]}
 
     def running(self) -> list[str]:
         return [n for n, p in self.pods.items() if p["status"]["phase"] in ("Pending", "Running")
@@ -68,7 +69,7 @@ def test_first_sync_creates_pods_and_sets_start_time():
     assert pod["metadata"]["generateName"] == "pi-"
     assert jobpods.TRACKING_FINALIZER in pod["metadata"]["finalizers"]
     assert pod["metadata"]["ownerReferences"][0]["kind"] == "Job"
-    assert w.job["status"]["startTime"] == timestamps.format(NOW)
+    assert w.job["status"]["startTime"] == timestamps.format_time(NOW)
     assert w.job["status"]["ready"] == 0 and w.job["status"]["uncountedTerminatedPods"] == {}
 
 
@@ -90,7 +91,7 @@ def test_completions_counted_once_through_uncounted_pods():
     done = job.condition(w.job, "Complete")
     assert (done["status"], done["reason"], done["message"]) == ("True", "CompletionsReached",
                                                                  "Reached expected number of succeeded pods")
-    assert w.job["status"]["succeeded"] == 3 and w.job["status"]["completionTime"] == timestamps.format(NOW)
+    assert w.job["status"]["succeeded"] == 3 and w.job["status"]["completionTime"] == timestamps.format_time(NOW)
     assert "active" not in w.job["status"]
     assert not job.plan(w.job, list(w.pods.values()), NOW).actions  # finished: nothing more
 
@@ -140,10 +141,10 @@ def test_backoff_is_capped_at_ten_minutes():
     pods = []
     for i in range(10):
         pods.append({"metadata": {"name": f"p{i}", "uid": str(i)}, "status": {"phase": "Failed", "containerStatuses": [
-            {"state": {"terminated": {"finishedAt": timestamps.format(NOW - timedelta(seconds=10 - i))}}}]}})
+            {"state": {"terminated": {"finishedAt": timestamps.format_time(NOW - timedelta(seconds=10 - i))}}}]}})
     assert jobpods.remaining_backoff(pods, NOW) == timedelta(minutes=10) - timedelta(seconds=1)
     success = {"metadata": {"name": "s"}, "status": {"phase": "Succeeded", "containerStatuses": [
-        {"state": {"terminated": {"finishedAt": timestamps.format(NOW)}}}]}}
+        {"state": {"terminated": {"finishedAt": timestamps.format_time(NOW)}}}]}}
     assert jobpods.remaining_backoff([*pods, success], NOW) == timedelta(0)
 
 
@@ -189,7 +190,7 @@ def test_suspend_and_resume():
     w.sync()
     cond = job.condition(w.job, "Suspended")
     assert (cond["status"], cond["reason"]) == ("False", "JobResumed")
-    assert w.job["status"]["startTime"] == timestamps.format(w.now)
+    assert w.job["status"]["startTime"] == timestamps.format_time(w.now)
     assert len(w.running()) == 2
 
 
@@ -221,8 +222,8 @@ def test_format_and_parse_indexes():
 
 def test_ttl_after_finished():
     j = make_job(ttlSecondsAfterFinished=100)
-    j["status"] = {"completionTime": timestamps.format(NOW),
-                   "conditions": [{"type": "Complete", "status": "True", "lastTransitionTime": timestamps.format(NOW)}]}
+    j["status"] = {"completionTime": timestamps.format_time(NOW),
+                   "conditions": [{"type": "Complete", "status": "True", "lastTransitionTime": timestamps.format_time(NOW)}]}
     assert job.ttl_plan(j, NOW + timedelta(seconds=40)).requeue_after == 60
     result = job.ttl_plan(j, NOW + timedelta(seconds=100))
     delete = result.actions[0]
@@ -232,7 +233,7 @@ def test_ttl_after_finished():
 
 def fail_with(w: World, name: str, *, code: int = 1, conditions: list | None = None) -> None:
     w.pods[name]["status"] = {"phase": "Failed", "conditions": conditions or [], "containerStatuses": [
-        {"name": "c", "state": {"terminated": {"exitCode": code, "finishedAt": timestamps.format(w.now)}}}]}
+        {"name": "c", "state": {"terminated": {"exitCode": code, "finishedAt": timestamps.format_time(w.now)}}}]}
 
 
 POLICY = {"rules": [
@@ -278,7 +279,7 @@ def test_replacement_policy_failed_waits_for_terminating_pods():
     w = World(make_job(podReplacementPolicy="Failed", parallelism=2, completions=2))
     w.sync()
     first = w.running()[0]
-    w.pods[first]["metadata"]["deletionTimestamp"] = timestamps.format(w.now)
+    w.pods[first]["metadata"]["deletionTimestamp"] = timestamps.format_time(w.now)
     w.sync()
     assert len(w.running()) == 1 and w.job["status"]["terminating"] == 1
     assert "failed" not in w.job["status"]  # not a failure until the phase says so

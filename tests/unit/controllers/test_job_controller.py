@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from pyk8s.controllers import job_controller, jobpods, timestamps
+from pyk8s.api.core_v1.helpers import timestamps
+from pyk8s.controllers import job_controller, jobpods
 from pyk8s.controllers.ownwrites import OwnWrites
 from pyk8s.util.clock import REAL_CLOCK
 from tests.unit.controllers.controller_env import Env, eventually, start_env, stop_env
@@ -57,7 +58,7 @@ def job_status(env: Env) -> dict[str, Any]:
 
 async def fail(env: Env, pod: dict[str, Any]) -> None:
     pod = copy.deepcopy(pod)
-    now = timestamps.format(env.clock.now())
+    now = timestamps.format_time(env.clock.now())
     pod["status"] = {"phase": "Failed", "containerStatuses": [
         {"name": "c", "state": {"terminated": {"exitCode": 1, "finishedAt": now}}}]}
     await env.srv.put(PODS, pod, "MODIFIED")

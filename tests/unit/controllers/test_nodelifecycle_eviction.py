@@ -41,6 +41,16 @@ def test_unreachable_default_is_separate_from_not_ready_default() -> None:
     assert eviction_time(bare, [taint(UNREACHABLE)], 300) == T0 + datetime.timedelta(seconds=300)
 
 
+def test_empty_key_equal_toleration_compares_values_as_upstream() -> None:
+    # ToleratesTaint: an empty key matches every key and Equal compares the (empty) values, so this
+    # toleration bounds the unreachable taint to 60 s.  The controller's old copy refused any empty-key
+    # toleration that was not Exists and evicted after the 300 s default instead.
+    pod = {"spec": {"tolerations": [{"operator": "Equal", "effect": "NoExecute", "tolerationSeconds": 60}]}}
+    assert eviction_time(pod, [taint(UNREACHABLE)], 300) == T0 + datetime.timedelta(seconds=60)
+    unknown_op = {"spec": {"tolerations": [{"key": UNREACHABLE, "operator": "Lt", "tolerationSeconds": 5}]}}
+    assert eviction_time(unknown_op, [taint(UNREACHABLE)], 300) == T0 + datetime.timedelta(seconds=300)
+
+
 async def test_eviction_marks_the_pod_and_records_an_event_before_deleting() -> None:
     e, tasks = await start_env(NodeLifecycleController, {
         "node_monitor_grace_period": 40, "node_monitor_period": 5,

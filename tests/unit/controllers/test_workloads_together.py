@@ -3,7 +3,8 @@
 import copy
 from typing import Any
 
-from pyk8s.controllers import actions, replicaset, timestamps
+from pyk8s.api.core_v1.helpers import timestamps
+from pyk8s.controllers import actions, replicaset
 from pyk8s.controllers.deployment import plan as deployment_plan
 from tests.unit.controllers.deployment_world import deployment
 from tests.unit.controllers.factories import NOW
@@ -24,7 +25,7 @@ class Cluster:
         for act in deployment_plan(self.d, list(self.rss.values()), list(self.pods.values()), NOW).actions:
             if isinstance(act, actions.Create):
                 body = copy.deepcopy(act.body)
-                body["metadata"].update(uid=self.uid(), generation=1, creationTimestamp=timestamps.format(NOW))
+                body["metadata"].update(uid=self.uid(), generation=1, creationTimestamp=timestamps.format_time(NOW))
                 self.rss[body["metadata"]["name"]] = body
             elif isinstance(act, actions.Update) and act.resource == "replicasets":
                 self.rss[act.body["metadata"]["name"]] = copy.deepcopy(act.body)
@@ -38,10 +39,10 @@ class Cluster:
                 pod = copy.deepcopy(result.pod)
                 uid = self.uid()
                 pod["metadata"].update(name=pod["metadata"]["generateName"] + uid, uid=uid,
-                                       creationTimestamp=timestamps.format(NOW))
+                                       creationTimestamp=timestamps.format_time(NOW))
                 pod["spec"]["nodeName"] = "n1"
                 pod["status"] = {"phase": "Running", "conditions": [
-                    {"type": "Ready", "status": "True", "lastTransitionTime": timestamps.format(NOW)}]}
+                    {"type": "Ready", "status": "True", "lastTransitionTime": timestamps.format_time(NOW)}]}
                 self.pods[pod["metadata"]["name"]] = pod
             for victim in result.delete:
                 del self.pods[victim["metadata"]["name"]]

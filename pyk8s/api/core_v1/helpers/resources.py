@@ -1,0 +1,93 @@
+"""What a pod requests, as upstream's ``component-helpers/resource.PodRequests``.
+
+Per resource: the sum over the regular containers and the restartable init
+containers (sidecars, ``restartPolicy: Always``: they keep running), or, if
+larger, the largest step of the init sequence (an ordinary init container
+plus the sidecars started before it); then ``spec.overhead`` is added.
+
+Amounts are integers: milli-cores for ``cpu``, whole units (bytes, counts)
+for everything else.  A container with a limit and no request for a resource
+requests its limit (what API defaulting writes; hand-built objects may skip
+it).  ``non_missing`` gives the value a container that requests nothing for
+a resource counts as (the scheduler's non-zero scoring defaults).  Parsing
+is cached by (name, quantity string): the same few strings repeat across
+thousands of pods.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from pyk8s.machinery import quantity
+
+CPU = "cpu"
+MEMORY = "memory"
+PODS = "pods"
+EPHEMERAL_STORAGE = "ephemeral-storage"
+
+Resources = dict[str, int]
+
+
+@functools.lru_cache(maxsize=4096)
+def amount(name: str, value: str | int | float) -> int:
+    """One quantity as an integer: milli-cores for cpu, whole units otherwise (unparseable: 0)."""
+    q = quantity.try_parse(value)
+    if q is None:
+        return 0
+    return q.milli_value() if name == CPU else q.int_value()
+
+
+def to_resources(values: Mapping[str, Any] | None) -> Resources:
+    """A ResourceList as integers (see ``amount``)."""
+    if not values:
+        return {}
+    return {name: amount(name, v) for name, v in values.items()}
+
+
+def container_requests(container: Mapping[str, Any], non_missing: Mapping[str, int] | None = None) -> Resources:
+    """One container's requests (limits fill requests it does not state; ``non_missing`` fills the rest)."""
+    res = container.get("resources") or {}
+    merged = dict(res.get("limits") or {})
+    merged.update(res.get("requests") or {})
+    out = to_resources(merged)
+    for name, value in (non_missing or {}).items():
+        out.setdefault(name, value)
+    return out
+
+
+def _add(into: Resources, more: Mapping[str, int]) -> None:
+    for k, v in more.items():
+        into[k] = into.get(k, 0) + v
+
+
+def _max(into: Resources, more: Mapping[str, int]) -> None:
+    for k, v in more.items():
+        if v > into.get(k, 0):
+            into[k] = v
+
+
+def pod_requests(pod: Mapping[str, Any], *, non_missing: Mapping[str, int] | None = None,
+                 exclude_overhead: bool = False) -> Resources:
+    """The pod's effective requests (without the implicit ``pods: 1`` a node counts)."""
+    spec = pod.get("spec") or {}
+    total: Resources = {}
+    for c in spec.get("containers") or ():
+        _add(total, container_requests(c, non_missing))
+    init_peak: Resources = {}
+    sidecars: Resources = {}
+    for c in spec.get("initContainers") or ():
+        req = container_requests(c, non_missing)
+        if c.get("restartPolicy") == "Always":
+            _add(sidecars, req)
+            _add(total, req)
+            _max(init_peak, sidecars)
+        else:
+            step = dict(sidecars)
+            _add(step, req)
+            _max(init_peak, step)
+    _max(total, init_peak)
+    if not exclude_overhead:
+        _add(total, to_resources(spec.get("overhead")))
+    return total
