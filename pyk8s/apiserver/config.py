@@ -13,6 +13,12 @@ from pathlib import Path
 
 #: Kubernetes' default request body limit (3 MiB).
 MAX_REQUEST_BODY = 3 * 1024 * 1024
+#: Go's http.Server settings in kube-apiserver: a request header must arrive within 32 s
+#: (ReadHeaderTimeout, also the TLS handshake's bound) and an idle keep-alive connection
+#: is closed after 90 s (IdleTimeout); a header may take 1 MiB (MaxHeaderBytes).
+READ_HEADER_TIMEOUT = 32.0
+IDLE_TIMEOUT = 90.0
+MAX_HEADER_BYTES = 1 << 20
 
 
 @dataclass(slots=True)
@@ -23,6 +29,12 @@ class ServerConfig:
     insecure_port: int = 0  # 0 = no plain-HTTP listener
     service_cluster_ip_range: str = "10.96.0.0/12"
     max_request_body: int = MAX_REQUEST_BODY
+    read_header_timeout: float = READ_HEADER_TIMEOUT
+    idle_timeout: float = IDLE_TIMEOUT
+    max_header_bytes: int = MAX_HEADER_BYTES
+    # kube-apiserver's --max-requests-inflight / --max-mutating-requests-inflight (0 = unlimited).
+    max_requests_inflight: int = 400
+    max_mutating_requests_inflight: int = 200
 
     @property
     def pki_dir(self) -> Path:

@@ -8,7 +8,10 @@ service-account tokens; it also (re)writes ``DATA_DIR/admin.kubeconfig``.
 ``APIServer`` is a component: ``await server.run()`` listens (HTTPS on the
 secure port; plain HTTP on the insecure port when one is configured, for
 local debugging) until cancelled, and sets ``server.started`` once the
-sockets are bound.  Serving readiness (``/readyz``) is the assembly's
+sockets are bound.  Connections get Go's limits (``connections.py``: header
+deadline, idle timeout, header size) and the secure port answers plain HTTP
+as Go does (``listener.py``); requests in flight are bounded
+(``filters/inflight.py``).  Serving readiness (``/readyz``) is the assembly's
 business: it marks the ``Readiness`` checks as storage, bootstrap and
 caches come up.
 
@@ -30,13 +33,17 @@ from typing import Any
 
 from aiohttp import web
 
+from pyk8s.apiserver import tls
 from pyk8s.apiserver.config import ServerConfig
+from pyk8s.apiserver.connections import APIRunner
 from pyk8s.apiserver.endpoints import discovery, negotiation, openapi, reviews, system
 from pyk8s.apiserver.endpoints.paths import parse_resource, split_group_version
 from pyk8s.apiserver.endpoints.resources import Registry, ResourceHandler
 from pyk8s.apiserver.endpoints.responses import json_response
 from pyk8s.apiserver.filters.authn import Authenticator, TokenSigner, UserInfo, authn_middleware
 from pyk8s.apiserver.filters.errors import status_middleware
+from pyk8s.apiserver.filters.inflight import inflight_middleware
+from pyk8s.apiserver.listener import SecureSite
 from pyk8s.machinery.errors import method_not_allowed, resource_not_found_for_path
 from pyk8s.machinery.schema import REGISTRY, SchemaRegistry
 from pyk8s.machinery.scheme import SCHEME, Scheme
@@ -101,14 +108,9 @@ def prepare_credentials(config: ServerConfig) -> Credentials:
 
 
 def tls_context(creds: Credentials) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(str(creds.pki.serving.cert_path), str(creds.pki.serving.key_path))
-    ctx.load_verify_locations(cadata=creds.pki.ca.cert_pem.decode())
-    # Optional: bearer-token clients present no certificate; a bad certificate still fails the handshake.
-    ctx.verify_mode = ssl.CERT_OPTIONAL
-    ctx.set_alpn_protocols(["http/1.1"])
-    return ctx
+    """Client certificates are requested but verified by authentication (see ``apiserver.tls``)."""
+    return tls.serving_context(str(creds.pki.serving.cert_path), str(creds.pki.serving.key_path),
+                               creds.pki.ca.cert_pem)
 
 
 class Router:
@@ -182,8 +184,9 @@ def build_app(*, config: ServerConfig, registry: Registry | None, authenticator:
                     authenticator=authenticator, readiness=readiness,
                     server_address=f"{config.advertised_host}:{config.secure_port}")
     # Bodies are read and capped by the endpoints themselves (413 as a Status), so aiohttp's own cap is off.
-    app = web.Application(middlewares=[status_middleware, authn_middleware(authenticator, anonymous_user=anonymous_user)],
-                          client_max_size=0)
+    middlewares = [status_middleware, authn_middleware(authenticator, anonymous_user=anonymous_user),
+                   inflight_middleware(config.max_requests_inflight, config.max_mutating_requests_inflight)]
+    app = web.Application(middlewares=middlewares, client_max_size=0)
     app.router.add_route("*", "/{tail:.*}", router.__call__)
     return app
 
@@ -198,7 +201,8 @@ class APIServer:
         self.readiness = readiness
         self.credentials = credentials or prepare_credentials(config)
         self.authenticator = Authenticator(tokens={self.credentials.admin_token: ADMIN_USER},
-                                           signer=self.credentials.signer)
+                                           signer=self.credentials.signer,
+                                           client_ca=self.credentials.pki.ca.cert_pem)
         self.started = asyncio.Event()
         self.bound_ports: list[int] = []
 
@@ -223,10 +227,18 @@ class APIServer:
 
     async def _serve(self, app: web.Application, port: int, ctx: ssl.SSLContext | None,
                      host: str | None = None) -> web.AppRunner:
-        runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
+        cfg = self.config
+        runner = APIRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0,
+                           keepalive_timeout=cfg.idle_timeout, read_header_timeout=cfg.read_header_timeout,
+                           max_header_bytes=cfg.max_header_bytes)
         await runner.setup()
-        site = web.TCPSite(runner, host or self.config.bind_address or "0.0.0.0", port, ssl_context=ctx,
-                           reuse_address=True, backlog=1024)
+        bind = host or cfg.bind_address or "0.0.0.0"
+        site: web.BaseSite
+        if ctx is None:
+            site = web.TCPSite(runner, bind, port, reuse_address=True, backlog=1024)
+        else:
+            site = SecureSite(runner, bind, port, ssl_context=ctx, backlog=1024,
+                              handshake_timeout=cfg.read_header_timeout if cfg.read_header_timeout > 0 else 60.0)
         try:
             await site.start()
         except BaseException:
@@ -234,5 +246,5 @@ class APIServer:
             raise
         self.bound_ports.extend(addr[1] for addr in runner.addresses if isinstance(addr, tuple))
         scheme = "https" if ctx else "http"
-        log.info("serving %s on %s:%s", scheme, host or self.config.bind_address, port)
+        log.info("serving %s on %s:%s", scheme, host or cfg.bind_address, port)
         return runner

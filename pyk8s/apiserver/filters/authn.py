@@ -2,9 +2,11 @@
 
 Two credentials are accepted, as in Kubernetes:
 
-* a TLS client certificate signed by the cluster CA (the TLS layer has
-  already verified the chain); the user is the subject CN and the groups
-  are its O values;
+* a TLS client certificate signed by the cluster CA, within its validity
+  and usable for client auth; the user is the subject CN and the groups
+  are its O values.  The TLS layer accepts any certificate (see
+  ``apiserver.tls``): the chain is verified here, so a certificate from
+  another CA or out of its validity gets a 401 Status, not a TLS alert;
 * a bearer token: either a static token (the admin token the server
   generated) or a service-account token this server signed (HS256 JWT with
   ``exp``; see ``TokenSigner``).
@@ -20,12 +22,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import orjson
 from aiohttp import web
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from pyk8s.machinery.errors import unauthorized
 from pyk8s.util.pki import subject_identity
@@ -33,6 +39,7 @@ from pyk8s.util.pki import subject_identity
 ANONYMOUS_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
 _ANONYMOUS_PREFIXES = ("/healthz/", "/livez/", "/readyz/")
 AUTHENTICATED = "system:authenticated"
+log = logging.getLogger("pyk8s.apiserver")
 USER_KEY = web.RequestKey("pyk8s.user", "UserInfo")
 
 
@@ -105,23 +112,71 @@ def service_account_user(claims: dict[str, object]) -> UserInfo | None:
     return UserInfo(sub, ("system:serviceaccounts", f"system:serviceaccounts:{ns}", AUTHENTICATED))
 
 
+def _client_auth_allowed(cert: x509.Certificate) -> bool:
+    try:
+        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return True
+    return ExtendedKeyUsageOID.CLIENT_AUTH in usages or ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in usages
+
+
+def verify_client_certificate(cert: x509.Certificate, ca: x509.Certificate) -> str:
+    """Why ``cert`` may not authenticate against ``ca`` (validity is checked per request), or ""."""
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return "certificate signed by unknown authority"
+    if not _client_auth_allowed(cert):
+        return "certificate specifies an incompatible key usage"
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class _CertIdentity:
+    user: UserInfo | None
+    not_before: float = 0.0
+    not_after: float = 0.0
+
+
 class Authenticator:
-    def __init__(self, *, tokens: dict[str, UserInfo] | None = None, signer: TokenSigner | None = None) -> None:
+    """``client_ca``: PEM of the CA client certificates must chain to; without one the TLS layer is trusted."""
+
+    def __init__(self, *, tokens: dict[str, UserInfo] | None = None, signer: TokenSigner | None = None,
+                 client_ca: bytes | None = None) -> None:
         self.tokens = dict(tokens or {})
         self.signer = signer
-        self._cert_cache: dict[bytes, UserInfo] = {}
+        self.client_ca = x509.load_pem_x509_certificate(client_ca) if client_ca else None
+        self._cert_cache: dict[bytes, _CertIdentity] = {}
 
-    def from_certificate(self, der: bytes) -> UserInfo | None:
-        user = self._cert_cache.get(der)
-        if user is None:
-            cn, orgs = subject_identity(der)
-            if not cn:
-                return None
-            user = UserInfo(cn, (*orgs, AUTHENTICATED))
+    def from_certificate(self, der: bytes, now: float | None = None) -> UserInfo | None:
+        ident = self._cert_cache.get(der)
+        if ident is None:
+            ident = self._certificate_identity(der)
             if len(self._cert_cache) > 1024:
                 self._cert_cache.clear()
-            self._cert_cache[der] = user
-        return user
+            self._cert_cache[der] = ident
+        t = time.time() if now is None else now
+        if ident.user is None or not ident.not_before <= t <= ident.not_after:
+            if ident.user is not None:
+                log.debug("client certificate %s: certificate has expired or is not yet valid", ident.user.username)
+            return None
+        return ident.user
+
+    def _certificate_identity(self, der: bytes) -> _CertIdentity:
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except ValueError:
+            return _CertIdentity(None)
+        if self.client_ca is not None:
+            reason = verify_client_certificate(cert, self.client_ca)
+            if reason:
+                log.debug("client certificate %s: %s", cert.subject.rfc4514_string(), reason)
+                return _CertIdentity(None)
+        cn, orgs = subject_identity(der)
+        if not cn:
+            return _CertIdentity(None)
+        return _CertIdentity(UserInfo(cn, (*orgs, AUTHENTICATED)), cert.not_valid_before_utc.timestamp(),
+                             cert.not_valid_after_utc.timestamp())
 
     def from_token(self, token: str) -> UserInfo | None:
         user = self.tokens.get(token)

@@ -87,22 +87,14 @@ async def test_token_and_anonymous(server, tmp_path):
             assert resp.status == 200 and (await resp.json())["kind"] == "NamespaceList"
 
 
-async def test_tls_handshake_negotiates_http11_and_rejects_foreign_certs(server, tmp_path):
+async def test_tls_handshake_negotiates_http11(server, tmp_path):
     ctx = client_context(server, tmp_path, with_cert=False)
     reader, writer = await asyncio.open_connection("127.0.0.1", server.config.secure_port, ssl=ctx,
                                                    server_hostname="localhost")
     assert writer.get_extra_info("ssl_object").selected_alpn_protocol() == "http/1.1"
     writer.close()
     await writer.wait_closed()
-    # A certificate from another CA fails the handshake.
-    other = pki.create_ca(tmp_path / "o.crt", tmp_path / "o.key", "other")
-    leaf = pki.issue_cert(other, tmp_path / "l.crt", tmp_path / "l.key", common_name="mallory", organizations=("system:masters",))
-    bad = client_context(server, tmp_path, with_cert=False)
-    bad.load_cert_chain(leaf.cert_path, leaf.key_path)
-    with pytest.raises((ssl.SSLError, ConnectionResetError, aiohttp.ClientError)):
-        async with aiohttp.ClientSession() as s:
-            async with s.get(f"https://127.0.0.1:{server.config.secure_port}/api/v1/namespaces", ssl=bad) as resp:
-                await resp.read()
+    # Certificates from another CA complete the handshake and get a 401: test_http_connections.py.
 
 
 async def test_insecure_port_acts_as_admin(server):
