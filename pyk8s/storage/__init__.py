@@ -7,7 +7,7 @@
 - ``sqlite:///abs/path.db`` or a bare path (``?sync=normal`` skips the fsync
   per commit: survives a process crash, not a power loss)   the default
 - ``etcd://127.0.0.1:2379`` or ``http://host:port`` (comma-separated
-  endpoints allowed)                 the real etcd v3 over its JSON gateway
+  endpoints allowed)                 the real etcd v3 over its gRPC API
 
 Drivers are imported lazily so that, for example, the memory driver does not
 pull in aiohttp.

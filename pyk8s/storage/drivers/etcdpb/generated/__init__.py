@@ -1,0 +1,1 @@
+"""Generated etcd v3 protobuf code (see ../regenerate.py)."""
