@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,20 +70,30 @@ class CacheTooOld(Exception):
 
 
 class Watcher:
-    """One consumer's bounded queue of cache events."""
+    """One consumer's bounded queue of cache events.
 
-    __slots__ = ("events", "wakeup", "closed", "overflowed", "limit", "prefix")
+    ``progress`` is the newest revision this watcher has been offered, whether
+    it was queued or skipped as outside ``prefix``: once the queue is empty,
+    everything up to ``progress`` has been delivered or did not concern it, so
+    that is the revision a bookmark may carry (never one still queued)."""
 
-    def __init__(self, prefix: str, limit: int) -> None:
+    __slots__ = ("events", "wakeup", "closed", "overflowed", "limit", "prefix", "floor", "progress")
+
+    def __init__(self, prefix: str, limit: int, floor: int = 0) -> None:
         self.prefix = prefix
         self.events: deque[CacheEvent] = deque()
         self.wakeup = asyncio.Event()
         self.closed = False
         self.overflowed = False  # closed because the consumer fell too far behind
         self.limit = limit
+        self.floor = floor  # the client already has everything up to here
+        self.progress = floor
 
     def offer(self, ev: CacheEvent) -> None:
-        if self.closed or not ev.key.startswith(self.prefix):
+        if self.closed or ev.revision <= self.floor:
+            return
+        self.progress = ev.revision
+        if not ev.key.startswith(self.prefix):
             return
         if len(self.events) >= self.limit:
             # Too slow: end this watch rather than block others or grow without bound.
@@ -95,6 +105,10 @@ class Watcher:
     def close(self) -> None:
         self.closed = True
         self.wakeup.set()
+
+    def settled(self) -> int | None:
+        """The revision a bookmark may carry now, or None while events wait to be delivered."""
+        return None if self.events else self.progress
 
     async def next(self, idle: float | None) -> CacheEvent | None:
         """The next event; None when ``idle`` seconds pass without one.  Raises EOFError once closed and drained."""
@@ -108,8 +122,51 @@ class Watcher:
                 try:
                     await asyncio.wait_for(self.wakeup.wait(), idle)
                 except TimeoutError:
-                    return None
+                    # The cache may have queued an event while the timeout was being delivered.
+                    return self.events.popleft() if self.events else None
         return self.events.popleft()
+
+    async def aclose(self) -> None:
+        self.close()
+
+
+class StorageFeed:
+    """A direct storage watch behind the ``Watcher`` interface, for resumes older
+    than the ring buffer.  A pending read survives an idle timeout (cancelling a
+    storage watch mid-event would lose it)."""
+
+    def __init__(self, storage: Storage, prefix: str, after: int, decode: Decoder) -> None:
+        self._source = storage_events(storage, prefix, after, decode)
+        self._pending: asyncio.Future[CacheEvent] | None = None
+        self.progress = after
+        self.overflowed = False
+        self.limit = 0
+
+    def settled(self) -> int:
+        # Only revisions already delivered: the storage watch says nothing about the others.
+        return self.progress
+
+    async def next(self, idle: float | None) -> CacheEvent | None:
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(self._source.__anext__())
+        done, _ = await asyncio.wait({self._pending}, timeout=idle)
+        if not done:
+            return None
+        fut, self._pending = self._pending, None
+        try:
+            ev = fut.result()
+        except StopAsyncIteration:
+            raise EOFError from None
+        self.progress = ev.revision
+        return ev
+
+    async def aclose(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            with contextlib.suppress(BaseException):
+                await self._pending
+        with contextlib.suppress(Exception):
+            await self._source.aclose()
 
 
 class WatchCache:
@@ -222,16 +279,19 @@ class WatchCache:
         """Register a watcher.  ``after=None`` starts from now and returns the current
         objects for the synthetic ADDED events; otherwise the buffered events newer
         than ``after`` are queued first.  Raises CacheTooOld."""
-        w = Watcher(prefix, WATCHER_QUEUE)
         if after is None:
+            w = Watcher(prefix, WATCHER_QUEUE, self.rev)
             items = [obj for key, obj in sorted(self.state.items()) if key.startswith(prefix)]
             self._watchers.add(w)
             return w, items, self.rev
         if after < self.window_start:
             raise CacheTooOld(after)
+        # Events up to ``after`` are the client's already, even those the cache has yet to apply.
+        w = Watcher(prefix, WATCHER_QUEUE, after)
         for cev in self.buffer:
             if cev.revision > after:
                 w.offer(cev)
+        w.progress = max(after, self.rev)
         self._watchers.add(w)
         return w, None, max(after, self.rev)
 
@@ -256,17 +316,14 @@ class WatchCache:
         await self.ensure_started()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout else None
-        source: AsyncIterator[CacheEvent] | None = None
-        w: Watcher | None = None
+        feed: Watcher | StorageFeed | None = None
         try:
             if after is None:
                 if initial is not None:
-                    items, rev = await initial()
-                    w, _, last = self._subscribe_or_fallback(flt, rev)
-                    if w is None:
-                        source = storage_events(self.storage, flt.prefix, rev, self.decode)
+                    items, last = await initial()
+                    feed = self._feed(flt, last)
                 else:
-                    w, items_or_none, last = self.subscribe(flt.prefix, None)
+                    feed, items_or_none, last = self.subscribe(flt.prefix, None)
                     items = [o for o in items_or_none or [] if flt.match(o)]
                 for obj in items:
                     yield WatchEvent("ADDED", obj)
@@ -275,62 +332,59 @@ class WatchCache:
                     mark["metadata"]["annotations"] = {"k8s.io/initial-events-end": "true"}
                     yield WatchEvent("BOOKMARK", mark)
             else:
-                w, _, last = self._subscribe_or_fallback(flt, after)
-                if w is None:
-                    source = storage_events(self.storage, flt.prefix, after, self.decode)
-            # The newest revision this client knows it has seen: a bookmark is worth sending past it.
-            sent_mark = after if after is not None else 0
-            while True:
-                wait = BOOKMARK_IDLE if bookmarks else None
-                if deadline is not None:
-                    left = deadline - loop.time()
-                    if left <= 0:
-                        return
-                    wait = min(wait, left) if wait is not None else left
-                if source is not None:
-                    try:
-                        ev = await source.__anext__()
-                    except StopAsyncIteration:
-                        return
-                    except CompactedError as e:
-                        raise gone(f"too old resource version: {after} ({e.compacted})") from None
-                else:
-                    assert w is not None
-                    try:
-                        ev = await w.next(wait)
-                    except EOFError:
-                        if w.overflowed:
-                            # Events were dropped: a 410 makes informers list again instead of missing them.
-                            raise gone(f"the watch fell more than {w.limit} events behind and was closed; "
-                                       "list again and watch from the new resourceVersion") from None
-                        return
-                if ev is None:
-                    if bookmarks and bookmark_object is not None and self.rev > sent_mark:
-                        sent_mark = self.rev
-                        yield WatchEvent("BOOKMARK", bookmark_object(self.rev))
-                    continue
-                sent_mark = max(sent_mark, ev.revision)
-                out = transition(ev, flt.match)
-                if out is not None:
-                    yield WatchEvent(out[0], out[1])
+                last = after
+                feed = self._feed(flt, after)
+            marker = bookmark_object if bookmarks else None
+            async for ev in self._follow_feed(feed, flt, after or 0, deadline, marker, after):
+                yield ev
         finally:
-            if w is not None:
-                self.unsubscribe(w)
-            if source is not None:
-                aclose = getattr(source, "aclose", None)
-                if aclose is not None:
-                    with contextlib.suppress(Exception):
-                        await aclose()
+            if isinstance(feed, Watcher):
+                self.unsubscribe(feed)
+            if feed is not None:
+                await feed.aclose()
 
-    def _subscribe_or_fallback(self, flt: Filter, after: int) -> tuple[Watcher | None, None, int]:
+    async def _follow_feed(self, feed: Watcher | StorageFeed, flt: Filter, sent: int, deadline: float | None,
+                           marker: BookmarkMaker | None, after: int | None) -> AsyncIterator[WatchEvent]:
+        """Live events from ``feed``; when idle, a bookmark at the revision the feed has
+        settled at, if that is newer than what the client has (``sent``)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            wait = BOOKMARK_IDLE if marker is not None else None
+            if deadline is not None:
+                left = deadline - loop.time()
+                if left <= 0:
+                    return
+                wait = min(wait, left) if wait is not None else left
+            try:
+                ev = await feed.next(wait)
+            except EOFError:
+                if feed.overflowed:
+                    # Events were dropped: a 410 makes informers list again instead of missing them.
+                    raise gone(f"the watch fell more than {feed.limit} events behind and was closed; "
+                               "list again and watch from the new resourceVersion") from None
+                return
+            except CompactedError as e:
+                raise gone(f"too old resource version: {after} ({e.compacted})") from None
+            if ev is None:
+                mark = feed.settled()
+                if marker is not None and mark is not None and mark > sent:
+                    sent = mark
+                    yield WatchEvent("BOOKMARK", marker(mark))
+                continue
+            sent = max(sent, ev.revision)
+            out = transition(ev, flt.match)
+            if out is not None:
+                yield WatchEvent(out[0], out[1])
+
+    def _feed(self, flt: Filter, after: int) -> Watcher | StorageFeed:
         try:
-            w, _, last = self.subscribe(flt.prefix, after)
-            return w, None, last
+            w, _, _ = self.subscribe(flt.prefix, after)
+            return w
         except CacheTooOld:
-            return None, None, after
+            return StorageFeed(self.storage, flt.prefix, after, self.decode)
 
 
-async def storage_events(storage: Storage, prefix: str, after: int, decode: Decoder) -> AsyncIterator[CacheEvent]:
+async def storage_events(storage: Storage, prefix: str, after: int, decode: Decoder) -> AsyncGenerator[CacheEvent, None]:
     """A direct storage watch as cache events (for resumes older than the ring buffer)."""
     stream = storage.watch(prefix, after_revision=after)
     try:

@@ -172,3 +172,84 @@ async def test_slow_watcher_is_closed_without_blocking_others(storage: Any, cach
     assert len(got) < 10  # it was cut off, then ended with a 410 so the client lists again
     assert exc.value.code == 410 and exc.value.reason == "Expired" and "fell more than 3 events behind" in exc.value.message
     await slow.aclose()
+
+
+async def test_bookmarks_never_pass_an_undelivered_event(storage: Any, cache: WatchCache,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # Short watches of one namespace with bookmarks, each resumed from the last
+    # resourceVersion it was sent (event or bookmark), while a writer updates keys in this
+    # namespace and another one (bookmarks move past those): the idle wait keeps timing out
+    # just as an event arrives.  Every event must still be delivered, once, in order.
+    monkeypatch.setattr(watchcache, "BOOKMARK_IDLE", 0.005)
+    keys = [PREFIX + f"{ns}/k{i}" for i in range(3) for ns in ("ns", "other")]
+    for k in keys:
+        await storage.create(k, cm(k))
+    start = rv = await storage.current_revision()
+    await asyncio.sleep(0.05)  # the cache has caught up
+    written: list[int] = []
+    writing = True
+
+    async def writer() -> None:
+        n = 0
+        while writing:
+            kv = await storage.update(keys[n % len(keys)], cm("k", v=str(n)), expected_revision=0)
+            if kv.key.startswith(PREFIX + "ns/"):
+                written.append(kv.mod_revision)
+            n += 1
+            await asyncio.sleep(0.001)
+
+    task = asyncio.create_task(writer())
+    delivered: list[int] = []
+    marks = 0
+    try:
+        for _ in range(60):
+            async for ev in cache.watch(Filter(PREFIX + "ns/", everything), after=rv, bookmarks=True,
+                                        bookmark_object=bookmark, timeout=0.01):
+                rv = int(ev.object["metadata"]["resourceVersion"])
+                if ev.type == "BOOKMARK":
+                    marks += 1
+                else:
+                    delivered.append(rv)
+    finally:
+        writing = False
+        await task
+    assert marks > 0
+    assert delivered == [r for r in written if start < r <= rv]
+
+
+async def test_watch_from_a_revision_the_cache_has_not_reached(storage: Any, cache: WatchCache) -> None:
+    # A client may hold a resourceVersion newer than the cache (from a write or a GET):
+    # events up to it must not be sent again once the cache catches up.
+    await storage.create(PREFIX + "ns/old", cm("old"))
+    rev = await storage.current_revision()
+    assert cache.rev < rev  # the cache has not applied the create yet
+    w, _, _ = cache.subscribe(PREFIX, rev)
+    try:
+        await asyncio.sleep(0.05)
+        await storage.create(PREFIX + "ns/new", cm("new"))
+        ev = await asyncio.wait_for(w.next(None), 2)
+        assert ev is not None and ev.key == PREFIX + "ns/new"
+    finally:
+        cache.unsubscribe(w)
+
+
+async def test_watch_older_than_the_ring_still_ends_at_its_timeout(storage: Any) -> None:
+    first = await storage.create(PREFIX + "ns/a", cm("a"))
+    cache = WatchCache(storage, PREFIX, decode, capacity=1)
+    await cache.ensure_started()
+    try:
+        for n in "bc":
+            await storage.create(PREFIX + f"ns/{n}", cm(n))
+        await asyncio.sleep(0.05)
+        it = cache.watch(Filter(PREFIX, everything), after=first.mod_revision, timeout=0.2, bookmarks=True,
+                         bookmark_object=bookmark)  # served by storage history
+        got = [ev async for ev in _within(it, 2)]
+        assert [(e.type, e.object["metadata"]["name"]) for e in got] == [("ADDED", "b"), ("ADDED", "c")]
+    finally:
+        await cache.close()
+
+
+async def _within(it: AsyncIterator[WatchEvent], limit: float) -> AsyncIterator[WatchEvent]:
+    async with asyncio.timeout(limit):
+        async for ev in it:
+            yield ev
