@@ -394,7 +394,9 @@ def _validate_identifier(ident: Any, path: str) -> list[FieldError]:
 
 
 def _validate_source(key: str, src: Obj, path: str) -> list[FieldError]:
-    target = src.get("target") if isinstance(src.get("target"), dict) else {}
+    target = src.get("target")
+    if not isinstance(target, dict):
+        target = {}
     tpath = path + ".target"
     errs: list[FieldError] = []
     if key in ("resource", "containerResource"):

@@ -134,7 +134,7 @@ def _descriptor(spec: str, tz: str) -> Schedule:
         return parse(_DESCRIPTORS[spec], _tz=tz)
     if spec.startswith("@every "):
         seconds = _parse_duration(spec[len("@every "):])
-        every = frozenset()
+        every: frozenset[int] = frozenset()
         return Schedule(every, every, every, every, every, every_seconds=seconds, timezone=tz)
     raise CronError(f"unrecognized descriptor: {spec}")
 

@@ -134,7 +134,7 @@ def is_valid_label_value(value: str) -> list[str]:
     return errs
 
 
-def is_valid_port_num(port: int) -> list[str]:
+def is_valid_port_num(port: object) -> list[str]:
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         return [inclusive_range_error(1, 65535)]
     return []

@@ -163,8 +163,8 @@ def validate_backend(backend: Obj, path: str) -> list[FieldError]:
     if service is not None and resource is not None:
         return [invalid(path, "", "cannot set both resource and service backends")]
     if resource is not None:
-        errs = [] if resource.get("kind") else [required(path + ".resource.kind")]
-        return errs + ([] if resource.get("name") else [required(path + ".resource.name")])
+        missing = [] if resource.get("kind") else [required(path + ".resource.kind")]
+        return missing + ([] if resource.get("name") else [required(path + ".resource.name")])
     if service is None:
         return [invalid(path, "", "resource or service backend is required")]
     errs: list[FieldError] = []

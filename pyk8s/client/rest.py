@@ -41,6 +41,8 @@ PatchType = Literal["strategic", "merge", "json", "apply"]
 
 #: Failures that are not API errors: connection refused/reset, TLS, timeouts.
 TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError, TimeoutError)
+# What one request can fail with: an error answer from the server, or the transport under it.
+REQUEST_ERRORS: tuple[type[BaseException], ...] = (ApiError, *TRANSPORT_ERRORS)
 
 PATCH_CONTENT_TYPES: dict[str, str] = {
     "strategic": "application/strategic-merge-patch+json",

@@ -73,7 +73,9 @@ class NamespaceStrategy(Strategy):
 
     def prepare_for_create(self, obj: Obj) -> None:
         obj["status"] = {"phase": "Active"}
-        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        spec = obj.get("spec")
+        if not isinstance(spec, dict):
+            spec = {}
         finalizers = list(spec.get("finalizers") or [])
         if "kubernetes" not in finalizers:
             finalizers.append("kubernetes")

@@ -599,7 +599,9 @@ def bind_pod(pod: Obj, binding: Obj) -> None:
     if extra:
         meta = pod.setdefault("metadata", {})
         meta["annotations"] = {**(meta.get("annotations") or {}), **extra}
-    status = pod.get("status") if isinstance(pod.get("status"), dict) else {}
+    status = pod.get("status")
+    if not isinstance(status, dict):
+        status = {}
     conditions = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
     conditions.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
                        "lastTransitionTime": _now()})

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyk8s.client.errors import ApiError, is_already_exists, is_not_found
-from pyk8s.client.rest import TRANSPORT_ERRORS, Client, DynamicResource
+from pyk8s.client.rest import REQUEST_ERRORS, Client, DynamicResource
 from pyk8s.util.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class EventRecorder:
             ref, type_, reason, message = await self._queue.get()
             try:
                 await self._write(ref, type_, reason, message)
-            except (ApiError, *TRANSPORT_ERRORS) as exc:
+            except REQUEST_ERRORS as exc:
                 log.warning("event %s/%s %s dropped: %s", ref.get("namespace", ""), ref.get("name"), reason, exc)
 
     async def flush(self) -> None:

@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pyk8s.client.errors import ApiError, is_not_found
-from pyk8s.client.rest import TRANSPORT_ERRORS, Client, DynamicResource
+from pyk8s.client.rest import REQUEST_ERRORS, TRANSPORT_ERRORS, Client, DynamicResource
 from pyk8s.util.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,9 @@ class LeaderElector:
             self._leading = True
             log.info("%s became leader of %s/%s", self.identity, self.namespace, self.name)
             async with asyncio.TaskGroup() as tg:
-                work = tg.create_task(self.on_started_leading()) if self.on_started_leading else None
+                work: asyncio.Task[object] | None = None
+                if self.on_started_leading is not None:
+                    work = tg.create_task(_awaited(self.on_started_leading()))
                 await self._renew_until_lost()
                 if work is not None:
                     work.cancel()
@@ -143,7 +145,7 @@ class LeaderElector:
         lease["spec"] = new_spec
         try:
             updated = await self.client.update(LEASES, lease, namespace=self.namespace)
-        except (ApiError, *TRANSPORT_ERRORS) as exc:
+        except REQUEST_ERRORS as exc:
             log.info("leader election: update lease: %s", exc)
             return False
         self._observe(updated.get("spec") or {}, str(updated["metadata"].get("resourceVersion", "")))
@@ -156,7 +158,7 @@ class LeaderElector:
                           "acquireTime": micro_time(now), "renewTime": micro_time(now), "leaseTransitions": 0}}
         try:
             created = await self.client.create(LEASES, lease, namespace=self.namespace)
-        except (ApiError, *TRANSPORT_ERRORS) as exc:
+        except REQUEST_ERRORS as exc:
             log.info("leader election: create lease: %s", exc)
             return False
         self._observe(created.get("spec") or {}, str(created["metadata"].get("resourceVersion", "")))
@@ -182,5 +184,10 @@ class LeaderElector:
             lease["spec"] = {**spec, "holderIdentity": "", "leaseDurationSeconds": 1,
                              "renewTime": now, "acquireTime": now}
             await self.client.update(LEASES, lease, namespace=self.namespace)
-        except (ApiError, *TRANSPORT_ERRORS) as exc:
+        except REQUEST_ERRORS as exc:
             log.info("leader election: release lease: %s", exc)
+
+
+async def _awaited(aw: Awaitable[object]) -> object:
+    """A coroutine around any awaitable, so a TaskGroup can run it."""
+    return await aw

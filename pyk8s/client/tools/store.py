@@ -158,9 +158,6 @@ class Store:
     def keys(self) -> list[str]:
         return list(self._items)
 
-    def list(self) -> list[Obj]:
-        return list(self._items.values())
-
     def by_index(self, index_name: str, value: str) -> list[Obj]:
         if index_name not in self._indices:
             raise KeyError(f"no indexer {index_name!r}")
@@ -171,3 +168,7 @@ class Store:
 
     def index_values(self, index_name: str) -> list[str]:
         return list(self._indices[index_name])
+
+    # Last in the class body: once defined, the name ``list`` shadows the builtin in annotations below it.
+    def list(self) -> list[Obj]:
+        return list(self._items.values())
