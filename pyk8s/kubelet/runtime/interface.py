@@ -179,6 +179,10 @@ class ContainerConfig:
     run_as_user: int | None = None
     run_as_group: int | None = None
     readonly_rootfs: bool = False
+    no_new_privs: bool = False
+    capabilities_add: list[str] = field(default_factory=list)
+    capabilities_drop: list[str] = field(default_factory=list)
+    supplemental_groups: list[int] = field(default_factory=list)
 
 
 @dataclass

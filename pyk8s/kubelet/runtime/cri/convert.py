@@ -83,6 +83,10 @@ def container_config_to_pb(cfg: ri.ContainerConfig) -> pb.ContainerConfig:
         sc.run_as_user.value = cfg.run_as_user
     if cfg.run_as_group is not None:
         sc.run_as_group.value = cfg.run_as_group
+    sc.no_new_privs = cfg.no_new_privs
+    sc.capabilities.add_capabilities.extend(cfg.capabilities_add)
+    sc.capabilities.drop_capabilities.extend(cfg.capabilities_drop)
+    sc.supplemental_groups.extend(cfg.supplemental_groups)
     return msg
 
 
@@ -208,6 +212,10 @@ def container_config_from_pb(msg: pb.ContainerConfig) -> ri.ContainerConfig:
         run_as_user=sc.run_as_user.value if sc.HasField("run_as_user") else None,
         run_as_group=sc.run_as_group.value if sc.HasField("run_as_group") else None,
         readonly_rootfs=sc.readonly_rootfs,
+        no_new_privs=sc.no_new_privs,
+        capabilities_add=list(sc.capabilities.add_capabilities),
+        capabilities_drop=list(sc.capabilities.drop_capabilities),
+        supplemental_groups=list(sc.supplemental_groups),
     )
 
 

@@ -1,0 +1,247 @@
+"""The volume manager: prepares a pod's volumes on the host and turns volumeMounts into CRI Mounts.
+
+``mount_pod`` is idempotent and meant to run on every sync of the pod: it
+(re)writes the API-backed volumes through the atomic writer, which is how a
+ConfigMap or Secret edit reaches running containers, and refreshes projected
+ServiceAccount tokens.  Directories follow upstream's layout,
+``<root>/pods/<uid>/volumes/kubernetes.io~<plugin>/<volume>``:
+
+* emptyDir: a 0777 directory; ``medium: Memory`` is a tmpfs (``size`` =
+  ``sizeLimit``) when we may mount (root), else a plain directory;
+* configMap, secret, downwardAPI, projected: atomic-writer directories,
+  always mounted read-only (secret and projected ones on tmpfs when root);
+* hostPath: the node path after its ``type`` check;
+* persistentVolumeClaim: the bound PV's ``hostPath`` or ``local`` path.
+
+A volume that cannot be set up is reported as upstream's FailedMount text,
+``MountVolume.SetUp failed for volume "v" : <reason>``; the others still
+mount.  ``fsGroup`` owns the writable volumes (group and setgid).
+``container_mounts`` applies ``subPath``/``subPathExpr`` (created inside the
+volume when missing, never escaping it).  ``unmount_pod`` undoes it all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pathlib
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyk8s.kubelet.kuberuntime import expansion
+from pyk8s.kubelet.kuberuntime.sources import ObjectNotFound, ObjectSource
+from pyk8s.kubelet.runtime import interface as ri
+from pyk8s.kubelet.volumes import hostpath, projection
+from pyk8s.kubelet.volumes.atomicwriter import AtomicWriter, PayloadError
+from pyk8s.machinery import quantity as qty
+from pyk8s.util.clock import REAL_CLOCK, Clock
+
+Obj = dict[str, Any]
+_PLUGIN_DIRS = {"emptyDir": "empty-dir", "configMap": "configmap", "secret": "secret",
+                "downwardAPI": "downward-api", "projected": "projected"}
+_API_DATA = ("configMap", "secret", "downwardAPI", "projected")
+
+
+class VolumeError(Exception):
+    pass
+
+
+class SubPathError(Exception):
+    """A volumeMount cannot be prepared (CreateContainerConfigError)."""
+
+
+@dataclass
+class MountedVolume:
+    name: str
+    host_path: pathlib.Path
+    read_only: bool = False
+
+
+@dataclass
+class MountResult:
+    volumes: dict[str, MountedVolume] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)  # volume name -> FailedMount message
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def _source_kind(volume: Obj) -> str:
+    return next((k for k in volume if k != "name"), "")
+
+
+class VolumeManager:
+    def __init__(self, pods_dir: pathlib.Path, sources: ObjectSource, *, clock: Clock = REAL_CLOCK,
+                 allocatable: Mapping[str, str] | None = None, can_mount: bool | None = None) -> None:
+        self.pods_dir = pods_dir
+        self.sources = sources
+        self.allocatable = dict(allocatable or {})
+        self.can_mount = os.geteuid() == 0 if can_mount is None else can_mount
+        self.tokens = projection.TokenCache(clock)
+
+    def volume_dir(self, uid: str, plugin: str, name: str) -> pathlib.Path:
+        return self.pods_dir / uid / "volumes" / f"kubernetes.io~{plugin}" / name
+
+    async def mount_pod(self, pod: Obj) -> MountResult:
+        spec = pod.get("spec") or {}
+        fs_group = (spec.get("securityContext") or {}).get("fsGroup")
+        ctx = projection.PodContext(pod, self.sources, self.allocatable, fs_group)
+        result = MountResult()
+        for volume in spec.get("volumes") or []:
+            name = volume.get("name", "")
+            try:
+                result.volumes[name] = await self._set_up(ctx, volume)
+            except (VolumeError, projection.ProjectionError, hostpath.HostPathError, PayloadError,
+                    ObjectNotFound, OSError) as exc:
+                result.failures[name] = f'MountVolume.SetUp failed for volume "{name}" : {exc}'
+        return result
+
+    async def _set_up(self, ctx: projection.PodContext, volume: Obj) -> MountedVolume:
+        kind, name = _source_kind(volume), volume.get("name", "")
+        source = volume.get(kind) or {}
+        uid = (ctx.pod.get("metadata") or {}).get("uid", "")
+        if kind == "hostPath":
+            return MountedVolume(name, hostpath.check_type(source.get("path", ""), source.get("type")))
+        if kind == "persistentVolumeClaim":
+            return await self._claim(ctx, name, source)
+        if kind not in _PLUGIN_DIRS:
+            raise VolumeError(f"volume type {kind or '<none>'} is not supported by this kubelet")
+        target = self.volume_dir(uid, _PLUGIN_DIRS[kind], name)
+        if kind == "emptyDir":
+            await self._empty_dir(target, source, ctx.fs_group)
+            return MountedVolume(name, target)
+        if kind in ("secret", "projected") and not _exists(target):
+            await self._tmpfs(target, None)
+        AtomicWriter(target).write(await self._payload(ctx, kind, source))
+        return MountedVolume(name, target, read_only=True)
+
+    async def _payload(self, ctx: projection.PodContext, kind: str, source: Obj) -> projection.Payload:
+        if kind == "configMap":
+            return await projection.configmap_payload(ctx, source)
+        if kind == "secret":
+            return await projection.secret_payload(ctx, source)
+        if kind == "downwardAPI":
+            return projection.downward_payload(ctx, source)
+        return await projection.projected_payload(ctx, source, self.tokens)
+
+    async def _empty_dir(self, target: pathlib.Path, source: Obj, fs_group: int | None) -> None:
+        if _exists(target):
+            return
+        if source.get("medium") == "Memory":
+            limit = source.get("sizeLimit")
+            await self._tmpfs(target, qty.parse(limit).int_value() if limit else None)
+        _own_shared_dir(target, fs_group)
+
+    async def _tmpfs(self, target: pathlib.Path, size: int | None) -> None:
+        _make_dir(target)
+        if not self.can_mount:
+            return
+        options = f"size={size}" if size else "mode=0755"
+        proc = await asyncio.create_subprocess_exec(
+            "mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        _, err = await proc.communicate()
+        if proc.returncode != 0:
+            raise VolumeError(f"mount failed: {err.decode(errors='replace').strip()}")
+
+    async def _claim(self, ctx: projection.PodContext, name: str, source: Obj) -> MountedVolume:
+        claim_name = source.get("claimName", "")
+        claim = await self.sources.get_persistent_volume_claim(ctx.namespace, claim_name)
+        phase = (claim.get("status") or {}).get("phase", "")
+        pv_name = (claim.get("spec") or {}).get("volumeName", "")
+        if phase != "Bound" or not pv_name:
+            raise VolumeError(f'PVC {ctx.namespace}/{claim_name} has non-bound phase ("{phase}") '
+                              f'or empty pvc.Spec.VolumeName ("{pv_name}")')
+        pv_spec = (await self.sources.get_persistent_volume(pv_name)).get("spec") or {}
+        read_only = bool(source.get("readOnly"))
+        if pv_spec.get("hostPath"):
+            hp = pv_spec["hostPath"]
+            return MountedVolume(name, hostpath.check_type(hp.get("path", ""), hp.get("type")), read_only)
+        if pv_spec.get("local"):
+            return MountedVolume(name, hostpath.check_type(pv_spec["local"].get("path", ""), "Directory"), read_only)
+        raise VolumeError(f"persistentvolume {pv_name}: volume type is not supported by this kubelet")
+
+    async def unmount_pod(self, uid: str) -> None:
+        """Unmounts and removes everything under the pod's volumes dir (after its containers are gone)."""
+        root = self.pods_dir / uid / "volumes"
+        for point in sorted(_mounts_under(root), key=len, reverse=True):
+            proc = await asyncio.create_subprocess_exec("umount", point, stdout=asyncio.subprocess.DEVNULL,
+                                                        stderr=asyncio.subprocess.DEVNULL)
+            await proc.wait()
+        if not _mounts_under(root):
+            shutil.rmtree(root, ignore_errors=True)
+        self.tokens.forget_pod(uid)
+
+
+def _exists(path: pathlib.Path) -> bool:
+    return path.exists()
+
+
+def _make_dir(path: pathlib.Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+
+
+def _own_shared_dir(target: pathlib.Path, fs_group: int | None) -> None:
+    """emptyDir permissions: world-writable; with fsGroup, group-owned and setgid."""
+    _make_dir(target)
+    target.chmod(0o777)
+    if fs_group is not None:
+        os.chown(target, -1, int(fs_group))
+        target.chmod(0o2777)
+
+
+def _mounts_under(root: pathlib.Path) -> list[str]:
+    try:
+        with open("/proc/self/mountinfo") as f:
+            points = [line.split()[4] for line in f]
+    except OSError:
+        return []
+    prefix = str(root) + "/"
+    return [p for p in points if p.startswith(prefix)]
+
+
+def _sub_path(mount: Obj, container_name: str, env: Mapping[str, str]) -> str:
+    if mount.get("subPathExpr"):
+        expanded = expansion.expand(mount["subPathExpr"], expansion.mapping_for(env))
+        if "$(" in expanded:
+            raise SubPathError(f'failed to prepare subPath for volumeMount "{mount.get("name", "")}" of container '
+                               f'"{container_name}"')
+        return expanded
+    return str(mount.get("subPath") or "")
+
+
+def _prepare_sub_path(volume: MountedVolume, sub: str, mount_name: str, container_name: str) -> pathlib.Path:
+    if os.path.isabs(sub):
+        raise SubPathError(f"error SubPath `{sub}` must not be an absolute path")
+    if ".." in sub.split("/"):
+        raise SubPathError(f"unable to provision SubPath `{sub}`: must not contain '..'")
+    base = pathlib.Path(os.path.realpath(volume.host_path))
+    path = volume.host_path / sub
+    if not path.exists() and not path.is_symlink():
+        try:
+            path.mkdir(parents=True, mode=base.stat().st_mode & 0o7777)
+        except OSError:
+            raise SubPathError(f'failed to create subPath directory for volumeMount "{mount_name}" of container '
+                               f'"{container_name}"') from None
+    resolved = pathlib.Path(os.path.realpath(path))
+    if resolved != base and base not in resolved.parents:
+        raise SubPathError(f"subpath {str(resolved)!r} not within volume path {str(base)!r}")
+    return resolved
+
+
+def container_mounts(container: Obj, volumes: Mapping[str, MountedVolume], env: Mapping[str, str]) -> list[ri.Mount]:
+    """The container's volumeMounts as CRI Mounts; raises SubPathError with upstream's wording."""
+    out = []
+    name = container.get("name", "")
+    for mount in container.get("volumeMounts") or []:
+        volume = volumes.get(mount.get("name", ""))
+        if volume is None:
+            raise SubPathError(f'cannot find volume "{mount.get("name", "")}" to mount into container "{name}"')
+        sub = _sub_path(mount, name, env)
+        host = _prepare_sub_path(volume, sub, mount.get("name", ""), name) if sub else volume.host_path
+        out.append(ri.Mount(container_path=mount.get("mountPath", ""), host_path=str(host),
+                            readonly=bool(mount.get("readOnly")) or volume.read_only))
+    return out
