@@ -1,9 +1,9 @@
 """``SimulatedAgent``: N simulated nodes in one process.
 
-Assembly: register the Nodes (bounded concurrency; an existing Node of the
-same name is taken over and its status refreshed), then run together
-``Heartbeats`` (leases + node status), one shared pod informer indexed by
-``spec.nodeName`` and the ``PodSimulator`` controller.  ``stop_node`` /
+Assembly: register the Nodes (``pyk8s.kubelet.nodestatus.register``, with
+bounded concurrency; an existing Node of the same name is taken over), then
+run together ``Heartbeats`` (leases + node status), one shared pod informer
+indexed by ``spec.nodeName`` and the ``PodSimulator`` controller.  ``stop_node`` /
 ``start_node`` simulate a kubelet dying and coming back.
 
     agent = SimulatedAgent(client, count=100, template=NodeTemplate(roles=("worker",)))
@@ -14,22 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pyk8s.client.errors import ApiError
-from pyk8s.client.rest import PODS, TRANSPORT_ERRORS, Client
+from pyk8s.client.rest import PODS, Client
 from pyk8s.client.tools.informer import SharedInformerFactory
 from pyk8s.client.tools.store import by_node_name
-from pyk8s.kubelet.simulated.leases import LEASE_NAMESPACE, NODES, Heartbeats
-from pyk8s.kubelet.simulated.nodes import NodeTemplate, SimNode, node_ip, node_object, node_status
+from pyk8s.kubelet import nodelease, nodestatus
+from pyk8s.kubelet.simulated.heartbeats import Heartbeats
+from pyk8s.kubelet.simulated.nodes import NodeTemplate, SimNode, describe, node_ip
 from pyk8s.kubelet.simulated.pods import NODE_INDEX, PodSimulator
 from pyk8s.util.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
-NAMESPACES = Client.resource("", "v1", "namespaces", namespaced=False)
-REGISTER_BACKOFF_MAX = 7.0  # the kubelet's registration back-off cap
 # Pod workers shared by all simulated nodes.  Each sync is mostly one status PUT waiting
 # on the API server, so throughput is workers / latency: under a 1,000-pod rollout the
 # server answers in 10-30 ms, and 8 workers capped the agent near 400 pods/s (32: the
@@ -75,7 +72,6 @@ class SimulatedAgent:
         if not node.stopped:
             return
         node.stopped = False
-        node.ready_since = ""  # Ready flips back to True now
         self.heartbeats.start([name], spread=False)
         self.heartbeats.report_now(name)
         self.pods.resync_node(name)
@@ -84,64 +80,29 @@ class SimulatedAgent:
 
     async def register_all(self) -> None:
         """Register every node; like the kubelet, keep retrying while the API server is unreachable."""
-        await self._retrying("kube-node-lease namespace", self._ensure_lease_namespace)
+        await nodestatus.register_retrying("kube-node-lease namespace",
+                                           lambda: nodelease.ensure_namespace(self.client), clock=self.clock)
         limit = asyncio.Semaphore(self.concurrency)
 
         async def one(node: SimNode) -> None:
             async with limit:
-                await self._retrying(node.name, lambda: self.register(node))
+                await nodestatus.register_retrying(node.name, lambda: self.register(node), clock=self.clock)
 
         await asyncio.gather(*(one(n) for n in self.nodes.values()))
         self.registered.set()
 
-    async def _retrying(self, what: str, attempt: Callable[[], Awaitable[None]]) -> None:
-        delay = 0.1
-        while True:
-            try:
-                await attempt()
-                return
-            except TRANSPORT_ERRORS as exc:
-                log.warning("registering %s: %s; retrying in %.1fs", what, exc, delay)
-            except ApiError as exc:
-                if exc.code not in (429, 500, 503, 504):
-                    raise
-                log.warning("registering %s: %s; retrying in %.1fs", what, exc, delay)
-            await self.clock.sleep(delay)
-            delay = min(REGISTER_BACKOFF_MAX, delay * 2)
-
     async def register(self, node: SimNode) -> None:
-        now = self.clock.now()
-        try:
-            created = await self.client.create(NODES, node_object(node, self.template, now))
-        except ApiError as exc:
-            if exc.code != 409:
-                raise
-            created = await self.client.get(NODES, node.name)
-        self._observe_node(node, created)
-        if not ((created.get("status") or {}).get("conditions")):
-            # A server that drops status on create: report it through the subresource.
-            updated = await self.client.patch(NODES, node.name, {"status": node_status(node, self.template, now)},
-                                              patch_type="merge", subresource="status")
-            self._observe_node(node, updated)
+        status = self.heartbeats.status(node)
+        stored = await nodestatus.register(self.client, nodestatus.node_object(describe(node, self.template),
+                                                                              status["conditions"]))
+        self._observe_node(node, stored)
+        self.heartbeats.reporter.written(node.name, stored.get("status") or {})
         # The kubelet creates its Lease right after registering; renewals are then spread by the cadence.
         await self.heartbeats.renew_lease(node.name)
 
     def _observe_node(self, node: SimNode, obj: Obj) -> None:
         node.uid = (obj.get("metadata") or {}).get("uid") or node.uid
         node.pod_cidr = (obj.get("spec") or {}).get("podCIDR") or node.pod_cidr
-
-    async def _ensure_lease_namespace(self) -> None:
-        try:
-            await self.client.get(NAMESPACES, LEASE_NAMESPACE)
-        except ApiError as exc:
-            if exc.code != 404:
-                raise
-            try:
-                await self.client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
-                                                      "metadata": {"name": LEASE_NAMESPACE}})
-            except ApiError as exc2:
-                if exc2.code != 409:
-                    raise
 
     # --- run ---------------------------------------------------------------------------
 

@@ -2,24 +2,25 @@
 
 ``NodeTemplate`` is the shape every simulated node shares (capacity, labels,
 roles, taints); ``SimNode`` is one node's mutable state in the agent (IP,
-uid, pod CIDR once the API server tells us one, stopped or not, and the
-transition time of its Ready condition).  ``node_object`` builds the Node
-sent at registration; ``node_status`` the status reported at registration
-and at each heartbeat.  Node IPs come from 172.16.0.0/12 by index, so they
-are stable across agent restarts for the same prefix and count.
+uid, pod CIDR once the API server tells us one, stopped or not).
+``describe`` turns both into the ``NodeDescription`` the shared
+``pyk8s.kubelet.nodestatus`` registers and reports, as for a real node.
+Node IPs come from 172.16.0.0/12 by index, so they are stable across agent
+restarts for the same prefix and count.
 """
 
 from __future__ import annotations
 
-import datetime
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyk8s.kubelet.nodestatus import NodeDescription, default_labels
+
 Obj = dict[str, Any]
 
 KUBELET_VERSION = "v1.32.0"
-KUBELET_PORT = 10250
+SIMULATED_ANNOTATION = "sim.pyk8s.io/simulated"
 NODE_IP_BASE = int(ipaddress.IPv4Address("172.16.0.0"))
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
@@ -44,11 +45,6 @@ class SimNode:
     pod_cidr: str = ""
     cidr_checked: float = float("-inf")  # monotonic time the podCIDR was last read from the API
     stopped: bool = False
-    ready_since: str = ""
-
-
-def format_time(t: datetime.datetime) -> str:
-    return t.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def node_ip(index: int) -> str:
@@ -82,58 +78,24 @@ def parse_labels(text: str) -> dict[str, str]:
 
 
 def node_labels(name: str, template: NodeTemplate) -> dict[str, str]:
-    labels = {"kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-              "beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "type": "simulated"}
+    labels = {**default_labels(name), "type": "simulated"}
     for role in template.roles:
         labels[f"node-role.kubernetes.io/{role}"] = ""
     labels.update(template.labels)
     return labels
 
 
-def node_object(node: SimNode, template: NodeTemplate, now: datetime.datetime) -> Obj:
-    """The Node a simulated kubelet registers (status included: nodes accept status on create)."""
-    spec: Obj = {}
-    if template.taints:
-        spec["taints"] = [dict(t) for t in template.taints]
-    return {"apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": node.name, "labels": node_labels(node.name, template),
-                         "annotations": {"node.alpha.kubernetes.io/ttl": "0",
-                                         "sim.pyk8s.io/simulated": "true"}},
-            "spec": spec, "status": node_status(node, template, now)}
-
-
-def _condition(kind: str, status: str, reason: str, message: str, heartbeat: str, transition: str) -> Obj:
-    return {"type": kind, "status": status, "lastHeartbeatTime": heartbeat, "lastTransitionTime": transition,
-            "reason": reason, "message": message}
-
-
-def node_conditions(node: SimNode, now: datetime.datetime) -> list[Obj]:
-    """The four kubelet conditions, all healthy (a stopped node simply stops reporting)."""
-    beat = format_time(now)
-    since = node.ready_since or beat
-    node.ready_since = since
-    return [
-        _condition("MemoryPressure", "False", "KubeletHasSufficientMemory",
-                   "kubelet has sufficient memory available", beat, since),
-        _condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure", beat, since),
-        _condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available",
-                   beat, since),
-        _condition("Ready", "True", "KubeletReady", "kubelet is posting ready status", beat, since),
-    ]
-
-
-def node_status(node: SimNode, template: NodeTemplate, now: datetime.datetime) -> Obj:
+def describe(node: SimNode, template: NodeTemplate) -> NodeDescription:
+    """What a simulated kubelet reports about its node (the Node itself is ``nodestatus``'s)."""
     resources = {"cpu": template.cpu, "memory": template.memory, "pods": str(template.pods),
                  "ephemeral-storage": "100Gi", "hugepages-1Gi": "0", "hugepages-2Mi": "0"}
-    return {
-        "capacity": dict(resources),
-        "allocatable": dict(resources),
-        "conditions": node_conditions(node, now),
-        "addresses": [{"type": "InternalIP", "address": node.ip}, {"type": "Hostname", "address": node.name}],
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": KUBELET_PORT}},
-        "nodeInfo": {"machineID": f"sim-{node.index:08d}", "systemUUID": f"sim-{node.index:08d}",
-                     "bootID": f"sim-boot-{node.index:08d}", "kernelVersion": "6.1.0-simulated",
-                     "osImage": "pyk8s simulated node", "containerRuntimeVersion": "sim://1.0.0",
-                     "kubeletVersion": template.kubelet_version, "kubeProxyVersion": template.kubelet_version,
-                     "operatingSystem": "linux", "architecture": "amd64"},
-    }
+    info = {"machineID": f"sim-{node.index:08d}", "systemUUID": f"sim-{node.index:08d}",
+            "bootID": f"sim-boot-{node.index:08d}", "kernelVersion": "6.1.0-simulated",
+            "osImage": "pyk8s simulated node", "containerRuntimeVersion": "sim://1.0.0",
+            "kubeletVersion": template.kubelet_version, "kubeProxyVersion": template.kubelet_version,
+            "operatingSystem": "linux", "architecture": "amd64"}
+    return NodeDescription(
+        name=node.name, addresses=(("InternalIP", node.ip), ("Hostname", node.name)),
+        capacity=resources, allocatable=resources, node_info=info, labels=node_labels(node.name, template),
+        annotations={"node.alpha.kubernetes.io/ttl": "0", SIMULATED_ANNOTATION: "true"},
+        taints=template.taints)

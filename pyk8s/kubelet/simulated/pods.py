@@ -5,7 +5,7 @@ informer (indexed by ``spec.nodeName``) enqueues keys of pods on our nodes
 into one ``Controller`` queue, and ``sync`` converges each pod:
 
 * a bound pod is "started" at once: phase Running, IPs, conditions, container
-  statuses (init containers terminated Completed);
+  statuses (init containers terminated Completed, sidecars running);
 * ``sim.pyk8s.io/ready-after-seconds`` delays readiness;
   ``sim.pyk8s.io/run-seconds`` / ``sim.pyk8s.io/exit-code`` make the
   containers exit; the restartPolicy then decides: Never -> Succeeded/Failed,
@@ -17,15 +17,16 @@ into one ``Controller`` queue, and ``sync`` converges each pod:
 The simulated runtime state of a pod (``PodRun``: start times, restarts,
 back-off) lives in memory keyed by uid; ``sync`` returns the delay to the
 next transition, which the controller turns into ``add_after`` (no timer or
-task per pod).  Status is written to ``pods/status`` with a PUT carrying the
-cached resourceVersion; a conflict just requeues.  The status is a pure
-function of the pod and its ``PodRun`` (``pod_status``), so unchanged pods
-cost no write.
+task per pod).  Everything a real kubelet also decides comes from the shared
+kubelet modules: the back-off from ``pyk8s.kubelet.backoff``, container
+statuses, phase and conditions from ``pyk8s.kubelet.status``, and the write
+(only when changed) and the deletion confirmation from its
+``StatusManager``.  What stays here is the simulation: when containers
+"exit", and pod IPs from the node's podCIDR.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime
 import ipaddress
 import logging
@@ -33,13 +34,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pyk8s.api.core_v1.helpers.timestamps import format_time
 from pyk8s.client.errors import ApiError
-from pyk8s.client.rest import PODS, Client
+from pyk8s.client.rest import Client
 from pyk8s.client.tools.controller import Controller
 from pyk8s.client.tools.informer import SharedInformer
 from pyk8s.client.tools.store import DeletedFinalStateUnknown, meta_key
-from pyk8s.kubelet.simulated.leases import NODES
-from pyk8s.kubelet.simulated.nodes import SimNode, format_time
+from pyk8s.kubelet.backoff import Backoff, crashloop_message
+from pyk8s.kubelet.nodestatus import NODES
+from pyk8s.kubelet.simulated.nodes import SimNode
+from pyk8s.kubelet.status import containers, podstatus
+from pyk8s.kubelet.status.manager import StatusManager
+from pyk8s.kubelet.status.phase import is_sidecar
 from pyk8s.util.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger(__name__)
@@ -50,16 +56,9 @@ WallClock = Callable[[float], str]
 RUN_SECONDS = "sim.pyk8s.io/run-seconds"
 EXIT_CODE = "sim.pyk8s.io/exit-code"
 READY_AFTER = "sim.pyk8s.io/ready-after-seconds"
-BACKOFF_INITIAL = 10.0
-BACKOFF_MAX = 300.0
 FAKE_POD_NETWORK = ipaddress.IPv4Network("10.244.0.0/16")
 NODE_INDEX = "node"
 CIDR_RECHECK = 2.0  # seconds between reads of a node that has no podCIDR yet
-
-
-def backoff_for(restarts: int) -> float:
-    """CrashLoopBackOff before restart number ``restarts`` (1-based): 10 s, 20 s, ... 5 min."""
-    return min(BACKOFF_MAX, BACKOFF_INITIAL * 2 ** max(0, restarts - 1))
 
 
 def _float_annotation(pod: Obj, key: str) -> float | None:
@@ -92,6 +91,7 @@ class PodRun:
     restarts: int = 0
     state: str = "running"  # running | backoff | terminated
     backoff_until: float = 0.0
+    backoff_delay: float = 0.0  # the CrashLoopBackOff delay in force
     last_terminated: Obj | None = None
     terminated: Obj | None = None  # the final termination (Never, or OnFailure with 0)
     ip: str = ""
@@ -140,6 +140,8 @@ class PodSimulator:
         self.runs: dict[str, PodRun] = {}  # by pod key
         self.deleting: dict[str, float] = {}  # pod key -> monotonic time the deletion was seen
         self.ips = PodIPs()
+        self.backoff = Backoff()  # CrashLoopBackOff, keyed by pod uid
+        self.status = StatusManager(client)
         self.controller = Controller("simulated-pods", self.sync, workers=workers, informers=[informer], clock=clock)
         informer.add_event_handler(on_add=self._on_pod, on_update=lambda old, new: self._on_pod(new),
                                    on_delete=self._on_delete)
@@ -184,10 +186,9 @@ class PodSimulator:
             run = self._start(key, pod, node)
         if run is None:
             return None
-        wait = advance(run, pod, self.clock.monotonic(), self._wall)
-        status = pod_status(pod, run, node, self.clock.monotonic(), self._wall)
-        if status != pod.get("status"):
-            await self.client.update_status(PODS, {**pod, "status": status})
+        wait = advance(run, pod, self.clock.monotonic(), self._wall, self.backoff)
+        generated = pod_status(pod, run, node, self.clock.monotonic())
+        await self.status.set_status(pod, generated, format_time(self.clock.now()))
         return wait
 
     async def _learn_pod_cidr(self, node: SimNode) -> None:
@@ -231,7 +232,10 @@ class PodSimulator:
     def _forget(self, key: str) -> None:
         run = self.runs.pop(key, None)
         self.deleting.pop(key, None)
-        if run is not None and run.ip:
+        if run is None:
+            return
+        self.backoff.forget(run.uid)
+        if run.ip:
             self.ips.release(run.node, run.ip)  # a host-network pod's node IP was never in the pool
 
     async def _confirm_deletion(self, key: str, pod: Obj) -> float | None:
@@ -242,13 +246,7 @@ class PodSimulator:
         left = seen + wait - now
         if left > 0:
             return left
-        meta = pod["metadata"]
-        try:
-            await self.client.delete(PODS, meta["name"], namespace=meta.get("namespace"), grace_period_seconds=0,
-                                     preconditions={"uid": meta.get("uid", "")})
-        except ApiError as exc:
-            if exc.code not in (404, 409):
-                raise
+        await self.status.confirm_deletion(pod)
         self._forget(key)
         return None
 
@@ -256,8 +254,10 @@ class PodSimulator:
 # --- the simulated container lifecycle ---------------------------------------------------
 
 
-def advance(run: PodRun, pod: Obj, now: float, wall: WallClock) -> float | None:
-    """Move ``run`` through every transition due by ``now``; the seconds to the next one (or None)."""
+def advance(run: PodRun, pod: Obj, now: float, wall: WallClock, backoff: Backoff) -> float | None:
+    """Move ``run`` through every transition due by ``now``; the seconds to the next one (or None).
+
+    All containers of a simulated pod run and exit together, so the pod's uid is the back-off key."""
     run_for = _float_annotation(pod, RUN_SECONDS)
     policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
     while True:
@@ -273,7 +273,8 @@ def advance(run: PodRun, pod: Obj, now: float, wall: WallClock) -> float | None:
                 return None
             run.restarts += 1
             run.last_terminated = done
-            run.state, run.backoff_until = "backoff", ends + backoff_for(run.restarts)
+            run.backoff_delay = backoff.next(run.uid, ends)
+            run.state, run.backoff_until = "backoff", ends + run.backoff_delay
             continue
         if run.state == "backoff":
             if now < run.backoff_until:
@@ -306,111 +307,51 @@ def _containers_ready(run: PodRun, pod: Obj, now: float) -> bool:
     return delay is None or now >= run.run_started + delay
 
 
+def _state(run: PodRun, pod: Obj, name: str, cid: str) -> Obj:
+    if run.state == "running":
+        return containers.running(run.run_started_at)
+    if run.state == "backoff":
+        return containers.waiting("CrashLoopBackOff", crashloop_message(run.backoff_delay, name, pod))
+    term = run.terminated or {}
+    return containers.terminated(int(term.get("exitCode", 0)), started_at=term.get("startedAt", ""),
+                                 finished_at=term.get("finishedAt", ""), reason=term.get("reason", ""),
+                                 container_id=cid)
+
+
+def _status(run: PodRun, pod: Obj, c: Obj, ready: bool) -> Obj:
+    cid = f"sim://{run.uid}-{c['name']}"
+    last = None
+    if run.last_terminated is not None:
+        last = {"terminated": {**run.last_terminated, "containerID": cid}}
+    return containers.container_status(c["name"], image=c.get("image", ""), image_id=f"sim://{c.get('image', '')}",
+                                       container_id=cid, state=_state(run, pod, c["name"], cid), last_state=last,
+                                       ready=ready, restart_count=run.restarts)
+
+
 def container_statuses(pod: Obj, run: PodRun, now: float) -> list[Obj]:
     ready = _containers_ready(run, pod, now)
-    out: list[Obj] = []
-    for c in (pod.get("spec") or {}).get("containers") or []:
+    return [_status(run, pod, c, ready) for c in (pod.get("spec") or {}).get("containers") or []]
+
+
+def init_container_statuses(pod: Obj, run: PodRun, now: float) -> list[Obj]:
+    """Ordinary init containers completed at the pod's start; sidecars run with the app containers."""
+    ready = _containers_ready(run, pod, now)
+    out = []
+    for c in (pod.get("spec") or {}).get("initContainers") or []:
+        if is_sidecar(c):
+            out.append(_status(run, pod, c, ready))
+            continue
         cid = f"sim://{run.uid}-{c['name']}"
-        status: Obj = {"name": c["name"], "image": c.get("image", ""), "imageID": f"sim://{c.get('image', '')}",
-                       "containerID": cid, "ready": ready, "started": run.state == "running",
-                       "restartCount": run.restarts, "lastState": {}}
-        if run.state == "running":
-            status["state"] = {"running": {"startedAt": run.run_started_at}}
-        elif run.state == "backoff":
-            wait = int(backoff_for(run.restarts))
-            meta = pod["metadata"]
-            status["state"] = {"waiting": {"reason": "CrashLoopBackOff",
-                                           "message": f"back-off {_duration(wait)} restarting failed container="
-                                                      f"{c['name']} pod={meta['name']}_{meta.get('namespace', '')}"
-                                                      f"({run.uid})"}}
-        else:
-            status["state"] = {"terminated": {**(run.terminated or {}), "containerID": cid}}
-        if run.last_terminated is not None:
-            status["lastState"] = {"terminated": {**run.last_terminated, "containerID": cid}}
-        out.append(status)
+        done = containers.terminated(0, started_at=run.start_time, finished_at=run.start_time, container_id=cid)
+        out.append(containers.container_status(c["name"], image=c.get("image", ""),
+                                               image_id=f"sim://{c.get('image', '')}", container_id=cid,
+                                               state=done, ready=True))
     return out
 
 
-def _duration(seconds: int) -> str:
-    """Go's time.Duration formatting for whole seconds: 10s, 1m20s, 5m0s."""
-    return f"{seconds // 60}m{seconds % 60}s" if seconds >= 60 else f"{seconds}s"
-
-
-def init_container_statuses(pod: Obj, run: PodRun) -> list[Obj]:
-    return [{"name": c["name"], "image": c.get("image", ""), "imageID": f"sim://{c.get('image', '')}",
-             "containerID": f"sim://{run.uid}-{c['name']}", "ready": True, "started": False, "restartCount": 0,
-             "lastState": {},
-             "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": run.start_time,
-                                      "finishedAt": run.start_time,
-                                      "containerID": f"sim://{run.uid}-{c['name']}"}}}
-            for c in (pod.get("spec") or {}).get("initContainers") or []]
-
-
-def _phase(run: PodRun) -> str:
-    if run.state != "terminated":
-        return "Running"
-    return "Succeeded" if (run.terminated or {}).get("exitCode") == 0 else "Failed"
-
-
-OWN_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
-
-
-def pod_conditions(pod: Obj, run: PodRun, now: float, wall: WallClock) -> list[Obj]:
-    existing = {c.get("type"): c for c in (pod.get("status") or {}).get("conditions") or []}
-    phase = _phase(run)
-    containers_ready = _containers_ready(run, pod, now)
-    if phase != "Running":
-        cr: tuple[str, str, str] = ("False", "PodCompleted", "")
-    elif containers_ready:
-        cr = ("True", "", "")
-    else:
-        names = ", ".join(c["name"] for c in (pod.get("spec") or {}).get("containers") or [])
-        cr = ("False", "ContainersNotReady", f"containers with unready status: [{names}]")
-    ready = cr
-    if cr[0] == "True":
-        for gate in (pod.get("spec") or {}).get("readinessGates") or []:
-            kind = gate.get("conditionType", "")
-            got = existing.get(kind)
-            if got is None:
-                ready = ("False", "ReadinessGatesNotReady",
-                         f'corresponding condition of pod readiness gate "{kind}" does not exist.')
-                break
-            if got.get("status") != "True":
-                ready = ("False", "ReadinessGatesNotReady",
-                         f'the status of pod readiness gate "{kind}" is not "True", but {got.get("status")}')
-                break
-    ready_to_start = "False" if phase != "Running" and run.state == "terminated" else "True"
-    wanted = [("PodReadyToStartContainers", (ready_to_start, "", "")), ("Initialized", ("True", "", "")),
-              ("Ready", ready), ("ContainersReady", cr), ("PodScheduled", ("True", "", ""))]
-    out: list[Obj] = []
-    for kind, (status, reason, message) in wanted:
-        old = existing.get(kind)
-        # The transition time only moves when the status flips, so an unchanged pod computes equal.
-        since = old.get("lastTransitionTime") if old and old.get("status") == status else None
-        cond: Obj = {"type": kind, "status": status, "lastProbeTime": None,
-                     "lastTransitionTime": since or wall(now)}
-        if reason:
-            cond["reason"] = reason
-        if message:
-            cond["message"] = message
-        out.append(cond)
-    out.extend(c for kind, c in existing.items() if kind not in OWN_CONDITIONS)  # readiness gates etc.
-    return out
-
-
-def pod_status(pod: Obj, run: PodRun, node: SimNode, now: float, wall: WallClock) -> Obj:
-    """The status a kubelet would report for ``pod`` in state ``run`` (a pure function of both)."""
-    old = copy.deepcopy(pod.get("status") or {})
-    status: Obj = {k: v for k, v in old.items() if k in ("qosClass", "nominatedNodeName")}
-    status.update({
-        "phase": _phase(run),
-        "conditions": pod_conditions(pod, run, now, wall),
-        "hostIP": node.ip, "hostIPs": [{"ip": node.ip}],
-        "podIP": run.ip, "podIPs": [{"ip": run.ip}],
-        "startTime": run.start_time,
-        "containerStatuses": container_statuses(pod, run, now),
-    })
-    inits = init_container_statuses(pod, run)
-    if inits:
-        status["initContainerStatuses"] = inits
-    return status
+def pod_status(pod: Obj, run: PodRun, node: SimNode, now: float) -> Obj:
+    """The status a kubelet would generate for ``pod`` in state ``run`` (before the status manager's merge)."""
+    return podstatus.generate(pod, statuses=container_statuses(pod, run, now),
+                              init_statuses=init_container_statuses(pod, run, now), host_ip=node.ip,
+                              pod_ips=[run.ip] if run.ip else [], start_time=run.start_time,
+                              sandbox_ready=run.state != "terminated")

@@ -106,8 +106,12 @@ async def test_completions_with_parallelism(client: Client, job_manager: Control
         assert jobpods.TRACKING_FINALIZER in pod["metadata"]["finalizers"]
         assert pod["metadata"]["ownerReferences"][0]["kind"] == "Job"
         assert pod["metadata"]["name"].startswith("pi-")
-    j = await client.get(JOBS, "pi", namespace=ns)
-    assert j["status"]["active"] == 2 and j["status"]["startTime"]
+    async def counted() -> dict | None:  # the status write follows the pod creations: wait for it
+        j = await client.get(JOBS, "pi", namespace=ns)
+        return j if (j.get("status") or {}).get("active") == 2 else None
+
+    j = await eventually(counted)
+    assert j["status"]["startTime"]
     for pod in first:
         await finish(client, pod, "Succeeded")
     [third] = await wait_active(client, ns, "pi", 1)  # only one more is wanted: 3 - 2 succeeded

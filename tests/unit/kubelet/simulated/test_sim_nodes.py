@@ -11,7 +11,6 @@ from pyk8s.client.rest import Client
 from pyk8s.kubelet.simulated.agent import SimulatedAgent
 from pyk8s.kubelet.simulated.cadence import Cadence
 from pyk8s.kubelet.simulated.nodes import NodeTemplate, node_ip, parse_labels, parse_taints
-from pyk8s.kubelet.simulated.pods import backoff_for
 from pyk8s.testing.fake_clock import FakeClock
 
 from .conftest import eventually, running
@@ -58,6 +57,24 @@ async def test_existing_node_is_taken_over(client: Client, fake_server: FakeApiS
         assert node(fake_server, "sim-0")["status"]["nodeInfo"]["kubeletVersion"] == "v1.32.0"
 
 
+async def test_taken_over_node_with_stale_status_is_corrected_at_the_next_update(
+        client: Client, fake_server: FakeApiServer, clock: FakeClock) -> None:
+    stale = {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown",
+             "message": "Kubelet stopped posting node status.", "lastHeartbeatTime": "2025-01-01T00:00:00Z",
+             "lastTransitionTime": "2025-01-01T00:00:00Z"}
+    await client.create(Client.resource("", "v1", "nodes"), {"apiVersion": "v1", "kind": "Node",
+                                                             "metadata": {"name": "sim-0"},
+                                                             "status": {"conditions": [stale]}})
+    agent = SimulatedAgent(client, count=1, clock=clock)
+    async with running(agent):
+        assert {c["type"]: c["status"] for c in node(fake_server, "sim-0")["status"]["conditions"]} == {"Ready": "Unknown"}
+        await clock.advance(10)  # the next status update sees the difference and writes at once
+        await eventually(lambda: {c["type"]: c["status"] for c in node(fake_server, "sim-0")["status"]["conditions"]}
+                         .get("Ready") == "True")
+        ready = [c for c in node(fake_server, "sim-0")["status"]["conditions"] if c["type"] == "Ready"][0]
+        assert ready["lastTransitionTime"] != stale["lastTransitionTime"]
+
+
 async def test_leases_renew_every_ten_seconds(agent: SimulatedAgent, fake_server: FakeApiServer,
                                               clock: FakeClock) -> None:
     await clock.advance(10)  # first renewals are spread over one interval
@@ -80,17 +97,24 @@ async def test_leases_renew_every_ten_seconds(agent: SimulatedAgent, fake_server
     assert lease_puts(fake_server) - before <= 7 * len(agent.nodes)
 
 
-async def test_node_status_heartbeat_every_minute(agent: SimulatedAgent, fake_server: FakeApiServer,
-                                                  clock: FakeClock) -> None:
+def status_patches(srv: FakeApiServer, name: str) -> int:
+    return sum(1 for m, p, _, _ in srv.requests if m == "PATCH" and p.endswith(f"/nodes/{name}/status"))
+
+
+async def test_unchanged_node_status_is_reported_every_five_minutes(agent: SimulatedAgent, fake_server: FakeApiServer,
+                                                                    clock: FakeClock) -> None:
     def beat() -> str:
         ready = [c for c in node(fake_server, "sim-0")["status"]["conditions"] if c["type"] == "Ready"][0]
         return ready["lastHeartbeatTime"]
 
-    first = beat()
-    await clock.advance(50)
-    assert beat() == first
+    first, patches = beat(), status_patches(fake_server, "sim-0")
+    for _ in range(29):  # computed every 10 s, but nothing changed: no write
+        await clock.advance(10)
+    await asyncio.sleep(0.05)
+    assert beat() == first and status_patches(fake_server, "sim-0") == patches
     await clock.advance(11)
     await eventually(lambda: beat() != first)
+    assert status_patches(fake_server, "sim-0") == patches + 1
     ready = [c for c in node(fake_server, "sim-0")["status"]["conditions"] if c["type"] == "Ready"][0]
     assert ready["lastTransitionTime"] == first  # a heartbeat is not a transition
 
@@ -119,10 +143,6 @@ def test_parsers() -> None:
         parse_taints("k=v:Sometimes")
     with pytest.raises(ValueError):
         parse_labels("novalue")
-
-
-def test_crashloop_backoff_doubles_to_five_minutes() -> None:
-    assert [backoff_for(n) for n in range(1, 8)] == [10, 20, 40, 80, 160, 300, 300]
 
 
 async def test_cadence_spreads_and_batches(clock: FakeClock) -> None:

@@ -125,6 +125,9 @@ async def test_never_nonzero_fails(agent: SimulatedAgent, client: Client, fake_s
     await eventually(lambda: status(fake_server, "bad").get("phase") == "Failed")
     term = cstate(fake_server, "bad")["state"]["terminated"]
     assert term["reason"] == "Error" and term["exitCode"] == 3 and cstate(fake_server, "bad")["restartCount"] == 0
+    # As the kubelet's generate.go: a Failed pod's readiness says PodFailed, not PodCompleted.
+    assert cond(fake_server, "bad", "Ready")["reason"] == "PodFailed"
+    assert cond(fake_server, "bad", "ContainersReady")["reason"] == "PodFailed"
 
 
 async def test_onfailure_nonzero_crashloops_with_doubling_backoff(
@@ -235,3 +238,21 @@ async def test_pod_ips_come_from_a_podcidr_assigned_after_registration(agent: Si
     await client.create(PODS, pod("late-cidr", node="sim-0"))
     await eventually(lambda: status(fake_server, "late-cidr").get("phase") == "Running")
     assert ipaddress.ip_address(status(fake_server, "late-cidr")["podIP"]) in ipaddress.ip_network(assigned)
+
+
+async def test_sidecar_runs_with_the_app_containers(agent: SimulatedAgent, client: Client,
+                                                   fake_server: FakeApiServer) -> None:
+    spec = pod("with-sidecar")
+    spec["spec"]["initContainers"].append({"name": "proxy", "image": "envoy:1", "restartPolicy": "Always"})
+    await client.create(PODS, spec)
+    await eventually(lambda: cond(fake_server, "with-sidecar", "Ready").get("status") == "True")
+    inits = {s["name"]: s for s in status(fake_server, "with-sidecar")["initContainerStatuses"]}
+    assert "terminated" in inits["init"]["state"] and inits["init"]["ready"]
+    assert "running" in inits["proxy"]["state"] and inits["proxy"]["started"] and inits["proxy"]["ready"]
+
+
+async def test_unready_message_names_containers_as_the_kubelet(agent: SimulatedAgent, client: Client,
+                                                               fake_server: FakeApiServer) -> None:
+    await client.create(PODS, pod("slow2", annotations={"sim.pyk8s.io/ready-after-seconds": "50"}))
+    await eventually(lambda: status(fake_server, "slow2").get("phase") == "Running")
+    assert cond(fake_server, "slow2", "Ready")["message"] == "containers with unready status: [app side]"
