@@ -1,18 +1,22 @@
 """Per-key exponential back-off, as the kubelet's ``flowcontrol.Backoff``.
 
-Used for CrashLoopBackOff (and the same numbers serve ImagePullBackOff):
-the first failure waits ``INITIAL`` (10 s), each further failure doubles the
-wait up to ``MAXIMUM`` (5 min).  A key whose last failure lies more than
-``2 * MAXIMUM`` (10 min) before the new one starts again from 10 s: a
-container that ran fine for 10 minutes is forgiven its past crashes.
+Used for CrashLoopBackOff (and the same numbers serve ImagePullBackOff).
+The kubelet's ``doBackOff`` pattern, for a container that exited at ``t``:
+if ``in_backoff_since(key, t, now)`` it waits (CrashLoopBackOff, delay
+``get(key)``); otherwise it restarts and calls ``next(key, t, now)``.  So
+the first exit restarts at once and arms 10 s; each later exit waits the
+armed delay, then doubles it, up to ``MAXIMUM`` (5 min).  A key last
+updated more than ``2 * MAXIMUM`` (10 min) before the exit starts over: a
+container that ran for 10 minutes is forgiven its past crashes.
 
-Contract:
+Contract (times are seconds on any one axis the caller keeps to):
 
-* ``next(key, at)`` records a failure at ``at`` (seconds on any monotonic
-  axis the caller keeps to) and returns the delay now in force for ``key``;
+* ``next(key, at, now=None)`` records the restart after a failure at ``at``
+  (``now``, default ``at``, is when: the 10-minute forgiveness counts from
+  there) and returns the delay armed for the next failure;
 * ``get(key)`` is that delay (0 for an unknown key);
-* ``in_backoff_since(key, event, now)`` says whether a restart that failed
-  at ``event`` must still wait at ``now`` (upstream ``IsInBackOffSince``);
+* ``in_backoff_since(key, event, now)`` says whether a restart after a
+  failure at ``event`` must still wait at ``now`` (``IsInBackOffSince``);
 * ``forget(key)`` drops a key (pod deleted); ``gc(now)`` drops every key
   idle for longer than ``2 * MAXIMUM``.
 
@@ -46,14 +50,14 @@ class Backoff:
     def _expired(self, entry: _Entry, at: float) -> bool:
         return at - entry.last_update > 2 * self.maximum
 
-    def next(self, key: str, at: float) -> float:
-        """Record a failure of ``key`` at ``at``; the delay before its next attempt."""
+    def next(self, key: str, at: float, now: float | None = None) -> float:
+        """Record a restart of ``key`` after a failure at ``at``; the delay armed for its next failure."""
         entry = self._entries.get(key)
         if entry is None or self._expired(entry, at):
             entry = self._entries[key] = _Entry(self.initial, at)
         else:
             entry.delay = min(entry.delay * 2, self.maximum)
-            entry.last_update = at
+        entry.last_update = at if now is None else now
         return entry.delay
 
     def get(self, key: str) -> float:

@@ -9,8 +9,8 @@ into one ``Controller`` queue, and ``sync`` converges each pod:
 * ``sim.pyk8s.io/ready-after-seconds`` delays readiness;
   ``sim.pyk8s.io/run-seconds`` / ``sim.pyk8s.io/exit-code`` make the
   containers exit; the restartPolicy then decides: Never -> Succeeded/Failed,
-  OnFailure (non-zero) and Always -> restart after CrashLoopBackOff back-off
-  (10 s doubling to 5 min, as the kubelet);
+  OnFailure (non-zero) and Always -> restart, at once the first time, then
+  after CrashLoopBackOff (10 s doubling to 5 min, as the kubelet);
 * a pod with a deletionTimestamp is confirmed (DELETE, grace 0, uid
   precondition) after min(grace period, ``deletion_cap``).
 
@@ -92,6 +92,7 @@ class PodRun:
     state: str = "running"  # running | backoff | terminated
     backoff_until: float = 0.0
     backoff_delay: float = 0.0  # the CrashLoopBackOff delay in force
+    exited_at: float = 0.0  # monotonic: the last exit
     last_terminated: Obj | None = None
     terminated: Obj | None = None  # the final termination (Never, or OnFailure with 0)
     ip: str = ""
@@ -257,7 +258,9 @@ class PodSimulator:
 def advance(run: PodRun, pod: Obj, now: float, wall: WallClock, backoff: Backoff) -> float | None:
     """Move ``run`` through every transition due by ``now``; the seconds to the next one (or None).
 
-    All containers of a simulated pod run and exit together, so the pod's uid is the back-off key."""
+    Restarts follow the kubelet's ``doBackOff``: the first exit restarts at once, later ones wait
+    in CrashLoopBackOff for the armed delay.  All containers of a simulated pod run and exit
+    together, so the pod's uid is the back-off key."""
     run_for = _float_annotation(pod, RUN_SECONDS)
     policy = (pod.get("spec") or {}).get("restartPolicy") or "Always"
     while True:
@@ -271,14 +274,15 @@ def advance(run: PodRun, pod: Obj, now: float, wall: WallClock, backoff: Backoff
             if policy == "Never" or (policy == "OnFailure" and code == 0):
                 run.state, run.terminated = "terminated", done
                 return None
-            run.restarts += 1
-            run.last_terminated = done
-            run.backoff_delay = backoff.next(run.uid, ends)
+            run.last_terminated, run.exited_at = done, ends
+            run.backoff_delay = backoff.get(run.uid) if backoff.in_backoff_since(run.uid, ends, ends) else 0.0
             run.state, run.backoff_until = "backoff", ends + run.backoff_delay
             continue
         if run.state == "backoff":
             if now < run.backoff_until:
                 return run.backoff_until - now
+            backoff.next(run.uid, run.exited_at, run.backoff_until)
+            run.restarts += 1
             run.state, run.run_started = "running", run.backoff_until
             run.run_started_at = wall(run.backoff_until)
             continue

@@ -24,6 +24,24 @@ def test_reset_after_ten_minutes_without_failure() -> None:
     assert b.next("k", 630 + 600.5) == 10  # more than 10 min: starts over
 
 
+def test_forgiveness_counts_from_the_restart() -> None:
+    # As the kubelet: next() is called when the container restarts; 10 min of running after that
+    # restart (not after the exit before it) resets the delay.
+    b = Backoff()
+    b.next("k", 0, now=0)
+    b.next("k", 100, now=110)  # exited at 100, restarted after the 10 s back-off: 20 s armed
+    assert b.in_backoff_since("k", 700, 701)  # ran 590 s since the restart: still backing off
+    assert not b.in_backoff_since("k", 711, 712)  # ran 601 s: forgiven, restart at once
+    assert b.next("k", 711, now=712) == 10
+
+
+def test_first_exit_restarts_at_once_then_the_armed_delay_applies() -> None:
+    b = Backoff()
+    assert not b.in_backoff_since("k", 5, 5)  # no entry: restart now
+    assert b.next("k", 5) == 10
+    assert b.in_backoff_since("k", 10, 19.9) and not b.in_backoff_since("k", 10, 20)
+
+
 def test_in_backoff_since() -> None:
     b = Backoff()
     assert not b.in_backoff_since("k", 100, 101)

@@ -132,10 +132,15 @@ async def test_never_nonzero_fails(agent: SimulatedAgent, client: Client, fake_s
 
 async def test_onfailure_nonzero_crashloops_with_doubling_backoff(
         agent: SimulatedAgent, client: Client, fake_server: FakeApiServer, clock: FakeClock) -> None:
+    # As the kubelet's doBackOff: the first exit restarts at once, the second waits 10 s, the third 20 s.
     await client.create(PODS, pod("crash", policy="OnFailure",
                                   annotations={"sim.pyk8s.io/run-seconds": "5", "sim.pyk8s.io/exit-code": "1"}))
     await eventually(lambda: status(fake_server, "crash").get("phase") == "Running")
     await clock.advance(5)
+    await eventually(lambda: cstate(fake_server, "crash").get("restartCount") == 1)
+    cs = cstate(fake_server, "crash")
+    assert "running" in cs["state"] and cs["lastState"]["terminated"]["exitCode"] == 1
+    await clock.advance(5)  # second exit: CrashLoopBackOff
     await eventually(lambda: "waiting" in cstate(fake_server, "crash").get("state", {}))
     cs = cstate(fake_server, "crash")
     assert cs["state"]["waiting"]["reason"] == "CrashLoopBackOff" and "back-off 10s" in cs["state"]["waiting"]["message"]
@@ -146,14 +151,26 @@ async def test_onfailure_nonzero_crashloops_with_doubling_backoff(
     assert "waiting" in cstate(fake_server, "crash")["state"]
     await clock.advance(1)  # 10 s back-off over: running again
     await eventually(lambda: "running" in cstate(fake_server, "crash").get("state", {}))
-    assert cond(fake_server, "crash", "Ready")["status"] == "True"
-    await clock.advance(5)  # second crash: 20 s back-off
-    await eventually(lambda: cstate(fake_server, "crash").get("restartCount") == 2)
+    assert cond(fake_server, "crash", "Ready")["status"] == "True" and cstate(fake_server, "crash")["restartCount"] == 2
+    await clock.advance(5)  # third exit: 20 s back-off
+    await eventually(lambda: "waiting" in cstate(fake_server, "crash").get("state", {}))
     assert "back-off 20s" in cstate(fake_server, "crash")["state"]["waiting"]["message"]
     await clock.advance(19)
     assert "waiting" in cstate(fake_server, "crash")["state"]
     await clock.advance(1)
-    await eventually(lambda: "running" in cstate(fake_server, "crash").get("state", {}))
+    await eventually(lambda: cstate(fake_server, "crash").get("restartCount") == 3)
+
+
+async def test_crashloop_is_forgiven_after_ten_minutes_running(
+        agent: SimulatedAgent, client: Client, fake_server: FakeApiServer, clock: FakeClock) -> None:
+    await client.create(PODS, pod("steady", annotations={"sim.pyk8s.io/run-seconds": "601",
+                                                         "sim.pyk8s.io/exit-code": "1"}))
+    await eventually(lambda: status(fake_server, "steady").get("phase") == "Running")
+    await clock.advance(601)  # first exit: restarted at once
+    await eventually(lambda: cstate(fake_server, "steady").get("restartCount") == 1)
+    await clock.advance(601)  # ran 601 s since the restart: no back-off either
+    await eventually(lambda: cstate(fake_server, "steady").get("restartCount") == 2)
+    assert "running" in cstate(fake_server, "steady")["state"]
 
 
 async def test_onfailure_zero_succeeds_and_always_restarts(
@@ -164,7 +181,7 @@ async def test_onfailure_zero_succeeds_and_always_restarts(
     await eventually(lambda: all(status(fake_server, n).get("phase") == "Running" for n in ("ok", "svc", "forever")))
     await clock.advance(3)
     await eventually(lambda: status(fake_server, "ok").get("phase") == "Succeeded")
-    await eventually(lambda: cstate(fake_server, "svc").get("restartCount") == 1)
+    await eventually(lambda: cstate(fake_server, "svc").get("restartCount") == 1)  # the first restart is at once
     assert cstate(fake_server, "svc")["lastState"]["terminated"]["reason"] == "Completed"
     assert status(fake_server, "svc")["phase"] == "Running"
     await clock.advance(600)
