@@ -114,7 +114,7 @@ async def read_pod_status(runtime: ri.RuntimeService, uid: str, name: str = "", 
     selector = {labels.POD_UID: uid}
     out = PodStatus(uid=uid, name=name, namespace=namespace)
     listed = await runtime.list_pod_sandbox(ri.PodSandboxFilter(label_selector=selector))
-    for sandbox in sorted(listed, key=lambda s: s.created_at, reverse=True):
+    for sandbox in sorted(listed, key=lambda s: (s.created_at, s.metadata.attempt), reverse=True):
         try:
             out.sandboxes.append(await runtime.pod_sandbox_status(sandbox.id))
         except ri.NotFoundError:
@@ -122,7 +122,8 @@ async def read_pod_status(runtime: ri.RuntimeService, uid: str, name: str = "", 
     if out.sandboxes and out.sandboxes[0].state == ri.SandboxState.READY and out.sandboxes[0].ip:
         out.ips = [out.sandboxes[0].ip, *out.sandboxes[0].additional_ips]
     containers = await runtime.list_containers(ri.ContainerFilter(label_selector=selector))
-    for c in sorted(containers, key=lambda c: c.created_at, reverse=True):
+    # Ties (coarse clocks) go to the later attempt.
+    for c in sorted(containers, key=lambda c: (c.created_at, c.metadata.attempt), reverse=True):
         try:
             out.containers.append(container_status(await runtime.container_status(c.id), c.pod_sandbox_id))
         except ri.NotFoundError:
