@@ -44,6 +44,10 @@ InitialLister = Callable[[], Awaitable[tuple[list[Obj], int]]]
 
 DEFAULT_CAPACITY = 10_000
 WATCHER_QUEUE = 10_000
+#: How many recent events keep their shared serializations (older ones are re-encoded per watcher).
+ENCODED_EVENTS = 1_000
+#: The most queued events one watcher is handed in one batch (written to its client together).
+BATCH = 100
 BOOKMARK_IDLE = 1.0
 RESTART_DELAY = 0.5
 
@@ -55,6 +59,8 @@ class CacheEvent:
     obj: Obj
     prev: Obj | None
     revision: int
+    # The serializations watchers share (WatchEvent.encoded), kept while the event is recent.
+    encoded: dict[str, bytes] | None = None
 
 
 @dataclass(slots=True)
@@ -75,14 +81,18 @@ class Watcher:
     ``progress`` is the newest revision this watcher has been offered, whether
     it was queued or skipped as outside ``prefix``: once the queue is empty,
     everything up to ``progress`` has been delivered or did not concern it, so
-    that is the revision a bookmark may carry (never one still queued)."""
+    that is the revision a bookmark may carry (never one still queued).
 
-    __slots__ = ("events", "wakeup", "closed", "overflowed", "limit", "prefix", "floor", "progress")
+    Waiting is one bare future (plus a timer handle when idle bookmarks are
+    wanted) rather than ``asyncio.Event`` and ``wait_for``: with a hundred
+    watchers of one resource this runs a hundred times per event."""
+
+    __slots__ = ("events", "_waiter", "closed", "overflowed", "limit", "prefix", "floor", "progress")
 
     def __init__(self, prefix: str, limit: int, floor: int = 0) -> None:
         self.prefix = prefix
         self.events: deque[CacheEvent] = deque()
-        self.wakeup = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
         self.closed = False
         self.overflowed = False  # closed because the consumer fell too far behind
         self.limit = limit
@@ -100,11 +110,16 @@ class Watcher:
             self.closed = self.overflowed = True
         else:
             self.events.append(ev)
-        self.wakeup.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def close(self) -> None:
         self.closed = True
-        self.wakeup.set()
+        self._wake()
 
     def settled(self) -> int | None:
         """The revision a bookmark may carry now, or None while events wait to be delivered."""
@@ -112,19 +127,28 @@ class Watcher:
 
     async def next(self, idle: float | None) -> CacheEvent | None:
         """The next event; None when ``idle`` seconds pass without one.  Raises EOFError once closed and drained."""
-        while not self.events:
+        if not self.events:
             if self.closed:
                 raise EOFError
-            self.wakeup.clear()
-            if idle is None:
-                await self.wakeup.wait()
-            else:
-                try:
-                    await asyncio.wait_for(self.wakeup.wait(), idle)
-                except TimeoutError:
-                    # The cache may have queued an event while the timeout was being delivered.
-                    return self.events.popleft() if self.events else None
+            loop = asyncio.get_running_loop()
+            self._waiter = waiter = loop.create_future()
+            timer = loop.call_later(idle, self._wake) if idle is not None else None
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+                if timer is not None:
+                    timer.cancel()
+            if not self.events:
+                if self.closed:
+                    raise EOFError
+                return None  # idle (the queue is checked after waking, so no event can be passed over)
         return self.events.popleft()
+
+    def drain(self, limit: int) -> list[CacheEvent]:
+        """Up to ``limit`` events already queued (no waiting)."""
+        events = self.events
+        return [events.popleft() for _ in range(min(limit, len(events)))]
 
     async def aclose(self) -> None:
         self.close()
@@ -160,6 +184,9 @@ class StorageFeed:
         self.progress = ev.revision
         return ev
 
+    def drain(self, limit: int) -> list[CacheEvent]:
+        return []
+
     async def aclose(self) -> None:
         if self._pending is not None:
             self._pending.cancel()
@@ -181,6 +208,7 @@ class WatchCache:
         self.window_start = 0  # the buffer replays every event after this revision
         self.ready = asyncio.Event()
         self._watchers: set[Watcher] = set()
+        self._encoded: deque[CacheEvent] = deque()  # the recent events that hold shared serializations
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -217,6 +245,7 @@ class WatchCache:
             start = res.items[-1].key
         self.state, self.rev, self.window_start = state, revision, revision
         self.buffer.clear()
+        self._encoded.clear()
         self.ready.set()
 
     async def _follow(self) -> None:
@@ -258,7 +287,10 @@ class WatchCache:
             kind = "ADDED" if ev.type is EventType.CREATE or prev is None else "MODIFIED"
         if prev is None and ev.prev is not None and ev.type is not EventType.CREATE:
             prev = self.decode(ev.prev)
-        cev = CacheEvent(kind, ev.kv.key, obj, prev, ev.revision)
+        cev = CacheEvent(kind, ev.kv.key, obj, prev, ev.revision, {})
+        if len(self._encoded) >= ENCODED_EVENTS:
+            self._encoded.popleft().encoded = None
+        self._encoded.append(cev)
         if len(self.buffer) >= self.capacity:
             self.window_start = self.buffer.popleft().revision
         self.buffer.append(cev)
@@ -371,10 +403,11 @@ class WatchCache:
                     sent = mark
                     yield WatchEvent("BOOKMARK", marker(mark))
                 continue
-            sent = max(sent, ev.revision)
-            out = transition(ev, flt.match)
-            if out is not None:
-                yield WatchEvent(out[0], out[1])
+            batch = [ev, *feed.drain(BATCH - 1)]
+            sent = max(sent, batch[-1].revision)
+            outs = [out for out in (transition(e, flt.match) for e in batch) if out is not None]
+            for i, (kind, obj, encoded) in enumerate(outs, 1):
+                yield WatchEvent(kind, obj, encoded, more=i < len(outs))
 
     def _feed(self, flt: Filter, after: int) -> Watcher | StorageFeed:
         try:
@@ -400,17 +433,18 @@ async def storage_events(storage: Storage, prefix: str, after: int, decode: Deco
                 await aclose()
 
 
-def transition(ev: CacheEvent, match: Callable[[Obj], bool]) -> tuple[str, Obj] | None:
+def transition(ev: CacheEvent, match: Callable[[Obj], bool]) -> tuple[str, Obj, dict[str, bytes] | None] | None:
     """What a filtered watcher sees: objects entering the selection are ADDED,
-    objects leaving it are DELETED, as upstream's cacher does."""
+    objects leaving it are DELETED, as upstream's cacher does.  The third item is
+    the event's shared serializations (the object is the same for every watcher)."""
     if ev.type == "DELETED":
-        return ("DELETED", ev.obj) if match(ev.obj) else None
+        return ("DELETED", ev.obj, ev.encoded) if match(ev.obj) else None
     now = match(ev.obj)
     before = ev.prev is not None and ev.type == "MODIFIED" and match(ev.prev)
     if now and before:
-        return "MODIFIED", ev.obj
+        return "MODIFIED", ev.obj, ev.encoded
     if now:
-        return "ADDED", ev.obj
+        return "ADDED", ev.obj, ev.encoded
     if before:
-        return "DELETED", ev.obj
+        return "DELETED", ev.obj, ev.encoded
     return None

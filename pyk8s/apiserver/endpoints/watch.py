@@ -64,6 +64,18 @@ def _line(ev_type: str, obj: dict[str, Any]) -> bytes:
     return orjson.dumps({"type": ev_type, "object": obj}) + b"\n"
 
 
+def _json_line(ev: WatchEvent) -> bytes:
+    """The event's JSON line, encoded once for every watcher that shares the event."""
+    shared = ev.encoded
+    if shared is None:
+        return _line(ev.type, ev.object)
+    key = "json " + ev.type
+    line = shared.get(key)
+    if line is None:
+        line = shared[key] = _line(ev.type, ev.object)
+    return line
+
+
 async def serve_watch(request: web.Request, events: AsyncIterator[WatchEvent], *, duration: float,
                       content_type: str, table: TableEncoder | None = None) -> web.StreamResponse:
     first: asyncio.Task[WatchEvent] = asyncio.ensure_future(events.__anext__())
@@ -93,20 +105,32 @@ async def serve_watch(request: web.Request, events: AsyncIterator[WatchEvent], *
 async def _pump(resp: web.StreamResponse, events: AsyncIterator[WatchEvent], first: asyncio.Task[WatchEvent],
                 table: TableEncoder | None) -> None:
     pending: asyncio.Future[WatchEvent] | None = first
+    batch: list[bytes] = []  # lines of events that came together, written (one TLS record) together
     while True:
         try:
             ev = await pending if pending is not None else await events.__anext__()
         except StopAsyncIteration:
+            await _flush(resp, batch)
             return
         except StatusError as err:
-            await resp.write(_line("ERROR", err.to_status()))
+            batch.append(_line("ERROR", err.to_status()))
+            await _flush(resp, batch)
             return
         except (asyncio.CancelledError, ConnectionResetError):
             raise
         except Exception:
             log.exception("watch failed")
-            await resp.write(_line("ERROR", internal("the watch ended with an internal error").to_status()))
+            batch.append(_line("ERROR", internal("the watch ended with an internal error").to_status()))
+            await _flush(resp, batch)
             return
         pending = None
-        obj = table.encode(ev) if table is not None else ev.object
-        await resp.write(_line(ev.type, obj))
+        batch.append(_line(ev.type, table.encode(ev)) if table is not None else _json_line(ev))
+        if not ev.more:
+            await _flush(resp, batch)
+
+
+async def _flush(resp: web.StreamResponse, batch: list[bytes]) -> None:
+    if batch:
+        data = batch[0] if len(batch) == 1 else b"".join(batch)
+        batch.clear()
+        await resp.write(data)

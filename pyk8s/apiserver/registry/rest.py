@@ -67,6 +67,12 @@ class WatchOptions:
 class WatchEvent:
     type: str  # ADDED | MODIFIED | DELETED | BOOKMARK | ERROR
     object: Obj
+    # Serializations of this event that every watcher handed the same event shares, filled
+    # by the HTTP layer under a key naming the encoding and the type (so each is encoded
+    # once, not once per watcher).  None: not shared, encode for this watcher alone.
+    encoded: dict[str, bytes] | None = None
+    # Another event follows at once, with no wait: the HTTP layer may write both together.
+    more: bool = False
 
 
 class RESTStorage(Protocol):
