@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEB_PACKAGES=(containerd runc containernetworking-plugins iptables nftables busybox-static
+DEB_PACKAGES=(containerd runc containernetworking-plugins iptables nftables busybox-static gcc libc6-dev
               docker-registry etcd-server etcd-client skopeo umoci nginx-light iproute2)
 
 missing=()

@@ -19,6 +19,8 @@ import urllib.error
 import urllib.request
 import warnings
 
+from pyk8s.kubelet.images.registry import registry_config
+
 REGISTRY_BIN = "docker-registry"
 
 
@@ -50,11 +52,7 @@ class LocalRegistry:
     def start(self, wait_s: float = 10.0) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         config = self.root / "config.yml"
-        config.write_text(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
-            f"    rootdirectory: {self.root / 'storage'}\n  delete:\n    enabled: true\n"
-            f"http:\n  addr: {self.address}\n" + self._auth_config()
-        )
+        config.write_text(registry_config(self.root, self.address, self._auth_config()))
         log = open(self.root / "registry.log", "ab")  # noqa: SIM115 - handed to the child
         try:
             self.proc = subprocess.Popen(
@@ -101,9 +99,9 @@ class LocalRegistry:
         except (urllib.error.URLError, OSError):
             return False
 
-    def push_layout(self, layout: pathlib.Path, tag: str, dest: str) -> None:
-        """``skopeo copy oci:LAYOUT:TAG docker://ADDRESS/DEST`` over plain HTTP."""
-        cmd = ["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:{tag}", f"docker://{self.address}/{dest}"]
+    def push_layout(self, layout: pathlib.Path, ref: str, dest: str) -> None:
+        """``skopeo copy oci:LAYOUT:REF docker://ADDRESS/DEST`` over plain HTTP (REF: a reference in the layout)."""
+        cmd = ["skopeo", "copy", "--dest-tls-verify=false", f"oci:{layout}:{ref}", f"docker://{self.address}/{dest}"]
         if self.credentials:
             cmd[2:2] = ["--dest-creds", ":".join(self.credentials)]
         proc = subprocess.run(self._wrap(cmd), capture_output=True, text=True, timeout=60)

@@ -1,197 +1,160 @@
-"""The offline test images: busybox, pause and nginx, made from Debian's binaries.
+"""Build the offline images (busybox, nginx, dnsutils, pause) from Debian packages, cached.
 
-* ``docker.io/library/busybox:1.36`` (and ``:latest``): Debian's static busybox
-  at /bin/busybox with one symlink per applet, plus a minimal /etc.
-* ``registry.k8s.io/pause:3.9`` (pyk8s's sandbox image): a tiny static C
-  program compiled with ``gcc -static`` that sleeps until SIGTERM/SIGINT and
-  reaps children; if gcc is missing, busybox running a trap loop instead.
-* ``docker.io/library/nginx:1.24`` (and ``:latest``): Debian's nginx-light
-  binary, the shared libraries ``ldd`` lists, and a config serving a default
-  page on :80 with logs to stdout/stderr.
-
-``build_images(out_dir)`` writes one OCI layout and one archive per image and
-skips work whose archive already exists (so a test session builds once).
+``build(out_dir, names)`` writes, per image, an OCI layout ``<name>/`` (for
+skopeo and the registry), an archive ``<name>.tar`` (for ``ctr images
+import``) and ``<name>.key``: the hash of everything the image is made of (the
+code here, the recipe, and the exact Debian package files by checksum).  An
+image whose key is unchanged is not rebuilt, and nothing is downloaded for it;
+the ``.deb`` files stay cached in ``<out_dir>/debs``.  A lock file serialises
+concurrent builds into one directory.  Without apt lists or network, images
+already built are reused as they are.
 """
 
 from __future__ import annotations
 
-import os
+import fcntl
+import hashlib
+import logging
 import pathlib
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-from pyk8s.kubelet.images import oci
+import orjson
 
-BUSYBOX = "docker.io/library/busybox"
-NGINX = "docker.io/library/nginx"
-PAUSE = "registry.k8s.io/pause"
-PAUSE_TAG = "3.9"
-PAUSE_REF = f"{PAUSE}:{PAUSE_TAG}"
-BUSYBOX_REF = f"{BUSYBOX}:1.36"
-NGINX_REF = f"{NGINX}:1.24"
+from pyk8s.kubelet.images import catalog, debian, oci, recipes, tools
 
-_ETC = {
-    "etc/passwd": b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-    "etc/group": b"root:x:0:\nnogroup:x:65534:\n",
-    "etc/hosts": b"127.0.0.1 localhost\n",
-    "etc/nsswitch.conf": b"passwd: files\ngroup: files\nhosts: files dns\n",
-}
+log = logging.getLogger(__name__)
 
-_PAUSE_C = r"""
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-static void stop(int s) { (void)s; _exit(0); }
-static void reap(int s) { (void)s; while (waitpid(-1, 0, WNOHANG) > 0) {} }
-int main(void) {
-    signal(SIGTERM, stop); signal(SIGINT, stop); signal(SIGCHLD, reap);
-    for (;;) pause();
-}
-"""
+DEFAULT_OUT = pathlib.Path("/tmp/pyk8s-images")
+DEFAULT_NAMES = ("busybox", "pause", "nginx", "dnsutils")
+PAUSE_REF = catalog.PAUSE_REF
+BUSYBOX_REF = catalog.BUSYBOX_REF
+NGINX_REF = catalog.NGINX_REF
+_CODE = (catalog, debian, oci, recipes, tools)
 
 
-def _base_entries() -> list[oci.LayerEntry]:
-    dirs = ["bin", "etc", "tmp", "root", "var", "proc", "sys", "dev", "usr", "usr/bin", "usr/sbin", "sbin"]
-    entries = [oci.LayerEntry(d, kind="dir", mode=0o1777 if d == "tmp" else 0o755) for d in dirs]
-    entries += [oci.LayerEntry(p, data=data, mode=0o644) for p, data in _ETC.items()]
-    return entries
+@dataclass(frozen=True)
+class BuiltImage:
+    name: str
+    layout: pathlib.Path
+    archive: pathlib.Path
+    refs: tuple[str, ...]
+    digest: str  # manifest digest, the same for every reference
+    source: str  # the io.pyk8s.image.source label
+    rebuilt: bool
 
 
-def busybox_applets(binary: str = "/bin/busybox") -> list[str]:
-    out = subprocess.run([binary, "--list"], check=True, capture_output=True, text=True).stdout
-    return sorted({a.strip() for a in out.split() if a.strip() and a.strip() != "busybox"})
+def _code_hash() -> str:
+    digest = hashlib.sha256(pathlib.Path(__file__).read_bytes())
+    for module in _CODE:
+        digest.update(pathlib.Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()
 
 
-def busybox_spec(binary: str = "/bin/busybox") -> oci.ImageSpec:
-    entries = _base_entries() + [oci.LayerEntry("bin/busybox", source=binary)]
-    entries += [oci.LayerEntry(f"bin/{a}", kind="symlink", target="busybox") for a in busybox_applets(binary)]
-    return oci.ImageSpec(name=BUSYBOX, tags=["1.36", "latest"], entries=entries, cmd=["sh"])
+def _key(recipe: recipes.Recipe, packages: list[debian.Package]) -> str:
+    digest = hashlib.sha256(_code_hash().encode())
+    digest.update(f"{recipe.name}\ngcc={tools.gcc_available()}\n".encode())
+    for package in packages:
+        digest.update(f"{package.filename} {package.sha256}\n".encode())
+    return digest.hexdigest()
 
 
-def _compile_pause(workdir: pathlib.Path) -> pathlib.Path | None:
-    gcc = shutil.which("gcc")
-    if gcc is None:
-        return None
-    src, out = workdir / "pause.c", workdir / "pause"
-    src.write_text(_PAUSE_C)
-    proc = subprocess.run([gcc, "-static", "-Os", "-s", "-o", str(out), str(src)], capture_output=True)
-    return out if proc.returncode == 0 else None
+@contextmanager
+def _locked(out_dir: pathlib.Path) -> Iterator[None]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def pause_spec(workdir: pathlib.Path, busybox: str = "/bin/busybox") -> oci.ImageSpec:
-    binary = _compile_pause(workdir)
-    if binary is not None:
-        entries = [oci.LayerEntry("pause", data=binary.read_bytes())]
-        return oci.ImageSpec(name=PAUSE, tags=[PAUSE_TAG], entries=entries, entrypoint=["/pause"], env=[])
-    # Fallback: busybox with a SIGTERM trap (PID 1 ignores SIGTERM without a handler).
-    script = b"#!/bin/busybox sh\ntrap 'exit 0' TERM INT\nwhile :; do /bin/busybox sleep 3600 & wait $!; done\n"
-    entries = [oci.LayerEntry("bin", kind="dir"), oci.LayerEntry("bin/busybox", source=busybox)]
-    entries.append(oci.LayerEntry("pause", data=script))
-    return oci.ImageSpec(name=PAUSE, tags=[PAUSE_TAG], entries=entries, entrypoint=["/pause"], env=[])
+def _result(out_dir: pathlib.Path, name: str, rebuilt: bool) -> BuiltImage:
+    layout = out_dir / name
+    digests = oci.manifest_digests(layout)
+    return BuiltImage(name, layout, out_dir / f"{name}.tar", tuple(digests), next(iter(digests.values())),
+                      source_label(layout), rebuilt)
 
 
-_NGINX_CONF = b"""user root;
-worker_processes 1;
-daemon off;
-pid /run/nginx.pid;
-error_log /dev/stderr warn;
-events { worker_connections 256; }
-http {
-    default_type text/html;
-    access_log /dev/stdout;
-    client_body_temp_path /tmp/nginx-body;
-    proxy_temp_path /tmp/nginx-proxy;
-    fastcgi_temp_path /tmp/nginx-fastcgi;
-    uwsgi_temp_path /tmp/nginx-uwsgi;
-    scgi_temp_path /tmp/nginx-scgi;
-    server {
-        listen 80 default_server;
-        root /usr/share/nginx/html;
-        index index.html;
-    }
-}
-"""
-
-_NGINX_INDEX = b"<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head>\n<body><h1>Welcome to nginx!</h1></body></html>\n"
+def source_label(layout: pathlib.Path) -> str:
+    blobs = layout / "blobs" / "sha256"
+    digest = next(iter(oci.manifest_digests(layout).values()))
+    manifest = orjson.loads((blobs / digest.split(":", 1)[1]).read_bytes())
+    config = orjson.loads((blobs / manifest["config"]["digest"].split(":", 1)[1]).read_bytes())
+    return str((config["config"].get("Labels") or {}).get(recipes.SOURCE_LABEL, ""))
 
 
-def _shared_libraries(binary: str) -> list[str]:
-    out = subprocess.run(["ldd", binary], check=True, capture_output=True, text=True).stdout
-    libs: list[str] = []
-    for line in out.splitlines():
-        parts = line.split()
-        path = next((p for p in parts if p.startswith("/")), None)
-        if path:
-            libs.append(path)
-    return libs
+def _is_current(out_dir: pathlib.Path, name: str, key: str | None) -> bool:
+    key_file, archive, index = out_dir / f"{name}.key", out_dir / f"{name}.tar", out_dir / name / "index.json"
+    if not (key_file.exists() and archive.exists() and index.exists()):
+        return False
+    return key is None or key_file.read_text() == key
 
 
-def nginx_spec(binary: str = "/usr/sbin/nginx") -> oci.ImageSpec:
-    entries = _base_entries()
-    seen_dirs = {e.path for e in entries}
-    files = [binary, *_shared_libraries(binary)]
-    for path in files:
-        real = os.path.realpath(path)
-        parent = os.path.dirname(path.lstrip("/"))
-        for i in range(1, len(parent.split("/")) + 1):
-            d = "/".join(parent.split("/")[:i])
-            if d and d not in seen_dirs:
-                seen_dirs.add(d)
-                entries.append(oci.LayerEntry(d, kind="dir"))
-        entries.append(oci.LayerEntry(path.lstrip("/"), source=real))
-    for d in ["etc/nginx", "run", "var/log", "var/log/nginx", "var/lib", "var/lib/nginx", "usr/share", "usr/share/nginx", "usr/share/nginx/html"]:
-        if d not in seen_dirs:
-            entries.append(oci.LayerEntry(d, kind="dir"))
-    entries.append(oci.LayerEntry("etc/nginx/nginx.conf", data=_NGINX_CONF, mode=0o644))
-    entries.append(oci.LayerEntry("usr/share/nginx/html/index.html", data=_NGINX_INDEX, mode=0o644))
-    return oci.ImageSpec(
-        name=NGINX,
-        tags=["1.24", "latest"],
-        entries=entries,
-        entrypoint=["/usr/sbin/nginx"],
-        cmd=["-c", "/etc/nginx/nginx.conf"],
-        exposed_ports=["80/tcp"],
-        stop_signal="SIGQUIT",
-    )
+def _build_one(out_dir: pathlib.Path, recipe: recipes.Recipe, apt: debian.Apt, force: bool) -> BuiltImage:
+    try:
+        packages = apt.resolve(list(recipe.packages), recipe.exclude) if recipe.packages else []
+    except debian.AptError as err:
+        if not force and _is_current(out_dir, recipe.name, None):
+            log.warning("images: %s: cannot check the Debian packages (%s); reusing the image built before",
+                        recipe.name, err)
+            return _result(out_dir, recipe.name, rebuilt=False)
+        raise
+    key = _key(recipe, packages)
+    if not force and _is_current(out_dir, recipe.name, key):
+        return _result(out_dir, recipe.name, rebuilt=False)
+    files = debian.entries(apt.download(packages), drop=recipe.drop) if packages else {}
+    with tempfile.TemporaryDirectory(prefix="pyk8s-build-") as tmp:
+        spec = recipe.assemble(files, packages, pathlib.Path(tmp))
+        staging = out_dir / f".{recipe.name}.new"
+        shutil.rmtree(staging, ignore_errors=True)
+        oci.write_layout(spec, staging)
+    shutil.rmtree(out_dir / recipe.name, ignore_errors=True)
+    staging.rename(out_dir / recipe.name)
+    oci.write_archive(out_dir / recipe.name, out_dir / f"{recipe.name}.tar")
+    (out_dir / f"{recipe.name}.key").write_text(key)
+    return _result(out_dir, recipe.name, rebuilt=True)
 
 
-def image_specs(workdir: pathlib.Path, names: list[str]) -> dict[str, oci.ImageSpec]:
-    specs: dict[str, oci.ImageSpec] = {}
-    for name in names:
-        if name == "busybox":
-            specs[name] = busybox_spec()
-        elif name == "pause":
-            specs[name] = pause_spec(workdir)
-        elif name == "nginx":
-            specs[name] = nginx_spec()
-        else:
-            raise ValueError(f"unknown image {name!r} (known: busybox, pause, nginx)")
-    return specs
+def build(out_dir: pathlib.Path, names: list[str] | tuple[str, ...] | None = None, *,
+          force: bool = False) -> dict[str, BuiltImage]:
+    """Builds (or finds up to date) the named images in ``out_dir``."""
+    wanted = list(names or DEFAULT_NAMES)
+    unknown = [n for n in wanted if n not in recipes.RECIPES]
+    if unknown:
+        raise ValueError(f"unknown image {unknown[0]!r} (known: {', '.join(recipes.RECIPES)})")
+    with _locked(out_dir):
+        apt = debian.Apt(out_dir / "debs")
+        return {name: _build_one(out_dir, recipes.RECIPES[name], apt, force) for name in wanted}
 
 
 def build_images(out_dir: pathlib.Path, names: list[str] | None = None, *, force: bool = False) -> dict[str, pathlib.Path]:
-    """Builds the named images into ``out_dir``: ``<name>/`` (OCI layout) and ``<name>.tar``.
-
-    Returns name -> archive path.  Archives that already exist are reused unless ``force``.
-    """
-    names = names or ["busybox", "pause"]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    archives: dict[str, pathlib.Path] = {}
-    todo = [n for n in names if force or not (out_dir / f"{n}.tar").exists()]
-    with tempfile.TemporaryDirectory(prefix="pyk8s-build-") as tmp:
-        for name, spec in image_specs(pathlib.Path(tmp), todo).items():
-            layout = out_dir / name
-            shutil.rmtree(layout, ignore_errors=True)
-            oci.write_layout(spec, layout)
-            oci.write_archive(layout, out_dir / f"{name}.tar")
-    for name in names:
-        archives[name] = out_dir / f"{name}.tar"
-    return archives
+    """Name -> archive path, for ``ctr images import`` (containerd's auto-import directory)."""
+    return {name: image.archive for name, image in build(out_dir, names or ["busybox", "pause"], force=force).items()}
 
 
-def unpack_busybox_rootfs(dest: pathlib.Path) -> pathlib.Path:
-    """A busybox rootfs directory for the process runtime (no layout needed)."""
-    if not (dest / "bin" / "busybox").exists():
-        oci.unpack_rootfs(busybox_spec(), dest)
+def unpack_busybox_rootfs(dest: pathlib.Path, cache: pathlib.Path = DEFAULT_OUT) -> pathlib.Path:
+    """A busybox rootfs directory for the process runtime (the host's busybox where apt cannot build one)."""
+    if (dest / "bin" / "busybox").exists():
+        return dest
+    try:
+        image = build(cache, ["busybox"])["busybox"]
+    except (debian.AptError, tools.ToolchainError, OSError) as err:
+        log.warning("images: cannot build busybox (%s); using the host's busybox binary", err)
+        _host_busybox_rootfs(dest)
+        return dest
+    oci.unpack_layout(image.layout, dest)
     return dest
+
+
+def _host_busybox_rootfs(dest: pathlib.Path, binary: str = "/bin/busybox") -> None:
+    (dest / "bin").mkdir(parents=True, exist_ok=True)
+    shutil.copy(binary, dest / "bin" / "busybox")
+    out = subprocess.run([binary, "--list"], check=True, capture_output=True, text=True).stdout
+    for applet in sorted(set(out.split()) - {"busybox"}):
+        (dest / "bin" / applet).symlink_to("busybox")

@@ -1,6 +1,6 @@
 """Write OCI image layouts and archives without any daemon or network.
 
-An image here is one uncompressed tar layer plus a config and a manifest.  We
+An image here is one gzip-compressed tar layer plus a config and a manifest.  We
 write the layout ourselves (a few JSON documents and content-addressed blobs)
 because it is short, deterministic (fixed mtimes and owners, so the same input
 gives the same digests and a second build is a no-op for containerd) and needs
@@ -9,11 +9,13 @@ no tool; umoci/skopeo remain usable on the result (``oci:DIR:TAG``).
 The archive (``<name>.tar``) is the layout tarred up, with each manifest
 annotated with ``io.containerd.image.name`` (the full reference) so
 ``ctr images import`` names the images, and ``org.opencontainers.image.ref.name``
-(the tag) so ``skopeo copy oci:DIR:TAG`` finds them.
+(the full reference too, as one layout holds tags of several repositories) so
+``skopeo copy oci:DIR:REF`` finds them.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
@@ -25,7 +27,7 @@ import orjson
 
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
-MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar"
+MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 FIXED_MTIME = 1_700_000_000  # fixed so rebuilds give identical digests
 
 
@@ -39,12 +41,14 @@ class LayerEntry:
     data: bytes | None = None  # literal content (file)
     target: str = ""  # symlink target
     mode: int = 0o755
+    uid: int = 0
+    gid: int = 0
 
 
 @dataclass
 class ImageSpec:
-    name: str  # e.g. docker.io/library/busybox
-    tags: list[str]
+    name: str  # what the image is, e.g. busybox
+    refs: list[str]  # full references it is tagged with, e.g. docker.io/library/busybox:1.28.4
     entries: list[LayerEntry]
     entrypoint: list[str] = field(default_factory=list)
     cmd: list[str] = field(default_factory=list)
@@ -52,10 +56,8 @@ class ImageSpec:
     working_dir: str = "/"
     exposed_ports: list[str] = field(default_factory=list)
     stop_signal: str = ""
-
-    @property
-    def refs(self) -> list[str]:
-        return [f"{self.name}:{tag}" for tag in self.tags]
+    labels: dict[str, str] = field(default_factory=dict)
+    user: str = ""
 
 
 def _digest(data: bytes) -> str:
@@ -68,7 +70,8 @@ def build_layer(entries: list[LayerEntry]) -> bytes:
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for entry in sorted(entries, key=lambda e: e.path):
             info = tarfile.TarInfo(entry.path.lstrip("/"))
-            info.mtime, info.uid, info.gid, info.uname, info.gname = FIXED_MTIME, 0, 0, "root", "root"
+            info.mtime, info.uid, info.gid = FIXED_MTIME, entry.uid, entry.gid
+            info.uname, info.gname = ("root" if entry.uid == 0 else ""), ("root" if entry.gid == 0 else "")
             info.mode = entry.mode
             if entry.kind == "dir":
                 info.type = tarfile.DIRTYPE
@@ -93,6 +96,10 @@ def _config(spec: ImageSpec, diff_id: str) -> dict[str, object]:
         cfg["ExposedPorts"] = {p: {} for p in spec.exposed_ports}
     if spec.stop_signal:
         cfg["StopSignal"] = spec.stop_signal
+    if spec.labels:
+        cfg["Labels"] = spec.labels
+    if spec.user:
+        cfg["User"] = spec.user
     return {
         "created": "2023-11-14T22:13:20Z",
         "architecture": "amd64",
@@ -122,9 +129,12 @@ class _Layout:
 def write_layout(spec: ImageSpec, root: pathlib.Path) -> str:
     """Writes ``spec`` as an OCI layout at ``root``; returns the manifest digest."""
     layout = _Layout(root)
-    layer = build_layer(spec.entries)
+    raw = build_layer(spec.entries)
+    # mtime 0 and a fixed level keep the compressed bytes, and so the digests, stable across builds;
+    # level 1 compresses 8x faster than 6 for 10% more bytes.
+    layer = gzip.compress(raw, compresslevel=1, mtime=0)
     layer_digest = layout.put(layer)
-    config = orjson.dumps(_config(spec, layer_digest))
+    config = orjson.dumps(_config(spec, _digest(raw)))
     config_digest = layout.put(config)
     manifest = orjson.dumps(
         {
@@ -141,7 +151,7 @@ def write_layout(spec: ImageSpec, root: pathlib.Path) -> str:
             "digest": manifest_digest,
             "size": len(manifest),
             "platform": {"architecture": "amd64", "os": "linux"},
-            "annotations": {"io.containerd.image.name": ref, "org.opencontainers.image.ref.name": ref.rsplit(":", 1)[1]},
+            "annotations": {"io.containerd.image.name": ref, "org.opencontainers.image.ref.name": ref},
         }
         for ref in spec.refs
     ]
@@ -157,6 +167,23 @@ def write_archive(layout_root: pathlib.Path, archive: pathlib.Path) -> None:
             tar.add(layout_root / name, arcname=name)
         tar.add(layout_root / "blobs", arcname="blobs")
     os.replace(tmp, archive)
+
+
+def manifest_digests(layout_root: pathlib.Path) -> dict[str, str]:
+    """Reference -> manifest digest of a layout written by ``write_layout``."""
+    index = orjson.loads((layout_root / "index.json").read_bytes())
+    return {m["annotations"]["org.opencontainers.image.ref.name"]: m["digest"] for m in index["manifests"]}
+
+
+def unpack_layout(layout_root: pathlib.Path, dest: pathlib.Path) -> None:
+    """Extracts the layers of the layout's first image into ``dest``."""
+    blobs = layout_root / "blobs" / "sha256"
+    digest = next(iter(manifest_digests(layout_root).values()))
+    manifest = orjson.loads((blobs / digest.split(":", 1)[1]).read_bytes())
+    dest.mkdir(parents=True, exist_ok=True)
+    for layer in manifest["layers"]:
+        with tarfile.open(blobs / layer["digest"].split(":", 1)[1], mode="r:*") as tar:
+            tar.extractall(dest, filter="tar")
 
 
 def unpack_rootfs(spec: ImageSpec, dest: pathlib.Path) -> None:

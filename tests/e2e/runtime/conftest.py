@@ -1,6 +1,7 @@
 """Fixtures for the runtime e2e tests: real containerd (as root) inside a network namespace.
 
-The session builds the offline images once (cached under /tmp), creates a
+The session builds the offline images (cached under /tmp; a build whose inputs
+did not change is a no-op, so the cache needs no versioning here), creates a
 network namespace with only loopback (so the CNI bridge, its veths and any
 iptables rules live there and nothing can route off the machine), and runs one
 pyk8s-managed containerd in it.  Teardown, in finally blocks and by recorded
@@ -13,7 +14,6 @@ for its namespace are removed.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import pathlib
 import shutil
@@ -24,20 +24,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from pyk8s.kubelet.images import build, oci
+from pyk8s.kubelet.images import build
 from pyk8s.kubelet.runtime.containerd import ManagedContainerd
 from pyk8s.kubelet.runtime.cri.client import CRIClient
 
-
-def _cache_dir() -> pathlib.Path:
-    # Keyed on the image-building code, so a change to it never reuses stale archives.
-    digest = hashlib.sha256()
-    for module in (build, oci):
-        digest.update(pathlib.Path(module.__file__ or "").read_bytes())
-    return pathlib.Path("/tmp/pyk8s-image-cache") / digest.hexdigest()[:12]
-
-
-IMAGE_CACHE = _cache_dir()
+IMAGE_CACHE = pathlib.Path("/tmp/pyk8s-image-cache")
 POD_CIDR = "10.244.0.0/24"
 
 
@@ -67,8 +58,13 @@ class Node:
 
 
 @pytest.fixture(scope="session")
-def image_archives() -> dict[str, pathlib.Path]:
-    return build.build_images(IMAGE_CACHE, ["busybox", "pause", "nginx"])
+def built_images() -> dict[str, build.BuiltImage]:
+    return build.build(IMAGE_CACHE)
+
+
+@pytest.fixture(scope="session")
+def image_archives(built_images: dict[str, build.BuiltImage]) -> dict[str, pathlib.Path]:
+    return {name: image.archive for name, image in built_images.items()}
 
 
 def _unmount_under(root: pathlib.Path) -> None:

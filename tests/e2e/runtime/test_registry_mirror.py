@@ -24,7 +24,7 @@ async def test_pull_via_mirror_and_failure_modes(cri: CRIClient, node: Node, tmp
     certs = node.manager.paths.certs_dir
     try:
         registry.start()
-        registry.push_layout(IMAGE_CACHE / "busybox", "1.36", "library/mirrored:1.0")
+        registry.push_layout(IMAGE_CACHE / "busybox", "docker.io/library/busybox:1.36", "library/mirrored:1.0")
         mirrors.write_hosts_dir(certs, {"mirrors": {"docker.io": {"endpoint": [f"http://{registry.address}"]}}})
 
         ref = await cri.pull_image("docker.io/library/mirrored:1.0")
@@ -55,7 +55,7 @@ async def test_registry_auth(cri: CRIClient, node: Node, tmp_path) -> None:  # t
     certs = node.manager.paths.certs_dir
     try:
         registry.start()
-        registry.push_layout(IMAGE_CACHE / "busybox", "1.36", "library/private:1.0")
+        registry.push_layout(IMAGE_CACHE / "busybox", "docker.io/library/busybox:1.36", "library/private:1.0")
         mirrors.write_hosts_dir(certs, {"mirrors": {"docker.io": {"endpoint": [f"http://{registry.address}"]}}})
         with pytest.raises(ri.RegistryAuthError):
             await cri.pull_image("docker.io/library/private:1.0")

@@ -1,0 +1,139 @@
+"""The kubelet's runtime manager driving the real managed containerd (root only; fixtures in conftest).
+
+One pod with an init container, env from a ConfigMap (envFrom with a prefix
+and configMapKeyRef), a configMap volume and an emptyDir the init container
+writes into.  The test converges it with repeated ``sync_pod`` calls (what
+the pod worker does), reads everything back through ExecSync, edits the
+ConfigMap and sees the mounted file change in place, then kills and removes
+the pod; the finally block removes whatever is left by recorded ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import pathlib
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
+from pyk8s.kubelet.kuberuntime.settings import RuntimeSettings
+from pyk8s.kubelet.runtime import interface as ri
+from pyk8s.kubelet.runtime.cri.client import CRIClient
+from pyk8s.testing.fake_objects import FakeObjectSource
+
+from .conftest import Node
+from .pods import BUSYBOX
+
+pytestmark = pytest.mark.containerd
+
+
+def _pod(uid: str) -> dict:
+    ctr = {"imagePullPolicy": "IfNotPresent", "terminationMessagePath": "/dev/termination-log",
+           "terminationMessagePolicy": "File"}
+    return {
+        "metadata": {"name": "kr-web", "namespace": "e2e", "uid": uid, "labels": {"app": "kr-web"}},
+        "spec": {
+            "restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "terminationGracePeriodSeconds": 5,
+            "enableServiceLinks": True, "nodeName": "node-1", "serviceAccountName": "default",
+            "hostname": "web-0", "subdomain": "web",
+            "initContainers": [{**ctr, "name": "prepare", "image": BUSYBOX,
+                                "command": ["sh", "-c", "echo initialized-by-$(MODE) > /work/ready"],
+                                "env": [{"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "settings",
+                                                                                          "key": "mode"}}}],
+                                "volumeMounts": [{"name": "work", "mountPath": "/work"}]}],
+            "containers": [{**ctr, "name": "app", "image": BUSYBOX, "command": ["sleep", "1000"],
+                            "envFrom": [{"configMapRef": {"name": "settings"}, "prefix": "CFG_"}],
+                            "env": [{"name": "GREETING", "value": "hello-$(CFG_mode)"}],
+                            "resources": {"limits": {"memory": "64Mi"}, "requests": {"memory": "32Mi"}},
+                            "volumeMounts": [{"name": "config", "mountPath": "/etc/config"},
+                                             {"name": "work", "mountPath": "/work"}]}],
+            "volumes": [{"name": "config", "configMap": {"name": "settings"}}, {"name": "work", "emptyDir": {}}],
+        },
+    }
+
+
+@pytest.fixture
+async def manager(node: Node, tmp_path: pathlib.Path) -> AsyncIterator[tuple[RuntimeManager, FakeObjectSource]]:
+    client = CRIClient(node.endpoint, timeout=30)
+    sources = FakeObjectSource()
+    sources.add({"kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "e2e"},
+                 "data": {"mode": "fast", "greeting.txt": "hi there"}})
+    sources.add({"kind": "Service", "metadata": {"name": "kubernetes", "namespace": "default"},
+                 "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP"}]}})
+    settings = RuntimeSettings(root_dir=tmp_path / "kubelet", node_ips=["127.0.0.1"], resolv_conf="")
+    try:
+        yield RuntimeManager(client, client, sources, settings), sources
+    finally:
+        await client.close()
+
+
+async def _converge(manager: RuntimeManager, pod: dict, wait_s: float = 60) -> None:
+    deadline = time.monotonic() + wait_s
+    while True:
+        result = await manager.sync_pod(pod)
+        assert not result.errors or all(s.error == "CrashLoopBackOff" for s in result.errors), result.steps
+        status = await manager.get_pod_status(pod["metadata"]["uid"])
+        app = status.find("app")
+        if app is not None and app.state == ri.ContainerState.RUNNING:
+            return
+        assert time.monotonic() < deadline, status
+        await asyncio.sleep(0.2)
+
+
+async def _exec(cri: ri.RuntimeService, cid: str, script: str) -> str:
+    res = await cri.exec_sync(cid, ["sh", "-c", script], 10)
+    assert res.exit_code == 0, res
+    return res.stdout.decode()
+
+
+async def test_pod_with_init_container_configmap_env_and_volume(
+        manager: tuple[RuntimeManager, FakeObjectSource], node: Node) -> None:
+    mgr, sources = manager
+    uid = uuid.uuid4().hex
+    pod = _pod(uid)
+    try:
+        await _converge(mgr, pod)
+        status = await mgr.get_pod_status(uid, "kr-web", "e2e")
+        prepare, app = status.find("prepare"), status.find("app")
+        assert prepare is not None and (prepare.state, prepare.exit_code) == (ri.ContainerState.EXITED, 0)
+        assert app is not None and app.restart_count == 0 and status.ips[0].startswith("10.244.0.")
+        cid = app.id
+
+        assert await _exec(mgr.runtime, cid, "cat /work/ready") == "initialized-by-fast\n"
+        assert await _exec(mgr.runtime, cid, "cat /etc/config/greeting.txt") == "hi there"
+        env = await _exec(mgr.runtime, cid, "echo $GREETING $CFG_mode $KUBERNETES_SERVICE_HOST $KUBERNETES_PORT")
+        assert env == "hello-fast fast 10.96.0.1 tcp://10.96.0.1:443\n"
+        resolv = await _exec(mgr.runtime, cid, "cat /etc/resolv.conf")
+        assert "nameserver 10.96.0.10" in resolv and "search e2e.svc.cluster.local svc.cluster.local cluster.local" \
+            in resolv and "ndots:5" in resolv
+        assert await _exec(mgr.runtime, cid, "hostname") == "web-0\n"
+        hosts = await _exec(mgr.runtime, cid, "cat /etc/hosts")
+        assert f"{status.ips[0]}\tweb-0.web.e2e.svc.cluster.local\tweb-0\n" in hosts
+        limit = await _exec(mgr.runtime, cid, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes")
+        assert int(limit) == 64 * 2**20
+
+        sources.add({"kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "e2e"},
+                     "data": {"mode": "fast", "greeting.txt": "edited"}})
+        assert (await mgr.sync_pod(pod)).ok
+        assert await _exec(mgr.runtime, cid, "cat /etc/config/greeting.txt") == "edited"
+        assert (await mgr.get_pod_status(uid)).find("app").id == cid  # type: ignore[union-attr]
+
+        killed = await mgr.kill_pod(dataclasses.replace(_Grace(), pod=pod).pod, grace=2)
+        assert killed.ok and [e.reason for e in killed.events] == ["Killing"]
+        after = await mgr.get_pod_status(uid)
+        assert after.find("app").state == ri.ContainerState.EXITED  # type: ignore[union-attr]
+        assert all(s.state == ri.SandboxState.NOTREADY for s in after.sandboxes)
+    finally:
+        await mgr.remove_pod(uid)
+    assert (await mgr.get_pod_status(uid)).sandboxes == []
+    assert not mgr.settings.pod_dir(uid).exists()
+    assert not any(p.exists() for p in pathlib.Path("/sys/fs/cgroup").glob(f"*/kubepods/*/pod{uid}"))
+
+
+@dataclasses.dataclass
+class _Grace:
+    pod: dict = dataclasses.field(default_factory=dict)
