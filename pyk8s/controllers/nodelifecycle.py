@@ -36,6 +36,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from pyk8s.api.core_v1.helpers import podready
 from pyk8s.api.core_v1.helpers.timestamps import format_time, parse_time
 from pyk8s.api.core_v1.helpers.tolerations import tolerates
 from pyk8s.client.errors import ApiError, is_conflict, is_not_found
@@ -246,8 +247,8 @@ class NodeLifecycleController:
         for pod in self.pods.store.by_index(NODE_INDEX, node_name):
             if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
                 continue
-            conds = (pod.get("status") or {}).get("conditions") or []
-            if not any(c.get("type") == "Ready" and c.get("status") != "False" for c in conds):
+            ready = podready.get_condition(pod, podready.POD_READY)
+            if ready is None or ready.get("status") == "False":
                 continue
             body = copy.deepcopy(pod)
             for cond in body["status"]["conditions"]:

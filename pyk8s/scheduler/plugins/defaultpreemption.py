@@ -42,13 +42,13 @@ for scheduling``).
 
 from __future__ import annotations
 
-import datetime
 import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyk8s.api.core_v1.helpers.timestamps import parse_time
 from pyk8s.scheduler import schedule_one
 from pyk8s.scheduler.cache import NodeInfo
 from pyk8s.scheduler.framework import interface as fw
@@ -71,13 +71,8 @@ def fit_message(num_nodes: int, statuses: Mapping[str, fw.Status], absent_reason
 
 def start_time(pod: fw.Pod) -> float:
     """status.startTime as a timestamp; a pod that has not started counts as starting now (the latest)."""
-    raw = (pod.get("status") or {}).get("startTime")
-    if not raw:
-        return math.inf
-    try:
-        return datetime.datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return math.inf
+    started = parse_time((pod.get("status") or {}).get("startTime"))
+    return started.timestamp() if started is not None else math.inf
 
 
 def importance(p: PodInfo) -> tuple[int, float]:
