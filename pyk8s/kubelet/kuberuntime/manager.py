@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pyk8s.kubelet import backoff as backoff_mod
-from pyk8s.kubelet.kuberuntime import containerconfig, hooks, hostsfile, podactions, sandbox
+from pyk8s.kubelet.kuberuntime import cgroups, containerconfig, hooks, hostsfile, podactions, sandbox
 from pyk8s.kubelet.kuberuntime.environment import ConfigError, EnvContext
 from pyk8s.kubelet.kuberuntime.fieldpath import PodNetwork
 from pyk8s.kubelet.kuberuntime.images import ImagePuller, PullFailed
@@ -109,6 +109,7 @@ class RuntimeManager:
             except ri.NotFoundError:
                 pass
         await self.volumes.unmount_pod(uid)
+        cgroups.remove_pod_cgroups(self.settings.cgroup_root, uid)
         if not (self.settings.pod_dir(uid) / "volumes").exists():
             shutil.rmtree(self.settings.pod_dir(uid), ignore_errors=True)
         for d in log_dirs:

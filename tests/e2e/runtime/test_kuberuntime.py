@@ -11,7 +11,6 @@ the pod; the finally block removes whatever is left by recorded ids.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import pathlib
 import time
 import uuid
@@ -90,6 +89,20 @@ async def _exec(cri: ri.RuntimeService, cid: str, script: str) -> str:
     return res.stdout.decode()
 
 
+def _pod_cgroups(uid: str) -> list[pathlib.Path]:
+    return list(pathlib.Path("/sys/fs/cgroup").glob(f"*/kubepods/*/pod{uid}"))
+
+
+def _remove_empty_qos_cgroups() -> None:
+    # The QoS tiers are the kubelet's to keep; a test leaves none behind (rmdir spares any in use).
+    for hierarchy in pathlib.Path("/sys/fs/cgroup").iterdir():
+        for sub in ("kubepods/burstable", "kubepods/besteffort", "kubepods"):
+            try:
+                (hierarchy / sub).rmdir()
+            except OSError:
+                pass
+
+
 async def test_pod_with_init_container_configmap_env_and_volume(
         manager: tuple[RuntimeManager, FakeObjectSource], node: Node) -> None:
     mgr, sources = manager
@@ -122,18 +135,14 @@ async def test_pod_with_init_container_configmap_env_and_volume(
         assert await _exec(mgr.runtime, cid, "cat /etc/config/greeting.txt") == "edited"
         assert (await mgr.get_pod_status(uid)).find("app").id == cid  # type: ignore[union-attr]
 
-        killed = await mgr.kill_pod(dataclasses.replace(_Grace(), pod=pod).pod, grace=2)
+        killed = await mgr.kill_pod(pod, grace=2)
         assert killed.ok and [e.reason for e in killed.events] == ["Killing"]
         after = await mgr.get_pod_status(uid)
         assert after.find("app").state == ri.ContainerState.EXITED  # type: ignore[union-attr]
         assert all(s.state == ri.SandboxState.NOTREADY for s in after.sandboxes)
     finally:
         await mgr.remove_pod(uid)
+        _remove_empty_qos_cgroups()
     assert (await mgr.get_pod_status(uid)).sandboxes == []
     assert not mgr.settings.pod_dir(uid).exists()
-    assert not any(p.exists() for p in pathlib.Path("/sys/fs/cgroup").glob(f"*/kubepods/*/pod{uid}"))
-
-
-@dataclasses.dataclass
-class _Grace:
-    pod: dict = dataclasses.field(default_factory=dict)
+    assert not _pod_cgroups(uid)

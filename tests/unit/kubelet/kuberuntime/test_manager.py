@@ -15,6 +15,14 @@ from pyk8s.testing.fake_runtime import FakeRuntime
 from .conftest import BUSYBOX, ctr, make_pod
 
 
+def _read(path: str) -> str:
+    return pathlib.Path(path).read_text()
+
+
+def _write(path: str, text: str) -> None:
+    pathlib.Path(path).write_text(text)
+
+
 def _events(result: SyncResult) -> list[tuple[str, str, str]]:
     return [(e.reason, e.message, e.field_path) for e in result.events]
 
@@ -47,7 +55,7 @@ async def test_first_sync_creates_sandbox_and_starts_containers(manager: Runtime
     paths = {m.container_path for m in config.mounts}
     assert {"/etc/hosts", "/dev/termination-log"} <= paths
     hosts = next(m.host_path for m in config.mounts if m.container_path == "/etc/hosts")
-    assert "\tweb\n" in pathlib.Path(hosts).read_text()
+    assert "\tweb\n" in _read(hosts)
 
     calls = len(runtime.calls)
     again = await manager.sync_pod(pod)
@@ -270,7 +278,7 @@ async def test_failed_mount_blocks_the_sandbox(manager: RuntimeManager, runtime:
                  "data": {"app.conf": "x=1"}})
     assert (await manager.sync_pod(pod)).ok
     mount = next(m for m in runtime.containers[_id_of(runtime, "app")].config.mounts if m.container_path == "/etc/app")
-    assert mount.readonly and (pathlib.Path(mount.host_path) / "app.conf").read_text() == "x=1"
+    assert mount.readonly and _read(f"{mount.host_path}/app.conf") == "x=1"
 
 
 async def test_sandbox_recreated_when_not_ready(manager: RuntimeManager, runtime: FakeRuntime) -> None:
@@ -297,10 +305,10 @@ async def test_status_reads_termination_messages(manager: RuntimeManager, runtim
     await manager.sync_pod(pod)
     app = runtime.containers[_id_of(runtime, "app")]
     term = next(m.host_path for m in app.config.mounts if m.container_path == "/dev/termination-log")
-    pathlib.Path(term).write_text("all done")
+    _write(term, "all done")
     runtime.exit_container(app.info.id, 0)
     logs = runtime.containers[_id_of(runtime, "logs")]
-    pathlib.Path(logs.log_path).write_text("2026-01-01T00:00:00Z stderr F first\n"
+    _write(logs.log_path, "2026-01-01T00:00:00Z stderr F first\n"
                                           "2026-01-01T00:00:01Z stderr P part\n"
                                           "2026-01-01T00:00:01Z stderr F ial\n")
     runtime.exit_container(logs.info.id, 2)

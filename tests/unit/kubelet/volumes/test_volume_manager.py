@@ -13,6 +13,10 @@ from pyk8s.testing.fake_clock import FakeClock
 from pyk8s.testing.fake_objects import FakeObjectSource
 
 
+def _read(path: str) -> str:
+    return pathlib.Path(path).read_text()
+
+
 def _pod(volumes: list, **spec: object) -> dict:
     return {"metadata": {"name": "web", "namespace": "default", "uid": "u1", "labels": {"b": "2", "a": 'q"1'},
                          "annotations": {}},
@@ -160,7 +164,7 @@ async def test_sub_paths(manager: vm.VolumeManager) -> None:
     scratch = result.volumes["scratch"].host_path
     assert [(m.container_path, m.host_path, m.readonly) for m in mounts][:2] == [
         ("/data", str(scratch / "a" / "b"), False), ("/logs", str(scratch / "web"), False)]
-    assert (scratch / "a" / "b").is_dir() and pathlib.Path(mounts[2].host_path).read_text() == "x=1"
+    assert (scratch / "a" / "b").is_dir() and _read(mounts[2].host_path) == "x=1"
     for bad, message in [("/abs", "error SubPath `/abs` must not be an absolute path"),
                          ("../x", "unable to provision SubPath `../x`: must not contain '..'")]:
         with pytest.raises(vm.SubPathError, match=message.replace("(", r"\(")):
