@@ -146,3 +146,65 @@ async def test_pod_with_init_container_configmap_env_and_volume(
     assert (await mgr.get_pod_status(uid)).sandboxes == []
     assert not mgr.settings.pod_dir(uid).exists()
     assert not _pod_cgroups(uid)
+
+
+def _security_pod(uid: str) -> dict:
+    ctr = {"imagePullPolicy": "IfNotPresent", "terminationMessagePath": "/dev/termination-log",
+           "terminationMessagePolicy": "File", "image": BUSYBOX}
+    return {
+        "metadata": {"name": "kr-sec", "namespace": "e2e", "uid": uid},
+        "spec": {
+            "restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "terminationGracePeriodSeconds": 2,
+            "enableServiceLinks": False, "securityContext": {"fsGroup": 2000},
+            "containers": [
+                {**ctr, "name": "worker", "command": ["sleep", "1000"],
+                 "securityContext": {"runAsUser": 1000, "runAsGroup": 3000, "readOnlyRootFilesystem": True,
+                                     "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}},
+                {**ctr, "name": "crasher", "command": ["sh", "-c", "echo crashed-here > /dev/termination-log; exit 3"]},
+            ],
+        },
+    }
+
+
+async def _wait_exited(mgr: RuntimeManager, uid: str, name: str, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        current = (await mgr.get_pod_status(uid)).find(name)
+        if current is not None and current.restart_count == count and current.state == ri.ContainerState.EXITED:
+            return
+        assert time.monotonic() < deadline, current
+        await asyncio.sleep(0.1)
+
+
+async def test_security_context_and_crash_loop(manager: tuple[RuntimeManager, FakeObjectSource]) -> None:
+    mgr, _ = manager
+    uid = uuid.uuid4().hex
+    pod = _security_pod(uid)
+    try:
+        assert (await mgr.sync_pod(pod)).ok
+        worker = (await mgr.get_pod_status(uid)).find("worker")
+        assert worker is not None
+        ids = await _exec(mgr.runtime, worker.id, "id -u; id -g; id -G")
+        uid_line, gid_line, groups = ids.splitlines()
+        assert (uid_line, gid_line) == ("1000", "3000") and "2000" in groups.split()
+        status = await _exec(mgr.runtime, worker.id, "grep -E '^(NoNewPrivs|CapEff)' /proc/1/status")
+        assert "NoNewPrivs:\t1" in status and "CapEff:\t0000000000000000" in status
+        denied = await mgr.runtime.exec_sync(worker.id, ["touch", "/written"], 10)
+        assert denied.exit_code != 0
+
+        await _wait_exited(mgr, uid, "crasher", 0)
+        first = (await mgr.get_pod_status(uid)).find("crasher")
+        assert first is not None and (first.exit_code, first.message) == (3, "crashed-here\n")
+        assert (await mgr.sync_pod(pod)).ok  # the first restart is immediate
+        await _wait_exited(mgr, uid, "crasher", 1)
+        result = await mgr.sync_pod(pod)
+        step = result.error_for("crasher")
+        assert step is not None and step.error == "CrashLoopBackOff"
+        assert step.message == f"back-off 10s restarting failed container=crasher pod=kr-sec_e2e({uid})"
+        assert [e.reason for e in result.events] == ["BackOff"]
+        assert (await mgr.get_pod_status(uid)).find("worker").id == worker.id  # type: ignore[union-attr]
+        await mgr.kill_pod(pod)
+    finally:
+        await mgr.remove_pod(uid)
+        _remove_empty_qos_cgroups()
+    assert not _pod_cgroups(uid)
