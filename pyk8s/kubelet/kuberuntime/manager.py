@@ -230,6 +230,7 @@ class RuntimeManager:
         result.events.extend(warning(reason, msg) for reason, msg in ctx.sandbox_plan.events)
         if not actions.create_sandbox:
             ctx.sandbox_id, ctx.ips = actions.sandbox_id, list(ctx.status.ips)
+            ctx.ips = self._pod_ips(ctx)
             return bool(ctx.sandbox_id)
         step = result.add(Action.CREATE_POD_SANDBOX, target)
         try:
@@ -241,14 +242,21 @@ class RuntimeManager:
             result.events.append(warning("FailedCreatePodSandBox", message))
             return False
         ctx.ips = [created.ip, *created.additional_ips] if created.ip else []
+        ctx.ips = self._pod_ips(ctx)
         return True
+
+    def _pod_ips(self, ctx: _PodContext) -> list[str]:
+        """The sandbox's IPs; a host-network pod has the node's (as its status.podIPs will)."""
+        if (ctx.pod.get("spec") or {}).get("hostNetwork") and not ctx.ips:
+            return list(self.settings.node_ips)
+        return ctx.ips
 
     def _write_hosts(self, ctx: _PodContext) -> None:
         spec = ctx.pod.get("spec") or {}
         plan = ctx.sandbox_plan
         assert plan is not None
         host_network = bool(spec.get("hostNetwork"))
-        ips = self.settings.node_ips if host_network else ctx.ips
+        ips = ctx.ips
         if not ips:
             return
         content = hostsfile.hosts_content(ips, plan.hostname, plan.domain, spec.get("hostAliases") or [],

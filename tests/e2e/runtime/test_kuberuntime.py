@@ -11,6 +11,7 @@ the pod; the finally block removes whatever is left by recorded ids.
 from __future__ import annotations
 
 import asyncio
+import base64
 import pathlib
 import time
 import uuid
@@ -49,8 +50,12 @@ def _pod(uid: str) -> dict:
                             "env": [{"name": "GREETING", "value": "hello-$(CFG_mode)"}],
                             "resources": {"limits": {"memory": "64Mi"}, "requests": {"memory": "32Mi"}},
                             "volumeMounts": [{"name": "config", "mountPath": "/etc/config"},
-                                             {"name": "work", "mountPath": "/work"}]}],
-            "volumes": [{"name": "config", "configMap": {"name": "settings"}}, {"name": "work", "emptyDir": {}}],
+                                             {"name": "work", "mountPath": "/work"},
+                                             {"name": "cache", "mountPath": "/cache"},
+                                             {"name": "creds", "mountPath": "/etc/creds"}]}],
+            "volumes": [{"name": "config", "configMap": {"name": "settings"}}, {"name": "work", "emptyDir": {}},
+                        {"name": "cache", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+                        {"name": "creds", "secret": {"secretName": "creds", "defaultMode": 0o400}}],
         },
     }
 
@@ -61,6 +66,8 @@ async def manager(node: Node, tmp_path: pathlib.Path) -> AsyncIterator[tuple[Run
     sources = FakeObjectSource()
     sources.add({"kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "e2e"},
                  "data": {"mode": "fast", "greeting.txt": "hi there"}})
+    sources.add({"kind": "Secret", "metadata": {"name": "creds", "namespace": "e2e"},
+                 "data": {"password": base64.b64encode(b"s3cret").decode()}})
     sources.add({"kind": "Service", "metadata": {"name": "kubernetes", "namespace": "default"},
                  "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP"}]}})
     settings = RuntimeSettings(root_dir=tmp_path / "kubelet", node_ips=["127.0.0.1"], resolv_conf="")
@@ -126,6 +133,12 @@ async def test_pod_with_init_container_configmap_env_and_volume(
         assert await _exec(mgr.runtime, cid, "hostname") == "web-0\n"
         hosts = await _exec(mgr.runtime, cid, "cat /etc/hosts")
         assert f"{status.ips[0]}\tweb-0.web.e2e.svc.cluster.local\tweb-0\n" in hosts
+        assert await _exec(mgr.runtime, cid, "cat /etc/creds/password") == "s3cret"
+        mounts = await _exec(mgr.runtime, cid, "cat /proc/mounts")
+        assert any(line.split()[1:3] == ["/cache", "tmpfs"] for line in mounts.splitlines())
+        assert any(line.split()[1:3] == ["/etc/creds", "tmpfs"] for line in mounts.splitlines())
+        full = await mgr.runtime.exec_sync(cid, ["sh", "-c", "dd if=/dev/zero of=/cache/big bs=1024 count=2048"], 10)
+        assert full.exit_code != 0 and b"No space left" in full.stderr
         limit = await _exec(mgr.runtime, cid, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes")
         assert int(limit) == 64 * 2**20
 

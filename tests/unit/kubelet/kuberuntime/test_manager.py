@@ -328,3 +328,18 @@ async def test_remove_pod_cleans_runtime_and_directories(manager: RuntimeManager
     assert runtime.sandboxes == {} and runtime.containers == {}
     assert not manager.settings.pod_dir("uid-1").exists()
     assert not (manager.settings.logs_dir / "default_web_uid-1").exists()
+
+
+async def test_host_network_pod_uses_node_addresses(manager: RuntimeManager, runtime: FakeRuntime,
+                                                    sources: FakeObjectSource) -> None:
+    pod = make_pod(hostNetwork=True, dnsPolicy="ClusterFirstWithHostNet", hostAliases=[
+        {"ip": "10.1.2.3", "hostnames": ["db.local"]}], containers=[ctr("app", env=[
+            {"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}])])
+    assert (await manager.sync_pod(pod)).ok
+    sandbox_config = next(c for c in runtime.calls if c[0] == "run_pod_sandbox")[1]
+    assert sandbox_config.host_network and sandbox_config.hostname == ""
+    assert sandbox_config.dns.servers == ["10.96.0.10"]
+    config = runtime.containers[_id_of(runtime, "app")].config
+    assert config.envs["IP"] == "192.168.1.10"
+    hosts = next(m.host_path for m in config.mounts if m.container_path == "/etc/hosts")
+    assert _read(hosts).endswith("# Entries added by HostAliases.\n10.1.2.3\tdb.local\n")
