@@ -424,7 +424,10 @@ class GenericStore:
             return old  # a no-op update does not bump the resourceVersion, as upstream
         if opts.dry_run:
             return new
-        out = await self.storage.update(kv.key, _strip_rv(new, self.to_storage), expected_revision=kv.mod_revision)
+        try:
+            out = await self.storage.update(kv.key, _strip_rv(new, self.to_storage), expected_revision=kv.mod_revision)
+        except KeyNotFoundError:  # deleted since it was read: the retry reads again and answers 404
+            raise RevisionConflictError(kv.key, None) from None
         meta["resourceVersion"] = str(out.mod_revision)
         await self.after_update(new, old)
         return new

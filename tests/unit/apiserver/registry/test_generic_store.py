@@ -153,6 +153,20 @@ async def test_delete_answers_with_the_deletions_resource_version(registry: Regi
     assert deleted_at == await registry.storage.current_revision()
 
 
+async def test_update_of_an_object_deleted_meanwhile_is_404(registry: Registry) -> None:
+    cms = store(registry, "", "configmaps")
+    await cms.create("default", configmap("race"), WriteOptions())
+
+    async def mutate(obj: dict) -> dict:
+        await registry.storage.delete(cms.key("default", "race"))  # another client's DELETE wins the race
+        obj["data"] = {"a": "2"}
+        return obj
+
+    with pytest.raises(StatusError) as exc:
+        await cms.guaranteed_update("default", "race", mutate)
+    assert exc.value.code == 404
+
+
 async def test_delete_preconditions_and_orphan(registry: Registry) -> None:
     cms = store(registry, "", "configmaps")
     await cms.create("default", configmap("p"), WriteOptions())
