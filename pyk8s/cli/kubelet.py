@@ -1,0 +1,89 @@
+"""``pyk8s kubelet``: run a kubelet (and its container runtime) as its own process.
+
+    pyk8s kubelet --kubeconfig K [--node-name N] [--pod-cidr C] [--root-dir D]
+                  [--cluster-dns IP] [--cluster-domain cluster.local]
+    pyk8s kubelet --reset [--root-dir D]
+
+The node is named after the host unless ``--node-name`` says otherwise.  As
+root with containerd installed, pods run as real containers in pyk8s's
+managed containerd; otherwise as plain processes, which the kubelet announces
+as not isolated.  SIGTERM/SIGINT stop the kubelet; its pods keep running and a
+restarted kubelet adopts them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import pathlib
+import socket
+import sys
+from typing import Any
+
+from pyk8s.cli import signals
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("kubelet", help="run a kubelet: pods bound to this node run as containers",
+                              description="Run a kubelet and its container runtime on this machine.")
+    p.add_argument("--kubeconfig", default="", help="kubeconfig to reach the API server (required)")
+    p.add_argument("--node-name", default="", help="the Node's name (default: the host name)")
+    p.add_argument("--pod-cidr", default="", help="pod CIDR for this node's CNI bridge (default: from node IPAM)")
+    p.add_argument("--root-dir", type=pathlib.Path, default=pathlib.Path("/var/lib/pyk8s/kubelet"),
+                   help="where the kubelet and its runtime keep their state")
+    p.add_argument("--pod-manifest-path", default="", help="directory of static pod manifests (not supported yet)")
+    p.add_argument("--cluster-dns", default="10.96.0.10", help="comma-separated DNS server IPs for pods")
+    p.add_argument("--cluster-domain", default="cluster.local", help="the cluster's DNS domain")
+    p.add_argument("--node-ip", default="", help="the node's InternalIP (default: the host's first global IPv4)")
+    p.add_argument("--process-runtime", action="store_true",
+                   help="run pods as plain processes even where containerd is available (no isolation)")
+    p.add_argument("--reset", action="store_true",
+                   help="remove every pod, the managed containerd, mounts and the CNI bridge of this node, then exit")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not args.kubeconfig and not args.reset:
+        print("error: --kubeconfig is required", file=sys.stderr)
+        return 2
+    if args.pod_manifest_path:
+        print("error: --pod-manifest-path: static pods are not supported yet", file=sys.stderr)
+        return 1
+    if args.reset:
+        from pyk8s.daemons.kubelet import reset_node
+
+        for line in asyncio.run(reset_node(args.root_dir.resolve())):
+            print(line)
+        return 0
+    try:
+        asyncio.run(_main(args))
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _main(args: argparse.Namespace) -> None:
+    # Imported here: the node stack is only needed when the command runs.
+    from pyk8s.client.rest import Client
+    from pyk8s.daemons.kubelet import build_kubelet
+    from pyk8s.kubelet.kubelet import KubeletConfig
+
+    config = KubeletConfig(node_name=args.node_name or socket.gethostname().lower(), root_dir=args.root_dir.resolve(),
+                           cluster_dns=[ip.strip() for ip in args.cluster_dns.split(",") if ip.strip()],
+                           cluster_domain=args.cluster_domain, address=args.node_ip)
+    client = Client.from_kubeconfig(args.kubeconfig, user_agent=f"kubelet/v1.32.0 ({config.node_name})")
+    signals.cancel_on_signals()
+    try:
+        kubelet = await build_kubelet(client, config, pod_cidr=args.pod_cidr, force_process=args.process_runtime)
+        await kubelet.run()
+    except asyncio.CancelledError:
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            await client.close()

@@ -1,0 +1,127 @@
+"""A kubelet with its container runtime: what ``pyk8s kubelet`` and ``pyk8s server`` run.
+
+``node_runtime(root_dir)`` picks the runtime as the node should have it:
+
+* root and the ``containerd`` binary: pyk8s's managed containerd
+  (``<root>/containerd``), its offline images imported, reached over the real
+  CRI gRPC API; the node's pod CIDR becomes its CNI config;
+* otherwise the process runtime, which runs containers as plain host
+  processes and isolates nothing — the kubelet says so at start and as a
+  Warning event on its Node.
+
+Containers outlive the kubelet: stopping it leaves containerd and every pod
+running, and the next start re-attaches to both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import pathlib
+import shutil
+import subprocess
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pyk8s.client.rest import Client
+from pyk8s.kubelet.images import build
+from pyk8s.kubelet.kubelet import Kubelet, KubeletConfig
+from pyk8s.kubelet.network import cni
+from pyk8s.kubelet.runtime import interface as ri
+from pyk8s.kubelet.runtime.containerd import ManagedContainerd
+from pyk8s.kubelet.runtime.cri.client import CRIClient
+from pyk8s.kubelet.runtime.process import ProcessRuntime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NodeRuntime:
+    runtime: ri.RuntimeService
+    images: ri.ImageService
+    version: str  # containerd://1.6.20
+    isolated: bool
+    on_pod_cidr: Callable[[str], Awaitable[None]] | None
+
+
+def containerd_usable() -> bool:
+    return os.geteuid() == 0 and shutil.which("containerd") is not None and shutil.which("runc") is not None
+
+
+async def node_runtime(root_dir: pathlib.Path, *, pod_cidr: str = "", force_process: bool = False) -> NodeRuntime:
+    if force_process or not containerd_usable():
+        return await _process_runtime(root_dir)
+    managed = ManagedContainerd(root_dir / "containerd", pod_cidr=pod_cidr or None)
+    build.build_images(managed.paths.auto_import_dir, ["pause", "busybox"])
+    await managed.start()
+    client = CRIClient(managed.endpoint)
+    version = await client.version()
+
+    async def write_cni(cidr: str) -> None:
+        if pod_cidr:
+            return  # --pod-cidr wins over what node IPAM assigns, as upstream's flag does
+        cni.write_cni_config(managed.paths.cni_conf_dir, cidr, ipam_dir=str(managed.paths.cni_ipam_dir))
+        log.info("pod CIDR %s written as the CNI config", cidr)
+
+    return NodeRuntime(client, client, f"{version.runtime_name}://{version.runtime_version}", True, write_cni)
+
+
+async def _process_runtime(root_dir: pathlib.Path) -> NodeRuntime:
+    data_dir = root_dir / "process"
+    runtime = ProcessRuntime(data_dir)
+    rootfs = build.unpack_busybox_rootfs(data_dir / "rootfs" / "busybox")
+    repo = build.BUSYBOX_REF.rsplit(":", 1)[0]
+    for ref in (build.BUSYBOX_REF, f"{repo}:latest"):
+        runtime.add_image(ref, rootfs)
+    version = await runtime.version()
+    return NodeRuntime(runtime, runtime, f"{version.runtime_name}://{version.runtime_version}", False, None)
+
+
+async def build_kubelet(client: Client, config: KubeletConfig, *, pod_cidr: str = "",
+                        force_process: bool = False) -> Kubelet:
+    node = await node_runtime(config.root_dir, pod_cidr=pod_cidr, force_process=force_process)
+    config.isolated = node.isolated
+    return Kubelet(client, node.runtime, node.images, config, runtime_version=node.version,
+                   on_pod_cidr=node.on_pod_cidr)
+
+
+async def reset_node(root_dir: pathlib.Path) -> list[str]:
+    """Remove everything a kubelet started under ``root_dir``: pods, containerd, mounts, the CNI bridge.
+
+    What ``pyk8s kubelet --reset`` does (``kubeadm reset`` for the node): every sandbox is stopped and
+    removed through CRI (CNI DEL releases the pod IPs), containerd is ended by its PID, mounts under the
+    root dir are unmounted and the CNI bridge of this network namespace is deleted.  Returns what it did.
+    """
+    done: list[str] = []
+    managed = ManagedContainerd(root_dir / "containerd")
+    if managed.running_pid() is not None:
+        client = CRIClient(managed.endpoint, timeout=30)
+        try:
+            for sandbox in await client.list_pod_sandbox():
+                await client.stop_pod_sandbox(sandbox.id)
+                await client.remove_pod_sandbox(sandbox.id)
+                done.append(f"removed pod sandbox {sandbox.metadata.namespace}/{sandbox.metadata.name}")
+        finally:
+            await client.close()
+        await managed.stop()
+        done.append("stopped containerd")
+    return done + await asyncio.to_thread(_host_cleanup, root_dir)
+
+
+def _host_cleanup(root_dir: pathlib.Path) -> list[str]:
+    done = [f"unmounted {p}" for p in unmount_under(root_dir)]
+    if pathlib.Path(f"/sys/class/net/{cni.DEFAULT_BRIDGE}").exists():
+        subprocess.run(["ip", "link", "delete", cni.DEFAULT_BRIDGE], capture_output=True, check=False)
+        done.append(f"deleted bridge {cni.DEFAULT_BRIDGE}")
+    return done
+
+
+def unmount_under(root: pathlib.Path) -> list[str]:
+    """Lazily unmount every mount point below ``root``, deepest first."""
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    inside = sorted((p for p in points if p.startswith(str(root.resolve()) + "/")), key=len, reverse=True)
+    for point in inside:
+        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+    return inside

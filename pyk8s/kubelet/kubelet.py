@@ -1,0 +1,141 @@
+"""The kubelet: bound pods in, running containers and their status out.
+
+Assembly (each piece is its own module; this one only wires them):
+
+* ``node.NodeAgent`` registers the Node, renews its Lease, reports status and
+  turns the pod CIDR node IPAM assigns into the CNI config;
+* a pod informer (``spec.nodeName=<node>``) feeds a ``Controller`` whose
+  workers run ``podsync.PodSyncer.sync`` — one worker per pod at a time, the
+  latest pod wins, failures requeue (upstream's pod workers);
+* ``pleg.PLEG`` relists the runtime every second and queues the pods whose
+  containers changed (a container killed from outside is seen within ~1 s);
+* ``prober.ProbeManager`` runs the probes; a verdict change queues the pod;
+* housekeeping (every 2 s) removes from the node the pods the API no longer
+  has, found by the UIDs the runtime reports;
+* events go through one ``EventRecorder`` (component ``kubelet``).
+
+Nothing here talks to containers except through ``RuntimeService`` and
+``ImageService``, and nothing to the cluster except through the API client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pathlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyk8s.client.rest import PODS, Client
+from pyk8s.client.tools.controller import Controller
+from pyk8s.client.tools.events import EventRecorder
+from pyk8s.client.tools.informer import SharedInformerFactory
+from pyk8s.kubelet import apisources, node, nodestatus
+from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
+from pyk8s.kubelet.kuberuntime.settings import RuntimeSettings
+from pyk8s.kubelet.pleg import PLEG
+from pyk8s.kubelet.podsync import PodSyncer
+from pyk8s.kubelet.prober.manager import ProbeManager
+from pyk8s.kubelet.runtime import interface as ri
+from pyk8s.kubelet.status.manager import StatusManager
+from pyk8s.util.clock import REAL_CLOCK, Clock
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+
+POD_WORKERS = 8
+HOUSEKEEPING = 2.0
+NOT_ISOLATED = ("pods on this node are NOT isolated: the process runtime runs containers as plain host "
+                "processes (no root or no containerd)")
+
+
+@dataclass
+class KubeletConfig:
+    node_name: str
+    root_dir: pathlib.Path
+    cluster_dns: list[str] = field(default_factory=lambda: ["10.96.0.10"])
+    cluster_domain: str = "cluster.local"
+    address: str = ""  # the node's InternalIP; default: the host's first global address
+    port: int = nodestatus.KUBELET_PORT
+    labels: dict[str, str] = field(default_factory=dict)
+    isolated: bool = True  # False: the process runtime, which the kubelet announces loudly
+    cgroup_root: str = "/kubepods"
+
+
+class Kubelet:
+    def __init__(self, client: Client, runtime: ri.RuntimeService, images: ri.ImageService, config: KubeletConfig,
+                 *, runtime_version: str, on_pod_cidr: Callable[[str], Awaitable[None]] | None = None,
+                 clock: Clock = REAL_CLOCK) -> None:
+        self.client, self.runtime, self.config, self.clock = client, runtime, config, clock
+        description = node.describe_host(config.node_name, root_dir=config.root_dir, runtime_version=runtime_version,
+                                         address=config.address, labels=config.labels, port=config.port)
+        self.host_ip = dict(description.addresses)["InternalIP"]
+        self.node = node.NodeAgent(client, runtime, images, description, clock=clock, on_pod_cidr=on_pod_cidr)
+        self.recorder = EventRecorder(client, component="kubelet", host=config.node_name, clock=clock)
+        self.factory = SharedInformerFactory(client, clock=clock)
+        self.pod_informer = self.factory.informer(PODS, field_selector=f"spec.nodeName={config.node_name}")
+        services = self.factory.informer(apisources.SERVICES)
+        settings = RuntimeSettings(root_dir=config.root_dir, node_name=config.node_name, node_ips=[self.host_ip],
+                                   cluster_dns=list(config.cluster_dns), cluster_domain=config.cluster_domain,
+                                   cgroup_root=config.cgroup_root if config.isolated else "",
+                                   allocatable=dict(description.allocatable))
+        self.probes = ProbeManager(runtime, record=self._record, on_change=lambda uid, _kind: self._queue_uid(uid),
+                                   clock=clock)
+        self.manager = RuntimeManager(runtime, images, apisources.APIObjectSource(client, services), settings,
+                                      clock=clock, probes=self.probes)
+        self.syncer = PodSyncer(self.pod_informer.lister, runtime, self.manager, self.probes, StatusManager(client),
+                                self.recorder, runtime_version.split(":", 1)[0], self.host_ip, clock)
+        self.pods = Controller("kubelet-pods", self.syncer.sync, workers=POD_WORKERS, informers=[self.pod_informer],
+                               clock=clock)
+        self.pod_informer.add_event_handler(self.pods.handler())
+        self.pleg = PLEG(runtime, self._queue_uid, clock=clock)
+
+    async def run(self) -> None:
+        if not self.config.isolated:
+            log.warning("%s", NOT_ISOLATED)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self.recorder.run())
+                tg.create_task(self.node.run())
+                await self.node.registered.wait()
+                if not self.config.isolated:
+                    self.recorder.event(_node_ref(self.config.node_name), "Warning", "PodsNotIsolated", NOT_ISOLATED)
+                tg.create_task(self.factory.run())
+                tg.create_task(self.pods.run())
+                await self.pods.ready.wait()
+                tg.create_task(self.pleg.run())
+                tg.create_task(self._housekeeping())
+        finally:
+            await self.probes.close()
+
+    def _record(self, obj: Any, type_: str, reason: str, message: str) -> None:
+        self.recorder.event(dict(obj), type_, reason, message)
+
+    def _queue_uid(self, uid: str) -> None:
+        key = self.syncer.key_for_uid(uid)
+        if key is not None:
+            self.pods.queue.add(key)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await self.clock.sleep(HOUSEKEEPING)
+            known = {str((p.get("metadata") or {}).get("uid", "")) for p in self.pod_informer.store.list()}
+            for uid in self.pleg.pod_uids - known:
+                if self.syncer.key_for_uid(uid) is None:
+                    await self._remove_orphan(uid)
+
+    async def _remove_orphan(self, uid: str) -> None:
+        """Containers of a pod the API does not have (deleted while the kubelet was down): stop and remove them."""
+        status = await self.manager.get_pod_status(uid)
+        log.info("removing pod %s/%s (%s): not in the API", status.namespace, status.name, uid)
+        orphan = {"metadata": {"uid": uid, "name": status.name, "namespace": status.namespace}, "spec": {}}
+        try:
+            await self.manager.kill_pod(orphan, 0, status)
+            await self.manager.remove_pod(uid)
+        except ri.RuntimeServiceError as exc:
+            log.warning("removing orphaned pod %s: %s", uid, exc)
+
+
+def _node_ref(name: str) -> Obj:
+    return {"kind": "Node", "apiVersion": "v1", "name": name, "uid": name}

@@ -1,0 +1,194 @@
+"""One pod's sync: the pod worker's body (upstream ``syncPod`` / ``syncTerminatingPod``).
+
+``PodSyncer.sync(key)`` is level-triggered: it reads the pod from the
+informer's cache and the runtime's view of it, converges, and reports.
+
+* The pod is gone from the API: kill whatever still runs for it and remove
+  its containers, sandboxes and directories.
+* A deletion is pending (``deletionTimestamp``): kill within the pod's
+  deletion grace period (preStop, SIGTERM, SIGKILL), then, once nothing runs,
+  confirm the deletion (DELETE with grace 0 and a UID precondition).
+* The pod reached Succeeded or Failed: nothing restarts; what still runs
+  (sidecars) is stopped.
+* ``activeDeadlineSeconds`` passed since ``startTime``: kill, and the pod
+  ends Failed with reason DeadlineExceeded.
+* Otherwise: ``RuntimeManager.sync_pod``; its events are recorded, its start
+  failures kept in the ``ReasonCache``; then the runtime's view goes to the
+  probes and, as ``v1.PodStatus``, to the status manager (a write only when
+  it changed).
+
+The return value is when to sync again without any event: soon after a
+failure (back-offs are rechecked), rarely otherwise (the PLEG and the
+informer bring changes as they happen).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pyk8s.api.core_v1.helpers.timestamps import format_time, parse_time
+from pyk8s.client.tools.events import EventRecorder
+from pyk8s.client.tools.lister import Lister
+from pyk8s.kubelet import apistatus
+from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
+from pyk8s.kubelet.kuberuntime.podstatus import PodStatus
+from pyk8s.kubelet.kuberuntime.results import Event, SyncResult
+from pyk8s.kubelet.prober.manager import ProbeManager
+from pyk8s.kubelet.prober.worker import ContainerView
+from pyk8s.kubelet.runtime import interface as ri
+from pyk8s.kubelet.status.manager import StatusManager
+from pyk8s.util.clock import REAL_CLOCK, Clock
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+
+RESYNC = 60.0  # upstream's syncFrequency
+RETRY = 2.0  # after a failed step: back-offs and missing objects are rechecked this often
+TERMINAL = ("Succeeded", "Failed")
+DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
+
+
+@dataclass
+class PodSyncer:
+    pods: Lister
+    runtime: ri.RuntimeService
+    manager: RuntimeManager
+    probes: ProbeManager
+    statuses: StatusManager
+    recorder: EventRecorder
+    runtime_name: str
+    host_ip: str
+    clock: Clock = REAL_CLOCK
+
+    def __post_init__(self) -> None:
+        self.reasons = apistatus.ReasonCache()
+        self.known: dict[str, Obj] = {}  # key -> the pod as last synced
+        self.uid_keys: dict[str, str] = {}
+
+    def key_for_uid(self, uid: str) -> str | None:
+        return self.uid_keys.get(uid)
+
+    async def sync(self, key: str) -> float | None:
+        namespace, _, name = key.rpartition("/")
+        pod = self.pods.get(name, namespace=namespace)
+        last = self.known.get(key)
+        if last is not None and (pod is None or _uid(pod) != _uid(last)):
+            await self.forget(last)
+        if pod is None:
+            return None
+        self.known[key], self.uid_keys[_uid(pod)] = pod, key
+        self.probes.add_pod(pod)
+        meta = pod.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            return await self._terminate(pod, meta.get("deletionGracePeriodSeconds"))
+        if (pod.get("status") or {}).get("phase") in TERMINAL:
+            return await self._stop_terminal(pod)
+        if self._past_deadline(pod):
+            return await self._end_at_deadline(pod)
+        result = await self.manager.sync_pod(pod)
+        self._record(pod, result)
+        self.reasons.update(_uid(pod), result)
+        await self._report(pod)
+        return RESYNC if result.ok else RETRY
+
+    async def forget(self, pod: Obj) -> None:
+        """The pod is gone from the API (or replaced by a new one of its name): clear it from the node."""
+        uid = _uid(pod)
+        await self.manager.kill_pod(pod, 0)
+        await self.manager.remove_pod(uid)
+        self.probes.remove_pod(uid)
+        self.reasons.forget(uid)
+        self.uid_keys.pop(uid, None)
+        self.known.pop(_key(pod), None)
+
+    async def _terminate(self, pod: Obj, grace: int | None) -> float | None:
+        self._record(pod, await self.manager.kill_pod(pod, grace))
+        status = await self.manager.get_pod_status(_uid(pod), *_name_ns(pod))
+        await self._report(pod, status=status)
+        if status.running():
+            return 1.0
+        await self.statuses.confirm_deletion(pod)
+        return None
+
+    async def _stop_terminal(self, pod: Obj) -> float | None:
+        status = await self.manager.get_pod_status(_uid(pod), *_name_ns(pod))
+        if status.running() or any(s.state == ri.SandboxState.READY for s in status.sandboxes):
+            self._record(pod, await self.manager.kill_pod(pod, None, status))
+        await self._report(pod, terminal=True)
+        return None
+
+    def _past_deadline(self, pod: Obj) -> bool:
+        deadline = (pod.get("spec") or {}).get("activeDeadlineSeconds")
+        started = parse_time((pod.get("status") or {}).get("startTime"))
+        if deadline is None or started is None:
+            return False
+        return (self.clock.now() - started).total_seconds() >= int(deadline)
+
+    async def _end_at_deadline(self, pod: Obj) -> float | None:
+        self.recorder.event(_ref(pod), "Normal", "DeadlineExceeded", DEADLINE_MESSAGE)
+        self._record(pod, await self.manager.kill_pod(pod, None))
+        status = await self.manager.get_pod_status(_uid(pod), *_name_ns(pod))
+        generated = self._api_status(pod, status, terminal=True)
+        generated.update(phase="Failed", reason="DeadlineExceeded", message=DEADLINE_MESSAGE)
+        await self.statuses.set_status(pod, generated, format_time(self.clock.now()))
+        return None
+
+    async def _report(self, pod: Obj, *, status: PodStatus | None = None, terminal: bool = False) -> None:
+        if status is None:
+            status = await self.manager.get_pod_status(_uid(pod), *_name_ns(pod))
+        self._observe(pod, status)
+        generated = self._api_status(pod, status, terminal=terminal)
+        await self.statuses.set_status(pod, generated, format_time(self.clock.now()))
+
+    def _api_status(self, pod: Obj, status: PodStatus, *, terminal: bool) -> Obj:
+        start = (pod.get("status") or {}).get("startTime") or format_time(self.clock.now())
+        return apistatus.pod_status(pod, status, reasons=self.reasons, probes=self.probes,
+                                    runtime_name=self.runtime_name, host_ip=self.host_ip, start_time=start,
+                                    terminal=terminal)
+
+    def _observe(self, pod: Obj, status: PodStatus) -> None:
+        """Tell the probe workers what each container looks like now."""
+        meta = pod.get("metadata") or {}
+        ip = status.ips[0] if status.ips else self.host_ip
+        terminal = (pod.get("status") or {}).get("phase") in TERMINAL
+        for instance in status.containers:
+            if status.find(instance.name) is not instance:
+                continue  # only the newest instance of each container is probed
+            running = instance.state == ri.ContainerState.RUNNING
+            view = ContainerView(instance.id, running, instance.started_at / 1e9 if running else 0.0, ip,
+                                 pod_terminal=terminal, pod_deleting=bool(meta.get("deletionTimestamp")))
+            self.probes.observe(_uid(pod), instance.name, view)
+
+    def _record(self, pod: Obj, result: SyncResult) -> None:
+        for event in result.events:
+            self.recorder.event(_ref(pod, event), event.type, event.reason, event.message)
+        if result.sync_error:
+            log.warning("sync of pod %s failed: %s", _key(pod), result.sync_error)
+
+
+def _uid(pod: Mapping[str, Any]) -> str:
+    return str((pod.get("metadata") or {}).get("uid", ""))
+
+
+def _name_ns(pod: Mapping[str, Any]) -> tuple[str, str]:
+    meta = pod.get("metadata") or {}
+    return str(meta.get("name", "")), str(meta.get("namespace", ""))
+
+
+def _key(pod: Mapping[str, Any]) -> str:
+    name, namespace = _name_ns(pod)
+    return f"{namespace}/{name}" if namespace else name
+
+
+def _ref(pod: Mapping[str, Any], event: Event | None = None) -> Obj:
+    meta = pod.get("metadata") or {}
+    ref: Obj = {"kind": "Pod", "apiVersion": "v1", "name": meta.get("name", ""),
+                "namespace": meta.get("namespace", ""), "uid": meta.get("uid", ""),
+                "resourceVersion": meta.get("resourceVersion", "")}
+    if event is not None and event.field_path:
+        ref["fieldPath"] = event.field_path
+    return ref
+
