@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -44,6 +45,7 @@ class BuiltImage:
     archive: pathlib.Path
     refs: tuple[str, ...]
     digest: str  # manifest digest, the same for every reference
+    image_id: str  # config digest: the image ID containerd reports
     source: str  # the io.pyk8s.image.source label
     rebuilt: bool
 
@@ -77,16 +79,23 @@ def _locked(out_dir: pathlib.Path) -> Iterator[None]:
 def _result(out_dir: pathlib.Path, name: str, rebuilt: bool) -> BuiltImage:
     layout = out_dir / name
     digests = oci.manifest_digests(layout)
+    config_digest, config = _config(layout)
+    labels = config["config"].get("Labels") or {}
     return BuiltImage(name, layout, out_dir / f"{name}.tar", tuple(digests), next(iter(digests.values())),
-                      source_label(layout), rebuilt)
+                      config_digest, str(labels.get(recipes.SOURCE_LABEL, "")), rebuilt)
 
 
-def source_label(layout: pathlib.Path) -> str:
+def _config(layout: pathlib.Path) -> tuple[str, dict[str, Any]]:
     blobs = layout / "blobs" / "sha256"
     digest = next(iter(oci.manifest_digests(layout).values()))
     manifest = orjson.loads((blobs / digest.split(":", 1)[1]).read_bytes())
-    config = orjson.loads((blobs / manifest["config"]["digest"].split(":", 1)[1]).read_bytes())
-    return str((config["config"].get("Labels") or {}).get(recipes.SOURCE_LABEL, ""))
+    config_digest = manifest["config"]["digest"]
+    return config_digest, orjson.loads((blobs / config_digest.split(":", 1)[1]).read_bytes())
+
+
+def source_label(layout: pathlib.Path) -> str:
+    """What a built image really holds (its ``io.pyk8s.image.source`` label)."""
+    return str((_config(layout)[1]["config"].get("Labels") or {}).get(recipes.SOURCE_LABEL, ""))
 
 
 def _is_current(out_dir: pathlib.Path, name: str, key: str | None) -> bool:

@@ -113,8 +113,13 @@ while [ "$count" -gt 0 ]; do
     esac
 done
 [ -n "$limit" ] || exec /bin/busybox wget "$@"
-/bin/busybox timeout "$limit" /bin/busybox wget "$@"
+# ash reports "Terminated" on its own stderr when a job it waits for is killed: send that to /dev/null
+# and give wget the real stderr (fd 3) in the background child only.
+exec 3>&2 2>/dev/null
+/bin/busybox timeout "$limit" /bin/busybox wget "$@" 2>&3 &
+wait $!
 rc=$?
+exec 2>&3 3>&-
 if [ "$rc" -eq 143 ]; then
     echo "wget: download timed out" >&2
     exit 1
