@@ -140,6 +140,8 @@ class RuntimeManager:
             return result
         self._write_hosts(ctx)
         spec = pod.get("spec") or {}
+        for idx in actions.ephemeral_containers_to_start:
+            await self._start(ctx, spec["ephemeralContainers"][idx], Action.START_CONTAINER, result)
         inits = spec.get("initContainers") or []
         for idx in actions.init_containers_to_start:
             ok = await self._start(ctx, inits[idx], Action.INIT_CONTAINER if not is_sidecar(inits[idx])
@@ -328,10 +330,14 @@ class RuntimeManager:
                            self.settings.allocatable),
             hosts_file=ctx.hosts_file, log_directory=ctx.sandbox_plan.config.log_directory)
         try:
-            return await containerconfig.generate(self.settings, inputs)
+            config = await containerconfig.generate(self.settings, inputs)
         except ConfigError as exc:
             events.append(warning("Failed", f"Error: {exc}", path))
             raise StepError(Reason.CREATE_CONTAINER_CONFIG, str(exc)) from None
+        target = ctx.status.find(container.get("targetContainerName") or "")
+        if target is not None:
+            config.pid_target_container_id = target.id
+        return config
 
     async def _create_and_start(self, ctx: _PodContext, config: ri.ContainerConfig, path: str,
                                 events: list[Event]) -> str:

@@ -12,6 +12,7 @@ A pure function of (pod, runtime PodStatus, probe results):
   probe passed) and is kept running, restarted when it exits or its
   definition changes; a failed regular init container is retried unless the
   restartPolicy is Never, which kills the pod;
+* ephemeral containers (``kubectl debug``): started once, never restarted;
 * app containers, once initialized: start those never started or exited and
   allowed to restart by the restartPolicy; kill (and restart) those whose
   spec hash changed, or that failed liveness or startup probes;
@@ -66,6 +67,7 @@ class PodActions:
     sandbox_id: str = ""
     attempt: int = 0
     init_containers_to_start: list[int] = field(default_factory=list)
+    ephemeral_containers_to_start: list[int] = field(default_factory=list)
     containers_to_start: list[int] = field(default_factory=list)
     containers_to_kill: dict[str, KillInfo] = field(default_factory=dict)
 
@@ -128,6 +130,9 @@ def compute_pod_actions(pod: Obj, status: PodStatus, probes: ProbeResults | None
     actions = PodActions(kill_pod=create, create_sandbox=create, sandbox_id=sandbox_id, attempt=attempt)
     if create:
         return _fresh_sandbox(pod, status, actions)
+    # Ephemeral containers start even before initialization completes, and never restart.
+    actions.ephemeral_containers_to_start = [i for i, c in enumerate(spec.get("ephemeralContainers") or [])
+                                             if status.find(c.get("name", "")) is None]
     initialized = _init_actions(pod, status, actions, probes)
     if actions.kill_pod or not initialized:
         return actions

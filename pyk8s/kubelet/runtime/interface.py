@@ -183,6 +183,8 @@ class ContainerConfig:
     capabilities_add: list[str] = field(default_factory=list)
     capabilities_drop: list[str] = field(default_factory=list)
     supplemental_groups: list[int] = field(default_factory=list)
+    # Share this container's PID namespace (ephemeral containers' targetContainerName).
+    pid_target_container_id: str = ""
 
 
 @dataclass

@@ -216,6 +216,17 @@ async def test_security_context_and_crash_loop(manager: tuple[RuntimeManager, Fa
         assert step.message == f"back-off 10s restarting failed container=crasher pod=kr-sec_e2e({uid})"
         assert [e.reason for e in result.events] == ["BackOff"]
         assert (await mgr.get_pod_status(uid)).find("worker").id == worker.id  # type: ignore[union-attr]
+
+        # kubectl debug --target=worker: an ephemeral container in the worker's PID namespace.
+        pod["spec"]["ephemeralContainers"] = [{"name": "debugger", "image": BUSYBOX, "imagePullPolicy": "IfNotPresent",
+                                               "command": ["sleep", "1000"], "targetContainerName": "worker",
+                                               "terminationMessagePolicy": "File"}]
+        assert (await mgr.sync_pod(pod)).error_for("debugger") is None
+        debugger = (await mgr.get_pod_status(uid)).find("debugger")
+        assert debugger is not None and debugger.state == ri.ContainerState.RUNNING
+        processes = await _exec(mgr.runtime, debugger.id, "ps -o pid,user,args")
+        assert any(line.split()[1:] == ["1000", "sleep", "1000"] for line in processes.splitlines())
+
         await mgr.kill_pod(pod)
     finally:
         await mgr.remove_pod(uid)

@@ -87,6 +87,9 @@ def container_config_to_pb(cfg: ri.ContainerConfig) -> pb.ContainerConfig:
     sc.capabilities.add_capabilities.extend(cfg.capabilities_add)
     sc.capabilities.drop_capabilities.extend(cfg.capabilities_drop)
     sc.supplemental_groups.extend(cfg.supplemental_groups)
+    if cfg.pid_target_container_id:
+        sc.namespace_options.pid = pb.TARGET
+        sc.namespace_options.target_id = cfg.pid_target_container_id
     return msg
 
 
@@ -216,6 +219,7 @@ def container_config_from_pb(msg: pb.ContainerConfig) -> ri.ContainerConfig:
         capabilities_add=list(sc.capabilities.add_capabilities),
         capabilities_drop=list(sc.capabilities.drop_capabilities),
         supplemental_groups=list(sc.supplemental_groups),
+        pid_target_container_id=sc.namespace_options.target_id if sc.namespace_options.pid == pb.TARGET else "",
     )
 
 

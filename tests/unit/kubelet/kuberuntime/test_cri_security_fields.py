@@ -17,3 +17,13 @@ def test_capabilities_no_new_privs_and_groups_round_trip() -> None:
     back = convert.container_config_from_pb(msg)
     assert (back.no_new_privs, back.capabilities_add, back.capabilities_drop, back.supplemental_groups) == \
         (True, ["NET_ADMIN"], ["ALL"], [2000, 4000])
+
+
+def test_pid_target_namespace_round_trip() -> None:
+    cfg = ri.ContainerConfig(metadata=ri.ContainerMetadata(name="debugger"), image="busybox",
+                             pid_target_container_id="abc")
+    msg = convert.container_config_to_pb(cfg)
+    assert msg.linux.security_context.namespace_options.target_id == "abc"
+    assert convert.container_config_from_pb(msg).pid_target_container_id == "abc"
+    assert convert.container_config_from_pb(convert.container_config_to_pb(
+        ri.ContainerConfig(metadata=ri.ContainerMetadata(name="x"), image="busybox"))).pid_target_container_id == ""

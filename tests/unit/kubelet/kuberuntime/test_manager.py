@@ -343,3 +343,27 @@ async def test_host_network_pod_uses_node_addresses(manager: RuntimeManager, run
     assert config.envs["IP"] == "192.168.1.10"
     hosts = next(m.host_path for m in config.mounts if m.container_path == "/etc/hosts")
     assert _read(hosts).endswith("# Entries added by HostAliases.\n10.1.2.3\tdb.local\n")
+
+
+async def test_ephemeral_container_starts_once_in_the_target_pid_namespace(manager: RuntimeManager,
+                                                                          runtime: FakeRuntime) -> None:
+    pod = make_pod()
+    await manager.sync_pod(pod)
+    app = _id_of(runtime, "app")
+    pod["spec"]["ephemeralContainers"] = [ctr("debugger", targetContainerName="app", stdin=True, tty=True)]
+    result = await manager.sync_pod(pod)
+    assert ("Started", "Started container debugger", "spec.ephemeralContainers{debugger}") in _events(result)
+    config = runtime.containers[_id_of(runtime, "debugger")].config
+    assert config.pid_target_container_id == app and config.stdin and config.tty
+    runtime.exit_container(_id_of(runtime, "debugger"), 0)
+    await manager.sync_pod(pod)
+    assert _started(runtime) == ["app", "debugger"]
+
+
+def test_probe_grace_period_overrides_the_pod_on_probe_kills() -> None:
+    from pyk8s.kubelet.kuberuntime.killing import grace_period
+    c = ctr("app", livenessProbe={"exec": {"command": ["true"]}, "terminationGracePeriodSeconds": 5})
+    pod = make_pod(containers=[c], terminationGracePeriodSeconds=60)
+    assert grace_period(pod, c, "LivenessProbe") == 5 and grace_period(pod, c, "") == 60
+    pod["metadata"]["deletionGracePeriodSeconds"] = 7
+    assert grace_period(pod, c, "LivenessProbe") == 7
