@@ -234,9 +234,14 @@ def entries(debs: list[pathlib.Path], *, drop: Iterable[str] = ()) -> dict[str, 
     with ThreadPoolExecutor(max_workers=2) as pool:
         unpacked = list(pool.map(_members, debs))
     for members in unpacked:
+        contents: dict[str, bytes] = {}  # this package's regular files, dropped ones included, for hard links
         for member, data in members:
             old = member.name.removeprefix("./").rstrip("/")
             path = _merged(old)
+            if member.isfile() and data is not None:
+                contents[path] = data
+            elif member.islnk():  # a copy: the other name may be dropped
+                data = contents.get(_merged(member.linkname.removeprefix("./").rstrip("/")))
             if not path or _dropped(path, prefixes):
                 continue
             common = {"mode": member.mode, "uid": member.uid, "gid": member.gid}
@@ -245,11 +250,7 @@ def entries(debs: list[pathlib.Path], *, drop: Iterable[str] = ()) -> dict[str, 
             elif member.issym():
                 target = _link_target(old, path, member.linkname)
                 result[path] = oci.LayerEntry(path, kind="symlink", target=target, **common)
-            elif member.islnk():  # a copy: the other name may be a dropped path
-                source = result.get(_merged(member.linkname.removeprefix("./").rstrip("/")))
-                if source is not None and source.data is not None:
-                    result[path] = oci.LayerEntry(path, data=source.data, **common)
-            elif member.isfile():
+            elif (member.isfile() or member.islnk()) and data is not None:
                 result[path] = oci.LayerEntry(path, data=data, **common)
     for top in MERGED_DIRS:
         result[top] = oci.LayerEntry(top, kind="symlink", target=f"usr/{top}")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import pathlib
@@ -26,7 +27,7 @@ def test_hosts_toml_per_mirror(tmp_path: pathlib.Path) -> None:
 
 def test_layout_is_valid_and_deterministic(tmp_path: pathlib.Path) -> None:
     spec = oci.ImageSpec(
-        name="docker.io/library/tiny", tags=["1", "latest"],
+        name="tiny", refs=["docker.io/library/tiny:1", "docker.io/library/tiny:latest"],
         entries=[oci.LayerEntry("bin", kind="dir"), oci.LayerEntry("bin/hello", data=b"#!/bin/sh\necho hi\n"),
                  oci.LayerEntry("bin/hi", kind="symlink", target="hello")],
         cmd=["/bin/hello"],
@@ -36,12 +37,15 @@ def test_layout_is_valid_and_deterministic(tmp_path: pathlib.Path) -> None:
     index = json.loads((tmp_path / "a" / "index.json").read_text())
     names = [m["annotations"]["io.containerd.image.name"] for m in index["manifests"]]
     assert names == ["docker.io/library/tiny:1", "docker.io/library/tiny:latest"]
+    assert oci.manifest_digests(tmp_path / "a") == {"docker.io/library/tiny:1": first, "docker.io/library/tiny:latest": first}
     blobs = tmp_path / "a" / "blobs" / "sha256"
     for blob in blobs.iterdir():
         assert hashlib.sha256(blob.read_bytes()).hexdigest() == blob.name
     manifest = json.loads((blobs / first.split(":")[1]).read_text())
     config = json.loads((blobs / manifest["config"]["digest"].split(":")[1]).read_text())
-    assert config["rootfs"]["diff_ids"] == [manifest["layers"][0]["digest"]]
+    layer_blob = (blobs / manifest["layers"][0]["digest"].split(":")[1]).read_bytes()
+    assert manifest["layers"][0]["mediaType"] == "application/vnd.oci.image.layer.v1.tar+gzip"
+    assert config["rootfs"]["diff_ids"] == ["sha256:" + hashlib.sha256(gzip.decompress(layer_blob)).hexdigest()]
     assert config["config"]["Cmd"] == ["/bin/hello"]
     with tarfile.open(blobs / manifest["layers"][0]["digest"].split(":")[1]) as layer:
         assert layer.getmember("bin/hi").issym() and layer.extractfile("bin/hello").read().startswith(b"#!")  # type: ignore[union-attr]
