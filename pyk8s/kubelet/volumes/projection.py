@@ -9,6 +9,7 @@ for the atomic writer, with upstream's rules and messages:
   found`` unless ``optional``; a missing item key is ``configmap references
   non-existent config key: k`` / ``references non-existent secret key: k``;
 * downwardAPI items read pod metadata and container resources;
+* with ``fsGroup`` every file is group-owned and group-readable (mode | 0440);
 * projected merges its sources, and ``serviceAccountToken`` comes from
   TokenRequest (bound to the pod, ``expirationSeconds`` 3600 by default)
   through ``TokenCache``, which asks again once 80 % of a token's lifetime
@@ -53,10 +54,15 @@ class PodContext:
         return (self.pod.get("metadata") or {}).get("namespace", "")
 
 
+def file_for(data: bytes, mode: int, gid: int | None) -> FileProjection:
+    """A file of the volume; with an fsGroup it is group-owned and group-readable (SetVolumeOwnership)."""
+    return FileProjection(data, mode | 0o440 if gid is not None else mode, gid)
+
+
 def _items(all_data: dict[str, bytes], source: Obj, mode: int, gid: int | None, missing: str) -> Payload:
     items = source.get("items") or []
     if not items:
-        return {k: FileProjection(v, mode, gid) for k, v in all_data.items()}
+        return {k: file_for(v, mode, gid) for k, v in all_data.items()}
     out: Payload = {}
     for item in items:
         key = item.get("key", "")
@@ -64,7 +70,7 @@ def _items(all_data: dict[str, bytes], source: Obj, mode: int, gid: int | None, 
             if source.get("optional"):
                 continue
             raise ProjectionError(f"{missing}: {key}")
-        out[item.get("path") or key] = FileProjection(all_data[key], int(item.get("mode") or mode), gid)
+        out[item.get("path") or key] = file_for(all_data[key], int(item.get("mode") or mode), gid)
     return out
 
 
@@ -107,7 +113,7 @@ def downward_payload(ctx: PodContext, source: Obj, default_mode: int | None = No
                 value = fieldpath.resource_value(ref, ctr, ctx.allocatable)
             else:
                 continue
-            out[item.get("path", "")] = FileProjection(value.encode(), int(item.get("mode") or mode), ctx.fs_group)
+            out[item.get("path", "")] = file_for(value.encode(), int(item.get("mode") or mode), ctx.fs_group)
     except fieldpath.FieldPathError as exc:
         raise ProjectionError(str(exc)) from None
     return out
@@ -162,7 +168,9 @@ async def projected_payload(ctx: PodContext, source: Obj, tokens: TokenCache) ->
             elif item.get("serviceAccountToken"):
                 sat = item["serviceAccountToken"]
                 token = await tokens.token(ctx, sat)
-                out[sat.get("path", "token")] = FileProjection(token.encode(), mode, ctx.fs_group)
+                # With an fsGroup the token is not world-readable: 0600 plus the group's read bit.
+                token_mode = 0o600 if ctx.fs_group is not None else mode
+                out[sat.get("path", "token")] = file_for(token.encode(), token_mode, ctx.fs_group)
         except ProjectionError as exc:
             errors.append(str(exc))
     if errors:

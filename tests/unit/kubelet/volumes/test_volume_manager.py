@@ -173,3 +173,15 @@ async def test_sub_paths(manager: vm.VolumeManager) -> None:
     with pytest.raises(vm.SubPathError, match='cannot find volume "ghost" to mount into container "app"'):
         vm.container_mounts({"name": "app", "volumeMounts": [{"name": "ghost", "mountPath": "/g"}]},
                             result.volumes, {})
+
+
+async def test_fs_group_owns_api_volumes(manager: vm.VolumeManager) -> None:
+    gid = os.getegid()
+    pod = _pod([{"name": "cfg", "configMap": {"name": "cfg", "defaultMode": 0o400}},
+                {"name": "api", "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}],
+               securityContext={"fsGroup": gid})
+    result = await manager.mount_pod(pod)
+    conf = os.stat(result.volumes["cfg"].host_path / "app.conf")
+    token = os.stat(result.volumes["api"].host_path / "token")
+    assert (conf.st_mode & 0o777, conf.st_gid) == (0o440, gid)
+    assert (token.st_mode & 0o777, token.st_gid) == (0o640, gid)
