@@ -46,6 +46,8 @@ def hosts_content(pod_ips: list[str], hostname: str, domain: str, host_aliases: 
 def write_hosts_file(pod_dir: pathlib.Path, content: str) -> pathlib.Path:
     pod_dir.mkdir(parents=True, exist_ok=True)
     path = pod_dir / "etc-hosts"
-    path.write_text(content)
-    path.chmod(0o644)
+    # Rewritten only on change: containers read this file live through their bind mount.
+    if not path.exists() or path.read_text() != content:
+        path.write_text(content)
+        path.chmod(0o644)
     return path

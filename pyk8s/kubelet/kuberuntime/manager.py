@@ -50,6 +50,10 @@ from pyk8s.util.clock import REAL_CLOCK, Clock
 Obj = dict[str, Any]
 
 
+def _make_dir(path: str) -> None:
+    pathlib.Path(path).mkdir(parents=True, exist_ok=True, mode=0o755)
+
+
 class _PodContext:
     """What one sync has gathered about the pod before starting containers."""
 
@@ -227,25 +231,38 @@ class RuntimeManager:
         try:
             ctx.sandbox_plan = sandbox.sandbox_config(pod, self.settings, actions.attempt)
         except sandbox.SandboxConfigError as exc:
-            result.add(Action.CONFIG_POD_SANDBOX, target).fail(Reason.CONFIG_POD_SANDBOX, str(exc))
+            if actions.create_sandbox:
+                self._sandbox_failed(result, target, f'Failed to generate sandbox config for pod "{target}": {exc}',
+                                     exc)
+            else:
+                result.add(Action.CONFIG_POD_SANDBOX, target).fail(
+                    Reason.CONFIG_POD_SANDBOX, f'GeneratePodSandboxConfig for pod "{target}" failed: {exc}')
             return False
         result.events.extend(warning(reason, msg) for reason, msg in ctx.sandbox_plan.events)
         if not actions.create_sandbox:
             ctx.sandbox_id, ctx.ips = actions.sandbox_id, list(ctx.status.ips)
             ctx.ips = self._pod_ips(ctx)
             return bool(ctx.sandbox_id)
-        step = result.add(Action.CREATE_POD_SANDBOX, target)
+        try:
+            _make_dir(ctx.sandbox_plan.config.log_directory)
+        except OSError as exc:
+            self._sandbox_failed(result, target, f'Failed to create log directory for pod "{target}": {exc}', exc)
+            return False
         try:
             ctx.sandbox_id = await self.runtime.run_pod_sandbox(ctx.sandbox_plan.config, self.settings.runtime_handler)
             created = await self.runtime.pod_sandbox_status(ctx.sandbox_id)
         except ri.RuntimeServiceError as exc:
-            message = f"Failed to create pod sandbox: {exc}"
-            step.fail(Reason.CREATE_POD_SANDBOX, message)
-            result.events.append(warning("FailedCreatePodSandBox", message))
+            self._sandbox_failed(result, target, f'Failed to create sandbox for pod "{target}": {exc}', exc)
             return False
+        result.add(Action.CREATE_POD_SANDBOX, target)
         ctx.ips = [created.ip, *created.additional_ips] if created.ip else []
         ctx.ips = self._pod_ips(ctx)
         return True
+
+    @staticmethod
+    def _sandbox_failed(result: SyncResult, target: str, message: str, exc: Exception) -> None:
+        result.add(Action.CREATE_POD_SANDBOX, target).fail(Reason.CREATE_POD_SANDBOX, message)
+        result.events.append(warning("FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}"))
 
     def _pod_ips(self, ctx: _PodContext) -> list[str]:
         """The sandbox's IPs; a host-network pod has the node's (as its status.podIPs will)."""

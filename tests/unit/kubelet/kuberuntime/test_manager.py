@@ -367,3 +367,18 @@ def test_probe_grace_period_overrides_the_pod_on_probe_kills() -> None:
     assert grace_period(pod, c, "LivenessProbe") == 5 and grace_period(pod, c, "") == 60
     pod["metadata"]["deletionGracePeriodSeconds"] = 7
     assert grace_period(pod, c, "LivenessProbe") == 7
+
+
+async def test_sandbox_failures_are_reported_as_upstream(manager: RuntimeManager, runtime: FakeRuntime) -> None:
+    runtime.fail_next["run_pod_sandbox"] = ri.RuntimeServiceError("failed to setup network for sandbox: boom")
+    result = await manager.sync_pod(make_pod())
+    assert [(s.action, s.error, s.message) for s in result.steps] == [
+        ("CreatePodSandbox", "CreatePodSandboxError",
+         'Failed to create sandbox for pod "web_default(uid-1)": failed to setup network for sandbox: boom')]
+    assert _events(result) == [("FailedCreatePodSandBox",
+                                "Failed to create pod sandbox: failed to setup network for sandbox: boom", "")]
+    bad = make_pod(uid="uid-2", hostname="Not_A_Label")
+    step = (await manager.sync_pod(bad)).steps[0]
+    assert (step.error, step.message) == ("CreatePodSandboxError", 'Failed to generate sandbox config for pod '
+                                          '"web_default(uid-2)": pod Hostname "Not_A_Label" is not a valid DNS label')
+    assert (await manager.sync_pod(make_pod())).ok  # the next sync retries
