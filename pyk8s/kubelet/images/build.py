@@ -5,7 +5,8 @@ skopeo and the registry), an archive ``<name>.tar`` (for ``ctr images
 import``) and ``<name>.key``: the hash of everything the image is made of (the
 code here, the recipe, and the exact Debian package files by checksum).  An
 image whose key is unchanged is not rebuilt, and nothing is downloaded for it;
-the ``.deb`` files stay cached in ``<out_dir>/debs``.  A lock file serialises
+the ``.deb`` files stay cached in ``DEB_CACHE`` (/var/cache/pyk8s/debs for
+root, ``$PYK8S_DEB_CACHE`` to choose).  A lock file serialises
 concurrent builds into one directory.  Without apt lists or network, images
 already built are reused as they are.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
+import os
 import pathlib
 import shutil
 import subprocess
@@ -31,6 +33,9 @@ from pyk8s.kubelet.images import catalog, debian, oci, recipes, tools
 log = logging.getLogger(__name__)
 
 DEFAULT_OUT = pathlib.Path("/tmp/pyk8s-images")
+# Shared by every output directory, so a throwaway one (a benchmark's, a test's) downloads nothing again.
+DEB_CACHE = pathlib.Path(os.environ.get("PYK8S_DEB_CACHE") or (
+    "/var/cache/pyk8s/debs" if os.geteuid() == 0 else pathlib.Path.home() / ".cache" / "pyk8s" / "debs"))
 DEFAULT_NAMES = ("busybox", "pause", "nginx", "dnsutils")
 PAUSE_REF = catalog.PAUSE_REF
 BUSYBOX_REF = catalog.BUSYBOX_REF
@@ -131,14 +136,14 @@ def _build_one(out_dir: pathlib.Path, recipe: recipes.Recipe, apt: debian.Apt, f
 
 
 def build(out_dir: pathlib.Path, names: list[str] | tuple[str, ...] | None = None, *,
-          force: bool = False) -> dict[str, BuiltImage]:
-    """Builds (or finds up to date) the named images in ``out_dir``."""
+          force: bool = False, deb_cache: pathlib.Path | None = None) -> dict[str, BuiltImage]:
+    """Builds (or finds up to date) the named images in ``out_dir``; ``.deb`` files are kept in ``deb_cache``."""
     wanted = list(names or DEFAULT_NAMES)
     unknown = [n for n in wanted if n not in recipes.RECIPES]
     if unknown:
         raise ValueError(f"unknown image {unknown[0]!r} (known: {', '.join(recipes.RECIPES)})")
     with _locked(out_dir):
-        apt = debian.Apt(out_dir / "debs")
+        apt = debian.Apt(deb_cache or DEB_CACHE)
         return {name: _build_one(out_dir, recipes.RECIPES[name], apt, force) for name in wanted}
 
 

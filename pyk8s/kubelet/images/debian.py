@@ -13,6 +13,7 @@ an image is known before anything is downloaded.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import json
@@ -106,6 +107,11 @@ class Apt:
 
     def download(self, packages: list[Package]) -> list[pathlib.Path]:
         """The ``.deb`` of each package, fetched into the cache unless already there."""
+        with open(self.cache / ".lock", "w") as lock:  # builds into other directories share this cache
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._download(packages)
+
+    def _download(self, packages: list[Package]) -> list[pathlib.Path]:
         missing = [p for p in packages if not (self.cache / p.filename).exists()]
         if missing:
             args = ["download", "-q", *(f"{p.name}={p.version}" for p in missing)]
@@ -138,7 +144,9 @@ class Apt:
             self.update()  # a fresh machine has no lists yet
             names = closure(self.depends(wanted), wanted, skip)
         packages = self.locate(names)
-        memo.write_text(json.dumps([[p.name, p.filename, p.sha256] for p in packages]))
+        tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([[p.name, p.filename, p.sha256] for p in packages]))
+        os.replace(tmp, memo)
         return packages
 
 
