@@ -53,7 +53,7 @@ async def node_runtime(root_dir: pathlib.Path, *, pod_cidr: str = "", force_proc
     if force_process or not containerd_usable():
         return await _process_runtime(root_dir)
     managed = ManagedContainerd(root_dir / "containerd", pod_cidr=pod_cidr or None)
-    build.build_images(managed.paths.auto_import_dir, ["pause", "busybox"])
+    offline_images(managed.paths.auto_import_dir)
     await managed.start()
     client = CRIClient(managed.endpoint)
     version = await client.version()
@@ -65,6 +65,15 @@ async def node_runtime(root_dir: pathlib.Path, *, pod_cidr: str = "", force_proc
         log.info("pod CIDR %s written as the CNI config", cidr)
 
     return NodeRuntime(client, client, f"{version.runtime_name}://{version.runtime_version}", True, write_cni)
+
+
+def offline_images(import_dir: pathlib.Path) -> None:
+    """Build (or find cached in ``build.DEFAULT_OUT``) the offline images; link them for containerd to import."""
+    import_dir.mkdir(parents=True, exist_ok=True)
+    for name, image in build.build(build.DEFAULT_OUT).items():
+        target = import_dir / f"{name}.tar"
+        target.unlink(missing_ok=True)
+        shutil.copyfile(image.archive, target)
 
 
 async def _process_runtime(root_dir: pathlib.Path) -> NodeRuntime:

@@ -78,8 +78,10 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         start_timeout: float = START_TIMEOUT,
         control_plane: bool = False,
+        bind_address: str = "127.0.0.1",
     ) -> None:
         self.extra_args = list(extra_args)
+        self.bind_address = bind_address
         self.control_plane = control_plane
         self.use_etcd = etcd
         self.extra_env = dict(env or {})
@@ -112,7 +114,7 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return f"https://{self.bind_address}:{self.port}"
 
     def command(self) -> list[str]:
         args = [
@@ -123,7 +125,7 @@ class ServerProcess:
             "--secure-port",
             str(self.port),
             "--bind-address",
-            "127.0.0.1",
+            self.bind_address,
         ]
         if self.etcd is not None:
             args += ["--etcd-servers", self.etcd.endpoint]

@@ -1,0 +1,128 @@
+"""A real ``pyk8s kubelet`` in a subprocess, inside a node network namespace, for e2e tests.
+
+``KubeletProcess(server, netns)`` runs ``pyk8s kubelet`` inside ``netns``
+(see ``pyk8s.testing.nodenet``) against ``server`` (a ``ServerProcess`` bound
+to ``netns.host_ip``), with its own root dir; the kubelet's containerd, the
+pods and their CNI bridge all live in that namespace.  ``node(...)`` runs a
+command there (``curl`` a pod IP "from the node").
+
+``stop()`` ends the kubelet by PID (pods keep running, as with a real
+kubelet); ``start()`` again adopts them.  ``close()`` stops it and resets the
+node with ``pyk8s kubelet --reset`` (every sandbox removed through CRI,
+containerd stopped by PID, mounts unmounted, the bridge deleted), then
+removes empty cgroups the pods left and the root dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from typing import Any
+
+from pyk8s.testing.cluster import ServerProcess, server_binary
+from pyk8s.testing.nodenet import NodeNetns
+
+CGROUP_PARENT = "kubepods"
+
+
+class KubeletProcess:
+    def __init__(self, server: ServerProcess, netns: NodeNetns, *, node_name: str = "node-1",
+                 extra_args: list[str] | tuple[str, ...] = ()) -> None:
+        self.server, self.netns, self.node_name = server, netns, node_name
+        self.extra_args = list(extra_args)
+        self.root = pathlib.Path(tempfile.mkdtemp(prefix="pyk8s-kubelet-"))
+        self.root_dir = self.root / "root"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
+
+    @property
+    def log_path(self) -> pathlib.Path:
+        return self.root / "kubelet.log"
+
+    def command(self) -> list[str]:
+        return self.netns.command([server_binary(), "kubelet", "--kubeconfig", self.server.kubeconfig,
+                                   "--root-dir", str(self.root_dir), "--node-name", self.node_name,
+                                   "--node-ip", self.netns.node_ip, *self.extra_args])
+
+    def start(self) -> KubeletProcess:
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                     start_new_session=True)
+        return self
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Until the Node reports Ready (registration, then the pod CIDR written as the CNI config)."""
+        deadline = time.monotonic() + timeout
+        jsonpath = '{.status.conditions[?(@.type=="Ready")].status}'
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"kubelet exited with {self.proc.returncode}:\n{self.log_tail()}")
+            out = self.server.kubectl("get", "node", self.node_name, "-o", f"jsonpath={jsonpath}", check=False)
+            if out.stdout.strip() == "True":
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"node {self.node_name} not Ready after {timeout}s:\n{self.log_tail()}")
+
+    def node(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+        """Run a command on the node (inside its network namespace)."""
+        return subprocess.run(self.netns.command(list(args)), capture_output=True, text=True, timeout=timeout,
+                              check=False)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+        self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def kill(self) -> None:
+        """SIGKILL the kubelet (only its own process group: containerd runs in a session of its own)."""
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+            self.proc = None
+
+    def close(self) -> None:
+        try:
+            self.stop()
+        finally:
+            subprocess.run(self.netns.command([server_binary(), "kubelet", "--reset", "--root-dir",
+                                               str(self.root_dir)]), capture_output=True, timeout=120, check=False)
+            remove_empty_cgroups(CGROUP_PARENT)
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def log_tail(self, size: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-size:]
+        except OSError:
+            return ""
+
+
+def remove_empty_cgroups(parent: str) -> None:
+    """rmdir the empty cgroup dirs below ``parent`` in every hierarchy, deepest first (busy ones stay)."""
+    for hierarchy in pathlib.Path("/sys/fs/cgroup").iterdir():
+        top = hierarchy / parent
+        if not top.is_dir():
+            continue
+        for path in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        with contextlib.suppress(OSError):
+            top.rmdir()
