@@ -132,14 +132,16 @@ class ImagePuller:
     async def _pull_with_credentials(self, image: str, keyring: Keyring,
                                      sandbox_config: ri.PodSandboxConfig | None) -> str:
         creds: list[ri.AuthConfig | None] = list(keyring.lookup(image)) or [None]
-        error: ri.RuntimeServiceError | None = None
+        errors: list[ri.RuntimeServiceError] = []
         for auth in creds:
             try:
                 return await self.images.pull_image(image, auth, sandbox_config)
             except ri.RuntimeServiceError as exc:
-                error = exc
-        assert error is not None
-        raise error
+                errors.append(exc)
+        if len(errors) == 1:
+            raise errors[0]
+        # Upstream aggregates the attempts: "[first error, second error]".
+        raise type(errors[-1])("[" + ", ".join(str(e) for e in errors) + "]")
 
     def forget_pod(self, uid: str) -> None:
         for key in [k for k in self._last_failure if k.startswith(f"{uid}_")]:

@@ -38,14 +38,16 @@ def _normalise_host(host: str) -> str:
 def _split_key(key: str) -> tuple[str, str]:
     rest = key.split("://", 1)[-1]
     host, _, path = rest.partition("/")
-    if host in _HUB_ALIASES:
-        path = ""  # https://index.docker.io/v1/ means all of Docker Hub
+    if host in _HUB_ALIASES or path.strip("/") in ("v1", "v2"):
+        path = ""  # .../v1/ and .../v2/ name the whole registry, as docker's client reads them
     return _normalise_host(host), path.strip("/")
 
 
-def _auth_config(key: str, value: Obj) -> ri.AuthConfig:
+def _auth_config(value: Obj) -> ri.AuthConfig:
+    # No server_address, as upstream's keyring: containerd would then withhold the credentials from a
+    # mirror (it compares that address with the host it pulls from).
     cfg = ri.AuthConfig(username=str(value.get("username") or ""), password=str(value.get("password") or ""),
-                        server_address=key, identity_token=str(value.get("identitytoken") or ""))
+                        identity_token=str(value.get("identitytoken") or ""))
     if value.get("auth"):
         try:
             user, _, password = base64.b64decode(value["auth"]).decode().partition(":")
@@ -71,7 +73,7 @@ def _entries_of(secret: Obj) -> list[_Entry]:
     for key, value in auths.items():
         if isinstance(value, dict):
             host, path = _split_key(key)
-            out.append(_Entry(host, path, _auth_config(key, value)))
+            out.append(_Entry(host, path, _auth_config(value)))
     return out
 
 

@@ -12,20 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import pathlib
+import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
+from pyk8s.kubelet.images import mirrors
 from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
 from pyk8s.kubelet.kuberuntime.settings import RuntimeSettings
 from pyk8s.kubelet.runtime import interface as ri
 from pyk8s.kubelet.runtime.cri.client import CRIClient
 from pyk8s.testing.fake_objects import FakeObjectSource
+from pyk8s.testing.registry import LocalRegistry
 
-from .conftest import Node
+from .conftest import IMAGE_CACHE, Node
 from .pods import BUSYBOX
 
 pytestmark = pytest.mark.containerd
@@ -232,3 +236,61 @@ async def test_security_context_and_crash_loop(manager: tuple[RuntimeManager, Fa
         await mgr.remove_pod(uid)
         _remove_empty_qos_cgroups()
     assert not _pod_cgroups(uid)
+
+
+def _pull_pod(uid: str, name: str, secrets: list[str]) -> dict:
+    return {"metadata": {"name": name, "namespace": "e2e", "uid": uid},
+            "spec": {"restartPolicy": "Always", "enableServiceLinks": False, "terminationGracePeriodSeconds": 1,
+                     "imagePullSecrets": [{"name": s} for s in secrets],
+                     "containers": [{"name": "app", "image": "docker.io/library/private:1.0",
+                                     "imagePullPolicy": "IfNotPresent", "command": ["sleep", "1000"]}]}}
+
+
+async def test_pull_secret_authenticates_to_a_local_registry(
+        manager: tuple[RuntimeManager, FakeObjectSource], node: Node, tmp_path: pathlib.Path) -> None:
+    for tool in ("docker-registry", "skopeo"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    mgr, sources = manager
+    auth = base64.b64encode(b"puller:s3cret").decode()
+    config = {"auths": {"https://index.docker.io/v1/": {"auth": auth}}}
+    sources.add({"kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+                 "metadata": {"name": "regcred", "namespace": "e2e"},
+                 "data": {".dockerconfigjson": base64.b64encode(json.dumps(config).encode()).decode()}})
+    registry = LocalRegistry(tmp_path / "registry", netns=node.netns, credentials=("puller", "s3cret"))
+    certs = node.manager.paths.certs_dir
+    anonymous, authed = uuid.uuid4().hex, uuid.uuid4().hex
+    try:
+        registry.start()
+        registry.push_layout(IMAGE_CACHE / "busybox", "docker.io/library/busybox:1.36", "library/private:1.0")
+        mirrors.write_hosts_dir(certs, {"mirrors": {"docker.io": {"endpoint": [f"http://{registry.address}"]}}})
+
+        refused = await mgr.sync_pod(_pull_pod(anonymous, "no-secret", []))
+        step = refused.error_for("app")
+        assert step is not None and step.error == "ErrImagePull"
+        assert [e.reason for e in refused.events] == ["Pulling", "Failed", "Failed"]
+        assert refused.events[-1].message == "Error: ErrImagePull"
+        again = (await mgr.sync_pod(_pull_pod(anonymous, "no-secret", []))).error_for("app")
+        assert again is not None and again.error == "ImagePullBackOff"
+        assert again.message.startswith('Back-off pulling image "docker.io/library/private:1.0": ErrImagePull: ')
+
+        pulled = await mgr.sync_pod(_pull_pod(authed, "with-secret", ["regcred", "missing"]))
+        assert pulled.ok, pulled.steps
+        reasons = [(e.reason, e.message) for e in pulled.events]
+        assert reasons[0] == ("FailedToRetrieveImagePullSecret", "Unable to retrieve some image pull secrets "
+                              "(missing); attempting to pull the image may not succeed.")
+        assert reasons[1] == ("Pulling", 'Pulling image "docker.io/library/private:1.0"')
+        assert reasons[2][0] == "Pulled" and reasons[2][1].startswith(
+            'Successfully pulled image "docker.io/library/private:1.0" in ')
+        assert reasons[2][1].endswith(" bytes.") and [r for r, _ in reasons[3:]] == ["Created", "Started"]
+    finally:
+        for uid in (anonymous, authed):
+            await mgr.remove_pod(uid)
+        registry.stop()
+        shutil.rmtree(certs, ignore_errors=True)
+        certs.mkdir(exist_ok=True)
+        try:
+            await mgr.images.remove_image("docker.io/library/private:1.0")
+        except ri.RuntimeServiceError:
+            pass
+        _remove_empty_qos_cgroups()

@@ -142,3 +142,19 @@ def test_reference_parsing_and_defaults() -> None:
                                                (3600, "1h0m0s")])
 def test_go_duration(seconds: float, text: str) -> None:
     assert go_duration_ms(seconds) == text
+
+
+def test_keyring_api_version_paths_mean_the_whole_registry() -> None:
+    ring = Keyring([_docker_secret("http://reg.example:5000/v2/", "u", "p")])
+    assert [(a.username, a.server_address) for a in ring.lookup("reg.example:5000/any/app:1")] == [("u", "")]
+
+
+async def test_all_failed_credentials_are_aggregated(puller: ImagePuller, runtime: FakeRuntime) -> None:
+    async def pull(image: str, auth: ri.AuthConfig | None = None, sandbox_config: object = None) -> str:
+        raise ri.RegistryAuthError(f"denied for {auth.username if auth else ''}")
+
+    runtime.pull_image = pull  # type: ignore[method-assign]
+    secrets = [_docker_secret("127.0.0.1:5000", "a", "x"), _docker_secret("127.0.0.1:5000/app", "b", "y")]
+    with pytest.raises(PullFailed) as err:
+        await puller.ensure_image(make_pod(), ctr("app", image="127.0.0.1:5000/app/web:1"), secrets, PATH)
+    assert err.value.message == "[denied for b, denied for a]"
