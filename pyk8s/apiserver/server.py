@@ -36,7 +36,7 @@ from aiohttp import web
 from pyk8s.apiserver import tls
 from pyk8s.apiserver.config import ServerConfig
 from pyk8s.apiserver.connections import APIRunner
-from pyk8s.apiserver.endpoints import discovery, negotiation, openapi, reviews, system
+from pyk8s.apiserver.endpoints import discovery, negotiation, openapi, params, reviews, system
 from pyk8s.apiserver.endpoints.paths import parse_resource, split_group_version
 from pyk8s.apiserver.endpoints.resources import Registry, ResourceHandler
 from pyk8s.apiserver.endpoints.responses import json_response
@@ -169,6 +169,8 @@ class Router:
         if target is not None and (rt := self.scheme.get(group, version, target[1])) is not None:
             return await reviews.handle(request, rt, target[0], self.authenticator, self.resources.read_object)
         rp = parse_resource(group, version, rest, request.path)
+        if request.method in ("GET", "HEAD"):
+            params.resource_version(request.query)  # a malformed one is a 400 on a get as on a list
         return await self.resources.handle(request, rp)
 
 
