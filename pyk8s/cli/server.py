@@ -14,7 +14,12 @@ otherwise.  Once the server is ready, stdout tells the user how to reach it;
 logs go to stderr.  SIGTERM and SIGINT cancel the assembly, which closes the
 listeners and the storage before the process exits 0.  Mistakes in the
 command line or environment (a busy port, an unwritable directory) are one
-line on stderr and exit code 1, never a traceback.
+line on stderr and exit code 1, never a traceback; a data dir another
+server holds is one of them, found before anything in it is touched.
+
+At start the soft open-file limit is raised to the hard limit, as Go's
+runtime does for kube-apiserver: every client connection is a descriptor,
+and the common soft limit of 1,024 would let idle clients lock others out.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import contextlib
 import ipaddress
 import logging
 import os
+import resource
 import signal
 import sys
 from collections.abc import Mapping
@@ -213,7 +219,20 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def raise_open_file_limit() -> int:
+    """Soft RLIMIT_NOFILE up to the hard limit; returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            return hard
+        except (ValueError, OSError):  # an infinite hard limit can exceed the kernel's nr_open
+            pass
+    return soft
+
+
 def run(args: argparse.Namespace) -> int:
+    raise_open_file_limit()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

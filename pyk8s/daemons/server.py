@@ -1,6 +1,8 @@
 """``pyk8s server``: storage, registry, bootstrap and the API server in one process.
 
-Start-up order: open the storage, build the registry over it, start
+Start-up order: lock the data directory (``server.lock``: a second server
+on the same directory fails there, before it rewrites the kubeconfig or
+touches anything else), open the storage, build the registry over it, start
 listening (so ``/readyz`` can already say "not yet"), run bootstrap (default
 namespaces, the ``kubernetes`` Service...), start the extra components
 (``ServerOptions.extra``: the controller manager, the scheduler, simulated
@@ -14,7 +16,10 @@ the storage.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +38,30 @@ from pyk8s.storage.compactor import Compactor
 log = logging.getLogger("pyk8s.server")
 
 READY_CHECKS = ("storage", "bootstrap", "caches")
+LOCK_FILE = "server.lock"
+
+
+class DataDirInUse(OSError):
+    """Another server holds the data directory."""
+
+
+def lock_data_dir(data_dir: os.PathLike[str] | str) -> int:
+    """Hold an exclusive flock on ``DATA_DIR/server.lock`` (the kernel drops it when the process dies).
+
+    Returns the descriptor to close on shutdown; raises ``DataDirInUse`` naming the holder's pid.
+    """
+    path = os.path.join(data_dir, LOCK_FILE)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip()
+        os.close(fd)
+        by = f" (pid {holder})" if holder.isdigit() else ""
+        raise DataDirInUse(f"data dir {data_dir} is in use by another pyk8s server{by}") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
 
 
 @dataclass(slots=True)
@@ -66,6 +95,15 @@ class ServerAssembly:
 
     async def run(self) -> None:
         config = self.opts.config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        lock = lock_data_dir(config.data_dir)
+        try:
+            await self._run_locked(config)
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(lock)
+
+    async def _run_locked(self, config: ServerConfig) -> None:
         credentials = await asyncio.to_thread(prepare_credentials, config)
         self.storage = open_storage(self.opts.storage_url)
         await self.storage.start()
