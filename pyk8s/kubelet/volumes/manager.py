@@ -41,7 +41,7 @@ from pyk8s.util.clock import REAL_CLOCK, Clock
 Obj = dict[str, Any]
 _PLUGIN_DIRS = {"emptyDir": "empty-dir", "configMap": "configmap", "secret": "secret",
                 "downwardAPI": "downward-api", "projected": "projected"}
-_API_DATA = ("configMap", "secret", "downwardAPI", "projected")
+UNMOUNT_RETRIES = 5
 
 
 class VolumeError(Exception):
@@ -80,6 +80,7 @@ class VolumeManager:
         self.sources = sources
         self.allocatable = dict(allocatable or {})
         self.can_mount = os.geteuid() == 0 if can_mount is None else can_mount
+        self.clock = clock
         self.tokens = projection.TokenCache(clock)
 
     def volume_dir(self, uid: str, plugin: str, name: str) -> pathlib.Path:
@@ -165,15 +166,27 @@ class VolumeManager:
         raise VolumeError(f"persistentvolume {pv_name}: volume type is not supported by this kubelet")
 
     async def unmount_pod(self, uid: str) -> None:
-        """Unmounts and removes everything under the pod's volumes dir (after its containers are gone)."""
+        """Unmounts and removes everything under the pod's volumes dir (after its containers are gone).
+
+        A runtime may release its last reference to a mount a moment after the
+        container is removed, so a busy mount is retried, then detached lazily."""
         root = self.pods_dir / uid / "volumes"
         for point in sorted(_mounts_under(root), key=len, reverse=True):
-            proc = await asyncio.create_subprocess_exec("umount", point, stdout=asyncio.subprocess.DEVNULL,
-                                                        stderr=asyncio.subprocess.DEVNULL)
-            await proc.wait()
+            for attempt in range(UNMOUNT_RETRIES):
+                if await _run("umount", point) == 0 or point not in _mounts_under(root):
+                    break
+                await self.clock.sleep(0.1 * (attempt + 1))
+            else:
+                await _run("umount", "-l", point)
         if not _mounts_under(root):
             shutil.rmtree(root, ignore_errors=True)
         self.tokens.forget_pod(uid)
+
+
+async def _run(*cmd: str) -> int:
+    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.DEVNULL)
+    return await proc.wait()
 
 
 def _exists(path: pathlib.Path) -> bool:

@@ -100,6 +100,11 @@ async def _exec(cri: ri.RuntimeService, cid: str, script: str) -> str:
     return res.stdout.decode()
 
 
+def _mounts_under(root: pathlib.Path) -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f if line.split()[4].startswith(str(root))]
+
+
 def _pod_cgroups(uid: str) -> list[pathlib.Path]:
     return list(pathlib.Path("/sys/fs/cgroup").glob(f"*/kubepods/*/pod{uid}"))
 
@@ -161,6 +166,7 @@ async def test_pod_with_init_container_configmap_env_and_volume(
         await mgr.remove_pod(uid)
         _remove_empty_qos_cgroups()
     assert (await mgr.get_pod_status(uid)).sandboxes == []
+    assert not _mounts_under(mgr.settings.root_dir)
     assert not mgr.settings.pod_dir(uid).exists()
     assert not _pod_cgroups(uid)
 
