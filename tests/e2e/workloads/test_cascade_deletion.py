@@ -244,6 +244,13 @@ def test_orphan_delete_keeps_replicaset_and_pods(cluster: ServerProcess) -> None
     assert_nothing_left(cluster, name)
 
 
+HELD = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: %(name)s, namespace: %(ns)s, finalizers: [example.com/hold]}
+data: {k: v}
+"""
+
 JOB = """
 apiVersion: batch/v1
 kind: Job
@@ -279,12 +286,16 @@ def test_namespace_deletion_empties_it(cluster: ServerProcess) -> None:
     cluster.kubectl("create", "configmap", cm, "-n", ns, "--from-literal=k=v")
     cluster.kubectl("create", "service", "clusterip", svc, "-n", ns, "--tcp=80:80")
     cluster.kubectl("apply", "-f", "-", input=JOB % {"name": job, "ns": ns})
+    # Content that holds the namespace in Terminating until the test lets go (a finalizer), so
+    # "Terminating with content left" is observed by construction, not by winning a race.
+    held = unique("held")
+    cluster.kubectl("apply", "-f", "-", input=HELD % {"name": held, "ns": ns})
     wait_ready(cluster, app, 2, ns)
     wait_until(lambda: cluster.kubectl("get", "pods", "-n", ns, "-l", f"job-name={job}", "-o", "name").stdout,
                timeout=20, interval=0.3, what="the job's pod")
     before = set(cluster.kubectl("get", "all,cm,sa", "-n", ns, "-o", "name").stdout.split())
-    expected = {f"deployment.apps/{app}", f"configmap/{cm}", f"service/{svc}", f"job.batch/{job}",
-                "serviceaccount/default"}
+    expected = {f"deployment.apps/{app}", f"configmap/{cm}", f"configmap/{held}", f"service/{svc}",
+                f"job.batch/{job}", "serviceaccount/default"}
     assert expected <= before, before
     assert sum(1 for n in before if n.startswith("pod/")) == 3, before  # two web pods, one job pod
 
@@ -319,11 +330,14 @@ def test_namespace_deletion_empties_it(cluster: ServerProcess) -> None:
         assert row_for(got.stdout, ns)[1] == "Terminating", got.stdout
         seen_terminating += 1
         seen_with_content += bool(left)
+        if left == [f"configmap/{held}"]:  # everything else went: release the last piece
+            cluster.kubectl("patch", "configmap", held, "-n", ns, "--type=merge",
+                            "-p", '{"metadata":{"finalizers":null}}')
         if time.monotonic() > deadline:
             detail = cluster.kubectl("get", "ns", ns, "-o", "json", check=False).stdout
             raise AssertionError(f"namespace {ns} still there; left {left}\n{detail}\n{components_tail(cluster)}")
         time.sleep(0.3)
-    # The pods alone take the simulated kubelet's second to go: Terminating was seen with content.
+    # The held ConfigMap kept the namespace Terminating with content until it was released.
     assert seen_terminating > 0 and seen_with_content > 0
     empty = cluster.kubectl("get", "all,cm", "-n", ns)
     assert empty.stdout == "" and f"No resources found in {ns} namespace." in empty.stderr, empty
