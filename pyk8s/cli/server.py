@@ -117,6 +117,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--default-unreachable-toleration-seconds", type=_count, default=300, metavar="SECONDS",
                    help="tolerationSeconds of the unreachable:NoExecute toleration added to every new pod "
                         "that has none (default 300)")
+    p.add_argument("--max-requests-inflight", type=_count, default=400, metavar="N",
+                   help="most non-mutating requests in flight at once; more get 429 (0 = unlimited; default 400)")
+    p.add_argument("--max-mutating-requests-inflight", type=_count, default=200, metavar="N",
+                   help="most mutating requests in flight at once; more get 429 (0 = unlimited; default 200)")
     p.add_argument("--disable", action="append", default=[], metavar="COMPONENTS",
                    help="comma-separated components not to run, repeatable: "
                         f"{', '.join(controlplane.COMPONENTS)} (${DISABLE_ENV} adds to it)")
@@ -163,7 +167,9 @@ def control_plane(args: argparse.Namespace) -> controlplane.ControlPlaneOptions:
 def options(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> daemons_server.ServerOptions:
     config = ServerConfig(data_dir=args.data_dir.resolve(), bind_address=args.bind_address,
                           secure_port=args.secure_port, insecure_port=args.insecure_port,
-                          service_cluster_ip_range=args.service_cluster_ip_range)
+                          service_cluster_ip_range=args.service_cluster_ip_range,
+                          max_requests_inflight=args.max_requests_inflight,
+                          max_mutating_requests_inflight=args.max_mutating_requests_inflight)
     disable = disabled(args, environ)
     unknown = disable - set(controlplane.COMPONENTS)
     if unknown:
