@@ -100,8 +100,12 @@ def initialized(spec: Obj, statuses: Mapping[str, Obj], phase: str) -> Condition
 def kubelet_conditions(pod: Obj, init_statuses: Sequence[Obj], statuses: Sequence[Obj], phase: str,
                        sandbox_ready: bool) -> list[Condition]:
     """Every kubelet-owned condition, in the order upstream appends them."""
+    return conditions_of(pod, by_name([*init_statuses, *statuses]), phase, sandbox_ready)
+
+
+def conditions_of(pod: Obj, known: Mapping[str, Obj], phase: str, sandbox_ready: bool) -> list[Condition]:
+    """``kubelet_conditions`` with the statuses already indexed by container name."""
     spec = pod.get("spec") or {}
-    known = by_name([*init_statuses, *statuses])
     ready_to_start = (podready.READY_TO_START_CONTAINERS, "True" if sandbox_ready else "False", "", "")
     containers = containers_ready(spec, known, phase)
     return [ready_to_start, initialized(spec, known, phase), pod_ready(spec, pod, containers), containers,

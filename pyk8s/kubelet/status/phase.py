@@ -62,8 +62,11 @@ def _init_progress(spec: Obj, statuses: Mapping[str, Obj]) -> tuple[int, int]:
 
 
 def pod_phase(pod: Obj, init_statuses: Sequence[Obj], statuses: Sequence[Obj], terminal: bool = False) -> str:
-    spec = pod.get("spec") or {}
-    known = by_name([*init_statuses, *statuses])
+    return phase_of(pod.get("spec") or {}, by_name([*init_statuses, *statuses]), terminal)
+
+
+def phase_of(spec: Obj, known: Mapping[str, Obj], terminal: bool = False) -> str:
+    """``pod_phase`` with the statuses already indexed by container name."""
     pending_init, failed_init = _init_progress(spec, known)
     pending_sidecars = unknown = running = waiting = stopped = succeeded = 0
     for c in spec.get("initContainers") or ():

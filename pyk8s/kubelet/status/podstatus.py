@@ -7,6 +7,7 @@ and whether the pod is terminal — and returns the status upstream's
 transition times: ``manager.merge`` stamps them), IPs, startTime, the
 container statuses, and the qosClass and nominatedNodeName already there.
 Pure: the same inputs give an equal dict, so an unchanged pod costs no write.
+The container status dicts are used as given (not copied): build fresh ones.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pyk8s.kubelet.status.conditions import kubelet_conditions
-from pyk8s.kubelet.status.phase import pod_phase
+from pyk8s.kubelet.status.conditions import conditions_of
+from pyk8s.kubelet.status.phase import by_name, phase_of
 
 Obj = dict[str, Any]
 #: Status fields another component owns; the kubelet carries them over unchanged.
@@ -37,10 +38,10 @@ def generate(pod: Mapping[str, Any], *, statuses: Sequence[Obj], init_statuses: 
     """The status for ``pod`` given what the runtime shows (see the module docstring)."""
     old = pod.get("status") or {}
     status: Obj = {k: old[k] for k in KEPT_FIELDS if k in old}
-    phase = pod_phase(pod, init_statuses, statuses, terminal)
+    known = by_name([*init_statuses, *statuses])
+    phase = phase_of(pod.get("spec") or {}, known, terminal)
     status["phase"] = phase
-    status["conditions"] = [condition_dict(*c) for c in
-                            kubelet_conditions(pod, init_statuses, statuses, phase, sandbox_ready)]
+    status["conditions"] = [condition_dict(*c) for c in conditions_of(pod, known, phase, sandbox_ready)]
     if host_ip:
         status["hostIP"], status["hostIPs"] = host_ip, [{"ip": host_ip}]
     if pod_ips:
@@ -48,6 +49,6 @@ def generate(pod: Mapping[str, Any], *, statuses: Sequence[Obj], init_statuses: 
     if start_time:
         status["startTime"] = start_time
     if init_statuses:
-        status["initContainerStatuses"] = [dict(s) for s in init_statuses]
-    status["containerStatuses"] = [dict(s) for s in statuses]
+        status["initContainerStatuses"] = list(init_statuses)
+    status["containerStatuses"] = list(statuses)
     return status
