@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pyk8s.kubelet import backoff as backoff_mod
-from pyk8s.kubelet.kuberuntime import cgroups, containerconfig, hooks, hostsfile, podactions, sandbox
+from pyk8s.kubelet.kuberuntime import cgroups, containerconfig, hooks, hostsfile, logsymlinks, podactions, sandbox
 from pyk8s.kubelet.kuberuntime.environment import ConfigError, EnvContext
 from pyk8s.kubelet.kuberuntime.fieldpath import PodNetwork
 from pyk8s.kubelet.kuberuntime.images import ImagePuller, PullFailed
@@ -99,11 +99,7 @@ class RuntimeManager:
     async def remove_pod(self, uid: str) -> None:
         """Removes every runtime object and host directory of a terminated pod (by uid)."""
         status = await self.get_pod_status(uid)
-        for ctr in status.containers:
-            try:
-                await self.runtime.remove_container(ctr.id)
-            except ri.NotFoundError:
-                pass
+        await self._remove(c.id for c in status.containers)
         log_dirs = set()
         for sb in status.sandboxes:
             log_dirs.add(self.settings.logs_dir / f"{sb.metadata.namespace}_{sb.metadata.name}_{uid}")
@@ -206,6 +202,7 @@ class RuntimeManager:
                 await self.runtime.remove_container(cid)
             except ri.NotFoundError:
                 pass
+            logsymlinks.remove(self.settings.links_dir, cid)
 
     async def _purge_init_containers(self, pod: Obj, status: PodStatus) -> None:
         """A new sandbox restarts initialization: every old init container instance goes."""
@@ -372,6 +369,10 @@ class RuntimeManager:
             events.append(warning("Failed", f"Error: {exc}", path))
             raise StepError(Reason.RUN_CONTAINER, str(exc)) from None
         events.append(normal("Started", f"Started container {name}", path))
+        meta = ctx.pod.get("metadata") or {}
+        link = logsymlinks.link_path(self.settings.links_dir, meta.get("name", ""), meta.get("namespace", ""), name,
+                                     container_id)
+        logsymlinks.create(self.settings.links_dir, link, f"{ctx.sandbox_plan.config.log_directory}/{config.log_path}")
         return container_id
 
     async def _post_start(self, ctx: _PodContext, container: Obj, container_id: str, path: str,

@@ -16,6 +16,7 @@ class RuntimeSettings:
 
     root_dir: pathlib.Path = pathlib.Path("/var/lib/kubelet")
     pod_logs_dir: pathlib.Path | None = None  # default <root_dir>/logs/pods (upstream: /var/log/pods)
+    container_logs_dir: pathlib.Path | None = None  # default <root_dir>/logs/containers (/var/log/containers)
     node_name: str = ""
     node_ips: list[str] = field(default_factory=list)
     cluster_dns: list[str] = field(default_factory=lambda: ["10.96.0.10"])
@@ -31,6 +32,10 @@ class RuntimeSettings:
     @property
     def logs_dir(self) -> pathlib.Path:
         return self.pod_logs_dir or self.root_dir / "logs" / "pods"
+
+    @property
+    def links_dir(self) -> pathlib.Path:
+        return self.container_logs_dir or self.root_dir / "logs" / "containers"
 
     @property
     def pods_dir(self) -> pathlib.Path:

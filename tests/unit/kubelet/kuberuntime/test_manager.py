@@ -323,9 +323,13 @@ async def test_remove_pod_cleans_runtime_and_directories(manager: RuntimeManager
     sources.add({"kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"}, "data": {"k": "v"}})
     pod = make_pod(volumes=[{"name": "c", "configMap": {"name": "c"}}, {"name": "scratch", "emptyDir": {}}])
     await manager.sync_pod(pod)
+    app = _id_of(runtime, "app")
+    link = manager.settings.links_dir / f"web_default_app-{app}.log"
+    assert link.is_symlink() and str(link.readlink()).endswith("default_web_uid-1/app/0.log")
     await manager.kill_pod(pod)
     await manager.remove_pod("uid-1")
     assert runtime.sandboxes == {} and runtime.containers == {}
+    assert not link.is_symlink()
     assert not manager.settings.pod_dir("uid-1").exists()
     assert not (manager.settings.logs_dir / "default_web_uid-1").exists()
 
