@@ -6,7 +6,8 @@
   period 100 ms, only when a cpu limit is set and ``cpu_cfs_quota`` is on;
 * memory limit in bytes; oom_score_adj by QoS: Guaranteed and node-critical
   -997, BestEffort 1000, Burstable ``1000 - 1000 x request / capacity`` kept
-  within [3, 999].
+  within [3, 999], a sidecar's no higher than the app container's with the
+  smallest request.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ def _quantity(values: Obj, name: str) -> qty.Quantity | None:
     return qty.parse(raw) if raw is not None else None
 
 
+def _memory_request(container: Obj) -> int:
+    request = _quantity((container.get("resources") or {}).get("requests") or {}, "memory")
+    return request.int_value() if request else 0
+
+
 def oom_score_adj(pod: Obj, container: Obj, memory_capacity: int) -> int:
     spec = pod.get("spec") or {}
     if spec.get("priorityClassName") == "system-node-critical":
@@ -65,8 +71,11 @@ def oom_score_adj(pod: Obj, container: Obj, memory_capacity: int) -> int:
         return GUARANTEED_OOM_SCORE_ADJ
     if qos == "BestEffort" or memory_capacity <= 0:
         return BESTEFFORT_OOM_SCORE_ADJ
-    request = _quantity((container.get("resources") or {}).get("requests") or {}, "memory")
-    score = 1000 - (1000 * (request.int_value() if request else 0)) // memory_capacity
+    score = 1000 - (1000 * _memory_request(container)) // memory_capacity
+    if container.get("restartPolicy") == "Always":
+        # A sidecar is killed no earlier than the app container with the smallest request.
+        regular = [_memory_request(c) for c in spec.get("containers") or []]
+        score = min(score, 1000 - (1000 * min(regular, default=0)) // memory_capacity)
     if score < 1000 + GUARANTEED_OOM_SCORE_ADJ:
         return 1000 + GUARANTEED_OOM_SCORE_ADJ
     return score - 1 if score == BESTEFFORT_OOM_SCORE_ADJ else score

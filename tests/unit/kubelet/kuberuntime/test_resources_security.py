@@ -37,6 +37,9 @@ def test_oom_score_adj_by_qos() -> None:
     tiny = ctr("a", resources={"requests": {"cpu": "1m"}})
     assert resources.oom_score_adj(make_pod(containers=[tiny]), tiny, 8 * GIB) == 999
     assert resources.linux_resources(make_pod(containers=[guaranteed]), guaranteed, cfs_quota=False).cpu_quota == 0
+    sidecar = ctr("proxy", restartPolicy="Always", resources={"requests": {"memory": "1Gi"}})
+    pod = make_pod(init=[sidecar], containers=[burst])
+    assert resources.oom_score_adj(pod, sidecar, 8 * GIB) == 750  # not 875: no likelier OOM victim than the app
 
 
 def test_effective_security_context_merges_pod_and_container() -> None:
