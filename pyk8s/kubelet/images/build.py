@@ -37,6 +37,9 @@ DEFAULT_OUT = pathlib.Path("/tmp/pyk8s-images")
 DEB_CACHE = pathlib.Path(os.environ.get("PYK8S_DEB_CACHE") or (
     "/var/cache/pyk8s/debs" if os.geteuid() == 0 else pathlib.Path.home() / ".cache" / "pyk8s" / "debs"))
 DEFAULT_NAMES = ("busybox", "pause", "nginx", "dnsutils")
+BUSYBOX = "docker.io/library/busybox"
+NGINX = "docker.io/library/nginx"
+PAUSE = "registry.k8s.io/pause"
 PAUSE_REF = catalog.PAUSE_REF
 BUSYBOX_REF = catalog.BUSYBOX_REF
 NGINX_REF = catalog.NGINX_REF
