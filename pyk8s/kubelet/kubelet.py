@@ -12,7 +12,8 @@ Assembly (each piece is its own module; this one only wires them):
 * ``prober.ProbeManager`` runs the probes; a verdict change queues the pod;
 * housekeeping (every 2 s) removes from the node the pods the API no longer
   has, found by the UIDs the runtime reports;
-* events go through one ``EventRecorder`` (component ``kubelet``).
+* events go through one ``EventRecorder`` (component ``kubelet``);
+* ``server.app.KubeletServer`` serves the kubelet API (logs, pods) on port 10250.
 
 Nothing here talks to containers except through ``RuntimeService`` and
 ``ImageService``, and nothing to the cluster except through the API client.
@@ -38,6 +39,8 @@ from pyk8s.kubelet.pleg import PLEG
 from pyk8s.kubelet.podsync import PodSyncer
 from pyk8s.kubelet.prober.manager import ProbeManager
 from pyk8s.kubelet.runtime import interface as ri
+from pyk8s.kubelet.server.app import KubeletServer
+from pyk8s.kubelet.server.podlogs import PodLogs
 from pyk8s.kubelet.status.manager import StatusManager
 from pyk8s.util.clock import REAL_CLOCK, Clock
 
@@ -90,6 +93,9 @@ class Kubelet:
                                clock=clock)
         self.pod_informer.add_event_handler(self.pods.handler())
         self.pleg = PLEG(runtime, self._queue_uid, clock=clock)
+        self.server = KubeletServer(config.node_name, [self.host_ip], config.root_dir, client.config.ca_pem,
+                                    pods=self.pod_informer.store.list,
+                                    logs=PodLogs(self.pod_informer.lister, self.manager), port=config.port)
 
     async def run(self) -> None:
         if not self.config.isolated:
@@ -105,6 +111,7 @@ class Kubelet:
                 tg.create_task(self.pods.run())
                 await self.pods.ready.wait()
                 tg.create_task(self.pleg.run())
+                tg.create_task(self.server.run())
                 tg.create_task(self._housekeeping())
         finally:
             await self.probes.close()

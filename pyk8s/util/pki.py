@@ -43,6 +43,7 @@ class ClusterPKI:
     ca: KeyPair
     serving: KeyPair
     admin: KeyPair
+    kubelet_client: KeyPair  # what the API server presents to kubelets
 
 
 def _new_key() -> ec.EllipticCurvePrivateKey:
@@ -112,6 +113,11 @@ def create_ca(cert_path: Path, key_path: Path, common_name: str = "pyk8s-ca") ->
     return _save(cert, key, cert_path, key_path)
 
 
+def load_or_create_ca(cert_path: Path, key_path: Path, common_name: str = "pyk8s-ca") -> KeyPair:
+    """The CA stored at these paths, created on first use."""
+    return _load(cert_path, key_path) or create_ca(cert_path, key_path, common_name)
+
+
 def _ca_objects(ca: KeyPair) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     cert = x509.load_pem_x509_certificate(ca.cert_pem)
     key = serialization.load_pem_private_key(ca.key_pem, password=None)
@@ -155,7 +161,7 @@ def cert_sans(cert_pem: bytes) -> tuple[set[str], set[str]]:
 
 
 def ensure_pki(directory: Path, *, dns_names: tuple[str, ...], ip_addresses: tuple[str, ...]) -> ClusterPKI:
-    """Load or create the CA, serving and admin certificates under ``directory``.
+    """Load or create the CA, serving, admin and kubelet-client certificates under ``directory``.
 
     An existing serving certificate is re-issued (by the same CA) only when it
     lacks one of the requested names, e.g. after a new ``--bind-address``.
@@ -174,7 +180,10 @@ def ensure_pki(directory: Path, *, dns_names: tuple[str, ...], ip_addresses: tup
     admin = _load(directory / "admin.crt", directory / "admin.key") or issue_cert(
         ca, directory / "admin.crt", directory / "admin.key", common_name="kubernetes-admin",
         organizations=("system:masters",))
-    return ClusterPKI(ca=ca, serving=serving, admin=admin)
+    kubelet_client = _load(directory / "apiserver-kubelet-client.crt", directory / "apiserver-kubelet-client.key") \
+        or issue_cert(ca, directory / "apiserver-kubelet-client.crt", directory / "apiserver-kubelet-client.key",
+                      common_name="kube-apiserver-kubelet-client", organizations=("system:masters",))
+    return ClusterPKI(ca=ca, serving=serving, admin=admin, kubelet_client=kubelet_client)
 
 
 def subject_identity(cert_der: bytes) -> tuple[str, tuple[str, ...]]:

@@ -14,8 +14,8 @@ with its resourceVersion as the precondition:
   disruption budgets yet);
 * ``token``: a TokenRequest answered with a signed service-account token.
 
-Logs, exec, attach, port-forward and proxy need the kubelet, which does not
-exist yet: they answer an honest Status instead.
+``log`` is proxied to the pod's kubelet (``podlogs``).  Exec, attach,
+port-forward and proxy are not served yet: they answer an honest Status.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from pyk8s.apiserver.endpoints import negotiation, params
+from pyk8s.apiserver.endpoints import negotiation, params, podlogs
 from pyk8s.apiserver.endpoints.objects import check_type
 from pyk8s.apiserver.endpoints.paths import ResourcePath
 from pyk8s.apiserver.endpoints.responses import is_pretty, json_response
@@ -61,6 +61,8 @@ def _registry_impl(handler: ResourceHandler, rt: ResourceType, sub: str) -> Any:
 
 async def handle(handler: ResourceHandler, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
     sub = rp.subresource
+    if sub == "log" and rt.kind == "Pod" and handler.kubelets is not None and request.method == "GET":
+        return await pod_log(handler, request, rp, rt)
     if sub in STREAMING:
         return await streaming_unavailable(handler, rp, rt)
     if sub == "scale":
@@ -258,6 +260,18 @@ async def token(handler: ResourceHandler, request: web.Request, rp: ResourcePath
 
 
 # --- streaming and pass-through --------------------------------------------------
+
+
+async def pod_log(handler: ResourceHandler, request: web.Request, rp: ResourcePath,
+                  rt: ResourceType) -> web.StreamResponse:
+    assert handler.kubelets is not None
+    pod = await handler.storage(rt).get(rp.namespace, rp.name)
+    node_name = (pod.get("spec") or {}).get("nodeName")
+    node = None
+    nodes = handler.scheme.get("", "v1", "nodes")
+    if node_name and nodes is not None:
+        node = await handler.storage(nodes).get("", node_name)
+    return await podlogs.serve(request, pod, node, handler.kubelets)
 
 
 async def streaming_unavailable(handler: ResourceHandler, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:

@@ -1,0 +1,56 @@
+"""How the API server reaches kubelets (upstream's ``--kubelet-client-certificate`` and friends).
+
+A node's kubelet is at its ``InternalIP`` (then ``Hostname``, then
+``ExternalIP``, upstream's default preference) on
+``status.daemonEndpoints.kubeletEndpoint.Port``.  The API server presents
+its kubelet-client certificate; like kube-apiserver without
+``--kubelet-certificate-authority`` it does not verify the kubelet's
+self-signed serving certificate.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+
+from pyk8s.machinery.errors import StatusError
+from pyk8s.util.pki import KeyPair
+
+ADDRESS_PREFERENCE = ("InternalIP", "Hostname", "ExternalIP")
+
+
+def kubelet_location(node: Mapping[str, Any]) -> str:
+    """``https://host:port`` of the node's kubelet, or a 503 Status saying why there is none."""
+    name = (node.get("metadata") or {}).get("name", "")
+    status = node.get("status") or {}
+    port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port")
+    by_type = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
+    host = next((by_type[t] for t in ADDRESS_PREFERENCE if by_type.get(t)), "")
+    if not host or not port:
+        raise StatusError(503, "ServiceUnavailable", f'no kubelet endpoint is known for node "{name}"')
+    shown = f"[{host}]" if ":" in host else host
+    return f"https://{shown}:{port}"
+
+
+class KubeletClient:
+    def __init__(self, client_cert: KeyPair) -> None:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.load_cert_chain(str(client_cert.cert_path), str(client_cert.key_path))
+        self._ssl = ctx
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(ssl=self._ssl, limit=0)
+            self._session = aiohttp.ClientSession(connector=connector,
+                                                  timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()

@@ -1,0 +1,1 @@
+"""The kubelet's HTTPS API: ``app`` serves it, ``logs`` reads CRI logs, ``podlogs`` finds them."""

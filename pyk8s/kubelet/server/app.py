@@ -1,0 +1,154 @@
+"""The kubelet's HTTPS API (port 10250): what the API server proxies ``pods/log`` and friends to.
+
+TLS: the kubelet serves with a certificate of its own (self-signed on first
+start, under ``<root>/pki``, naming the node and its addresses, as a kubelet
+without a serving-certificate CSR does; kube-apiserver does not verify it by
+default).  Clients must present a certificate signed by the cluster CA whose
+subject is in ``system:masters`` — the API server's kubelet client — and
+nobody else is served (401 without one, 403 for another identity).
+
+Routes (upstream's paths and parameters):
+
+* ``GET /healthz`` — ``ok``;
+* ``GET /pods`` — the pods bound to this node, as a PodList;
+* ``GET /containerLogs/{namespace}/{pod}/{container}`` — ``follow``,
+  ``previous``, ``tailLines``, ``sinceSeconds``, ``sinceTime``,
+  ``timestamps``, ``limitBytes``; text/plain, streamed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import pathlib
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from pyk8s.kubelet.server.logs import LogOptions, read_logs
+from pyk8s.util import pki
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+ALLOWED_GROUP = "system:masters"
+
+
+class LogSource(Protocol):
+    """Where a container's log is, and whether it is still being written."""
+
+    async def log_path(self, namespace: str, pod: str, container: str, previous: bool) -> str: ...
+    async def running(self, namespace: str, pod: str, container: str) -> bool: ...
+
+
+class NotFound(LookupError):
+    pass
+
+
+@dataclass
+class KubeletServer:
+    node_name: str
+    addresses: list[str]
+    root_dir: pathlib.Path
+    client_ca_pem: bytes
+    pods: Callable[[], list[Obj]]
+    logs: LogSource
+    port: int = 10250
+    bind: str = "0.0.0.0"
+
+    def tls(self) -> ssl.SSLContext:
+        pki_dir = self.root_dir / "pki"
+        pki_dir.mkdir(parents=True, exist_ok=True)
+        ca = pki.load_or_create_ca(pki_dir / "kubelet-ca.crt", pki_dir / "kubelet-ca.key", f"{self.node_name}-ca")
+        serving = pki.issue_cert(ca, pki_dir / "kubelet.crt", pki_dir / "kubelet.key", common_name=self.node_name,
+                                 dns_names=(self.node_name,), ip_addresses=tuple(self.addresses), server=True)
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(str(serving.cert_path), str(serving.key_path))
+        ctx.load_verify_locations(cadata=self.client_ca_pem.decode())
+        ctx.verify_mode = ssl.CERT_OPTIONAL  # answered with 401 below rather than a failed handshake
+        return ctx
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._authenticate])
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/pods", self._pods)
+        app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._logs)
+        return app
+
+    async def run(self) -> None:
+        runner = web.AppRunner(self.app(), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.bind, self.port, ssl_context=self.tls(), reuse_address=True)
+        try:
+            await site.start()
+            log.info("kubelet API serving on %s:%d", self.bind, self.port)
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    @web.middleware
+    async def _authenticate(self, request: web.Request,
+                            handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if not der:
+            return _status(401, "Unauthorized", "Unauthorized")
+        user, groups = pki.subject_identity(der)
+        if ALLOWED_GROUP not in groups:
+            return _status(403, "Forbidden", f'User "{user}" cannot access the kubelet API')
+        return await handler(request)
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def _pods(self, request: web.Request) -> web.Response:
+        return web.json_response({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": self.pods()})
+
+    async def _logs(self, request: web.Request) -> web.StreamResponse:
+        ns, pod, container = (request.match_info[k] for k in ("namespace", "pod", "container"))
+        try:
+            opts = log_options(request.query)
+        except ValueError as exc:
+            return _status(400, "BadRequest", str(exc))
+        try:
+            path = await self.logs.log_path(ns, pod, container, _flag(request.query, "previous"))
+        except NotFound as exc:
+            return _status(404, "NotFound", str(exc))
+        resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        await resp.prepare(request)
+        async for piece in read_logs(path, opts, lambda: self.logs.running(ns, pod, container)):
+            await resp.write(piece)
+        await resp.write_eof()
+        return resp
+
+
+def _flag(query: Mapping[str, str], name: str) -> bool:
+    return query.get(name, "false").lower() in ("true", "1")
+
+
+def _int(query: Mapping[str, str], name: str) -> int | None:
+    if name not in query:
+        return None
+    try:
+        return int(query[name])
+    except ValueError:
+        raise ValueError(f"invalid {name}: {query[name]!r}") from None
+
+
+def log_options(query: Mapping[str, str]) -> LogOptions:
+    since = None
+    if (seconds := _int(query, "sinceSeconds")) is not None:
+        since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=seconds)
+    elif "sinceTime" in query:
+        since = datetime.datetime.fromisoformat(query["sinceTime"].replace("Z", "+00:00"))
+    return LogOptions(follow=_flag(query, "follow"), tail_lines=_int(query, "tailLines"), since=since,
+                      timestamps=_flag(query, "timestamps"), limit_bytes=_int(query, "limitBytes"))
+
+
+def _status(code: int, reason: str, message: str) -> web.Response:
+    return web.json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                              "message": message, "reason": reason, "code": code}, status=code)
+
