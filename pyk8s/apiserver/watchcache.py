@@ -83,16 +83,20 @@ class Watcher:
     everything up to ``progress`` has been delivered or did not concern it, so
     that is the revision a bookmark may carry (never one still queued).
 
-    Waiting is one bare future (plus a timer handle when idle bookmarks are
-    wanted) rather than ``asyncio.Event`` and ``wait_for``: with a hundred
-    watchers of one resource this runs a hundred times per event."""
+    Waiting is one bare future rather than ``asyncio.Event`` and ``wait_for``,
+    and the idle timer is armed once per idle period, not once per wait: when
+    it fires early (events came meanwhile) it re-arms for the rest.  With a
+    hundred watchers of one resource this runs a hundred times per event."""
 
-    __slots__ = ("events", "_waiter", "closed", "overflowed", "limit", "prefix", "floor", "progress")
+    __slots__ = ("events", "_waiter", "_timer", "_idle_at", "closed", "overflowed", "limit", "prefix", "floor",
+                 "progress")
 
     def __init__(self, prefix: str, limit: int, floor: int = 0) -> None:
         self.prefix = prefix
         self.events: deque[CacheEvent] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._idle_at: float | None = None  # loop time at which the current wait is idle
         self.closed = False
         self.overflowed = False  # closed because the consumer fell too far behind
         self.limit = limit
@@ -117,8 +121,21 @@ class Watcher:
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._waiter is None or self._idle_at is None:
+            return  # not waiting: the next wait arms a timer again
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._idle_at:
+            self._timer = loop.call_at(self._idle_at, self._on_timer)
+        else:
+            self._wake()
+
     def close(self) -> None:
         self.closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._wake()
 
     def settled(self) -> int | None:
@@ -132,13 +149,15 @@ class Watcher:
                 raise EOFError
             loop = asyncio.get_running_loop()
             self._waiter = waiter = loop.create_future()
-            timer = loop.call_later(idle, self._wake) if idle is not None else None
+            self._idle_at = None if idle is None else loop.time() + idle
+            if self._idle_at is not None and (self._timer is None or self._timer.when() > self._idle_at):
+                if self._timer is not None:
+                    self._timer.cancel()
+                self._timer = loop.call_at(self._idle_at, self._on_timer)
             try:
                 await waiter
             finally:
                 self._waiter = None
-                if timer is not None:
-                    timer.cancel()
             if not self.events:
                 if self.closed:
                     raise EOFError

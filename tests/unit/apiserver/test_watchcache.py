@@ -253,3 +253,21 @@ async def _within(it: AsyncIterator[WatchEvent], limit: float) -> AsyncIterator[
     async with asyncio.timeout(limit):
         async for ev in it:
             yield ev
+
+
+async def test_watchers_share_each_recent_events_encodings(storage: Any, cache: WatchCache,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watchcache, "ENCODED_EVENTS", 2)
+    rev = await storage.current_revision()
+    one = cache.watch(Filter(PREFIX, everything), after=rev)
+    two = cache.watch(Filter(PREFIX + "ns/", everything), after=rev)
+    for n in "abc":
+        await storage.create(PREFIX + f"ns/{n}", cm(n))
+    got_one = [await asyncio.wait_for(one.__anext__(), 2) for _ in range(3)]
+    got_two = [await asyncio.wait_for(two.__anext__(), 2) for _ in range(3)]
+    for x, y in zip(got_one, got_two, strict=True):
+        assert x.object is y.object and x.encoded is y.encoded
+    # Only the newest events keep theirs (memory stays bounded); older ones are encoded per watcher.
+    assert [e.encoded for e in cache.buffer] == [None, {}, {}]
+    await one.aclose()
+    await two.aclose()
