@@ -19,6 +19,17 @@ resourceVersion it saw, exactly what upstream does with slow watchers).
 
 Objects in events and in ``state`` are shared, not copied, for speed:
 consumers must treat them as read-only (the HTTP layer only serializes them).
+So are serializations: each recent event carries a dict where the HTTP layer
+keeps its encoded line, so a hundred watchers of one namespace cost one
+encoding per event, not a hundred.  Events already queued for a watcher are
+handed over together (``WatchEvent.more``) and written to its client at once.
+
+Bookmarks (``allowWatchBookmarks``) carry the revision a watcher has
+*settled* at: the newest one offered to it, and only while nothing waits in
+its queue.  A client that resumes from a bookmark therefore never skips an
+event; bookmarks move past other namespaces' changes, which is their point.
+A watch from a revision the cache has not applied yet (the client read it
+from storage) skips the events up to it when they arrive.
 """
 
 from __future__ import annotations
@@ -383,7 +394,6 @@ class WatchCache:
                     mark["metadata"]["annotations"] = {"k8s.io/initial-events-end": "true"}
                     yield WatchEvent("BOOKMARK", mark)
             else:
-                last = after
                 feed = self._feed(flt, after)
             marker = bookmark_object if bookmarks else None
             async for ev in self._follow_feed(feed, flt, after or 0, deadline, marker, after):

@@ -13,6 +13,12 @@ informers and the Python client expect.
 
 For a Table watch each event's object is a one-row Table; only the first
 carries ``columnDefinitions``, as upstream does.
+
+A JSON line is encoded once per event for all watchers (kept in the event's
+shared ``encoded`` dict, under the encoding and the type, since a selector
+can turn one change into ADDED for one watcher and DELETED for another), and
+events that arrive together (``more``) go out in one write: with many
+watchers, the per-watcher work left is the socket write itself.
 """
 
 from __future__ import annotations
