@@ -85,6 +85,7 @@ BUILTIN = {
     "garbage-collector-controller": "pyk8s.controllers.garbagecollector:new",
     "namespace-controller": "pyk8s.controllers.namespace:new",
     "serviceaccount-controller": "pyk8s.controllers.serviceaccount:new",
+    "root-ca-certificate-publisher-controller": "pyk8s.controllers.rootcacertpublisher:new",
     "endpoints-controller": "pyk8s.controllers.endpoints:new",
     "endpointslice-controller": "pyk8s.controllers.endpointslice:new",
     "node-lifecycle-controller": "pyk8s.controllers.nodelifecycle:new",

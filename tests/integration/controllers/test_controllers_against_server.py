@@ -73,6 +73,30 @@ async def test_default_service_account_appears(client: Client, manager: Controll
     await eventually(has_sa)
 
 
+async def test_root_ca_configmap_published_and_restored(client: Client, manager: ControllerManager) -> None:
+    ns = await new_namespace(client)
+    ca = client.config.ca_pem.decode()
+
+    async def published() -> dict | None:  # type: ignore[type-arg]
+        if await gone(client, CM, "kube-root-ca.crt", ns):
+            return None
+        return await client.get(CM, "kube-root-ca.crt", namespace=ns)
+
+    cm = await eventually(published)
+    assert cm["data"] == {"ca.crt": ca}
+    assert cm["metadata"]["annotations"]["kubernetes.io/description"].startswith("Contains a CA bundle")
+    cm["data"]["ca.crt"] = "tampered"
+    await client.update(CM, cm, namespace=ns)
+
+    async def restored() -> bool:
+        current = await published()
+        return current is not None and current["data"]["ca.crt"] == ca
+
+    await eventually(restored)
+    await client.delete(CM, "kube-root-ca.crt", namespace=ns)
+    await eventually(restored)
+
+
 async def test_gc_background_cascade(client: Client, manager: ControllerManager) -> None:
     ns = await new_namespace(client)
     # A ConfigMap owner: no workload controller acts on it, so only the GC can remove the dependent.
