@@ -129,6 +129,8 @@ class ImageRegistry:
             await self._kill(pid)  # an earlier run on another port
             pid = None
         if pid is None:
+            if await self._answers():
+                raise RegistryError(f"{self.address} is already served by another process")
             self.config_path.write_text(config)
             pid = self._spawn()
         self.pid = pid
@@ -144,11 +146,14 @@ class ImageRegistry:
         self._child = proc
         return proc.pid
 
+    async def _answers(self) -> bool:
+        digests = await self.remote_digests(["pyk8s/ready-probe:none"])
+        return not digests["pyk8s/ready-probe:none"].startswith("error")
+
     async def _wait_ready(self, wait_s: float) -> None:
         deadline = time.monotonic() + wait_s
         while True:
-            digests = await self.remote_digests(["pyk8s/ready-probe:none"])
-            if not digests["pyk8s/ready-probe:none"].startswith("error"):
+            if await self._answers():
                 return
             if self.running_pid() is None:
                 raise RegistryError(f"docker-registry exited; see {self.root / 'registry.log'}")
@@ -240,17 +245,28 @@ async def push(address: str, images: Mapping[str, build.BuiltImage], netns: str 
     unreachable = [v for v in held.values() if v.startswith("error")]
     if unreachable:
         raise RegistryError(f"registry {address}: {unreachable[0]}")
-    copied = []
-    for path, (image, ref) in sorted(wanted.items()):
-        if held.get(path) == image.digest:
-            continue
-        cmd = ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", f"oci:{image.layout}:{ref}",
-               f"docker://{address}/{path}"]
-        code, _, err = await _exec(_wrap(cmd, netns))
-        if code != 0:
-            raise RegistryError(f"skopeo copy {ref} failed: {err.decode(errors='replace').strip()}")
-        copied.append(ref)
-    return copied
+    todo = [(path, image, ref) for path, (image, ref) in sorted(wanted.items()) if held.get(path) != image.digest]
+    # One reference per image first, alone: it uploads the blobs; the others then find them in place,
+    # so they go a few at a time.
+    first = {image.name: (path, image, ref) for path, image, ref in reversed(todo)}
+    for item in first.values():
+        await _copy(address, *item, netns)
+    gate = asyncio.Semaphore(4)
+
+    async def copy(item: tuple[str, build.BuiltImage, str]) -> None:
+        async with gate:
+            await _copy(address, *item, netns)
+
+    await asyncio.gather(*(copy(item) for item in todo if item not in first.values()))
+    return [ref for _, _, ref in todo]
+
+
+async def _copy(address: str, path: str, image: build.BuiltImage, ref: str, netns: str | None) -> None:
+    cmd = ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", f"oci:{image.layout}:{ref}",
+           f"docker://{address}/{path}"]
+    code, _, err = await _exec(_wrap(cmd, netns))
+    if code != 0:
+        raise RegistryError(f"skopeo copy {ref} failed: {err.decode(errors='replace').strip()}")
 
 
 def _alive(pid: int) -> bool:
