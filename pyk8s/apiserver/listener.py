@@ -46,7 +46,11 @@ def _bind(host: str, port: int, backlog: int) -> socket.socket:
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(addr)
+        try:
+            sock.bind(addr)
+        except OSError as exc:  # worded as the event loop's own create_server words it
+            raise OSError(exc.errno, f"error while attempting to bind on address {addr!r}: "
+                                     f"{(exc.strerror or str(exc)).lower()}") from None
         sock.listen(backlog)
         sock.setblocking(False)
     except BaseException:
