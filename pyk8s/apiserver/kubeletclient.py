@@ -10,7 +10,9 @@ self-signed serving certificate.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,6 +52,12 @@ class KubeletClient:
             self._session = aiohttp.ClientSession(connector=connector,
                                                   timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
         return self._session
+
+    async def open_connection(self, url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A raw TLS connection to the kubelet at ``url`` (for upgraded streams, which aiohttp's client cannot pass on)."""
+        parts = urllib.parse.urlsplit(url)
+        host, port = parts.hostname or "", parts.port or 10250
+        return await asyncio.wait_for(asyncio.open_connection(host, port, ssl=self._ssl, server_hostname=host), 10)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -13,7 +13,8 @@ Assembly (each piece is its own module; this one only wires them):
 * housekeeping (every 2 s) removes from the node the pods the API no longer
   has, found by the UIDs the runtime reports;
 * events go through one ``EventRecorder`` (component ``kubelet``);
-* ``server.app.KubeletServer`` serves the kubelet API (logs, pods) on port 10250.
+* ``server.app.KubeletServer`` serves the kubelet API (logs, pods, exec,
+  attach, port-forward) on port 10250.
 
 Nothing here talks to containers except through ``RuntimeService`` and
 ``ImageService``, and nothing to the cluster except through the API client.
@@ -41,6 +42,7 @@ from pyk8s.kubelet.prober.manager import ProbeManager
 from pyk8s.kubelet.runtime import interface as ri
 from pyk8s.kubelet.server.app import KubeletServer
 from pyk8s.kubelet.server.podlogs import PodLogs
+from pyk8s.kubelet.server.streamsource import PodStreams
 from pyk8s.kubelet.status.manager import StatusManager
 from pyk8s.util.clock import REAL_CLOCK, Clock
 
@@ -95,7 +97,9 @@ class Kubelet:
         self.pleg = PLEG(runtime, self._queue_uid, clock=clock)
         self.server = KubeletServer(config.node_name, [self.host_ip], config.root_dir, client.config.ca_pem,
                                     pods=self.pod_informer.store.list,
-                                    logs=PodLogs(self.pod_informer.lister, self.manager), port=config.port)
+                                    logs=PodLogs(self.pod_informer.lister, self.manager),
+                                    streams=PodStreams(self.pod_informer.lister, self.manager, runtime),
+                                    port=config.port)
 
     async def run(self) -> None:
         if not self.config.isolated:

@@ -14,8 +14,9 @@ with its resourceVersion as the precondition:
   disruption budgets yet);
 * ``token``: a TokenRequest answered with a signed service-account token.
 
-``log`` is proxied to the pod's kubelet (``podlogs``).  Exec, attach,
-port-forward and proxy are not served yet: they answer an honest Status.
+``log`` is proxied to the pod's kubelet (``podlogs``); ``exec``, ``attach``
+and ``portforward`` are upgraded connections passed through to it
+(``podstreams``).  Proxy is not served yet: it answers an honest Status.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from pyk8s.apiserver.endpoints import negotiation, params, podlogs
+from pyk8s.apiserver.endpoints import negotiation, params, podlogs, podstreams
 from pyk8s.apiserver.endpoints.objects import check_type
 from pyk8s.apiserver.endpoints.paths import ResourcePath
 from pyk8s.apiserver.endpoints.responses import is_pretty, json_response
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 Obj = dict[str, Any]
 STREAMING = ("log", "exec", "attach", "portforward", "proxy")
+POD_STREAMS = ("exec", "attach", "portforward")
 PASS_THROUGH = ("ephemeralcontainers", "resize", "finalize")
 SCALE_SCHEMA = "io.k8s.api.autoscaling.v1.Scale"
 CONFLICT_RETRIES = 5
@@ -63,6 +65,10 @@ async def handle(handler: ResourceHandler, request: web.Request, rp: ResourcePat
     sub = rp.subresource
     if sub == "log" and rt.kind == "Pod" and handler.kubelets is not None and request.method == "GET":
         return await pod_log(handler, request, rp, rt)
+    if sub in POD_STREAMS and rt.kind == "Pod" and handler.kubelets is not None:
+        if request.method not in ("GET", "POST"):
+            raise method_not_allowed()
+        return await pod_stream(handler, request, rp, rt)
     if sub in STREAMING:
         return await streaming_unavailable(handler, rp, rt)
     if sub == "scale":
@@ -262,16 +268,28 @@ async def token(handler: ResourceHandler, request: web.Request, rp: ResourcePath
 # --- streaming and pass-through --------------------------------------------------
 
 
-async def pod_log(handler: ResourceHandler, request: web.Request, rp: ResourcePath,
-                  rt: ResourceType) -> web.StreamResponse:
-    assert handler.kubelets is not None
+async def _pod_and_node(handler: ResourceHandler, rp: ResourcePath, rt: ResourceType) -> tuple[Obj, Obj | None]:
     pod = await handler.storage(rt).get(rp.namespace, rp.name)
     node_name = (pod.get("spec") or {}).get("nodeName")
     node = None
     nodes = handler.scheme.get("", "v1", "nodes")
     if node_name and nodes is not None:
         node = await handler.storage(nodes).get("", node_name)
+    return pod, node
+
+
+async def pod_log(handler: ResourceHandler, request: web.Request, rp: ResourcePath,
+                  rt: ResourceType) -> web.StreamResponse:
+    assert handler.kubelets is not None
+    pod, node = await _pod_and_node(handler, rp, rt)
     return await podlogs.serve(request, pod, node, handler.kubelets)
+
+
+async def pod_stream(handler: ResourceHandler, request: web.Request, rp: ResourcePath,
+                     rt: ResourceType) -> web.StreamResponse:
+    assert handler.kubelets is not None
+    pod, node = await _pod_and_node(handler, rp, rt)
+    return await podstreams.serve(request, pod, node, rp.subresource, handler.kubelets)
 
 
 async def streaming_unavailable(handler: ResourceHandler, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:

@@ -13,7 +13,15 @@ Routes (upstream's paths and parameters):
 * ``GET /pods`` — the pods bound to this node, as a PodList;
 * ``GET /containerLogs/{namespace}/{pod}/{container}`` — ``follow``,
   ``previous``, ``tailLines``, ``sinceSeconds``, ``sinceTime``,
-  ``timestamps``, ``limitBytes``; text/plain, streamed.
+  ``timestamps``, ``limitBytes``; text/plain, streamed;
+* ``/exec/{namespace}/{pod}/{container}?command=..&input=1&output=1&error=1&tty=1``
+  and ``/attach/{namespace}/{pod}/{container}`` — WebSocket
+  ``v5.channel.k8s.io`` / ``v4.channel.k8s.io`` (``remotecommand``);
+* ``/portForward/{namespace}/{pod}`` — WebSocket ``SPDY/3.1+portforward.k8s.io``
+  (``portforward``).
+
+Streaming refusals come before any upgrade as plain text with upstream's
+status codes (``streamsource``), which the API server passes on.
 """
 
 from __future__ import annotations
@@ -29,7 +37,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from pyk8s.kubelet.server import portforward, remotecommand
 from pyk8s.kubelet.server.logs import LogOptions, read_logs
+from pyk8s.kubelet.server.streamsource import PodStreams, StreamRefused
 from pyk8s.util import pki
 
 log = logging.getLogger(__name__)
@@ -56,6 +66,7 @@ class KubeletServer:
     client_ca_pem: bytes
     pods: Callable[[], list[Obj]]
     logs: LogSource
+    streams: PodStreams | None = None
     port: int = 10250
     bind: str = "0.0.0.0"
 
@@ -76,6 +87,10 @@ class KubeletServer:
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/pods", self._pods)
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._logs)
+        for method in ("GET", "POST"):
+            app.router.add_route(method, "/exec/{namespace}/{pod}/{container}", self._exec)
+            app.router.add_route(method, "/attach/{namespace}/{pod}/{container}", self._attach)
+            app.router.add_route(method, "/portForward/{namespace}/{pod}", self._port_forward)
         return app
 
     async def run(self) -> None:
@@ -123,6 +138,48 @@ class KubeletServer:
             await resp.write(piece)
         await resp.write_eof()
         return resp
+
+    def _stream_source(self) -> PodStreams:
+        if self.streams is None:
+            raise StreamRefused(503, "streaming is not available on this node")
+        return self.streams
+
+    async def _exec(self, request: web.Request) -> web.StreamResponse:
+        ns, pod, container = (request.match_info[k] for k in ("namespace", "pod", "container"))
+        try:
+            opts = remotecommand.parse_options(request.query)
+        except ValueError as exc:
+            return remotecommand.text(400, str(exc))
+        try:
+            url = await self._stream_source().exec_url(ns, pod, container, request.query.getall("command", []),
+                                                       stdin=opts.stdin, stdout=opts.stdout, stderr=opts.stderr,
+                                                       tty=opts.tty)
+        except StreamRefused as exc:
+            return remotecommand.text(exc.code, exc.message)
+        return await remotecommand.serve(request, url, opts)
+
+    async def _attach(self, request: web.Request) -> web.StreamResponse:
+        ns, pod, container = (request.match_info[k] for k in ("namespace", "pod", "container"))
+        try:
+            opts = remotecommand.parse_options(request.query)
+        except ValueError as exc:
+            return remotecommand.text(400, str(exc))
+        try:
+            url, opts.tty = await self._stream_source().attach_url(ns, pod, container, stdin=opts.stdin,
+                                                                   stdout=opts.stdout, stderr=opts.stderr)
+        except StreamRefused as exc:
+            return remotecommand.text(exc.code, exc.message)
+        opts.stderr = opts.stderr and not opts.tty
+        return await remotecommand.serve(request, url, opts)
+
+    async def _port_forward(self, request: web.Request) -> web.StreamResponse:
+        ns, pod = request.match_info["namespace"], request.match_info["pod"]
+        try:
+            source = self._stream_source()
+            source.check_pod(ns, pod)
+        except StreamRefused as exc:
+            return remotecommand.text(exc.code, exc.message)
+        return await portforward.serve(request, lambda port: source.port_forward_url(ns, pod, port))
 
 
 def _flag(query: Mapping[str, str], name: str) -> bool:
