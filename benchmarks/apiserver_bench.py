@@ -29,8 +29,8 @@ One run measures, one after the other on this machine:
    section 5 on the same kind of machine (quoted, not re-run: no Go binaries
    here), and the pyk8s figures the issue measured before this work.
 
-    .venv/bin/python benchmarks/apiserver_bench.py --quick     # 2,000 pods, 1.5 s per load, about 1.5 min
-    .venv/bin/python benchmarks/apiserver_bench.py             # 10,000 pods, 4 s per load, about 3 min
+    .venv/bin/python benchmarks/apiserver_bench.py --quick     # 2,000 pods, 1.5 s per load (181 s at load average 13)
+    .venv/bin/python benchmarks/apiserver_bench.py             # 10,000 pods, 4 s per load
     .venv/bin/python benchmarks/apiserver_bench.py --backends etcd --pods 5000
 
 Not a test.
@@ -445,9 +445,26 @@ async def raw_etcd(etcd: EtcdServer, seconds: float) -> dict[str, float]:
         print(f"    range gets {out['raw:gets_per_s']:.0f}/s; range {count} pods: {out['raw:list_unpaged_s']:.2f} s"
               f" unpaged, {out['raw:list_paged_s']:.2f} s paged")
         out["raw:watch_p99"] = await raw_etcd_watch(kv, watch, pb, value)
+        await gateway_list(etcd, count)
     finally:
         await channel.close()
     return out
+
+
+async def gateway_list(etcd: EtcdServer, count: int) -> None:
+    """The same range through etcd's HTTP/JSON gateway, decoded as the driver did before it moved to gRPC."""
+    import base64
+
+    body = orjson.dumps({"key": base64.b64encode(POD_PREFIX.encode()).decode(),
+                         "range_end": base64.b64encode(POD_END.encode()).decode()})
+    async with aiohttp.ClientSession() as session:
+        t = time.perf_counter()
+        async with session.post(etcd.endpoint + "/v3/kv/range", data=body) as r:
+            data = orjson.loads(await r.read())
+        kvs = [(base64.b64decode(d["key"]).decode(), base64.b64decode(d["value"]), int(d["create_revision"]),
+                int(d["mod_revision"])) for d in data.get("kvs", ())]
+        took = time.perf_counter() - t
+    print(f"    the same range through the JSON gateway (the driver's old path): {took:.2f} s for {len(kvs)} pods")
 
 
 async def raw_etcd_watch(kv: Any, watch: Any, pb: Any, value: bytes) -> float:
