@@ -29,6 +29,11 @@ IMAGES: dict[str, tuple[str, ...]] = {
         "registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3", "gcr.io/kubernetes-e2e-test-images/dnsutils:1.3",
         "docker.io/tutum/dnsutils:latest", "docker.io/library/dnsutils:latest",
     ),
+    # The Job example of the Kubernetes docs computes pi with perl (perl:5.34.0; the seeds say just "perl").
+    "perl": (
+        "docker.io/library/perl:latest", "docker.io/library/perl:5", "docker.io/library/perl:5.34",
+        "docker.io/library/perl:5.34.0", "docker.io/library/perl:5.36", "docker.io/library/perl:slim",
+    ),
     "pause": ("registry.k8s.io/pause:3.9", "registry.k8s.io/pause:3.10", "k8s.gcr.io/pause:3.9"),
 }
 

@@ -134,7 +134,7 @@ class Apt:
 
         Remembered per apt lists state, so an unchanged build asks apt nothing.
         """
-        skip = SCRIPT_ONLY | frozenset(exclude)
+        skip = (SCRIPT_ONLY - set(wanted)) | frozenset(exclude)  # perl-base stays when perl is what is wanted
         memo = self.cache / f"resolved-{_lists_state(wanted, skip)}.json"
         if memo.exists():
             return [Package(*fields) for fields in json.loads(memo.read_text())]

@@ -21,8 +21,9 @@ from pyk8s.kubelet.images.debian import Package
 SOURCE_LABEL = "io.pyk8s.image.source"
 Files = dict[str, oci.LayerEntry]
 
-# Not wanted in any image: gconv and locale data are 10 MB of libc6 that none of these tools use.
-LIBC_EXTRAS = ("usr/lib/x86_64-linux-gnu/gconv/", "usr/share/i18n/", "usr/lib/locale/")
+# Not wanted in any image: gconv modules and locale sources are 10 MB of libc6 that none of these tools use
+# (the compiled C.utf8 locale stays).
+LIBC_EXTRAS = ("usr/lib/x86_64-linux-gnu/gconv/", "usr/share/i18n/")
 
 # update-alternatives links the maintainer scripts would have made: link -> target (relative).
 ALTERNATIVES = {"usr/bin/awk": "mawk", "usr/bin/which": "which.debianutils", "usr/bin/pager": "more"}
@@ -233,6 +234,18 @@ def assemble_dnsutils(files: Files, packages: list[Package], workdir: pathlib.Pa
                  labels=_source(packages, "bind9-dnsutils", "dig, nslookup, host, with bash and coreutils"))
 
 
+# -- perl -----------------------------------------------------------------------------------------------
+
+
+def assemble_perl(files: Files, packages: list[Package], workdir: pathlib.Path) -> oci.ImageSpec:
+    _system(files)
+    version = _version(packages, "perl").split("-")[0]
+    return _spec("perl", files, cmd=["perl", "-de0"], env=[
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", f"PERL_VERSION={version}"],
+        labels=_source(packages, "perl", f"core modules, Math::BigInt {_version(packages, 'libmath-bigint-perl')}, "
+                       "with bash and coreutils"))
+
+
 # -- pause -----------------------------------------------------------------------------------------------
 
 
@@ -255,5 +268,7 @@ RECIPES: dict[str, Recipe] = {
     "nginx": Recipe("nginx", ("nginx", "curl", *BASE_TOOLS), assemble_nginx, exclude=("iproute2",),
                     drop=LIBC_EXTRAS + NGINX_DEBIAN_ONLY),
     "dnsutils": Recipe("dnsutils", ("bind9-dnsutils", "bind9-host", *BASE_TOOLS), assemble_dnsutils),
+    # Math::BigInt from libmath-bigint-perl: the one in perl 5.36's core dies in bpi(2000), the docs' Job example.
+    "perl": Recipe("perl", ("perl", "perl-base", "libmath-bigint-perl", *BASE_TOOLS), assemble_perl),
     "pause": Recipe("pause", (), assemble_pause),
 }

@@ -209,3 +209,18 @@ async def test_busybox_and_dns_tools_resolve_through_the_search_list(
             assert name.endswith((".cluster.local.", ".in-addr.arpa.")) or name == "nope.example.", question
     finally:
         server.stop()
+
+
+async def test_perl_runs_the_pi_job_of_the_docs(cri: CRIClient, pods: Pods, offline_registry: ImageRegistry) -> None:
+    image = "docker.io/library/perl:5.34.0"
+    await cri.pull_image(image)
+    sandbox = await pods.sandbox("pi")
+    pi = await pods.container(sandbox, "pi", ["perl", "-Mbignum=bpi", "-wle", "print bpi(100)"], image=image)
+    status = await pods.wait_state(pi, ri.ContainerState.EXITED, wait_s=60)
+    assert status.exit_code == 0
+    assert f" stdout F 3.{'14159265358979323846' + '2643383279502884197169399375105820974944592307816406286'}" in \
+        _read(status.log_path)
+    # perl 5.36's own Math::BigInt dies in bpi(2000), the docs' figure: the image carries the fixed one.
+    shell = await pods.container(sandbox, "shell", ["sleep", "1000"], image=image)
+    version = await pods.exec_until(shell, ["perl", "-MMath::BigInt", "-e", "print Math::BigInt->VERSION"])
+    assert tuple(int(part) for part in version.stdout.decode().split(".")) >= (1, 999838), version
