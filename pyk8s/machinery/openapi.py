@@ -55,6 +55,35 @@ PATCH = META + "Patch"
 DELETE_OPTIONS = META + "DeleteOptions"
 STATUS = META + "Status"
 SCALE = "io.k8s.api.autoscaling.v1.Scale"
+#: "" stands for the resource's own schema
+SELF = ""
+_CONNECT_METHODS = ("get", "post")
+_PROXY_METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
+#: Subresources besides status and scale, as upstream documents them:
+#: name -> ((method, op-id verb, body schema or None), ...), group/version/kind or None for the resource's, query
+#: parameters (name, type) (connect ones have no body and get the "connect" action)
+_SUBRESOURCES: dict[str, tuple[tuple[tuple[str, str, str | None], ...], tuple[str, str, str] | None,
+                               tuple[tuple[str, str], ...]]] = {
+    "binding": ((("post", "create", "io.k8s.api.core.v1.Binding"),), ("", "v1", "Binding"), ()),
+    "eviction": ((("post", "create", "io.k8s.api.policy.v1.Eviction"),), ("policy", "v1", "Eviction"), ()),
+    "token": ((("post", "create", "io.k8s.api.authentication.v1.TokenRequest"),),
+              ("authentication.k8s.io", "v1", "TokenRequest"), ()),
+    "finalize": ((("put", "replace", SELF),), None, ()),
+    "ephemeralcontainers": ((("get", "read", None), ("put", "replace", SELF), ("patch", "patch", PATCH)), None, ()),
+    "log": ((("get", "read", None),), None, (
+        ("container", "string"), ("follow", "boolean"), ("insecureSkipTLSVerifyBackend", "boolean"),
+        ("limitBytes", "integer"), ("previous", "boolean"), ("sinceSeconds", "integer"), ("tailLines", "integer"),
+        ("timestamps", "boolean"))),
+    "exec": (tuple((m, "connect", None) for m in _CONNECT_METHODS), ("", "v1", "PodExecOptions"), (
+        ("command", "string"), ("container", "string"), ("stderr", "boolean"), ("stdin", "boolean"),
+        ("stdout", "boolean"), ("tty", "boolean"))),
+    "attach": (tuple((m, "connect", None) for m in _CONNECT_METHODS), ("", "v1", "PodAttachOptions"), (
+        ("container", "string"), ("stderr", "boolean"), ("stdin", "boolean"), ("stdout", "boolean"),
+        ("tty", "boolean"))),
+    "portforward": (tuple((m, "connect", None) for m in _CONNECT_METHODS), ("", "v1", "PodPortForwardOptions"),
+                    (("ports", "integer"),)),
+    "proxy": (tuple((m, "connect", None) for m in _PROXY_METHODS), None, (("path", "string"),)),
+}
 
 PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
                "application/strategic-merge-patch+json", "application/apply-patch+yaml")
@@ -245,16 +274,17 @@ class _PathBuilder:
         self.v3 = v3
 
     def op(self, action: str, rt: ResourceType, op_id: str, *, response: str | None, body: str | None = None,
-           write: bool = False, patch: bool = False, list_params: bool = False) -> Doc:
-        kind = rt.kind
+           write: bool = False, patch: bool = False, list_params: bool = False,
+           gvk: tuple[str, str, str] | None = None, query: tuple[tuple[str, str], ...] = ()) -> Doc:
+        group, version, kind = gvk or (rt.group, rt.version, rt.kind)
         op: Doc = {
             "tags": [_tag(rt.group, rt.version)],
             "description": f"{action} {kind}",
             "operationId": op_id,
             "x-kubernetes-action": action,
-            "x-kubernetes-group-version-kind": {"group": rt.group, "version": rt.version, "kind": kind},
+            "x-kubernetes-group-version-kind": {"group": group, "version": version, "kind": kind},
         }
-        params: list[Doc] = []
+        params: list[Doc] = [_query(n, n, t, v3=self.v3) for n, t in query]
         if write:
             params += [_query(n, d, v3=self.v3) for n, d in _WRITE_PARAMS]
         if patch:
@@ -346,6 +376,39 @@ class _PathBuilder:
                                  write=True, patch=True),
                 "parameters": [name_param] + ([ns_param] if rt.namespaced else []) + [pretty],
             }
+        for sub in rt.subresources:
+            if sub in _SUBRESOURCES:
+                out.update(self.subresource_paths(rt, sub, base, gv, f"{ns}{kind}", [name_param] + (
+                    [ns_param] if rt.namespaced else [])))
+        return out
+
+    def subresource_paths(self, rt: ResourceType, sub: str, base: str, gv: str, rest: str,
+                          params: list[Doc]) -> dict[str, Doc]:
+        """The paths of one subresource of ``_SUBRESOURCES`` (proxy also with a trailing ``{path}``).
+        Operation ids as upstream's: ``create<gv><rest><Sub>``, ``connect<gv><Method><rest><Sub>``."""
+        methods, gvk, query = _SUBRESOURCES[sub]
+        schema = rt.schema or ""
+        if sub == "proxy":
+            gvk = ("", "v1", f"{rt.kind}ProxyOptions")
+        item: Doc = {}
+        for method, verb, body in methods:
+            body = schema if body == SELF else body
+            if body and body != PATCH and self.conv.registry.get(body) is None:
+                return {}
+            if verb == "connect":
+                item[method] = self.op("connect", rt, f"connect{gv}{method.capitalize()}{rest}{sub.capitalize()}",
+                                       response=None, gvk=gvk, query=query)
+                continue
+            response = None if sub == "log" else (schema if body in (None, PATCH) else body)
+            item[method] = self.op(method, rt, f"{verb}{gv}{rest}{sub.capitalize()}", response=response, body=body,
+                                   write=method != "get", patch=method == "patch", gvk=gvk, query=query)
+        item["parameters"] = list(params)
+        out = {f"{base}/{{name}}/{sub}": item}
+        if sub == "proxy":
+            with_path: Doc = {m: {**op, "operationId": op["operationId"] + "WithPath"} for m, op in item.items()
+                              if m != "parameters"}
+            with_path["parameters"] = [*params, _path_param("path", "path to the resource", v3=self.v3)]
+            out[f"{base}/{{name}}/{sub}/{{path}}"] = with_path
         return out
 
 
