@@ -1,6 +1,7 @@
 """A one-node cluster with a real kubelet: the control plane, and the kubelet in a node namespace.
 
-The module fixture creates a network namespace that plays the node's host
+One cluster serves every test in this folder (a session fixture: starting
+it costs most of a minute), so tests use pod names of their own.  It creates a network namespace that plays the node's host
 (``pyk8s.testing.nodenet``: a veth to the machine, no default route), runs
 ``pyk8s server`` (with its controller manager and scheduler) bound to the
 machine's end of that link, and ``pyk8s kubelet`` inside the namespace, so
@@ -50,7 +51,7 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster() -> Iterator[Cluster]:
     missing = _missing()
     if missing and os.environ.get("PYK8S_NO_CONTAINERD") == "1":
