@@ -7,7 +7,8 @@ then SIGKILL), removing the dir.  Nothing listens off loopback.
     with EtcdServer() as server:
         storage = open_storage(server.url)   # "etcd://127.0.0.1:PORT"
 
-or ``server.start()`` / ``server.stop()`` from a pytest fixture.  There is
+or ``server.start()`` / ``server.stop()`` from a pytest fixture; ``server.restart()`` stops
+and starts etcd again on the same ports and data (for clients that must ride it out).  There is
 also an async variant of the readiness wait for code already on a loop:
 ``await server.astart()``.
 """
@@ -69,6 +70,9 @@ class EtcdServer:
         self.peer_port = free_port()
         while self.peer_port == self.client_port:
             self.peer_port = free_port()
+        self._launch()
+
+    def _launch(self) -> None:
         client = f"http://127.0.0.1:{self.client_port}"
         peer = f"http://127.0.0.1:{self.peer_port}"
         args = [
@@ -83,7 +87,7 @@ class EtcdServer:
             "--log-level=error",
             *self.extra_args,
         ]
-        log = open(os.path.join(self.data_dir, "etcd.log"), "wb")  # noqa: SIM115 - closed in stop()
+        log = open(os.path.join(self.data_dir, "etcd.log"), "ab")  # noqa: SIM115 - closed in stop()
         self._log = log
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -110,6 +114,9 @@ class EtcdServer:
 
     def start(self) -> EtcdServer:
         self._spawn()
+        return self._wait_ready()
+
+    def _wait_ready(self) -> EtcdServer:
         deadline = time.monotonic() + START_TIMEOUT
         while not self._ready():
             self._check_alive()
@@ -130,7 +137,14 @@ class EtcdServer:
             await asyncio.sleep(0.05)
         return self
 
-    def stop(self) -> None:
+    def restart(self) -> EtcdServer:
+        """Stop etcd (SIGTERM) and start it again on the same ports and data: what clients
+        see of an etcd upgrade or crash-restart.  Waits until it answers."""
+        self._end_process()
+        self._launch()
+        return self._wait_ready()
+
+    def _end_process(self) -> None:
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -144,6 +158,9 @@ class EtcdServer:
         if self._log is not None:
             self._log.close()  # type: ignore[attr-defined]
             self._log = None
+
+    def stop(self) -> None:
+        self._end_process()
         if self.data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.data_dir = ""

@@ -78,10 +78,33 @@ async def test_watch_resumes_after_the_stream_drops(etcd_server: etcd_testing.Et
         await proxy.close()
 
 
+async def test_watch_and_writes_ride_out_an_etcd_restart() -> None:
+    server = await etcd_testing.EtcdServer().astart()
+    store = open_storage(server.url)
+    try:
+        await store.start()
+        base = await store.current_revision()
+        it = store.watch("/restart/", after_revision=base)
+        await store.create("/restart/0", b"x")
+        got = [await it.__anext__()]
+        await asyncio.to_thread(server.restart)
+        for i in range(1, 6):
+            await _create_retrying(store, f"/restart/{i}")
+        async with asyncio.timeout(20):
+            while len(got) < 6:
+                got.append(await it.__anext__())
+        await it.aclose()  # type: ignore[attr-defined]
+        assert [e.kv.key for e in got] == [f"/restart/{i}" for i in range(6)]
+        assert [e.revision for e in got] == list(range(base + 1, base + 7))
+    finally:
+        await store.close()
+        server.stop()
+
+
 async def _create_retrying(store: Storage, key: str) -> None:
     """A create right after the cut may fail with "outcome unknown" (the driver does not
     retry writes it may have sent); the caller, like the API server's client, tries again."""
-    for _ in range(50):
+    for _ in range(100):
         try:
             await store.create(key, b"x")
             return

@@ -53,7 +53,7 @@ from pyk8s.storage.interface import (
     StorageError,
 )
 
-WATCH_RETRIES = 5
+WATCH_RETRY_SECONDS = 30.0  # a watch rides out an etcd restart or failover this long, then raises
 PROBE_KEY = b"\x00pyk8s-compaction-probe"
 CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", -1),  # a 10,000-pod list is ~25 MB; gRPC's default cap is 4 MB
@@ -306,36 +306,36 @@ class EtcdStorage:
 
     async def _watch(self, prefix: str, after_revision: int) -> AsyncIterator[Event]:
         last = after_revision
+        failing_since: float | None = None
         failures = 0
         while True:
             index = self._current
+            error = "the server ended the stream"
             try:
                 # aclosing: a caller's aclose() ends the gRPC stream now, not when the GC finds it.
                 async with contextlib.aclosing(self._watch_stream(index, prefix, last)) as stream:
                     async for batch in stream:
-                        failures = 0
+                        failing_since, failures = None, 0
                         for ev in batch:
                             if ev.revision > last:
                                 last = ev.revision
                                 yield ev
             except grpc.aio.AioRpcError as e:
-                if self._closed:
-                    return  # the store was closed under us
-                failures += 1
-                if failures > WATCH_RETRIES:
-                    raise StorageError(f"etcd watch failed: {e.code().name}: {e.details()}") from e
+                error = f"{e.code().name}: {e.details()}"
                 self._move_on(index)
-                await asyncio.sleep(0.1 * failures)
-                continue
             except asyncio.CancelledError:
                 if self._closed and not _closing():
                     return  # close() cut the stream
                 raise
             if self._closed:
-                return
-            failures += 1  # the server ended the stream: resume
-            if failures > WATCH_RETRIES:
-                raise StorageError("etcd watch stream keeps ending")
+                return  # the store was closed under us
+            # Resume from ``last`` (no gap, no duplicate), backing off up to a second.
+            now = asyncio.get_running_loop().time()
+            failing_since = now if failing_since is None else failing_since
+            if now - failing_since > WATCH_RETRY_SECONDS:
+                raise StorageError(f"etcd watch failed for {WATCH_RETRY_SECONDS:.0f} s: {error}")
+            failures += 1
+            await asyncio.sleep(min(0.05 * 2**failures, 1.0))
 
     async def _watch_stream(self, index: int, prefix: str, after: int) -> AsyncIterator[list[Event]]:
         key, end = _key_range(prefix)
