@@ -16,7 +16,8 @@ and JSON).  etcd's revisions are ours, unchanged.
   (prev_kv, start_revision = after + 1), never half-closed (etcd ends the
   stream when the client does).  A cancel carrying ``compact_revision``
   means CompactedError.  A dropped stream is resumed from the last revision
-  seen, on the next endpoint, so callers see no gap and no duplicate.
+  seen, on the next endpoint, so callers see no gap and no duplicate; after
+  ``WATCH_RETRY_SECONDS`` of failures the watch raises StorageError.
 - OUT_OF_RANGE "required revision has been compacted" / "is a future
   revision" map to CompactedError and FutureRevisionError.
 - An endpoint that cannot be reached moves every call to the next one.  A
