@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from pyk8s.client.errors import ApiError, is_already_exists, is_conflict, is_not_found
@@ -174,7 +175,7 @@ class DaemonSetController:
                 error = error or created_error
         return error
 
-    async def _delete(self, key: str, ds: Obj, pod: Obj) -> BaseException | None:
+    async def _delete(self, key: str, ds: Obj, pod: Mapping[str, Any]) -> BaseException | None:
         act = actions.Delete("pods", pod["metadata"].get("namespace", ""), pod["metadata"]["name"],
                              uid=pod["metadata"].get("uid"))
         try:

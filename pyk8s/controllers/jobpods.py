@@ -99,7 +99,7 @@ def remaining_backoff(pods: Sequence[Pod], now: datetime, base: timedelta = BACK
     ``base`` is the first delay (10 s upstream; the controller-manager option
     ``job_backoff_base`` lowers it for tests).
     """
-    last_success = max((finish_time(p) for p in pods if phase(p) == "Succeeded" and finish_time(p)), default=None)
+    last_success = max((t for p in pods if phase(p) == "Succeeded" and (t := finish_time(p)) is not None), default=None)
     failures = [t for p in pods if phase(p) == "Failed" and (t := finish_time(p)) is not None
                 and (last_success is None or t > last_success)]
     if not failures:

@@ -230,7 +230,7 @@ class PersistentVolumeBinder:
 
     async def _claim_status(self, pvc: Obj, phase: str, pv: Obj | None) -> None:
         status = dict(pvc.get("status") or {})
-        want = {"phase": phase}
+        want: dict[str, Any] = {"phase": phase}
         if phase == "Bound" and pv is not None:
             want["accessModes"] = list((pv.get("spec") or {}).get("accessModes") or [])
             want["capacity"] = dict((pv.get("spec") or {}).get("capacity") or {})

@@ -56,7 +56,7 @@ def selector_matches(owner: Obj, pod_labels: Mapping[str, str] | None, kind: Kin
     selector = owner.get("spec", {}).get("selector")
     if kind is REPLICATION_CONTROLLER:
         # An RC selector is a plain map; absent means "the template labels".
-        wanted = selector or ((owner.get("spec", {}).get("template") or {}).get("metadata") or {}).get("labels")
+        wanted = selector or ((owner.get("spec", {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
         return bool(wanted) and all((pod_labels or {}).get(k) == v for k, v in wanted.items())
     if not selector or (not selector.get("matchLabels") and not selector.get("matchExpressions")):
         return False

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from pyk8s.client.errors import ApiError, is_conflict, is_not_found
@@ -119,7 +120,7 @@ class ReplicaSetController:
             return next((e for e in outcomes if e is not None), None)
         return None
 
-    async def _delete(self, key: str, rs: Obj, pod: Obj) -> BaseException | None:
+    async def _delete(self, key: str, rs: Obj, pod: Mapping[str, Any]) -> BaseException | None:
         act = actions.Delete("pods", pod["metadata"].get("namespace", ""), pod["metadata"]["name"],
                              uid=pod["metadata"].get("uid"))
         try:

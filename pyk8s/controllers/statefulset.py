@@ -209,7 +209,7 @@ def claim_owner_refs(sts: Obj, claim: Obj, pod: Obj | None, ordinal: int) -> lis
     want_pod = scaled == "Delete" and condemned and pod is not None
     if want_set:
         refs.append({"apiVersion": "apps/v1", "kind": "StatefulSet", "name": _name(sts), "uid": set_uid})
-    if want_pod:
+    if want_pod and pod is not None:
         refs.append({"apiVersion": "v1", "kind": "Pod", "name": _name(pod), "uid": pod_uid})
     return refs
 
@@ -324,8 +324,8 @@ def _slots(sts: Obj, pods: Sequence[Obj], current: Obj, update: Obj) -> tuple[li
     strategy = sts.get("spec", {}).get("updateStrategy") or {}
     partition = (strategy.get("rollingUpdate") or {}).get("partition")
     current_count = int((sts.get("status") or {}).get("currentReplicas") or 0)
-    for i, pod in enumerate(slots):
-        if pod is None:
+    for i, slot in enumerate(slots):
+        if slot is None:
             ordinal = start + i
             use_current = strategy.get("type", "RollingUpdate") == "RollingUpdate" and (
                 ordinal < start + current_count if partition is None else ordinal < partition)

@@ -394,7 +394,7 @@ class Cache:
         now = self._clock.monotonic()
         expired = [
             k for k in self._assumed
-            if self._pods[k].binding_finished and self._pods[k].deadline is not None and self._pods[k].deadline <= now
+            if self._pods[k].binding_finished and (deadline := self._pods[k].deadline) is not None and deadline <= now
         ]
         for k in expired:
             state = self._pods.pop(k)

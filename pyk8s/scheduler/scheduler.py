@@ -28,6 +28,7 @@ ones until the victims' deletion events move it back.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
@@ -202,10 +203,14 @@ class KubeScheduler:
             (STORAGE_CLASSES, fw.EventResource.STORAGE_CLASS),
         ):
             self.factory.informer(rt).add_event_handler(
-                on_add=lambda _o, r=resource: self._move(r, fw.ActionType.ADD),
-                on_update=lambda _o, _n, r=resource: self._move(r, fw.ActionType.UPDATE_OTHER),
+                on_add=functools.partial(self._moved_by, resource, fw.ActionType.ADD),
+                on_update=functools.partial(self._moved_by, resource, fw.ActionType.UPDATE_OTHER),
             )
         self.factory.informer(NAMESPACES)
+
+    def _moved_by(self, resource: fw.EventResource, action: fw.ActionType, *_objs: object) -> None:
+        """An informer handler (its objects are ignored): the event may make unschedulable pods schedulable."""
+        self._move(resource, action)
 
     def _move(self, resource: fw.EventResource, action: fw.ActionType) -> None:
         if action:

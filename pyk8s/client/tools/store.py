@@ -15,7 +15,7 @@ returns the objects with that value.  ``Store`` also implements the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +33,7 @@ class DeletedFinalStateUnknown:
     obj: Obj
 
 
-def meta_key(obj: Obj) -> str:
+def meta_key(obj: Mapping[str, Any]) -> str:
     """``namespace/name``, or ``name`` for cluster-scoped objects."""
     meta = obj.get("metadata") or {}
     ns = meta.get("namespace") or ""

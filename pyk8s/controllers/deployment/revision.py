@@ -54,13 +54,13 @@ def equal_ignore_hash(t1: Obj | None, t2: Obj | None) -> bool:
     return _prune(a) == _prune(b)
 
 
-def annotations(obj: Obj) -> Mapping[str, str]:
+def annotations_of(obj: Obj) -> Mapping[str, str]:
     return obj.get("metadata", {}).get("annotations") or {}
 
 
 def int_annotation(obj: Obj, key: str) -> int | None:
     try:
-        return int(annotations(obj)[key])
+        return int(annotations_of(obj)[key])
     except (KeyError, ValueError):
         return None
 
@@ -113,7 +113,7 @@ def _meta_annotations(obj: MutableMapping[str, Any]) -> dict[str, str]:
 def copy_deployment_annotations(d: Obj, rs: MutableMapping[str, Any]) -> bool:
     changed = False
     target = _meta_annotations(rs)
-    for key, value in annotations(d).items():
+    for key, value in annotations_of(d).items():
         if key in _SKIP_COPY or target.get(key) == value:
             continue
         target[key] = value

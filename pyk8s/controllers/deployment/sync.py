@@ -132,7 +132,7 @@ class _Sync:
         if changed or (new["spec"].get("minReadySeconds", 0) or 0) != min_ready:
             new["spec"]["minReadySeconds"] = min_ready
             self.touch(new)
-        self._set_deployment_revision(revision.annotations(new).get(revision.REVISION))
+        self._set_deployment_revision(revision.annotations_of(new).get(revision.REVISION))
         if progress.condition(self.d["status"], "Progressing") is None and progress.has_progress_deadline(self.d):
             progress.set_condition(self.d["status"], progress.new_condition(
                 "Progressing", "True", progress.FOUND_NEW_RS_REASON,

@@ -216,7 +216,7 @@ class PodSimulator:
             return None  # finished before we knew it (an agent restart): leave it
         now = self.clock.monotonic()
         # After an agent restart, carry on from what the pod's status says (times, restarts, IP).
-        first = next(iter(status.get("containerStatuses") or []), {})
+        first: Obj = next(iter(status.get("containerStatuses") or []), {})
         running_since = ((first.get("state") or {}).get("running") or {}).get("startedAt")
         run = PodRun(uid=pod["metadata"].get("uid", ""), started=now,
                      start_time=status.get("startTime") or self._wall(now), run_started=now,
