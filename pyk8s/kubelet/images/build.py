@@ -1,4 +1,4 @@
-"""Build the offline images (busybox, nginx, dnsutils, perl, pause) from Debian packages, cached.
+"""Build the offline images (busybox, nginx, dnsutils, perl, myapp, pause) from Debian packages, cached.
 
 ``build(out_dir, names)`` writes, per image, an OCI layout ``<name>/`` (for
 skopeo and the registry), an archive ``<name>.tar`` (for ``ctr images
@@ -36,7 +36,7 @@ DEFAULT_OUT = pathlib.Path("/tmp/pyk8s-images")
 # Shared by every output directory, so a throwaway one (a benchmark's, a test's) downloads nothing again.
 DEB_CACHE = pathlib.Path(os.environ.get("PYK8S_DEB_CACHE") or (
     "/var/cache/pyk8s/debs" if os.geteuid() == 0 else pathlib.Path.home() / ".cache" / "pyk8s" / "debs"))
-DEFAULT_NAMES = ("busybox", "pause", "nginx", "dnsutils", "perl")
+DEFAULT_NAMES = tuple(catalog.NAMES)
 BUSYBOX = "docker.io/library/busybox"
 NGINX = "docker.io/library/nginx"
 PAUSE = "registry.k8s.io/pause"

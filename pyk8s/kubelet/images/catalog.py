@@ -25,6 +25,10 @@ IMAGES: dict[str, tuple[str, ...]] = {
         "registry.k8s.io/nginx-slim:0.8", "k8s.gcr.io/nginx-slim:0.8",
         "registry.cn-hangzhou.aliyuncs.com/hujiaming/nginx:1.24.0",
     ),
+    # The demo app of many tutorials (the seeds' StatefulSet update goes from v1 to v2).
+    "myapp-v1": ("docker.io/ikubernetes/myapp:v1",),
+    "myapp-v2": ("docker.io/ikubernetes/myapp:v2",),
+    "myapp-v3": ("docker.io/ikubernetes/myapp:v3",),
     "dnsutils": (
         "registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3", "gcr.io/kubernetes-e2e-test-images/dnsutils:1.3",
         "docker.io/tutum/dnsutils:latest", "docker.io/library/dnsutils:latest",

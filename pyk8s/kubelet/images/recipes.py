@@ -225,6 +225,39 @@ def assemble_nginx(files: Files, packages: list[Package], workdir: pathlib.Path)
     )
 
 
+# -- myapp: the demo app of many Kubernetes tutorials (ikubernetes/myapp), nginx with a versioned page ------
+
+MYAPP_CONF = """server {
+    listen       80;
+    server_name  localhost;
+
+    location / {
+        root   /usr/share/nginx/html;
+        index  index.html index.htm;
+    }
+
+    location = /hostname.html {
+        alias /etc/hostname;
+    }
+}
+"""
+
+
+def assemble_myapp(version: str) -> Callable[[Files, list[Package], pathlib.Path], oci.ImageSpec]:
+    def assemble(files: Files, packages: list[Package], workdir: pathlib.Path) -> oci.ImageSpec:
+        nginx = assemble_nginx(files, packages, workdir)  # the same bytes as the nginx image's layer: shared
+        page = f'Hello MyApp | Version: {version} | <a href="hostname.html">Pod Name</a>\n'
+        top = [oci.LayerEntry("usr/share/nginx/html/index.html", data=page.encode(), mode=0o644),
+               oci.LayerEntry("etc/nginx/conf.d/default.conf", data=MYAPP_CONF.encode(), mode=0o644)]
+        extra = f"myapp {version}: a page naming the version, /hostname.html the pod"
+        labels = _source(packages, "nginx", extra)
+        return oci.ImageSpec(name=f"myapp-{version}", refs=list(catalog.IMAGES[f"myapp-{version}"]),
+                             entries=nginx.entries, upper_layers=[top], cmd=nginx.cmd, env=nginx.env,
+                             exposed_ports=nginx.exposed_ports, stop_signal=nginx.stop_signal, labels=labels)
+
+    return assemble
+
+
 # -- dnsutils --------------------------------------------------------------------------------------------
 
 
@@ -267,6 +300,8 @@ RECIPES: dict[str, Recipe] = {
     "busybox": Recipe("busybox", ("busybox",), assemble_busybox),
     "nginx": Recipe("nginx", ("nginx", "curl", *BASE_TOOLS), assemble_nginx, exclude=("iproute2",),
                     drop=LIBC_EXTRAS + NGINX_DEBIAN_ONLY),
+    **{f"myapp-{v}": Recipe(f"myapp-{v}", ("nginx", "curl", *BASE_TOOLS), assemble_myapp(v), exclude=("iproute2",),
+                            drop=LIBC_EXTRAS + NGINX_DEBIAN_ONLY) for v in ("v1", "v2", "v3")},
     "dnsutils": Recipe("dnsutils", ("bind9-dnsutils", "bind9-host", *BASE_TOOLS), assemble_dnsutils),
     # Math::BigInt from libmath-bigint-perl: the one in perl 5.36's core dies in bpi(2000), the docs' Job example.
     "perl": Recipe("perl", ("perl", "perl-base", "libmath-bigint-perl", *BASE_TOOLS), assemble_perl),

@@ -89,7 +89,7 @@ async def test_pull_by_name_through_the_mirror(
         assert status is not None and ref in status.repo_tags
     # Only what the registry holds: the upstream host is never tried.
     with pytest.raises(ri.ImageNotFoundError):
-        await cri.pull_image("docker.io/library/perl:5.40")
+        await cri.pull_image("registry.k8s.io/metrics-server/metrics-server:v0.7.1")
     # A second publish finds everything in place and copies nothing.
     assert await offline_registry.publish() == []
 
@@ -224,3 +224,25 @@ async def test_perl_runs_the_pi_job_of_the_docs(cri: CRIClient, pods: Pods, offl
     shell = await pods.container(sandbox, "shell", ["sleep", "1000"], image=image)
     version = await pods.exec_until(shell, ["perl", "-MMath::BigInt", "-e", "print Math::BigInt->VERSION"])
     assert tuple(int(part) for part in version.stdout.decode().split(".")) >= (1, 999838), version
+
+
+async def test_myapp_versions_share_the_nginx_layer_and_name_their_pod(
+    cri: CRIClient, pods: Pods, offline_registry: ImageRegistry, built_images: dict[str, build.BuiltImage]
+) -> None:
+    layers = {name: _layers(built_images[name]) for name in ("nginx", "myapp-v1", "myapp-v2")}
+    assert layers["myapp-v1"][0] == layers["myapp-v2"][0] == layers["nginx"][0]
+    for version in ("v1", "v2"):
+        image = f"ikubernetes/myapp:{version}"
+        await cri.pull_image(image)
+        sandbox = await pods.sandbox(f"myapp-{version}")
+        web = await pods.container(sandbox, "myapp", [], image=image)
+        page = await pods.exec_until(web, ["curl", "-s", "http://127.0.0.1/"])
+        assert page.stdout == f'Hello MyApp | Version: {version} | <a href="hostname.html">Pod Name</a>\n'.encode()
+        name = await cri.exec_sync(web, ["curl", "-s", "http://127.0.0.1/hostname.html"], 10)
+        assert name.stdout == f"myapp-{version}\n".encode()
+
+
+def _layers(image: build.BuiltImage) -> list[str]:
+    blobs = image.layout / "blobs" / "sha256"
+    manifest = json.loads((blobs / image.digest.split(":", 1)[1]).read_text())
+    return [layer["digest"] for layer in manifest["layers"]]

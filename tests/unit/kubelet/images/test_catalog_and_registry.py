@@ -7,14 +7,15 @@ import yaml
 from pyk8s.kubelet.images import catalog, registry
 
 SEED_IMAGES = ["nginx:1.15.4", "nginx:1.7.9", "nginx:latest", "nginx", "busybox:1.28.4", "busybox:1.28", "busybox",
-               "registry.cn-hangzhou.aliyuncs.com/hujiaming/nginx:1.24.0", "k8s.gcr.io/nginx-slim:0.8"]
+               "registry.cn-hangzhou.aliyuncs.com/hujiaming/nginx:1.24.0", "k8s.gcr.io/nginx-slim:0.8",
+               "ikubernetes/myapp:v1", "ikubernetes/myapp:v2", "perl"]
 
 
 def test_seed_images_name_offline_images() -> None:
     assert catalog.image_of(catalog.normalise("nginx:1.15.4")) == "nginx"
     for ref in SEED_IMAGES:
         assert catalog.image_of(catalog.normalise(ref)) is not None, ref
-    assert catalog.image_of("docker.io/library/perl:latest") is None
+    assert catalog.image_of("registry.k8s.io/metrics-server/metrics-server:v0.7.1") is None
 
 
 def test_normalise_as_the_runtime_reads_names() -> None:

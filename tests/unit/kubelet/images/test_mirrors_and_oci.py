@@ -52,3 +52,21 @@ def test_layout_is_valid_and_deterministic(tmp_path: pathlib.Path) -> None:
     oci.write_archive(tmp_path / "a", tmp_path / "tiny.tar")
     with tarfile.open(tmp_path / "tiny.tar") as archive:
         assert {"oci-layout", "index.json"} <= set(archive.getnames())
+
+
+def test_upper_layers_share_the_base_blob(tmp_path: pathlib.Path) -> None:
+    base = [oci.LayerEntry("etc", kind="dir"), oci.LayerEntry("etc/page", data=b"base\n", mode=0o644)]
+    plain = oci.ImageSpec(name="base", refs=["docker.io/library/base:1"], entries=base)
+    derived = oci.ImageSpec(name="app", refs=["docker.io/library/app:1"], entries=base,
+                            upper_layers=[[oci.LayerEntry("etc/page", data=b"app\n", mode=0o644)]])
+    oci.write_layout(plain, tmp_path / "base")
+    digest = oci.write_layout(derived, tmp_path / "app")
+    blobs = tmp_path / "app" / "blobs" / "sha256"
+    manifest = json.loads((blobs / digest.split(":")[1]).read_text())
+    base_manifest_digest = oci.manifest_digests(tmp_path / "base")["docker.io/library/base:1"]
+    base_manifest = json.loads((tmp_path / "base" / "blobs" / "sha256" / base_manifest_digest.split(":")[1]).read_text())
+    assert len(manifest["layers"]) == 2 and manifest["layers"][0] == base_manifest["layers"][0]
+    config = json.loads((blobs / manifest["config"]["digest"].split(":")[1]).read_text())
+    assert len(config["rootfs"]["diff_ids"]) == len(config["history"]) == 2
+    oci.unpack_layout(tmp_path / "app", tmp_path / "rootfs")
+    assert (tmp_path / "rootfs" / "etc" / "page").read_bytes() == b"app\n"
