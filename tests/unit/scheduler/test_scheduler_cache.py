@@ -22,6 +22,16 @@ def test_pod_requests_sum_max_init_and_overhead() -> None:
     assert resources.non_zero_requests(pod("empty")) == (100, 200 * 1024 * 1024)
 
 
+def test_non_zero_requests_count_sidecars_as_pod_requests_does() -> None:
+    # Upstream scores with PodRequests + NonMissingContainerRequests: a sidecar (restartable init
+    # container) runs beside the app, so its default 100m / 200Mi adds up with the app's.  The old
+    # copy took the larger of the containers and the init containers instead (100m / 200Mi).
+    p = pod("p")
+    p["spec"]["containers"] = [{"name": "app"}]
+    p["spec"]["initContainers"] = [{"name": "proxy", "restartPolicy": "Always"}, {"name": "setup"}]
+    assert resources.non_zero_requests(p) == (200, 400 * 1024 * 1024)
+
+
 def test_assume_confirm_forget_and_expire() -> None:
     clock = FakeClock()
     cache = Cache(clock=clock, assumed_ttl=30)
