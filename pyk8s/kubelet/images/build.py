@@ -113,7 +113,19 @@ def _is_current(out_dir: pathlib.Path, name: str, key: str | None) -> bool:
     return key is None or key_file.read_text() == key
 
 
-def _build_one(out_dir: pathlib.Path, recipe: recipes.Recipe, apt: debian.Apt, force: bool) -> BuiltImage:
+def _files(apt: debian.Apt, packages: list[debian.Package], drop: tuple[str, ...],
+           memo: dict[tuple[object, ...], recipes.Files]) -> recipes.Files:
+    """The packages' files; images made of the same packages (nginx, myapp) unpack them once per build."""
+    if not packages:
+        return {}
+    key = (tuple(packages), drop)
+    if key not in memo:
+        memo[key] = debian.entries(apt.download(packages), drop=drop)
+    return dict(memo[key])  # recipes add and replace entries, never change one in place
+
+
+def _build_one(out_dir: pathlib.Path, recipe: recipes.Recipe, apt: debian.Apt, force: bool,
+               memo: dict[tuple[object, ...], recipes.Files]) -> BuiltImage:
     try:
         packages = apt.resolve(list(recipe.packages), recipe.exclude) if recipe.packages else []
     except debian.AptError as err:
@@ -125,7 +137,7 @@ def _build_one(out_dir: pathlib.Path, recipe: recipes.Recipe, apt: debian.Apt, f
     key = _key(recipe, packages)
     if not force and _is_current(out_dir, recipe.name, key):
         return _result(out_dir, recipe.name, rebuilt=False)
-    files = debian.entries(apt.download(packages), drop=recipe.drop) if packages else {}
+    files = _files(apt, packages, recipe.drop, memo)
     with tempfile.TemporaryDirectory(prefix="pyk8s-build-") as tmp:
         spec = recipe.assemble(files, packages, pathlib.Path(tmp))
         staging = out_dir / f".{recipe.name}.new"
@@ -147,7 +159,8 @@ def build(out_dir: pathlib.Path, names: list[str] | tuple[str, ...] | None = Non
         raise ValueError(f"unknown image {unknown[0]!r} (known: {', '.join(recipes.RECIPES)})")
     with _locked(out_dir):
         apt = debian.Apt(deb_cache or DEB_CACHE)
-        return {name: _build_one(out_dir, recipes.RECIPES[name], apt, force) for name in wanted}
+        memo: dict[tuple[object, ...], recipes.Files] = {}
+        return {name: _build_one(out_dir, recipes.RECIPES[name], apt, force, memo) for name in wanted}
 
 
 def build_images(out_dir: pathlib.Path, names: list[str] | None = None, *, force: bool = False) -> dict[str, pathlib.Path]:
