@@ -16,6 +16,7 @@ serves until cancelled, then stops the registry by PID.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -81,6 +82,8 @@ class RegistryError(RuntimeError):
 
 
 class ImageRegistry:
+    """The registry as a node component: ``run()`` until cancelled; ``ready`` is set once it serves every image."""
+
     def __init__(
         self, data_dir: pathlib.Path, *, port: int = DEFAULT_PORT, netns: str | None = None,
         images_dir: pathlib.Path | None = None, hosts_dir: pathlib.Path | None = None,
@@ -172,7 +175,8 @@ class ImageRegistry:
             if self._child is not None and self._child.pid == pid:
                 self._child.poll()  # reaps it
             if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             await asyncio.sleep(0.02)
 
     async def stop(self) -> None:
