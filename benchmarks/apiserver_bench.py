@@ -179,7 +179,10 @@ class Api:
 
     def __init__(self, base: str, ssl_ctx: ssl.SSLContext | None, headers: dict[str, str]) -> None:
         self.base = base.rstrip("/")
-        connector = aiohttp.TCPConnector(ssl=ssl_ctx, limit=0)
+        # A bounded pool, as a real client has: an open loop that outruns the server queues here
+        # (its latency still counts from the scheduled time) instead of opening a TLS connection
+        # per late request.  The watchers hold WATCHERS of these connections for their streams.
+        connector = aiohttp.TCPConnector(ssl=ssl_ctx, limit=WATCHERS + 2 * CONCURRENCY + 8)
         self.session = aiohttp.ClientSession(
             connector=connector, headers={"Content-Type": "application/json", **headers}
         )
