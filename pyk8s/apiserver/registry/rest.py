@@ -71,7 +71,8 @@ class WatchEvent:
     # by the HTTP layer under a key naming the encoding and the type (so each is encoded
     # once, not once per watcher).  None: not shared, encode for this watcher alone.
     encoded: dict[str, bytes] | None = None
-    # Another event follows at once, with no wait: the HTTP layer may write both together.
+    # Another event follows at once, with no wait: the HTTP layer may write both together
+    # (so an iterator that wraps a store's watch and drops events must not drop that one).
     more: bool = False
 
 
