@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from pyk8s.api import names
 from pyk8s.machinery.schema import (
     BOOL,
@@ -34,6 +36,7 @@ from pyk8s.machinery.schema import (
     define,
 )
 from pyk8s.machinery.validation import (
+    INVALID,
     FieldError,
     forbidden,
     invalid,
@@ -243,6 +246,80 @@ def validate_nonnegative(value: Any, path: str) -> list[FieldError]:
     return []
 
 
+FIELD_MANAGER_MAX_LENGTH = 128
+MAX_SUBRESOURCE_NAME_LENGTH = 256
+_FIELD_PATH_TAGS = ("f:", "k:", "v:", "i:")
+
+
+def validate_field_manager(manager: str, path: str) -> list[FieldError]:
+    """Upstream's ValidateFieldManager: at most 128 bytes, all printable."""
+    errs: list[FieldError] = []
+    if len(manager.encode()) > FIELD_MANAGER_MAX_LENGTH:
+        errs.append(too_long(path, FIELD_MANAGER_MAX_LENGTH))
+    for i, ch in enumerate(manager):
+        if not ch.isprintable():
+            errs.append(invalid(path, manager, f"invalid character U+{ord(ch):04X} "
+                                               f"(at position {len(manager[:i].encode())})"))
+    return errs
+
+
+def _field_path_key(key: Any) -> bool:
+    """One key of a FieldsV1 trie: ``.``, ``f:name``, ``k:{json object}``, ``v:json``, ``i:index``."""
+    if not isinstance(key, str):
+        return False
+    if key == ".":
+        return True
+    tag, rest = key[:2], key[2:]
+    if tag not in _FIELD_PATH_TAGS:
+        return False
+    if tag == "i:":
+        return rest.isdigit()
+    if tag == "k:" or tag == "v:":
+        try:
+            value = orjson.loads(rest)
+        except ValueError:
+            return False
+        return isinstance(value, dict) if tag == "k:" else True
+    return True
+
+
+def valid_fields_v1(fields: Any) -> bool:
+    """A FieldsV1 trie: maps all the way down, keyed by field path elements (walked without recursion)."""
+    stack = [fields]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict):
+            return False
+        for key, child in node.items():
+            if not _field_path_key(key):
+                return False
+            stack.append(child)
+    return True
+
+
+def validate_managed_fields(entries: Any, path: str = "metadata.managedFields") -> list[FieldError]:
+    """Upstream's ValidateManagedFields, plus the shape of fieldsV1 (which upstream checks when it decodes it)."""
+    errs: list[FieldError] = []
+    for i, entry in enumerate(entries or []):
+        p = f"{path}[{i}]"
+        if not isinstance(entry, dict):
+            errs.append(invalid(p, entry, "must be an object"))
+            continue
+        op = entry.get("operation") or ""
+        if op not in ("Apply", "Update"):
+            errs.append(invalid(p + ".operation", op, "must be `Apply` or `Update`"))
+        fields_type = entry.get("fieldsType") or ""
+        if fields_type and fields_type != "FieldsV1":
+            errs.append(invalid(p + ".fieldsType", fields_type, "must be `FieldsV1`"))
+        errs += validate_field_manager(str(entry.get("manager") or ""), p + ".manager")
+        if len(str(entry.get("subresource") or "")) > MAX_SUBRESOURCE_NAME_LENGTH:
+            errs.append(too_long(p + ".subresource", MAX_SUBRESOURCE_NAME_LENGTH))
+        fields_v1 = entry.get("fieldsV1")
+        if fields_v1 is not None and not valid_fields_v1(fields_v1):
+            errs.append(FieldError(INVALID, p + ".fieldsV1", "must be a map of field paths (FieldsV1)"))
+    return errs
+
+
 def validate_object_meta(obj: Obj, *, namespaced: bool, path: str = "metadata",
                          name_fn: names.NameFn = names.is_dns1123_subdomain) -> list[FieldError]:
     """Create-time metadata checks; ``obj`` is the whole object."""
@@ -269,6 +346,7 @@ def validate_object_meta(obj: Obj, *, namespaced: bool, path: str = "metadata",
     errs += validate_annotations(meta.get("annotations"), path + ".annotations")
     errs += validate_owner_references(meta.get("ownerReferences"), path + ".ownerReferences")
     errs += validate_finalizers(meta.get("finalizers"), path + ".finalizers")
+    errs += validate_managed_fields(meta.get("managedFields"), path + ".managedFields")
     return errs
 
 
@@ -302,6 +380,7 @@ def validate_object_meta_update(new: Obj, old: Obj) -> list[FieldError]:
     errs += validate_annotations(nm.get("annotations"), "metadata.annotations")
     errs += validate_owner_references(nm.get("ownerReferences"), "metadata.ownerReferences")
     errs += validate_finalizers(nm.get("finalizers"), "metadata.finalizers")
+    errs += validate_managed_fields(nm.get("managedFields"))
     return errs
 
 

@@ -31,6 +31,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
+from pyk8s.machinery import typecheck
 from pyk8s.machinery.errors import Cause, StatusError
 from pyk8s.machinery.schema import (
     REGISTRY,
@@ -242,7 +245,7 @@ def path_string(path: Path) -> str:
         if tag == "f:":
             parts.append("." + rest)
         elif tag == "k:":
-            keys = json.loads(rest)
+            keys = orjson.loads(rest)
             parts.append("[" + ",".join(f"{k}={_dumps(v)}" for k, v in keys.items()) + "]")
         elif tag == "v:":
             parts.append("[=" + rest + "]")
@@ -263,13 +266,13 @@ def _step(value: Any, elem: str) -> Any:
     if not isinstance(value, list):
         return _ABSENT
     if tag == "k:":
-        want = json.loads(rest)
+        want = orjson.loads(rest)
         for item in value:
             if _key_matches(item, want):
                 return item
         return _ABSENT
     if tag == "v:":
-        want = json.loads(rest)
+        want = orjson.loads(rest)
         return want if want in value else _ABSENT
     if tag == "i:":
         idx = int(rest)
@@ -299,10 +302,10 @@ def _remove_path(obj: Any, path: Path) -> None:
     if tag == "f:" and isinstance(parent, dict):
         parent.pop(rest, None)
     elif tag == "k:" and isinstance(parent, list):
-        want = json.loads(rest)
+        want = orjson.loads(rest)
         parent[:] = [i for i in parent if not _key_matches(i, want)]
     elif tag == "v:" and isinstance(parent, list):
-        want = json.loads(rest)
+        want = orjson.loads(rest)
         parent[:] = [i for i in parent if i != want]
 
 
@@ -447,9 +450,12 @@ def apply(live: Obj | None, config: Obj, manager: str, *, force: bool, schema_na
     if (config.get("metadata") or {}).get("managedFields") is not None:
         raise StatusError(400, "BadRequest", "metadata.managedFields must be nil")
     reg = registry if registry is not None else REGISTRY
+    api_version = api_version or config.get("apiVersion", "")
+    kind = config.get("kind") or schema_name.rsplit(".", 1)[-1]
+    group, _, version = api_version.rpartition("/")
+    typecheck.check_apply_config(config, schema_name, f"{group}/{version}, Kind={kind}", reg)
     types = _Types(reg)
     ignored = frozenset(ignored)
-    api_version = api_version or config.get("apiVersion", "")
     cfg = _strip_managed(config)
     cfg_paths = field_set(cfg, schema_name, reg, ignored)
     base = _strip_managed(live) if live is not None else {}

@@ -115,7 +115,8 @@ def unsupported_media_type(content_type: str) -> StatusError:
 
 
 def too_large(message: str = "the request is too large") -> StatusError:
-    return StatusError(413, "RequestEntityTooLarge", message)
+    """413 worded as upstream's ``NewRequestEntityTooLargeError``."""
+    return StatusError(413, "RequestEntityTooLarge", f"Request entity too large: {message}")
 
 
 def unauthorized(message: str = "Unauthorized") -> StatusError:

@@ -95,7 +95,12 @@ def _find_dups(value: Any, path: str, found: list[str]) -> None:
 
 def messages(unknown: Sequence[str], duplicates: Sequence[str] = ()) -> list[str]:
     """One text per finding, as the API server words them."""
-    return [f'unknown field "{p}"' for p in unknown] + [f'duplicate field "{p}"' for p in duplicates]
+    # Quoted as Go's %q quotes them, so a control character in a field name stays visible and harmless.
+    return [f"unknown field {_quote(p)}" for p in unknown] + [f"duplicate field {_quote(p)}" for p in duplicates]
+
+
+def _quote(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
 
 
 def strict_error(unknown: Sequence[str], duplicates: Sequence[str] = ()) -> StatusError:

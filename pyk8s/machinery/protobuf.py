@@ -26,11 +26,12 @@ field is a pointer whose zero value is meaningful.
 from __future__ import annotations
 
 import base64
-import json
 import struct
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from pyk8s.machinery.errors import bad_request
 from pyk8s.machinery.schema import (
@@ -288,7 +289,7 @@ def _raw_extension(buf: bytes) -> Any:
     if not isinstance(raw, bytes) or not raw:
         return None
     try:
-        return json.loads(raw)
+        return orjson.loads(raw)  # not json.loads: deep nesting is an error here, not a RecursionError
     except ValueError:
         return base64.b64encode(raw).decode("ascii")
 

@@ -32,8 +32,9 @@ from pyk8s.apiserver.endpoints.paths import ResourcePath
 from pyk8s.apiserver.endpoints.responses import is_pretty, json_response, table_content_type
 from pyk8s.apiserver.endpoints.watch import TableEncoder, serve_watch
 from pyk8s.apiserver.filters.authn import USER_KEY, TokenSigner, UserInfo
+from pyk8s.apiserver.kubeletclient import KubeletClient
 from pyk8s.apiserver.registry.rest import RESTStorage, WriteOptions
-from pyk8s.machinery import fieldcheck
+from pyk8s.machinery import fieldcheck, typecheck
 from pyk8s.machinery.errors import (
     StatusError,
     bad_request,
@@ -59,11 +60,12 @@ def _user(request: web.Request) -> str:
 
 class ResourceHandler:
     def __init__(self, scheme: Scheme, registry: Registry | None, *, max_body: int,
-                 token_signer: TokenSigner | None = None) -> None:
+                 token_signer: TokenSigner | None = None, kubelets: KubeletClient | None = None) -> None:
         self.scheme = scheme
         self.registry = registry
         self.max_body = max_body
         self.token_signer = token_signer
+        self.kubelets = kubelets  # how pods/log reaches nodes; None: no kubelet connections
 
     # --- resolution ----------------------------------------------------------
 
@@ -177,10 +179,15 @@ class ResourceHandler:
                 opts.warnings.extend(fieldcheck.check(obj, rt.schema, opts.field_validation,
                                                       raw=raw if json_body else None))
             except StatusError as exc:
-                # As upstream's decoder words a whole-object body it cannot take strictly.
-                raise StatusError(exc.code, exc.reason, f'{rt.kind} in version "{rt.version}" cannot be handled as '
-                                                        f'a {rt.kind}: {exc.message}') from None
+                raise _cannot_handle(rt, exc) from None
         fieldcheck.prune_unknown_fields(obj, rt.schema)
+
+    @staticmethod
+    def check_types(rt: ResourceType, obj: Obj) -> None:
+        """The decode errors upstream's typed decoder raises, before any other check of the body."""
+        mismatch = typecheck.first_mismatch(obj, rt.schema) if rt.schema else None
+        if mismatch is not None:
+            raise _cannot_handle(rt, bad_request(mismatch.message()))
 
     def write_options(self, request: web.Request) -> WriteOptions:
         return params.write_options(request.query, request.query.getall("dryRun", []), _user(request))
@@ -188,6 +195,7 @@ class ResourceHandler:
     async def create(self, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
         opts = self.write_options(request)
         obj, raw = await self.read_object(request)
+        self.check_types(rt, obj)
         check_type(obj, rt.api_version, rt.kind)
         check_namespace(obj, rp.namespace, rt)
         self.check_fields(request, rt, obj, raw, opts)
@@ -197,6 +205,7 @@ class ResourceHandler:
     async def update(self, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
         opts = self.write_options(request)
         obj, raw = await self.read_object(request)
+        self.check_types(rt, obj)
         check_type(obj, rt.api_version, rt.kind)
         check_namespace(obj, rp.namespace, rt)
         check_name(obj, rp.name)
@@ -237,6 +246,12 @@ class ResourceHandler:
         body = await negotiation.read_body(request, self.max_body)
         doc = negotiation.decode_optional_json(negotiation.media_type(request), body)
         return params.delete_options(request.query, request.query.getall("dryRun", []), doc)
+
+
+def _cannot_handle(rt: ResourceType, exc: StatusError) -> StatusError:
+    """As upstream's decoder words a whole-object body it cannot take."""
+    return StatusError(exc.code, exc.reason, f'{rt.kind} in version "{rt.version}" cannot be handled as '
+                                             f'a {rt.kind}: {exc.message}')
 
 
 _VERBS: dict[tuple[str, bool], str] = {

@@ -7,6 +7,7 @@ headers, which client-go prints as ``Warning: ...``.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,6 +27,31 @@ def warning_value(text: str) -> str:
     return f'299 - "{escaped}"'
 
 
+# Upstream's warning recorder: past 4 Ki characters of warnings in one response, each is cut to 256
+# characters and those that still do not fit are dropped.
+WARNINGS_TOTAL_CHARS = 4 * 1024
+WARNING_ITEM_CHARS = 256
+
+
+def warning_texts(texts: Iterable[str]) -> list[str]:
+    """The warnings one response carries, as upstream's recorder keeps them.
+
+    Repeats go; a text holding a control character goes too (upstream refuses to build
+    such a header, and a CR or LF in a header would end the response before its body).
+    """
+    kept = [t for t in dict.fromkeys(texts) if t and not any(unicodedata.category(c) == "Cc" for c in t)]
+    if sum(map(len, kept)) < WARNINGS_TOTAL_CHARS:
+        return kept
+    out: list[str] = []
+    total = 0
+    for text in (t[:WARNING_ITEM_CHARS] for t in kept):
+        if total + len(text) >= WARNINGS_TOTAL_CHARS:
+            break
+        total += len(text)
+        out.append(text)
+    return out
+
+
 def dumps(obj: Any, *, pretty: bool = False) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_INDENT_2 if pretty else 0)
 
@@ -34,7 +60,7 @@ def json_response(obj: Any, *, status: int = 200, content_type: str = JSON_TYPE,
                   pretty: bool = False) -> web.Response:
     headers: CIMultiDict[str] = CIMultiDict()
     headers["Content-Type"] = content_type
-    for text in dict.fromkeys(warnings):
+    for text in warning_texts(warnings):
         headers.add("Warning", warning_value(text))
     return web.Response(status=status, body=dumps(obj, pretty=pretty), headers=headers)
 

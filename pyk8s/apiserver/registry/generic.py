@@ -26,7 +26,7 @@ from pyk8s.apiserver.registry import admission, objectmeta
 from pyk8s.apiserver.registry.rest import DeleteOptions, ListOptions, WatchEvent, WatchOptions, WriteOptions
 from pyk8s.apiserver.registry.versions import storage_layout
 from pyk8s.apiserver.watchcache import Filter, WatchCache
-from pyk8s.machinery import errors, fieldcheck, fields, labels
+from pyk8s.machinery import errors, fieldcheck, fields, labels, typecheck
 from pyk8s.machinery.errors import StatusError
 from pyk8s.machinery.patch.jsonpatch import apply_json_patch
 from pyk8s.machinery.patch.mergepatch import apply_merge_patch
@@ -61,6 +61,8 @@ CREATE_ON_UPDATE = {("", "endpoints"), ("", "events"), ("events.k8s.io", "events
                     ("rbac.authorization.k8s.io", "rolebindings"), ("rbac.authorization.k8s.io", "clusterroles"),
                     ("rbac.authorization.k8s.io", "clusterrolebindings")}
 GENERATE_NAME_RETRIES = 8
+# etcd's default --max-request-bytes (1.5 MiB): no stored object may be larger, on any driver.
+MAX_STORED_BYTES = 1536 * 1024
 # metadata the server owns: a client cannot change these on update.
 SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
 
@@ -71,7 +73,10 @@ def _strip_rv(obj: Obj, to_storage: Callable[[Obj], Obj] | None = None) -> bytes
         obj = dict(obj, metadata={k: v for k, v in meta.items() if k != "resourceVersion"})
     if to_storage is not None:
         obj = to_storage(obj)
-    return orjson.dumps(obj)
+    data = orjson.dumps(obj)
+    if len(data) > MAX_STORED_BYTES:  # what is stored, whatever the body was (aliases, patches)
+        raise errors.too_large("etcdserver: request is too large")
+    return data
 
 
 class GenericStore:
@@ -503,6 +508,7 @@ class GenericStore:
                 raise self._conflict(name)
             new.setdefault("metadata", {})["resourceVersion"] = rv
             if self.resource.schema:
+                typecheck.check_patched(new, self.resource.schema)
                 if opts.field_validation != "Ignore":
                     opts.warnings.extend(fieldcheck.check(new, self.resource.schema, opts.field_validation))
                 fieldcheck.prune_unknown_fields(new, self.resource.schema)
