@@ -4,7 +4,7 @@
   busybox, pause, nginx and dnsutils from Debian packages, as OCI layouts plus
   archives; nothing is rebuilt when nothing changed;
 * ``list [--out DIR]`` — every reference each image answers to, and what it holds;
-* ``registry --data-dir DIR [--port P] [--hosts-dir DIR] [--netns PATH]`` — the
+* ``registry --data-dir DIR [--port P] [--hosts-dir DIR] [--netns PATH] [--allow-upstream]`` — the
   local registry serving them on 127.0.0.1, as containerd's mirror for
   docker.io, registry.k8s.io and the other hosts the references name;
 * ``import FILE.tar... --runtime-endpoint unix://SOCK`` — OCI or docker-archive
@@ -55,6 +55,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     r.add_argument("--hosts-dir", type=pathlib.Path, help="containerd's registry config_path, for the hosts.toml files")
     r.add_argument("--registries", type=pathlib.Path, help="k3s-style registries.yaml tried before the local registry")
     r.add_argument("--netns", help="network namespace path to serve in (where containerd runs)")
+    r.add_argument("--allow-upstream", action="store_true",
+                   help="let containerd pull from the real registries what no mirror holds")
     r.set_defaults(func=_registry)
 
     i = sub.add_parser("import", help="import OCI/docker-archive tarballs into containerd")
@@ -126,7 +128,7 @@ def _registry(args: argparse.Namespace) -> int:
     user = mirrors.load_registries_yaml(args.registries) if args.registries else None
     component = registry.ImageRegistry(
         args.data_dir.resolve(), port=args.port, netns=args.netns, images_dir=args.images_dir,
-        hosts_dir=args.hosts_dir, user_mirrors=user,
+        hosts_dir=args.hosts_dir, user_mirrors=user, allow_upstream=args.allow_upstream,
     )
     return asyncio.run(_serve(component))
 

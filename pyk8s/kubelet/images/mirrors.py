@@ -13,8 +13,9 @@ Output: ``<config_path>/<host>/hosts.toml`` per mirrored registry, which
 containerd's CRI plugin reads when ``registry.config_path`` points at
 ``config_path``.  A plain ``http://`` endpoint needs nothing more; ``--insecure``
 (or ``insecure_skip_verify``) adds ``skip_verify`` for HTTPS ones.  The
-upstream itself is deliberately not listed as ``server`` fallback when a mirror
-is configured, so tests can never reach a public registry.
+upstream itself is not listed as ``server`` fallback when a mirror is configured
+(so tests can never reach a public registry) unless ``upstream=True`` asks for
+it: then the mirrors are tried first and the real registry after them.
 """
 
 from __future__ import annotations
@@ -31,9 +32,14 @@ def _toml_str(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def hosts_toml(registry: str, endpoints: list[str], *, insecure: bool = False) -> str:
-    # "server" is where to go when no host answers; point it at the first mirror, not upstream.
-    lines = [f"server = {_toml_str(endpoints[0])}", ""]
+def upstream_url(registry: str) -> str:
+    return "https://registry-1.docker.io" if registry == "docker.io" else f"https://{registry}"
+
+
+def hosts_toml(registry: str, endpoints: list[str], *, insecure: bool = False, upstream: bool = False) -> str:
+    # "server" is where to go when no host answers: the first mirror again, unless upstream is allowed.
+    server = upstream_url(registry) if upstream else endpoints[0]
+    lines = [f"server = {_toml_str(server)}", ""]
     for endpoint in endpoints:
         lines.append(f"[host.{_toml_str(endpoint)}]")
         lines.append('  capabilities = ["pull", "resolve"]')
@@ -43,7 +49,9 @@ def hosts_toml(registry: str, endpoints: list[str], *, insecure: bool = False) -
     return "\n".join(lines)
 
 
-def write_hosts_dir(config_path: pathlib.Path, registries: Mapping[str, Any], *, insecure: bool = False) -> list[pathlib.Path]:
+def write_hosts_dir(
+    config_path: pathlib.Path, registries: Mapping[str, Any], *, insecure: bool = False, upstream: bool = False
+) -> list[pathlib.Path]:
     """Replaces ``config_path`` with one hosts.toml per mirror in ``registries`` (registries.yaml shape)."""
     shutil.rmtree(config_path, ignore_errors=True)
     config_path.mkdir(parents=True, exist_ok=True)
@@ -58,7 +66,7 @@ def write_hosts_dir(config_path: pathlib.Path, registries: Mapping[str, Any], *,
         )
         path = config_path / host / "hosts.toml"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(hosts_toml(host, endpoints, insecure=bool(skip)))
+        path.write_text(hosts_toml(host, endpoints, insecure=bool(skip), upstream=upstream))
         written.append(path)
     return written
 

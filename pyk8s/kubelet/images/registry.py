@@ -4,7 +4,8 @@ containerd uses it as the mirror of every registry host the offline images
 name (docker.io, registry.k8s.io, ...; see ``catalog``), so a pull by name,
 ``imagePullPolicy: Always`` included, succeeds with no network.  Registries a
 user configured come first in each host's mirror list, so real images are
-pulled when they can be; the upstream host itself is never contacted.
+pulled when they can be; the upstream host itself is contacted only when
+``allow_upstream`` says so (never by default, never in tests).
 
 ``ImageRegistry(data_dir).run()`` builds the images (cached), starts the
 registry with its data under ``data_dir/registry`` (adopting one a previous run
@@ -88,8 +89,12 @@ class ImageRegistry:
         self, data_dir: pathlib.Path, *, port: int = DEFAULT_PORT, netns: str | None = None,
         images_dir: pathlib.Path | None = None, hosts_dir: pathlib.Path | None = None,
         names: tuple[str, ...] = build.DEFAULT_NAMES, user_mirrors: Mapping[str, Any] | None = None,
+        allow_upstream: bool = False,
     ) -> None:
-        """``hosts_dir`` is containerd's registry config_path; ``netns`` a path such as /var/run/netns/N."""
+        """``hosts_dir`` is containerd's registry config_path; ``netns`` a path such as /var/run/netns/N.
+
+        ``allow_upstream`` lets containerd go on to the real registry for what no mirror holds.
+        """
         self.root = pathlib.Path(data_dir) / "registry"
         self.images_dir = images_dir or pathlib.Path(data_dir) / "images"
         self.port = port
@@ -97,6 +102,7 @@ class ImageRegistry:
         self.hosts_dir = hosts_dir
         self.names = names
         self.user_mirrors = user_mirrors
+        self.allow_upstream = allow_upstream
         self.pid: int | None = None
         self.ready = asyncio.Event()
         self._child: subprocess.Popen[bytes] | None = None  # the registry when this run started it
@@ -201,7 +207,8 @@ class ImageRegistry:
     def write_mirrors(self) -> list[pathlib.Path]:
         if self.hosts_dir is None:
             return []
-        return mirrors.write_hosts_dir(self.hosts_dir, mirror_config(self.address, self.user_mirrors))
+        config = mirror_config(self.address, self.user_mirrors)
+        return mirrors.write_hosts_dir(self.hosts_dir, config, upstream=self.allow_upstream)
 
     async def publish(self, force_build: bool = False) -> list[str]:
         """Builds what changed, pushes what the registry lacks, points containerd at it."""

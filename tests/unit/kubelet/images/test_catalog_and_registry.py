@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import pathlib
+import tomllib
 
 import yaml
 
-from pyk8s.kubelet.images import catalog, registry
+from pyk8s.kubelet.images import catalog, mirrors, registry
 
 SEED_IMAGES = ["nginx:1.15.4", "nginx:1.7.9", "nginx:latest", "nginx", "busybox:1.28.4", "busybox:1.28", "busybox",
                "registry.cn-hangzhou.aliyuncs.com/hujiaming/nginx:1.24.0", "k8s.gcr.io/nginx-slim:0.8",
@@ -56,3 +57,16 @@ def test_registry_config_serves_plain_http_on_loopback(tmp_path: pathlib.Path) -
     assert config["http"]["addr"] == "127.0.0.1:5000"
     assert config["storage"]["filesystem"]["rootdirectory"] == str(tmp_path / "storage")
     assert "tls" not in config["http"]
+
+
+def test_upstream_comes_after_the_mirrors_only_when_allowed(tmp_path: pathlib.Path) -> None:
+    config = registry.mirror_config("127.0.0.1:5000")
+    mirrors.write_hosts_dir(tmp_path / "closed", config)
+    mirrors.write_hosts_dir(tmp_path / "open", config, upstream=True)
+    closed = tomllib.loads((tmp_path / "closed" / "docker.io" / "hosts.toml").read_text())
+    opened = tomllib.loads((tmp_path / "open" / "docker.io" / "hosts.toml").read_text())
+    assert closed["server"] == "http://127.0.0.1:5000"
+    assert opened["server"] == "https://registry-1.docker.io"
+    assert list(opened["host"]) == list(closed["host"]) == ["http://127.0.0.1:5000"]
+    k8s = tomllib.loads((tmp_path / "open" / "registry.k8s.io" / "hosts.toml").read_text())
+    assert k8s["server"] == "https://registry.k8s.io"
