@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--pod-cidr", default="", help="pod CIDR for this node's CNI bridge (default: from node IPAM)")
     p.add_argument("--root-dir", type=pathlib.Path, default=pathlib.Path("/var/lib/pyk8s/kubelet"),
                    help="where the kubelet and its runtime keep their state")
-    p.add_argument("--pod-manifest-path", default="", help="directory of static pod manifests (not supported yet)")
+    p.add_argument("--pod-manifest-path", default="", help="directory of static pod manifests (run as mirror pods)")
     p.add_argument("--cluster-dns", default="10.96.0.10", help="comma-separated DNS server IPs for pods")
     p.add_argument("--cluster-domain", default="cluster.local", help="the cluster's DNS domain")
     p.add_argument("--node-ip", default="", help="the node's InternalIP (default: the host's first global IPv4)")
@@ -51,15 +51,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.kubeconfig and not args.reset:
         print("error: --kubeconfig is required", file=sys.stderr)
         return 2
-    if args.pod_manifest_path:
-        print("error: --pod-manifest-path: static pods are not supported yet", file=sys.stderr)
-        return 1
     if args.reset:
         from pyk8s.daemons.kubelet import reset_node
 
         for line in asyncio.run(reset_node(args.root_dir.resolve())):
             print(line)
         return 0
+    args.root_dir = args.root_dir.resolve()
+    args.pod_manifest_path = pathlib.Path(args.pod_manifest_path).resolve() if args.pod_manifest_path else None
     try:
         asyncio.run(_main(args))
     except OSError as exc:
@@ -74,9 +73,10 @@ async def _main(args: argparse.Namespace) -> None:
     from pyk8s.daemons.kubelet import build_kubelet
     from pyk8s.kubelet.kubelet import KubeletConfig
 
-    config = KubeletConfig(node_name=args.node_name or socket.gethostname().lower(), root_dir=args.root_dir.resolve(),
+    config = KubeletConfig(node_name=args.node_name or socket.gethostname().lower(), root_dir=args.root_dir,
                            cluster_dns=[ip.strip() for ip in args.cluster_dns.split(",") if ip.strip()],
-                           cluster_domain=args.cluster_domain, address=args.node_ip)
+                           cluster_domain=args.cluster_domain, address=args.node_ip,
+                           pod_manifest_path=args.pod_manifest_path)
     client = Client.from_kubeconfig(args.kubeconfig, user_agent=f"kubelet/v1.32.0 ({config.node_name})")
     signals.cancel_on_signals()
     try:

@@ -4,6 +4,8 @@ Assembly (each piece is its own module; this one only wires them):
 
 * ``node.NodeAgent`` registers the Node, renews its Lease, reports status and
   turns the pod CIDR node IPAM assigns into the CNI config;
+* static pods from ``--pod-manifest-path`` (``staticpods``), shown in the API
+  as mirror pods (``mirrorpods``), join the pods the API binds here;
 * a pod informer (``spec.nodeName=<node>``) feeds a ``Controller`` whose
   workers run ``podsync.PodSyncer.sync`` — one worker per pod at a time, the
   latest pod wins, failures requeue (upstream's pod workers);
@@ -36,6 +38,7 @@ from pyk8s.client.tools.informer import SharedInformerFactory
 from pyk8s.kubelet import apisources, node, nodestatus
 from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
 from pyk8s.kubelet.kuberuntime.settings import RuntimeSettings
+from pyk8s.kubelet.mirrorpods import MirrorPods
 from pyk8s.kubelet.pleg import PLEG
 from pyk8s.kubelet.podsync import PodSyncer
 from pyk8s.kubelet.prober.manager import ProbeManager
@@ -43,6 +46,7 @@ from pyk8s.kubelet.runtime import interface as ri
 from pyk8s.kubelet.server.app import KubeletServer
 from pyk8s.kubelet.server.podlogs import PodLogs
 from pyk8s.kubelet.server.streamsource import PodStreams
+from pyk8s.kubelet.staticpods import StaticPods
 from pyk8s.kubelet.status.manager import StatusManager
 from pyk8s.util.clock import REAL_CLOCK, Clock
 
@@ -65,6 +69,7 @@ class KubeletConfig:
     port: int = nodestatus.KUBELET_PORT
     labels: dict[str, str] = field(default_factory=dict)
     isolated: bool = True  # False: the process runtime, which the kubelet announces loudly
+    pod_manifest_path: pathlib.Path | None = None  # static pods
     cgroup_root: str = "/kubepods"
 
 
@@ -89,8 +94,13 @@ class Kubelet:
                                    clock=clock)
         self.manager = RuntimeManager(runtime, images, apisources.APIObjectSource(client, services), settings,
                                       clock=clock, probes=self.probes)
+        self.static: StaticPods | None = None
+        mirrors = None
+        if config.pod_manifest_path is not None:
+            self.static = StaticPods(config.pod_manifest_path, config.node_name, self._queue_key, clock=clock)
+            mirrors = MirrorPods(client, self.static, lambda: str((self.node.node.get("metadata") or {}).get("uid", "")))
         self.syncer = PodSyncer(self.pod_informer.lister, runtime, self.manager, self.probes, StatusManager(client),
-                                self.recorder, runtime_version.split(":", 1)[0], self.host_ip, clock)
+                                self.recorder, runtime_version.split(":", 1)[0], self.host_ip, clock, mirrors)
         self.pods = Controller("kubelet-pods", self.syncer.sync, workers=POD_WORKERS, informers=[self.pod_informer],
                                clock=clock)
         self.pod_informer.add_event_handler(self.pods.handler())
@@ -114,6 +124,8 @@ class Kubelet:
                 tg.create_task(self.factory.run())
                 tg.create_task(self.pods.run())
                 await self.pods.ready.wait()
+                if self.static is not None:
+                    tg.create_task(self.static.run())
                 tg.create_task(self.pleg.run())
                 tg.create_task(self.server.run())
                 tg.create_task(self._housekeeping())
@@ -122,6 +134,9 @@ class Kubelet:
 
     def _record(self, obj: Any, type_: str, reason: str, message: str) -> None:
         self.recorder.event(dict(obj), type_, reason, message)
+
+    def _queue_key(self, key: str) -> None:
+        self.pods.queue.add(key)
 
     def _queue_uid(self, uid: str) -> None:
         key = self.syncer.key_for_uid(uid)
@@ -132,6 +147,8 @@ class Kubelet:
         while True:
             await self.clock.sleep(HOUSEKEEPING)
             known = {str((p.get("metadata") or {}).get("uid", "")) for p in self.pod_informer.store.list()}
+            if self.static is not None:
+                known |= {str(p["metadata"]["uid"]) for p in self.static.pods.values()}
             for uid in self.pleg.pod_uids - known:
                 if self.syncer.key_for_uid(uid) is None:
                     await self._remove_orphan(uid)

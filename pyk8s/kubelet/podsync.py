@@ -36,6 +36,7 @@ from pyk8s.kubelet import apistatus
 from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
 from pyk8s.kubelet.kuberuntime.podstatus import PodStatus
 from pyk8s.kubelet.kuberuntime.results import Event, SyncResult
+from pyk8s.kubelet.mirrorpods import MirrorPods
 from pyk8s.kubelet.prober.manager import ProbeManager
 from pyk8s.kubelet.prober.worker import ContainerView
 from pyk8s.kubelet.runtime import interface as ri
@@ -62,6 +63,7 @@ class PodSyncer:
     runtime_name: str
     host_ip: str
     clock: Clock = REAL_CLOCK
+    mirrors: MirrorPods | None = None  # static pods and their mirrors; None: no manifest directory
 
     def __post_init__(self) -> None:
         self.reasons = apistatus.ReasonCache()
@@ -74,6 +76,8 @@ class PodSyncer:
     async def sync(self, key: str) -> float | None:
         namespace, _, name = key.rpartition("/")
         pod = self.pods.get(name, namespace=namespace)
+        if self.mirrors is not None:
+            pod = await self.mirrors.reconcile(key, pod)
         last = self.known.get(key)
         if last is not None and (pod is None or _uid(pod) != _uid(last)):
             await self.forget(last)
@@ -133,7 +137,7 @@ class PodSyncer:
         status = await self.manager.get_pod_status(_uid(pod), *_name_ns(pod))
         generated = self._api_status(pod, status, terminal=True)
         generated.update(phase="Failed", reason="DeadlineExceeded", message=DEADLINE_MESSAGE)
-        await self.statuses.set_status(pod, generated, format_time(self.clock.now()))
+        await self.statuses.set_status(self._status_target(pod), generated, format_time(self.clock.now()))
         return None
 
     async def _report(self, pod: Obj, *, status: PodStatus | None = None, terminal: bool = False) -> None:
@@ -141,7 +145,13 @@ class PodSyncer:
             status = await self.manager.get_pod_status(_uid(pod), *_name_ns(pod))
         self._observe(pod, status)
         generated = self._api_status(pod, status, terminal=terminal)
-        await self.statuses.set_status(pod, generated, format_time(self.clock.now()))
+        await self.statuses.set_status(self._status_target(pod), generated, format_time(self.clock.now()))
+
+    def _status_target(self, pod: Obj) -> Obj:
+        """The API object whose status shows ``pod``: itself, or a static pod's mirror."""
+        if self.mirrors is None or not self.mirrors.is_static(pod):
+            return pod
+        return self.mirrors.mirror(pod) or pod
 
     def _api_status(self, pod: Obj, status: PodStatus, *, terminal: bool) -> Obj:
         start = (pod.get("status") or {}).get("startTime") or format_time(self.clock.now())

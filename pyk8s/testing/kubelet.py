@@ -38,6 +38,8 @@ class KubeletProcess:
         self.extra_args = list(extra_args)
         self.root = pathlib.Path(tempfile.mkdtemp(prefix="pyk8s-kubelet-"))
         self.root_dir = self.root / "root"
+        self.manifests_dir = self.root / "manifests"  # --pod-manifest-path: tests drop static pods here
+        self.manifests_dir.mkdir()
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: Any = None
 
@@ -48,7 +50,8 @@ class KubeletProcess:
     def command(self) -> list[str]:
         return self.netns.command([server_binary(), "kubelet", "--kubeconfig", self.server.kubeconfig,
                                    "--root-dir", str(self.root_dir), "--node-name", self.node_name,
-                                   "--node-ip", self.netns.node_ip, *self.extra_args])
+                                   "--node-ip", self.netns.node_ip, "--pod-manifest-path", str(self.manifests_dir),
+                                   *self.extra_args])
 
     def start(self) -> KubeletProcess:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
