@@ -43,6 +43,7 @@ from pyk8s.apiserver.endpoints.responses import json_response
 from pyk8s.apiserver.filters.authn import Authenticator, TokenSigner, UserInfo, authn_middleware
 from pyk8s.apiserver.filters.errors import status_middleware
 from pyk8s.apiserver.filters.inflight import inflight_middleware
+from pyk8s.apiserver.kubeletclient import KubeletClient
 from pyk8s.apiserver.listener import SecureSite
 from pyk8s.machinery.errors import method_not_allowed, resource_not_found_for_path
 from pyk8s.machinery.schema import REGISTRY, SchemaRegistry
@@ -177,11 +178,12 @@ class Router:
 def build_app(*, config: ServerConfig, registry: Registry | None, authenticator: Authenticator,
               readiness: system.Readiness, token_signer: TokenSigner | None = None,
               scheme: Scheme | None = None, schemas: SchemaRegistry | None = None,
-              anonymous_user: UserInfo | None = None) -> web.Application:
+              anonymous_user: UserInfo | None = None, kubelets: KubeletClient | None = None) -> web.Application:
     """The aiohttp application.  ``anonymous_user``: who credential-less requests run as (insecure port)."""
     scheme = scheme if scheme is not None else SCHEME
     reviews.ensure_review_types(scheme)
-    resources = ResourceHandler(scheme, registry, max_body=config.max_request_body, token_signer=token_signer)
+    resources = ResourceHandler(scheme, registry, max_body=config.max_request_body, token_signer=token_signer,
+                                kubelets=kubelets)
     router = Router(scheme=scheme, schemas=schemas if schemas is not None else REGISTRY, resources=resources,
                     authenticator=authenticator, readiness=readiness,
                     server_address=f"{config.advertised_host}:{config.secure_port}")
@@ -202,6 +204,7 @@ class APIServer:
         self.registry = registry
         self.readiness = readiness
         self.credentials = credentials or prepare_credentials(config)
+        self.kubelets = KubeletClient(self.credentials.pki.kubelet_client)
         self.authenticator = Authenticator(tokens={self.credentials.admin_token: ADMIN_USER},
                                            signer=self.credentials.signer,
                                            client_ca=self.credentials.pki.ca.cert_pem)
@@ -210,7 +213,7 @@ class APIServer:
 
     def app(self, *, anonymous_user: UserInfo | None = None) -> web.Application:
         return build_app(config=self.config, registry=self.registry, authenticator=self.authenticator,
-                         readiness=self.readiness, token_signer=self.credentials.signer,
+                         readiness=self.readiness, token_signer=self.credentials.signer, kubelets=self.kubelets,
                          anonymous_user=anonymous_user)
 
     async def run(self) -> None:
@@ -226,6 +229,7 @@ class APIServer:
         finally:
             for runner in reversed(runners):
                 await runner.cleanup()
+            await self.kubelets.close()
 
     async def _serve(self, app: web.Application, port: int, ctx: ssl.SSLContext | None,
                      host: str | None = None) -> web.AppRunner:
