@@ -17,6 +17,24 @@ from pyk8s.machinery.validation import FieldError, forbidden, invalid, not_suppo
 Obj = dict[str, Any]
 P = "io.k8s.api.storage.v1"
 MAX_PARAMETERS_SIZE = 256 * 1024
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+BETA_DEFAULT_CLASS_ANNOTATION = "storageclass.beta.kubernetes.io/is-default-class"
+# The class every cluster starts with, as k3s ships it: node-local directories, provisioned on first use.
+LOCAL_PATH_CLASS = "local-path"
+LOCAL_PATH_PROVISIONER = "rancher.io/local-path"
+
+
+def is_default_class(sc: Obj) -> bool:
+    annotations = (sc.get("metadata") or {}).get("annotations") or {}
+    return "true" in (annotations.get(DEFAULT_CLASS_ANNOTATION), annotations.get(BETA_DEFAULT_CLASS_ANNOTATION))
+
+
+def local_path_class() -> Obj:
+    """The default StorageClass ``local-path`` (WaitForFirstConsumer, reclaim Delete)."""
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": LOCAL_PATH_CLASS, "annotations": {DEFAULT_CLASS_ANNOTATION: "true"}},
+            "provisioner": LOCAL_PATH_PROVISIONER, "reclaimPolicy": "Delete",
+            "volumeBindingMode": "WaitForFirstConsumer"}
 
 define_kind(P, "StorageClass", ("storage.k8s.io", "v1"), "A class of storage and how to provision it.", [
     Field("provisioner", STRING, "Volume plugin that provisions volumes of this class.", required=True, proto=2),

@@ -1,7 +1,8 @@
 """Objects every cluster has, created at API server start (idempotently).
 
 The four system namespaces, the built-in PriorityClasses (system-node-critical,
-system-cluster-critical), and the ``kubernetes`` Service in ``default``
+system-cluster-critical), the default StorageClass ``local-path`` (as k3s
+ships it; a cluster that deleted it gets it back on restart, as k3s does), and the ``kubernetes`` Service in ``default``
 (ClusterIP = first address of the service CIDR, port 443 -> the API server's
 port) with its Endpoints and EndpointSlice pointing at the API server.  An
 existing object is left alone unless its endpoints are stale, which are
@@ -15,6 +16,7 @@ import logging
 from typing import Any
 
 from pyk8s.api.scheduling_v1 import system_priority_classes
+from pyk8s.api.storage_v1 import local_path_class
 from pyk8s.apiserver.registry import Registry
 from pyk8s.apiserver.registry.rest import WriteOptions
 from pyk8s.machinery.errors import StatusError
@@ -61,6 +63,7 @@ async def bootstrap(registry: Registry, *, api_address: str, api_port: int) -> N
                                                         "metadata": {"name": ns}})
     for pc in system_priority_classes():
         await _ensure(registry, "scheduling.k8s.io", "priorityclasses", "", pc)
+    await _ensure(registry, "storage.k8s.io", "storageclasses", "", local_path_class())
     cluster_ip = str(ipaddress.ip_network(registry.service_cidr, strict=False).network_address + 1)
     svc = {"apiVersion": "v1", "kind": "Service",
            "metadata": {"name": "kubernetes", "namespace": "default", "labels": dict(SERVICE_LABELS)},

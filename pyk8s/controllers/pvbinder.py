@@ -18,10 +18,22 @@ Claims (key ``pvc/<ns>/<name>``):
   phase Bound with the PV's capacity and access modes).  A crash between the
   two is repaired by the next sync: the PV already points at the claim.
 * bound: keeps the status at Bound, or Lost when its PV disappeared.
+* no volume fits: events as upstream's PV controller writes them on the
+  claim: ``FailedBinding`` without a class, ``ProvisioningFailed`` when the
+  class does not exist, ``WaitForFirstConsumer`` while no node is selected,
+  else the claim is annotated with its provisioner
+  (``volume.kubernetes.io/storage-provisioner`` and the beta key) and
+  ``ExternalProvisioning`` says it waits for it.
+
+A claim's or volume's class is the beta annotation
+``volume.beta.kubernetes.io/storage-class`` when present, else
+``spec.storageClassName``.
 
 Volumes (key ``pv/<name>``): no claimRef -> Available; claimRef to a claim
-that is gone (or has another uid) -> Released under ``Retain`` (and
-``Recycle``, which is not implemented), deleted under ``Delete``.
+that is gone (or has another uid) -> Released; under ``Delete`` a released
+volume is then deleted, unless a provisioner made it
+(``pv.kubernetes.io/provisioned-by``): that provisioner removes its storage
+and then the PV, as upstream leaves it to external provisioners.
 """
 
 from __future__ import annotations
@@ -31,10 +43,13 @@ import logging
 from typing import Any
 
 from pyk8s.api.core_v1.helpers.nodeaffinity import volume_node_affinity_matches
+from pyk8s.api.core_v1.persistentvolume import storage_class_name
 from pyk8s.client.errors import ApiError, is_conflict, is_not_found
 from pyk8s.client.rest import DynamicResource
 from pyk8s.client.tools.controller import Controller
+from pyk8s.client.tools.events import EventRecorder
 from pyk8s.client.tools.store import DeletedFinalStateUnknown
+from pyk8s.controllers import workload
 from pyk8s.controllers.manager import ControllerContext
 from pyk8s.machinery import labels, quantity
 
@@ -48,12 +63,18 @@ NODES = DynamicResource("", "v1", "nodes", False, "Node")
 BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
 BOUND_BY_CONTROLLER = "pv.kubernetes.io/bound-by-controller"
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
+PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
+STORAGE_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
+BETA_STORAGE_PROVISIONER = "volume.beta.kubernetes.io/storage-provisioner"
+NO_PROVISIONER = "kubernetes.io/no-provisioner"
+MSG_NO_CLASS = "no persistent volumes available for this claim and no storage class is set"
+MSG_WAIT_CONSUMER = "waiting for first consumer to be created before binding"
 
 
 # --- matching (pure) ------------------------------------------------------------------------------
 
 def _class(obj: Obj) -> str:
-    return str((obj.get("spec") or {}).get("storageClassName") or "")
+    return storage_class_name(obj)
 
 
 def _mode(obj: Obj) -> str:
@@ -135,6 +156,7 @@ class PersistentVolumeBinder:
         self.nodes = ctx.factory.informer(NODES)
         self.controller = Controller("pvbinder", self.sync, clock=ctx.clock,
                                      informers=[self.pvs, self.pvcs, self.classes, self.nodes])
+        self.recorder = EventRecorder(ctx.client, component="persistentvolume-controller", clock=ctx.clock)
         q = self.controller.queue
         self.pvcs.add_event_handler(on_add=lambda o: q.add(_pvc_key(o)), on_update=lambda o, n: q.add(_pvc_key(n)),
                                     on_delete=self._pvc_deleted)
@@ -165,7 +187,7 @@ class PersistentVolumeBinder:
                 self.controller.queue.add(_pvc_key(pvc))
 
     async def run(self) -> None:
-        await self.controller.run()
+        await workload.run_with_recorder(self.controller, self.recorder)
 
     async def sync(self, key: str) -> None:
         kind, _, rest = key.partition("/")
@@ -198,14 +220,41 @@ class PersistentVolumeBinder:
         if wait:
             selected = annotations.get(SELECTED_NODE)
             if not selected:
+                self.recorder.event(pvc, "Normal", "WaitForFirstConsumer", MSG_WAIT_CONSUMER)
                 await self._claim_status(pvc, "Pending", None)
                 return
             node = self.nodes.lister.get(selected)
         pv = find_best_pv(pvc, self.pvs.lister.list(), node, check_node=wait)
         if pv is None:
-            await self._claim_status(pvc, "Pending", None)
+            await self._no_volume(pvc, cls)
             return
         await self.bind(pv, pvc)
+
+    async def _no_volume(self, pvc: Obj, cls: Obj | None) -> None:
+        """No PV fits: say why on the claim, and hand it to its provisioner (upstream's provisionClaim)."""
+        name = _class(pvc)
+        if not name:
+            self.recorder.event(pvc, "Normal", "FailedBinding", MSG_NO_CLASS)
+        elif cls is None:
+            self.recorder.event(pvc, "Warning", "ProvisioningFailed",
+                                f'storageclass.storage.k8s.io "{name}" not found')
+        else:
+            provisioner = str(cls.get("provisioner") or "")
+            pvc = await self._set_provisioner(pvc, provisioner)
+            self.recorder.event(pvc, "Normal", "ExternalProvisioning",
+                                f"Waiting for a volume to be created either by the external provisioner "
+                                f"'{provisioner}' or manually by the system administrator. If volume creation is "
+                                f"delayed, please verify that the provisioner is running and correctly registered.")
+        await self._claim_status(pvc, "Pending", None)
+
+    async def _set_provisioner(self, pvc: Obj, provisioner: str) -> Obj:
+        notes = pvc["metadata"].get("annotations") or {}
+        if notes.get(STORAGE_PROVISIONER) == provisioner and notes.get(BETA_STORAGE_PROVISIONER) == provisioner:
+            return pvc
+        body = copy.deepcopy(pvc)
+        body["metadata"].setdefault("annotations", {}).update(
+            {STORAGE_PROVISIONER: provisioner, BETA_STORAGE_PROVISIONER: provisioner})
+        return await self.client.update(PVCS, body)
 
     async def bind(self, pv: Obj, pvc: Obj) -> None:
         log.info("pvbinder: binding claim %s/%s to volume %s", pvc["metadata"].get("namespace"),
@@ -271,15 +320,16 @@ class PersistentVolumeBinder:
             await self._volume_phase(pv, "Available")  # pre-bound to a claim that does not exist yet
             return
         policy = (pv.get("spec") or {}).get("persistentVolumeReclaimPolicy") or "Retain"
-        if policy == "Delete":
+        if (pv.get("status") or {}).get("phase") != "Released":
+            await self._volume_phase(pv, "Released")
+            return  # the status write brings the volume back for its reclaim policy
+        if policy == "Delete" and not (pv["metadata"].get("annotations") or {}).get(PROVISIONED_BY):
             log.info("pvbinder: deleting released volume %s", pv["metadata"]["name"])
             try:
                 await self.client.delete(PVS, pv["metadata"]["name"])
             except ApiError as exc:
                 if not is_not_found(exc):
                     raise
-            return
-        await self._volume_phase(pv, "Released")
 
     async def _volume_phase(self, pv: Obj, phase: str) -> None:
         if (pv.get("status") or {}).get("phase") == phase:

@@ -45,6 +45,7 @@ from pyk8s.scheduler.framework.runtime import Framework
 from pyk8s.scheduler.nominator import Nominator, nominated_node_name
 from pyk8s.scheduler.plugins import default_plugins
 from pyk8s.scheduler.plugins.defaultpreemption import REASON_PREEMPTION_BY_SCHEDULER
+from pyk8s.scheduler.plugins.volumebinding_api import ApiVolumeBinder
 from pyk8s.scheduler.podinfo import pod_key
 from pyk8s.scheduler.queue import QueuedPod, SchedulingQueue
 from pyk8s.scheduler.schedule_one import CycleOutcome, FitError, Scheduler
@@ -178,9 +179,11 @@ class KubeScheduler:
         self.recorder: Recorder = recorder or EventRecorder(client, component=scheduler_name, clock=clock)
         self.cache = Cache(clock=clock)
         ns_lister = self.factory.lister(NAMESPACES)
+        volumes = _InformerVolumes(self.factory)
         plugins = default_plugins(
             _ApiBinder(client),
-            volume_lister=_InformerVolumes(self.factory),
+            volume_lister=volumes,
+            volume_binder=ApiVolumeBinder(client, volumes, self.factory.lister(PVS).list, clock=clock),
             namespace_labels=lambda ns: ((ns_lister.get(ns) or {}).get("metadata") or {}).get("labels"),
             evictor=_ApiEvictor(client, self.recorder, clock),
         )

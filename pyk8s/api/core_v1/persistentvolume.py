@@ -33,6 +33,24 @@ from pyk8s.machinery.scheme import Strategy
 from pyk8s.machinery.validation import FieldError, forbidden, invalid, not_supported, required
 
 Obj = dict[str, Any]
+# The class a claim or volume belongs to: the beta annotation, when present, wins over spec.storageClassName.
+BETA_STORAGE_CLASS_ANNOTATION = "volume.beta.kubernetes.io/storage-class"
+PVC_PROTECTION_FINALIZER = "kubernetes.io/pvc-protection"
+PV_PROTECTION_FINALIZER = "kubernetes.io/pv-protection"
+
+
+def storage_class_name(obj: Obj) -> str:
+    """A claim's or volume's StorageClass as upstream's storage helpers read it ("" for none)."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    if BETA_STORAGE_CLASS_ANNOTATION in annotations:
+        return str(annotations[BETA_STORAGE_CLASS_ANNOTATION] or "")
+    return str((obj.get("spec") or {}).get("storageClassName") or "")
+
+
+def has_storage_class(obj: Obj) -> bool:
+    """Whether a claim names a class at all (``""`` counts: it asks for no class)."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return BETA_STORAGE_CLASS_ANNOTATION in annotations or (obj.get("spec") or {}).get("storageClassName") is not None
 PVC = P + "PersistentVolumeClaim"
 
 define(P + "TypedLocalObjectReference", "Points at an object of any group in the same namespace.", [

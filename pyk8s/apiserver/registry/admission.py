@@ -13,6 +13,13 @@ Plugins here:
 * ``ServiceAccount``: a new pod's ServiceAccount (``default`` unless named),
   its imagePullSecrets, and the ``kube-api-access-xxxxx`` token volume.
 
+* ``DefaultStorageClass``: a new claim that names no class (neither
+  ``spec.storageClassName`` nor the beta annotation) gets the default one.
+
+* ``StorageObjectInUseProtection``: new claims and volumes get the
+  ``kubernetes.io/pvc-protection`` / ``kubernetes.io/pv-protection``
+  finalizers, which the protection controllers remove once nothing uses them.
+
 * ``DefaultTolerationSeconds``: new pods tolerate the not-ready and
   unreachable NoExecute taints for the server's configured seconds.
 
@@ -28,8 +35,8 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pyk8s.api import scheduling_v1
-from pyk8s.api.core_v1 import pod
+from pyk8s.api import scheduling_v1, storage_v1
+from pyk8s.api.core_v1 import persistentvolume, pod
 from pyk8s.apiserver.registry.rest import ListOptions
 from pyk8s.machinery import errors
 
@@ -167,6 +174,46 @@ class Priority(Plugin):
             raise attrs.forbidden(f"PriorityClass {name} is already marked as default. Only one default can exist")
 
 
+# ------------------------------------------------------------------ storage
+
+PVCS = ("", "persistentvolumeclaims")
+PVS = ("", "persistentvolumes")
+
+
+class DefaultStorageClass(Plugin):
+    """Claims created without a class get the default one; with several defaults the newest wins (as 1.32)."""
+
+    resources = frozenset({PVCS})
+
+    async def admit(self, registry: Registry, attrs: Attributes) -> None:
+        if attrs.operation != CREATE or persistentvolume.has_storage_class(attrs.obj):
+            return
+        store = registry.store("storage.k8s.io", "storageclasses")
+        if store is None:
+            return
+        defaults = [sc for sc in (await store.list("", ListOptions()))["items"] if storage_v1.is_default_class(sc)]
+        if not defaults:
+            return
+        newest = max(defaults, key=lambda sc: (sc["metadata"].get("creationTimestamp", ""),
+                                              sc["metadata"]["name"]))
+        spec = attrs.obj.get("spec")
+        if isinstance(spec, dict):
+            spec["storageClassName"] = newest["metadata"]["name"]
+
+
+class StorageObjectInUseProtection(Plugin):
+    resources = frozenset({PVCS, PVS})
+
+    async def admit(self, registry: Registry, attrs: Attributes) -> None:
+        if attrs.operation != CREATE:
+            return
+        finalizer = (persistentvolume.PVC_PROTECTION_FINALIZER if (attrs.group, attrs.plural) == PVCS
+                     else persistentvolume.PV_PROTECTION_FINALIZER)
+        meta = attrs.obj.setdefault("metadata", {})
+        if isinstance(meta, dict) and finalizer not in (meta.get("finalizers") or []):
+            meta["finalizers"] = [*(meta.get("finalizers") or []), finalizer]
+
+
 # ------------------------------------------------------------------ DefaultTolerationSeconds
 
 class DefaultTolerationSeconds(Plugin):
@@ -261,8 +308,9 @@ def _containers(spec: Obj) -> list[Obj]:
 
 def default_plugins(*, not_ready_seconds: int = 300, unreachable_seconds: int = 300) -> list[Plugin]:
     """The plugins every API server runs, in upstream's order."""
-    return [ServiceAccount(), DefaultTolerationSeconds(not_ready_seconds, unreachable_seconds), Priority()]
+    return [ServiceAccount(), DefaultStorageClass(), StorageObjectInUseProtection(),
+            DefaultTolerationSeconds(not_ready_seconds, unreachable_seconds), Priority()]
 
 
-__all__ = ["CREATE", "UPDATE", "Attributes", "DefaultTolerationSeconds", "Plugin", "Priority", "ServiceAccount",
-           "default_plugins", "default_priority_class"]
+__all__ = ["CREATE", "UPDATE", "Attributes", "DefaultStorageClass", "DefaultTolerationSeconds", "Plugin", "Priority",
+           "ServiceAccount", "StorageObjectInUseProtection", "default_plugins", "default_priority_class"]

@@ -11,7 +11,9 @@ ServiceAccount tokens.  Directories follow upstream's layout,
 * configMap, secret, downwardAPI, projected: atomic-writer directories,
   always mounted read-only (secret and projected ones on tmpfs when root);
 * hostPath: the node path after its ``type`` check;
-* persistentVolumeClaim: the bound PV's ``hostPath`` or ``local`` path.
+* persistentVolumeClaim: the bound PV's ``hostPath`` or ``local`` path; a
+  local-path provisioned PV is a filesystem of the claimed size bound into
+  ``kubernetes.io~local-volume/<volume>`` (``localpath``).
 
 A volume that cannot be set up is reported as upstream's FailedMount text,
 ``MountVolume.SetUp failed for volume "v" : <reason>``; the others still
@@ -33,7 +35,7 @@ from typing import Any
 from pyk8s.kubelet.kuberuntime import expansion
 from pyk8s.kubelet.kuberuntime.sources import ObjectNotFound, ObjectSource
 from pyk8s.kubelet.runtime import interface as ri
-from pyk8s.kubelet.volumes import hostpath, projection
+from pyk8s.kubelet.volumes import hostpath, localpath, projection
 from pyk8s.kubelet.volumes.atomicwriter import AtomicWriter, PayloadError
 from pyk8s.machinery import quantity as qty
 from pyk8s.util.clock import REAL_CLOCK, Clock
@@ -82,6 +84,7 @@ class VolumeManager:
         self.can_mount = os.geteuid() == 0 if can_mount is None else can_mount
         self.clock = clock
         self.tokens = projection.TokenCache(clock)
+        self.local_path = localpath.LocalPathVolumes(self.can_mount)
 
     def volume_dir(self, uid: str, plugin: str, name: str) -> pathlib.Path:
         return self.pods_dir / uid / "volumes" / f"kubernetes.io~{plugin}" / name
@@ -96,7 +99,7 @@ class VolumeManager:
             try:
                 result.volumes[name] = await self._set_up(ctx, volume)
             except (VolumeError, projection.ProjectionError, hostpath.HostPathError, PayloadError,
-                    ObjectNotFound, OSError) as exc:
+                    localpath.LocalPathError, ObjectNotFound, OSError) as exc:
                 result.failures[name] = f'MountVolume.SetUp failed for volume "{name}" : {exc}'
         return result
 
@@ -156,8 +159,12 @@ class VolumeManager:
         if phase != "Bound" or not pv_name:
             raise VolumeError(f'PVC {ctx.namespace}/{claim_name} has non-bound phase ("{phase}") '
                               f'or empty pvc.Spec.VolumeName ("{pv_name}")')
-        pv_spec = (await self.sources.get_persistent_volume(pv_name)).get("spec") or {}
+        pv = await self.sources.get_persistent_volume(pv_name)
+        pv_spec = pv.get("spec") or {}
         read_only = bool(source.get("readOnly"))
+        if localpath.is_local_path(pv):
+            target = self.volume_dir((ctx.pod.get("metadata") or {}).get("uid", ""), "local-volume", name)
+            return MountedVolume(name, await self.local_path.set_up(pv, target), read_only)
         if pv_spec.get("hostPath"):
             hp = pv_spec["hostPath"]
             return MountedVolume(name, hostpath.check_type(hp.get("path", ""), hp.get("type")), read_only)
@@ -171,6 +178,7 @@ class VolumeManager:
         A runtime may release its last reference to a mount a moment after the
         container is removed, so a busy mount is retried, then detached lazily."""
         root = self.pods_dir / uid / "volumes"
+        devices = localpath.devices_under(root)
         for point in sorted(_mounts_under(root), key=len, reverse=True):
             for attempt in range(UNMOUNT_RETRIES):
                 if await _run("umount", point) == 0 or point not in _mounts_under(root):
@@ -178,6 +186,7 @@ class VolumeManager:
                 await self.clock.sleep(0.1 * (attempt + 1))
             else:
                 await _run("umount", "-l", point)
+        await self.local_path.release(devices, self.pods_dir)
         if not _mounts_under(root):
             shutil.rmtree(root, ignore_errors=True)
         self.tokens.forget_pod(uid)

@@ -4,8 +4,9 @@ PreFilter resolves the pod's claims through an injected ``VolumeLister``:
 a missing or terminating claim, or an unbound claim whose StorageClass binds
 ``Immediate``, rejects the pod outright.  Filter requires every bound PV's
 ``nodeAffinity`` to match the node.  ``WaitForFirstConsumer`` claims are
-left to an optional ``VolumeBinder`` (find/assume/bind), the seam where
-provisioning will plug in; without one they are assumed satisfiable.
+left to an optional ``VolumeBinder`` (find/assume/bind; the scheduler runs
+``volumebinding_api.ApiVolumeBinder``); without one they are assumed
+satisfiable.  A claim's class is read as upstream does (beta annotation first).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pyk8s.api.core_v1.helpers.nodeaffinity import node_selector_matches
+from pyk8s.api.core_v1.persistentvolume import storage_class_name
 from pyk8s.scheduler.cache import NodeInfo
 from pyk8s.scheduler.framework import interface as fw
 
@@ -95,7 +97,7 @@ class VolumeBinding:
         return None, None
 
     def _binding_mode(self, pvc: dict[str, Any]) -> str:
-        cls_name = (pvc.get("spec") or {}).get("storageClassName")
+        cls_name = storage_class_name(pvc)
         sc = self._lister.get_storage_class(cls_name) if cls_name else None
         return (sc or {}).get("volumeBindingMode") or "Immediate"
 

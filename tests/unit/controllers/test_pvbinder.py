@@ -99,3 +99,57 @@ async def test_unmatched_claim_pending_and_wait_for_first_consumer(env: Env) -> 
     await env.client.update(PVCS, claim, namespace="ns")
     await eventually(lambda: phase(env, "v1/persistentvolumeclaims", "ns", "w") == "Bound")
     assert env.obj("v1/persistentvolumeclaims", "ns", "w")["spec"]["volumeName"] == "on-n2"
+
+
+def claim_events(env: Env, reason: str) -> list[dict]:
+    return [o for (res, _, _), o in env.srv.objects.items() if res == "v1/events" and o.get("reason") == reason]
+
+
+async def test_unmatched_claims_say_why(env: Env) -> None:
+    await env.client.create(PVCS, pvc("plain", "1Gi"), namespace="ns")
+    await env.client.create(PVCS, pvc("lost-class", "1Gi", cls="nope"), namespace="ns")
+    await eventually(lambda: claim_events(env, "FailedBinding") and claim_events(env, "ProvisioningFailed"))
+    failed = claim_events(env, "FailedBinding")[0]
+    assert failed["involvedObject"]["name"] == "plain" and failed["type"] == "Normal"
+    assert failed["message"] == "no persistent volumes available for this claim and no storage class is set"
+    missing = claim_events(env, "ProvisioningFailed")[0]
+    assert missing["involvedObject"]["name"] == "lost-class" and missing["type"] == "Warning"
+    assert missing["message"] == 'storageclass.storage.k8s.io "nope" not found'
+
+
+async def test_beta_class_annotation_wins_over_spec(env: Env) -> None:
+    await env.client.create(PVS, pv("gold-pv", "1Gi", cls="gold"))
+    await env.client.create(PVS, pv("plain-pv", "1Gi"))
+    claim = pvc("b", "1Gi", cls="")
+    claim["metadata"]["annotations"] = {"volume.beta.kubernetes.io/storage-class": "gold"}
+    await env.client.create(PVCS, claim, namespace="ns")
+    await eventually(lambda: phase(env, "v1/persistentvolumeclaims", "ns", "b") == "Bound")
+    assert env.obj("v1/persistentvolumeclaims", "ns", "b")["spec"]["volumeName"] == "gold-pv"
+
+
+async def test_provisioner_claims_are_annotated_and_their_volumes_left_to_it(env: Env) -> None:
+    await env.client.create(CLASSES, {"metadata": {"name": "lp"}, "provisioner": "rancher.io/local-path",
+                                      "volumeBindingMode": "WaitForFirstConsumer"})
+    claim = pvc("p", "1Gi", cls="lp")
+    await env.client.create(PVCS, claim, namespace="ns")
+    await eventually(lambda: claim_events(env, "WaitForFirstConsumer"))
+    assert claim_events(env, "WaitForFirstConsumer")[0]["message"] == \
+        "waiting for first consumer to be created before binding"
+    made = await env.client.get(PVCS, "p", namespace="ns")
+    made["metadata"]["annotations"] = {SELECTED_NODE: "n1"}
+    await env.client.update(PVCS, made, namespace="ns")
+    await eventually(lambda: claim_events(env, "ExternalProvisioning"))
+    notes = env.obj("v1/persistentvolumeclaims", "ns", "p")["metadata"]["annotations"]
+    assert notes["volume.kubernetes.io/storage-provisioner"] == "rancher.io/local-path"
+    assert notes["volume.beta.kubernetes.io/storage-provisioner"] == "rancher.io/local-path"
+    # The provisioner's volume binds; released under Delete, it is left for the provisioner to remove.
+    made = await env.client.get(PVCS, "p", namespace="ns")
+    volume = pv("pvc-p", "1Gi", cls="lp", policy="Delete",
+                claimRef={"namespace": "ns", "name": "p", "uid": made["metadata"]["uid"]})
+    volume["metadata"]["annotations"] = {"pv.kubernetes.io/provisioned-by": "rancher.io/local-path"}
+    await env.client.create(PVS, volume)
+    await eventually(lambda: phase(env, "v1/persistentvolumeclaims", "ns", "p") == "Bound")
+    await env.client.delete(PVCS, "p", namespace="ns")
+    await eventually(lambda: phase(env, "v1/persistentvolumes", "", "pvc-p") == "Released")
+    await asyncio.sleep(0.2)
+    assert env.obj("v1/persistentvolumes", "", "pvc-p") is not None
