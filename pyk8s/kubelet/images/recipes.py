@@ -13,7 +13,7 @@ import pathlib
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pyk8s.kubelet.images import catalog, oci, tools
 from pyk8s.kubelet.images.debian import Package
@@ -39,7 +39,6 @@ class Recipe:
     assemble: Callable[[Files, list[Package], pathlib.Path], oci.ImageSpec]
     exclude: tuple[str, ...] = ()  # Debian packages left out with their dependencies
     drop: tuple[str, ...] = LIBC_EXTRAS  # path prefixes left out
-    needs: tuple[str, ...] = field(default=())  # host tools the assemble step runs
 
 
 def _version(packages: list[Package], name: str) -> str:
