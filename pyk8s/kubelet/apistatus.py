@@ -138,9 +138,12 @@ def pod_status(pod: Mapping[str, Any], status: PodStatus, *, reasons: ReasonCach
     init_statuses = [convert(c, not_started_reason="PodInitializing") for c in spec.get("initContainers") or []]
     waiting = "ContainerCreating" if _init_done(pod, init_statuses) else "PodInitializing"
     statuses = [convert(c, not_started_reason=waiting) for c in spec.get("containers") or []]
+    # Ephemeral containers (kubectl debug) have no probes: never "ready", as upstream reports them.
+    ephemeral = [{**convert(c, not_started_reason="ContainerCreating"), "ready": False}
+                 for c in spec.get("ephemeralContainers") or []]
     sandbox_ready = bool(status.sandboxes) and status.sandboxes[0].state == ri.SandboxState.READY
     host_network = bool(spec.get("hostNetwork"))
     pod_ips = [host_ip] if host_network and host_ip else list(status.ips)
-    return podstatus.generate(pod, statuses=statuses, init_statuses=init_statuses, host_ip=host_ip,
-                              pod_ips=pod_ips, start_time=start_time, sandbox_ready=sandbox_ready,
+    return podstatus.generate(pod, statuses=statuses, init_statuses=init_statuses, ephemeral_statuses=ephemeral,
+                              host_ip=host_ip, pod_ips=pod_ips, start_time=start_time, sandbox_ready=sandbox_ready,
                               terminal=terminal)

@@ -33,7 +33,7 @@ def condition_dict(kind: str, status: str, reason: str = "", message: str = "") 
 
 
 def generate(pod: Mapping[str, Any], *, statuses: Sequence[Obj], init_statuses: Sequence[Obj] = (),
-             host_ip: str = "", pod_ips: Sequence[str] = (), start_time: str | None = None,
+             ephemeral_statuses: Sequence[Obj] = (), host_ip: str = "", pod_ips: Sequence[str] = (), start_time: str | None = None,
              sandbox_ready: bool = True, terminal: bool = False) -> Obj:
     """The status for ``pod`` given what the runtime shows (see the module docstring)."""
     old = pod.get("status") or {}
@@ -51,4 +51,6 @@ def generate(pod: Mapping[str, Any], *, statuses: Sequence[Obj], init_statuses: 
     if init_statuses:
         status["initContainerStatuses"] = list(init_statuses)
     status["containerStatuses"] = list(statuses)
+    if ephemeral_statuses:
+        status["ephemeralContainerStatuses"] = list(ephemeral_statuses)
     return status

@@ -1,15 +1,22 @@
-"""Pods: graceful deletion and the binding subresource.
+"""Pods: graceful deletion, the binding subresource and pods/ephemeralcontainers.
 
 A pod bound to a node is not removed by a delete: it gets deletionTimestamp
 (now + grace) and deletionGracePeriodSeconds, and its kubelet deletes it again
 with grace 0 once the containers are gone.  Unbound pods, pods in a terminal
 phase and deletes with gracePeriodSeconds=0 remove the pod at once.
+
+``pods/ephemeralcontainers`` (PUT and PATCH, what ``kubectl debug`` sends)
+changes only ``spec.ephemeralContainers``, judged by upstream's rules for it
+(added, never removed or changed) rather than the pod-update rules, which
+forbid any other spec change.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from pyk8s.api.core_v1 import pod as pod_api
 from pyk8s.apiserver.registry import objectmeta
 from pyk8s.apiserver.registry.generic import GenericStore
 from pyk8s.apiserver.registry.rest import DeleteOptions, WriteOptions
@@ -17,9 +24,28 @@ from pyk8s.machinery import errors
 
 Obj = dict[str, Any]
 DEFAULT_GRACE = 30
+EPHEMERAL = "ephemeralcontainers"
 
 
 class PodStore(GenericStore):
+    async def _prepare_update(self, old: Obj, new: Obj, opts: WriteOptions, subresource: str) -> Obj:
+        if subresource != EPHEMERAL:
+            return await super()._prepare_update(old, new, opts, subresource)
+        pod_api.prepare_for_ephemeral_update(new, old)
+        errs = pod_api.validate_ephemeral_update(new, old)
+        if errs:
+            raise self._invalid(old["metadata"]["name"], errs)
+        # Judged above: the common update steps then compare against the old pod with the new list.
+        baseline = copy.deepcopy(old)
+        baseline.setdefault("spec", {})["ephemeralContainers"] = (new.get("spec") or {}).get("ephemeralContainers")
+        if baseline["spec"]["ephemeralContainers"] is None:
+            baseline["spec"].pop("ephemeralContainers")
+        return await super()._prepare_update(baseline, new, opts, subresource)
+
+    def _prepare_subresource(self, new: Obj, old: Obj, subresource: str) -> None:
+        if subresource != EPHEMERAL:
+            super()._prepare_subresource(new, old, subresource)
+
     async def graceful_delete(self, obj: Obj, opts: DeleteOptions) -> bool:
         spec, meta = obj.get("spec") or {}, obj["metadata"]
         phase = (obj.get("status") or {}).get("phase")
