@@ -17,8 +17,9 @@ it, so an in-process component campaigns again instead, from scratch (fresh
 informers and caches), after ``restart_delay``; a component that fails is
 logged and rebuilt the same way (backing off up to 30 s).
 
-Names for ``pyk8s server --disable``: ``controller-manager`` and
-``scheduler`` (``COMPONENTS``).  ``--simulate-nodes N`` adds
+Names for ``pyk8s server --disable``: ``controller-manager``,
+``scheduler`` and ``kubelet`` (``COMPONENTS``); the kubelet makes this
+machine a node (its pods keep running when the server stops).  ``--simulate-nodes N`` adds
 ``simulated-nodes``: N kwok-style nodes played by ``SimulatedAgent``.
 """
 
@@ -41,8 +42,10 @@ log = logging.getLogger("pyk8s.controlplane")
 CONTROLLER_MANAGER = "controller-manager"
 SCHEDULER = "scheduler"
 SIMULATED_NODES = "simulated-nodes"
+KUBELET = "kubelet"
 #: What ``--disable`` may name.
-COMPONENTS = (CONTROLLER_MANAGER, SCHEDULER)
+COMPONENTS = (CONTROLLER_MANAGER, SCHEDULER, KUBELET)
+CONTROL_PLANE_ROLE = "node-role.kubernetes.io/control-plane"
 MAX_RESTART_DELAY = 30.0
 
 
@@ -160,11 +163,45 @@ def simulated_nodes(assembly: ServerAssembly, opts: ControlPlaneOptions) -> Clie
                            user_agent="pyk8s-agent/simulated", max_connections=64, campaign_again=False)
 
 
+class EmbeddedKubelet:
+    """The server's own node: its container runtime started, then the kubelet run (``registered`` once the
+    Node is in the API)."""
+
+    def __init__(self, client: Client, config: Any) -> None:
+        self.client, self.config = client, config
+        self.registered = asyncio.Event()
+
+    async def run(self) -> None:
+        from pyk8s.daemons.kubelet import build_kubelet
+
+        kubelet = await build_kubelet(self.client, self.config)
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(kubelet.run())
+            await kubelet.node.registered.wait()
+            self.registered.set()
+
+
+def kubelet(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientComponent:
+    """A kubelet for this machine, named after the host and labelled as the control plane's node."""
+    import socket
+
+    from pyk8s.kubelet.kubelet import KubeletConfig
+
+    def build(client: Client) -> Runnable:
+        config = KubeletConfig(node_name=socket.gethostname().lower(), root_dir=assembly.opts.config.data_dir / "kubelet",
+                               labels={CONTROL_PLANE_ROLE: ""})
+        return EmbeddedKubelet(client, config)
+
+    return ClientComponent(KUBELET, kubeconfig=assembly.opts.config.kubeconfig_path, build=build,
+                           user_agent="kubelet/v1.32.0", campaign_again=False, restart_delay=opts.restart_delay)
+
+
 def components(opts: ControlPlaneOptions) -> list[Callable[[ServerAssembly], Component]]:
     """Factories for ``ServerOptions.extra``, in start order."""
     makers: list[Callable[[ServerAssembly], Component]] = [
         lambda a: controller_manager(a, opts),
         lambda a: scheduler(a, opts),
+        lambda a: kubelet(a, opts),
     ]
     if opts.simulate_nodes > 0:
         makers.append(lambda a: simulated_nodes(a, opts))

@@ -34,6 +34,7 @@ from pyk8s.kubelet.runtime.cri.client import CRIClient
 from pyk8s.kubelet.runtime.process import ProcessRuntime
 
 log = logging.getLogger(__name__)
+CGROUP_ROOT = "kubepods"  # the QoS tree's root, as KubeletConfig.cgroup_root names it
 
 
 @dataclass
@@ -123,7 +124,27 @@ def _host_cleanup(root_dir: pathlib.Path) -> list[str]:
     if pathlib.Path(f"/sys/class/net/{cni.DEFAULT_BRIDGE}").exists():
         subprocess.run(["ip", "link", "delete", cni.DEFAULT_BRIDGE], capture_output=True, check=False)
         done.append(f"deleted bridge {cni.DEFAULT_BRIDGE}")
+    removed = remove_empty_cgroups(CGROUP_ROOT)
+    if removed:
+        done.append(f"removed {removed} empty cgroups under /{CGROUP_ROOT}")
     return done
+
+
+def remove_empty_cgroups(parent: str) -> int:
+    """rmdir the empty cgroup dirs below ``parent`` in every hierarchy, deepest first (busy ones stay)."""
+    removed = 0
+    for hierarchy in pathlib.Path("/sys/fs/cgroup").iterdir():
+        top = hierarchy / parent
+        if not top.is_dir():
+            continue
+        dirs = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True)
+        for path in [*dirs, top]:
+            try:
+                path.rmdir()
+                removed += 1
+            except OSError:
+                pass
+    return removed
 
 
 def unmount_under(root: pathlib.Path) -> list[str]:

@@ -8,7 +8,9 @@ the admin kubeconfig the server writes (``D/admin.kubeconfig``), so the helper
 assumes nothing else about the server's PKI.
 
 By default the server runs bare: the helper sets ``$PYK8S_DISABLE`` so the
-embedded controller manager and scheduler stay off and tests see only what
+embedded controller manager, scheduler and kubelet stay off (the kubelet
+always: a test that wants a node runs ``pyk8s.testing.kubelet`` in a network
+namespace of its own) and tests see only what
 the API server itself does (as before those components existed).
 ``ServerProcess(control_plane=True)`` runs ``pyk8s server`` as a user would,
 with both; add ``extra_args=["--simulate-nodes", "2"]`` for nodes.  The
@@ -53,6 +55,8 @@ START_TIMEOUT = 60.0
 # ``pyk8s server`` adds this variable's components to --disable (pyk8s.cli.server.DISABLE_ENV).
 DISABLE_ENV = "PYK8S_DISABLE"
 CONTROL_PLANE_COMPONENTS = ("controller-manager", "scheduler")
+# The embedded kubelet would make the test machine a node: tests that want one run it in a namespace.
+NODE_COMPONENTS = ("kubelet",)
 
 
 def free_port() -> int:
@@ -139,8 +143,8 @@ class ServerProcess:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in _reap()
         env = dict(os.environ)
         env.pop(DISABLE_ENV, None)
-        if not self.control_plane:
-            env[DISABLE_ENV] = ",".join(CONTROL_PLANE_COMPONENTS)
+        left_out = NODE_COMPONENTS if self.control_plane else (*CONTROL_PLANE_COMPONENTS, *NODE_COMPONENTS)
+        env[DISABLE_ENV] = ",".join(left_out)
         env.update(self.extra_env, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
             self.command(),

@@ -9,8 +9,8 @@ command there (``curl`` a pod IP "from the node").
 ``stop()`` ends the kubelet by PID (pods keep running, as with a real
 kubelet); ``start()`` again adopts them.  ``close()`` stops it and resets the
 node with ``pyk8s kubelet --reset`` (every sandbox removed through CRI,
-containerd stopped by PID, mounts unmounted, the bridge deleted), then
-removes empty cgroups the pods left and the root dir.
+containerd stopped by PID, mounts unmounted, the bridge and the empty
+cgroups the pods left deleted), then removes the root dir.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from typing import Any
 
 from pyk8s.testing.cluster import ServerProcess, server_binary
 from pyk8s.testing.nodenet import NodeNetns
-
-CGROUP_PARENT = "kubepods"
 
 
 class KubeletProcess:
@@ -108,7 +106,6 @@ class KubeletProcess:
         finally:
             subprocess.run(self.netns.command([server_binary(), "kubelet", "--reset", "--root-dir",
                                                str(self.root_dir)]), capture_output=True, timeout=120, check=False)
-            remove_empty_cgroups(CGROUP_PARENT)
             shutil.rmtree(self.root, ignore_errors=True)
 
     def log_tail(self, size: int = 4000) -> str:
@@ -117,15 +114,3 @@ class KubeletProcess:
         except OSError:
             return ""
 
-
-def remove_empty_cgroups(parent: str) -> None:
-    """rmdir the empty cgroup dirs below ``parent`` in every hierarchy, deepest first (busy ones stay)."""
-    for hierarchy in pathlib.Path("/sys/fs/cgroup").iterdir():
-        top = hierarchy / parent
-        if not top.is_dir():
-            continue
-        for path in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-            with contextlib.suppress(OSError):
-                path.rmdir()
-        with contextlib.suppress(OSError):
-            top.rmdir()

@@ -94,13 +94,13 @@ def test_factories_read_the_assembly_kubeconfig_and_build_nothing_yet(tmp_path: 
                                election=LeaseSettings(lease_duration=4, renew_deadline=3, retry_period=1))
     assembly = ServerAssembly(ServerOptions(config=ServerConfig(data_dir=tmp_path), storage_url="memory://"))
     comps = [make(assembly) for make in controlplane.components(opts)]
-    assert [c.name for c in comps] == ["controller-manager", "scheduler", "simulated-nodes"]
+    assert [c.name for c in comps] == ["controller-manager", "scheduler", "kubelet", "simulated-nodes"]
     for c in comps:
         assert isinstance(c, ClientComponent)
         assert c.kubeconfig == tmp_path / "admin.kubeconfig"
         assert c.worker is None and not c.ready.is_set()
-    assert [c.campaign_again for c in comps] == [True, True, False]
-    assert controlplane.components(ControlPlaneOptions()).__len__() == 2
+    assert [c.campaign_again for c in comps] == [True, True, False, False]
+    assert controlplane.components(ControlPlaneOptions()).__len__() == 3
 
 
 async def test_built_workers_carry_the_options(kubeconfig: Path, tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ async def test_built_workers_carry_the_options(kubeconfig: Path, tmp_path: Path)
     opts = ControlPlaneOptions(controllers=("replicaset-controller",), simulate_nodes=2, election=settings,
                                controller_options={"node_monitor_grace_period": 8})
     assembly = ServerAssembly(ServerOptions(config=ServerConfig(data_dir=tmp_path), storage_url="memory://"))
-    cm, sched, sim = (make(assembly) for make in controlplane.components(opts))
+    cm, sched, node, sim = (make(assembly) for make in controlplane.components(opts))
     client = Client.from_kubeconfig(str(kubeconfig))
     try:
         manager = cm.build(client)  # type: ignore[attr-defined]
@@ -121,6 +121,10 @@ async def test_built_workers_carry_the_options(kubeconfig: Path, tmp_path: Path)
         assert manager.lease == (4, 3, 1) and manager.options == {"node_monitor_grace_period": 8}
         daemon = sched.build(client)  # type: ignore[attr-defined]
         assert isinstance(daemon, SchedulerDaemon) and daemon.election == settings
+        kubelet = node.build(client)  # type: ignore[attr-defined]
+        assert isinstance(kubelet, controlplane.EmbeddedKubelet)
+        assert kubelet.config.root_dir == tmp_path / "kubelet"
+        assert kubelet.config.labels == {"node-role.kubernetes.io/control-plane": ""}
         agent = sim.build(client)  # type: ignore[attr-defined]
         assert isinstance(agent, SimulatedAgent) and sorted(agent.nodes) == ["sim-0", "sim-1"]
     finally:
