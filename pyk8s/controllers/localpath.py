@@ -207,6 +207,8 @@ class LocalPathProvisioner:
         spec = pv.get("spec") or {}
         if (pv.get("status") or {}).get("phase") != "Released" or spec.get("persistentVolumeReclaimPolicy") != "Delete":
             return None
+        if pv["metadata"].get("deletionTimestamp"):
+            return None  # its data is gone already; pv-protection lets it go
         helper = helper_pod(pv, self.image)
         node = helper["spec"]["nodeName"]
         if node and self.nodes.lister.get(node) is not None:

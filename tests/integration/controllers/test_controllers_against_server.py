@@ -237,7 +237,9 @@ async def test_node_ipam_lifecycle_and_pv_binding(client: Client, api_server) ->
     nodes, pvs, pvcs = (SCHEME.get("", "v1", p) for p in ("nodes", "persistentvolumes", "persistentvolumeclaims"))
     c = Client.from_kubeconfig(api_server.kubeconfig)
     cm = ControllerManager(c, controllers=["node-ipam-controller", "node-lifecycle-controller",
-                                           "persistentvolume-binder-controller"],
+                                           "persistentvolume-binder-controller",
+                                           "persistentvolumeclaim-protection-controller",
+                                           "persistentvolume-protection-controller"],
                            options={"node_monitor_grace_period": 1.0, "node_monitor_period": 0.5})
     task = asyncio.create_task(cm.run())
     name = "node-" + uuid.uuid4().hex[:6]

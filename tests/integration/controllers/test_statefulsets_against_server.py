@@ -28,7 +28,9 @@ EVENTS = SCHEME.get("", "v1", "events")
 @pytest.fixture
 async def sts_manager(api_server: ServerProcess) -> AsyncIterator[ControllerManager]:
     c = Client.from_kubeconfig(api_server.kubeconfig, field_manager="kube-controller-manager")
-    cm = ControllerManager(c, controllers=["statefulset-controller", "garbage-collector-controller"])
+    # Claims carry the pvc-protection finalizer (admission), which its controller removes on deletion.
+    cm = ControllerManager(c, controllers=["statefulset-controller", "garbage-collector-controller",
+                                           "persistentvolumeclaim-protection-controller"])
     task = asyncio.create_task(cm.run())
     try:
         await asyncio.wait_for(cm.ready.wait(), 20)
