@@ -19,9 +19,11 @@ import copy
 import json
 from typing import Any
 
+import orjson
+
 from pyk8s.api import kinds, meta_v1, names
 from pyk8s.api.kinds import LABEL_SELECTOR, child, define_kind, register, spec_of
-from pyk8s.machinery import labels, quantity
+from pyk8s.machinery import labels, quantity, typecheck
 from pyk8s.machinery.schema import (
     INT32,
     INT64,
@@ -31,6 +33,7 @@ from pyk8s.machinery.schema import (
     Field,
     Quantity,
     Ref,
+    SchemaType,
     define,
 )
 from pyk8s.machinery.scheme import Strategy
@@ -224,14 +227,16 @@ def _is_cpu_utilization(metric: Obj) -> bool:
             and (res.get("target") or {}).get("type") == "Utilization")
 
 
-def _pop_json(annotations: Obj, key: str) -> Any:
+def _pop_json(annotations: Obj, key: str, t: SchemaType) -> Any:
+    """An annotation's JSON, or None when it does not decode into ``t`` (ignored, as upstream's conversion)."""
     raw = annotations.pop(key, None)
     if raw is None:
         return None
     try:
-        return json.loads(raw)
+        value = orjson.loads(raw)  # not json.loads: deep nesting must not raise RecursionError
     except ValueError:
         return None
+    return value if typecheck.decodes_as(value, t) else None
 
 
 def hpa_v1_to_v2(obj: Obj) -> Obj:
@@ -240,25 +245,27 @@ def hpa_v1_to_v2(obj: Obj) -> Obj:
     out["apiVersion"] = "autoscaling/v2"
     annotations = dict((out.get("metadata") or {}).get("annotations") or {})
     spec = out.get("spec") or {}
-    metrics = _pop_json(annotations, ANNOTATION_METRICS) or []
+    metrics = _pop_json(annotations, ANNOTATION_METRICS, ArrayOf(Ref(f"{V2}.MetricSpec"))) or []
     cpu = spec.pop("targetCPUUtilizationPercentage", None)
     if cpu is not None:
         metrics = [_cpu_utilization_metric(cpu)] + [m for m in metrics if not _is_cpu_utilization(m)]
     if metrics:
         spec["metrics"] = metrics
-    behavior = _pop_json(annotations, ANNOTATION_BEHAVIOR)
+    behavior = _pop_json(annotations, ANNOTATION_BEHAVIOR, Ref(f"{V2}.HorizontalPodAutoscalerBehavior"))
     if behavior is not None:
         spec["behavior"] = behavior
     status = out.get("status")
     if isinstance(status, dict):
-        current = _pop_json(annotations, ANNOTATION_CURRENT_METRICS) or []
+        current = _pop_json(annotations, ANNOTATION_CURRENT_METRICS,
+                            ArrayOf(Ref(f"{V2}.MetricStatus"))) or []
         cpu_now = status.pop("currentCPUUtilizationPercentage", None)
         if cpu_now is not None:
             current = [{"type": "Resource", "resource": {"name": "cpu", "current": {
                 "averageUtilization": cpu_now}}}] + [m for m in current if (m.get("resource") or {}).get("name") != "cpu"]
         if current:
             status["currentMetrics"] = current
-        conditions = _pop_json(annotations, ANNOTATION_CONDITIONS)
+        conditions = _pop_json(annotations, ANNOTATION_CONDITIONS,
+                               ArrayOf(Ref(f"{V2}.HorizontalPodAutoscalerCondition")))
         if conditions:
             status["conditions"] = conditions
     _set_annotations(out, annotations)

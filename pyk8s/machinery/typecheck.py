@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from pyk8s.machinery import validation
+from pyk8s.machinery import nesting, validation
 from pyk8s.machinery.errors import StatusError
 from pyk8s.machinery.schema import (
     REGISTRY,
@@ -216,6 +216,13 @@ def first_mismatch(obj: Any, schema_name: str, registry: SchemaRegistry | None =
     if schema is None or not isinstance(obj, dict):
         return None
     return _Walk(reg).object(obj, schema, schema_name.rsplit(".", 1)[-1], "", "")
+
+
+def decodes_as(value: Any, t: SchemaType, registry: SchemaRegistry | None = None) -> bool:
+    """Whether ``value`` would decode into ``t`` (and nests within bounds): for JSON held in strings."""
+    if nesting.too_deep(value) is not None:
+        return False
+    return _Walk(registry if registry is not None else REGISTRY).value(value, t, "", "", "") is None
 
 
 def check_patched(obj: Any, schema_name: str, registry: SchemaRegistry | None = None) -> None:

@@ -309,3 +309,19 @@ async def test_well_formed_content_types_still_decode(client):
 async def test_body_over_the_limit_is_worded_as_upstream(client):
     resp = await client.post(CM, data=b" " * (3 * 1024 * 1024 + 1), headers=JSON)
     assert await status(resp, 413, "RequestEntityTooLarge") == "Request entity too large: limit is 3145728"
+
+
+async def test_deeply_nested_json_in_an_hpa_annotation_is_ignored_not_a_500(client):
+    deep = "[" * 3000 + "]" * 3000
+    hpa = {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
+           "metadata": {"name": "h", "annotations": {"autoscaling.alpha.kubernetes.io/metrics": deep,
+                                                     "autoscaling.alpha.kubernetes.io/behavior": '{"scaleUp": 5}'}},
+           "spec": {"maxReplicas": 3, "scaleTargetRef": {"kind": "Deployment", "name": "d", "apiVersion": "apps/v1"}}}
+    resp = await client.post("/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers",
+                             data=orjson.dumps(hpa), headers=JSON)
+    assert resp.status == 201, await resp.text()
+    got = await client.get("/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/h", headers=AUTH)
+    spec = (await got.json())["spec"]
+    # Neither annotation decodes into its type: both are dropped, as upstream's conversion drops them.
+    assert "behavior" not in spec
+    assert all(m.get("type") == "Resource" for m in spec.get("metrics", []))

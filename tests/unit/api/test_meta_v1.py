@@ -77,3 +77,34 @@ def test_zero_grace_period_is_a_value_not_unset() -> None:
     errs = validate_object_meta_update(changed, {"metadata": deleting})
     assert [(e.field, e.message) for e in errs] == [
         ("metadata.deletionGracePeriodSeconds", "Invalid value: 30: field is immutable")]
+
+
+# --- managedFields (issue 9) ---------------------------------------------------------------------
+
+def _managed(**entry):
+    base = {"manager": "m", "operation": "Update", "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:a": {}}}}
+    return {"metadata": {"name": "x", "namespace": "d", "managedFields": [{**base, **entry}]}}
+
+
+def _managed_errors(obj):
+    return {e.field: e.message for e in validate_object_meta(obj, namespaced=True)}
+
+
+def test_managed_fields_entries_are_validated_as_upstream():
+    assert _managed_errors(_managed()) == {}
+    assert _managed_errors(_managed(operation="Patch")) == {
+        "metadata.managedFields[0].operation": 'Invalid value: "Patch": must be `Apply` or `Update`'}
+    assert _managed_errors(_managed(fieldsType="FieldsV2")) == {
+        "metadata.managedFields[0].fieldsType": 'Invalid value: "FieldsV2": must be `FieldsV1`'}
+    assert "metadata.managedFields[0].manager" in _managed_errors(_managed(manager="x" * 129))
+    assert _managed_errors(_managed(manager="a\x07b"))["metadata.managedFields[0].manager"].endswith(
+        "invalid character U+0007 (at position 1)")
+    assert "metadata.managedFields[0].subresource" in _managed_errors(_managed(subresource="s" * 257))
+
+
+def test_fields_v1_must_be_a_trie_of_field_paths():
+    for bad in ([1, 2], {"f:a": 1}, {"x:a": {}}, {"k:not-json": {}}, {"k:[1]": {}}, {"i:x": {}}, {"f:a": {"f:b": []}}):
+        assert "metadata.managedFields[0].fieldsV1" in _managed_errors(_managed(fieldsV1=bad)), bad
+    good = {".": {}, "f:spec": {"f:containers": {'k:{"name":"c"}': {".": {}, "f:image": {}}}},
+            "f:finalizers": {'v:"a"': {}}, "f:items": {"i:0": {}}}
+    assert _managed_errors(_managed(fieldsV1=good)) == {}

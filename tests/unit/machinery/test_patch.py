@@ -240,3 +240,33 @@ def test_smp_kubectl_apply_body_with_api_schemas():
     assert out["spec"]["strategy"] == {"type": "Recreate"}
     assert out["metadata"]["finalizers"] == ["a", "b", "z"]
     assert out["spec"]["template"]["spec"]["tolerations"] == [{"key": "k1"}]
+
+
+# --- JSON patch limits (issue 9) ----------------------------------------------------------------
+
+def test_json_patch_copies_are_charged_against_3_mib():
+    ops = [{"op": "add", "path": "/x", "value": [0] * 1000}]
+    ops += [{"op": "copy", "from": "/x", "path": "/x/-"}] * 22  # would double to 4 billion elements
+    with pytest.raises(StatusError) as err:
+        apply_json_patch({}, ops)
+    e = err.value
+    assert (e.code, e.reason, e.message) == (422, "Invalid", "the server rejected our request due to an error in "
+                                                             "our request")
+    assert e.causes[0].message.startswith("Unable to complete the copy, the accumulated size increase of copy is ")
+    assert e.causes[0].message.endswith(", exceeding the limit 3145728")
+
+
+def test_json_patch_copies_within_the_budget_are_independent():
+    out = apply_json_patch({"a": {"b": [1]}}, [{"op": "copy", "from": "/a", "path": "/c"},
+                                               {"op": "add", "path": "/c/b/-", "value": 2}])
+    assert out == {"a": {"b": [1]}, "c": {"b": [1, 2]}}
+
+
+def test_json_patch_operation_count_is_capped_at_10000():
+    ops = [{"op": "test", "path": "/a", "value": 1}]
+    assert apply_json_patch({"a": 1}, ops * 10_000) == {"a": 1}
+    with pytest.raises(StatusError) as err:
+        apply_json_patch({"a": 1}, ops * 10_001)
+    assert (err.value.code, err.value.reason, err.value.message) == (
+        413, "RequestEntityTooLarge",
+        "Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001")
