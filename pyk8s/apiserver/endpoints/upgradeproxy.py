@@ -132,11 +132,13 @@ async def _splice(request: web.Request, reader: asyncio.StreamReader, writer: as
         if name.lower() not in DROPPED:
             resp.headers.add(name, value)
     resp.force_close()
-    await resp.prepare(request)
     transport, protocol = request.transport, request.protocol
     assert transport is not None
     client = _ClientBytes(request, writer)
+    # Before the 101 goes out: a SPDY upgrade is not one aiohttp knows, and its first frame must not reach
+    # the HTTP parser.
     protocol.set_parser(client)  # type: ignore[arg-type]  # duck-typed like aiohttp's WebSocketReader
+    await resp.prepare(request)
     try:
         while not client.closed.is_set() and (chunk := await reader.read(65536)):
             if transport.is_closing():

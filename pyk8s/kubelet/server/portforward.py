@@ -10,7 +10,9 @@ and copies bytes both ways; a FIN travels as a FIN, so half-closed
 connections behave.  Whatever the runtime writes on its error stream (for a
 closed port, containerd's "failed to connect to localhost:N inside
 namespace ..." as upstream's kubelet relays it) goes to kubectl's error
-stream.  The upgraded connection lives until kubectl closes it.
+stream.  The upgraded connection lives until kubectl closes it.  The same
+streams over a raw ``Upgrade: SPDY/3.1`` (kubectl's fallback) are served
+alike (``spdyupgrade``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import WSMsgType, web
 
 from pyk8s.kubelet.runtime.cri import streaming_spdy as spdy
+from pyk8s.kubelet.server import spdyupgrade
 from pyk8s.kubelet.server.remotecommand import text, websocket_for
 from pyk8s.kubelet.server.streamsource import StreamRefused
 
@@ -32,6 +35,8 @@ Forwarder = Callable[[int], Awaitable[str]]  # port -> the runtime's streaming U
 
 
 async def serve(request: web.Request, url_for: Forwarder) -> web.StreamResponse:
+    if spdyupgrade.is_spdy(request):
+        return await _serve_spdy(request, url_for)
     ws = websocket_for(request, (TUNNEL,))
     if ws is None:
         return text(400, "Upgrade request required")
@@ -48,6 +53,17 @@ async def serve(request: web.Request, url_for: Forwarder) -> web.StreamResponse:
         with contextlib.suppress(asyncio.CancelledError):
             await pairs
     return ws
+
+
+async def _serve_spdy(request: web.Request, url_for: Forwarder) -> web.StreamResponse:
+    if spdyupgrade.negotiate(request, (PORTFORWARD,)) is None:
+        return text(400, f"unable to upgrade: unable to negotiate protocol: server supports [{PORTFORWARD}]")
+    session, resp = await spdyupgrade.accept(request, PORTFORWARD)
+    try:
+        await _accept(session, url_for)
+    finally:
+        await session.close()
+    return resp
 
 
 async def _accept(session: spdy.Session, url_for: Forwarder) -> None:
@@ -85,9 +101,9 @@ async def _forward(error: spdy.Stream, data: spdy.Stream, url_for: Forwarder) ->
     headers = {"port": str(port), "requestid": data.headers.get("requestid", "")}
     remote_error = upstream.open_stream({"streamtype": "error", **headers})
     remote_data = upstream.open_stream({"streamtype": "data", **headers})
-    sending = asyncio.create_task(_copy(data, remote_data))
+    sending = asyncio.create_task(spdy.pipe(data, remote_data))
     try:
-        await asyncio.gather(_copy(remote_data, data), _copy(remote_error, error))
+        await asyncio.gather(spdy.pipe(remote_data, data), spdy.pipe(remote_error, error))
     finally:
         sending.cancel()
         await upstream.close()
@@ -100,7 +116,3 @@ def _fail(error: spdy.Stream, data: spdy.Stream, message: str) -> None:
     data.close()
 
 
-async def _copy(source: spdy.Stream, target: spdy.Stream) -> None:
-    while chunk := await source.read():
-        target.write(chunk)
-    target.close()

@@ -17,6 +17,10 @@ Channels (v4 and v5 alike): 0 stdin, 1 stdout, 2 stderr, 3 error (one
 4 resize (``{"Width":..,"Height":..}``); v5 adds 255 = close ``[255, ch]``.
 The session ends after the runtime has closed: every byte of output is sent
 before the status on channel 3, then a normal close.
+
+kubectl's fallback, a raw ``Upgrade: SPDY/3.1`` (``spdyupgrade``), brings
+its own streams (``streamType`` error, stdin, stdout, stderr, resize); each
+is joined to the runtime's stream of the same type.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 from aiohttp import WSMsgType, web
 
 from pyk8s.kubelet.runtime.cri import streaming_spdy as spdy
+from pyk8s.kubelet.server import spdyupgrade
 
 V5, V4 = "v5.channel.k8s.io", "v4.channel.k8s.io"
 PROTOCOLS = (V5, V4)
@@ -70,9 +75,11 @@ def text(code: int, message: str) -> web.Response:
 
 async def serve(request: web.Request, url: str, opts: Options) -> web.StreamResponse:
     """Relay one exec/attach session between the upgraded client and the runtime's streaming ``url``."""
+    if spdyupgrade.is_spdy(request):
+        return await _serve_spdy(request, url, opts)
     ws = websocket_for(request, PROTOCOLS)
     if ws is None:
-        return text(400, "Upgrade request required")  # a SPDY client: see the module docstring
+        return text(400, "Upgrade request required")
     try:
         session, reader = await spdy.connect(url, V4)
     except (OSError, spdy.UpgradeError) as exc:
@@ -129,3 +136,55 @@ async def _from_client(ws: web.WebSocketResponse, session: spdy.Session, stdin: 
             stdin.close()
     # The client went away: end the runtime side too (the command keeps running, as upstream).
     await session.close()
+
+
+# ---------------------------------------------------------------- the raw SPDY fallback
+
+STREAM_WAIT = 30.0  # upstream's streamCreationTimeout
+
+
+async def _serve_spdy(request: web.Request, url: str, opts: Options) -> web.StreamResponse:
+    protocol = spdyupgrade.negotiate(request, PROTOCOLS)  # over SPDY v5 is v4: only WebSocket needed CLOSE
+    if protocol is None:
+        return text(400, f"unable to upgrade: unable to negotiate protocol: server supports [{', '.join(PROTOCOLS)}]")
+    try:
+        runtime, reader = await spdy.connect(url, V4)
+    except (OSError, spdy.UpgradeError) as exc:
+        return text(500, f"error connecting to the container runtime's streaming server: {exc}")
+    client, resp = await spdyupgrade.accept(request, protocol)
+    try:
+        wanted = ["error", *(n for n, on in (("stdin", opts.stdin), ("stdout", opts.stdout),
+                                               ("stderr", opts.stderr), ("resize", opts.tty)) if on)]
+        theirs = await _client_streams(client, set(wanted))
+        if theirs is not None:
+            ours = {name: runtime.open_stream({"streamtype": name}) for name in wanted}
+            await _join(theirs, ours)
+    finally:
+        await client.close()
+        await runtime.close()
+        reader.cancel()
+    return resp
+
+
+async def _client_streams(client: spdy.Session, wanted: set[str]) -> dict[str, spdy.Stream] | None:
+    streams: dict[str, spdy.Stream] = {}
+    try:
+        async with asyncio.timeout(STREAM_WAIT):
+            while wanted - streams.keys():
+                stream = await client.incoming.get()
+                if stream is None:
+                    return None
+                streams[stream.headers.get("streamtype", "")] = stream
+    except TimeoutError:
+        return None
+    return streams
+
+
+async def _join(theirs: dict[str, spdy.Stream], ours: dict[str, spdy.Stream]) -> None:
+    inputs = [asyncio.create_task(spdy.pipe(theirs[n], ours[n])) for n in ("stdin", "resize") if n in ours]
+    try:
+        await asyncio.gather(*(spdy.pipe(ours[n], theirs[n]) for n in ("stdout", "stderr") if n in ours))
+        await spdy.pipe(ours["error"], theirs["error"])
+    finally:
+        for task in inputs:
+            task.cancel()

@@ -158,3 +158,20 @@ def test_websocket_v4_only_client(cluster: Cluster, shell: str) -> None:
     status = json.loads(frames[-1][1:])
     assert frames[-1][0] == 3 and status["reason"] == "NonZeroExitCode"
     assert status["details"]["causes"] == [{"reason": "ExitCode", "message": "2"}]
+
+
+def test_legacy_spdy_fallback(cluster: Cluster, shell: str) -> None:
+    """kubectl told not to use WebSockets upgrades to SPDY/3.1 (what it falls back to): the same results."""
+    spdy_only = {"KUBECTL_REMOTE_COMMAND_WEBSOCKETS": "false"}
+    out = cluster.server.kubectl("exec", "-i", shell, "--", "sh", "-c", "cat; echo err >&2; exit 5", input="via-spdy\n",
+                          check=False, env=spdy_only, timeout=30)
+    assert (out.stdout, out.returncode) == ("via-spdy\n", 5)
+    assert out.stderr == "err\ncommand terminated with exit code 5\n"
+    payload = os.urandom(100_000)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = pathlib.Path(tmp) / "s.bin"
+        local.write_bytes(payload)
+        cluster.server.kubectl("cp", str(local), f"{shell}:/tmp/s.bin", env=spdy_only, timeout=60)
+        back = pathlib.Path(tmp) / "back.bin"
+        cluster.server.kubectl("cp", f"{shell}:/tmp/s.bin", str(back), env=spdy_only, timeout=60)
+        assert back.read_bytes() == payload

@@ -118,3 +118,18 @@ def test_debug_adds_an_ephemeral_container_and_attaches(cluster: Cluster) -> Non
 def _ephemeral_running(c: Cluster) -> bool:
     pod = json.loads(c.kubectl("get", "pod", "target", "-o", "json").stdout)
     return any("running" in (st.get("state") or {}) for st in pod["status"].get("ephemeralContainerStatuses") or [])
+
+
+def test_port_forward_over_legacy_spdy(cluster: Cluster) -> None:
+    wait_until(lambda: phase_row(cluster, "web")[2] == "Running", timeout=40, what="web Running")
+    local = free_port()
+    proc = subprocess.Popen(cluster.server.kubectl_args("port-forward", "pod/web", f"{local}:8080"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**cluster.server.kubectl_env(), "KUBECTL_PORT_FORWARD_WEBSOCKETS": "false"})
+    try:
+        read_output_until(proc, lambda text: "Forwarding from" in text, timeout=20)
+        with urllib.request.urlopen(f"http://127.0.0.1:{local}/", timeout=10) as reply:  # noqa: S310 - loopback
+            assert reply.read().decode() == PAGE + "\n"
+    finally:
+        proc.kill()
+        proc.wait(5)

@@ -255,6 +255,13 @@ class Session:
         self.incoming.put_nowait(stream)
 
 
+async def pipe(source: Stream, target: Stream) -> None:
+    """Copy ``source`` into ``target`` until its FIN, then half-close ``target``."""
+    while chunk := await source.read():
+        target.write(chunk)
+    target.close()
+
+
 # ---------------------------------------------------------------- a client over TCP
 
 
