@@ -99,7 +99,9 @@ def helper_pod(pv: Obj, image: str) -> Obj:
     node = (pv["metadata"].get("annotations") or {}).get(NODE_ANNOTATION, "")
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": f"helper-pod-delete-{pv['metadata']['name']}", "namespace": HELPER_NAMESPACE,
-                         "labels": {"app": "local-path-provisioner"}},
+                         "labels": {"app": "local-path-provisioner"},
+                         # A one-shot: on simulated nodes (which run no command) it completes at once.
+                         "annotations": {"sim.pyk8s.io/run-seconds": "0"}},
             "spec": {"nodeName": node, "restartPolicy": "Never", "automountServiceAccountToken": False,
                      "priorityClassName": "system-node-critical", "tolerations": [{"operator": "Exists"}],
                      "containers": [{"name": "helper-pod", "image": image, "imagePullPolicy": "IfNotPresent",
