@@ -5,23 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pyk8s.api.core_v1.persistentvolume import storage_class_name
+from pyk8s.api.storage_v1 import is_default_class
 from pyk8s.apiserver.printers.cells import Obj, access_modes, dig, name_of
 from pyk8s.apiserver.printers.duration import since
 from pyk8s.apiserver.printers.table import Column, age_column, name_column, register, wide
 
-BETA_CLASS_ANNOTATION = "volume.beta.kubernetes.io/storage-class"
-DEFAULT_CLASS_ANNOTATIONS = (
-    "storageclass.kubernetes.io/is-default-class",
-    "storageclass.beta.kubernetes.io/is-default-class",
-)
 UNSET = "<unset>"
-
-
-def _class(obj: Obj) -> str:
-    annotations = dig(obj, "metadata", "annotations", default={})
-    if BETA_CLASS_ANNOTATION in annotations:
-        return str(annotations[BETA_CLASS_ANNOTATION])
-    return str(dig(obj, "spec", "storageClassName", default=""))
+_class = storage_class_name  # the beta annotation first, as everywhere
 
 
 def _phase(obj: Obj) -> str:
@@ -117,9 +108,8 @@ def pvc_row(pvc: Obj, now: datetime) -> list[Any]:
     ],
 )
 def storageclass_row(sc: Obj, now: datetime) -> list[Any]:
-    annotations = dig(sc, "metadata", "annotations", default={})
     name = name_of(sc)
-    if any(annotations.get(a) == "true" for a in DEFAULT_CLASS_ANNOTATIONS):
+    if is_default_class(sc):
         name += " (default)"
     return [
         name,
