@@ -86,6 +86,7 @@ class Client:
         self.log = LogWatcher(log_path)
         self.sent = 0
         self.statuses: dict[int, int] = {}
+        self.last_status = 0
         self.previous = ""
 
     def _connect(self) -> http.client.HTTPSConnection:
@@ -148,6 +149,7 @@ class Client:
                                     f"timeout|{op}"))
             status, _headers, body = 0, {}, b""
         self.statuses[status] = self.statuses.get(status, 0) + 1
+        self.last_status = status
         if status >= 500 and not _too_large_rv(status, body):
             findings.append(Finding("5xx", op, described, f"{status} {_message(body)}",
                                     f"5xx|{op}|{status}|{_message(body)[:80]}"))

@@ -17,8 +17,8 @@ EXCLUDED_ACTIONS = {
     "watch": "dedicated /watch/ paths are deprecated; watches are fuzzed through ?watch=true on list",
     "watchlist": "as watch",
 }
-#: the HTTP methods the fuzzer drives
-METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
+#: the keys of an OpenAPI path item that are operations (every HTTP method OpenAPI has)
+METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
 
 
 @dataclass

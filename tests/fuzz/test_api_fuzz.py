@@ -26,6 +26,7 @@ collected, one per distinct signature, and reported together.
 
 Reproducible: Hypothesis draws from a seed fixed per operation (``@seed``),
 with no example database; responses still depend on the server's state.
+``PYK8S_FUZZ_SEED=n`` shifts every seed, to explore other examples.
 Bounded: ``PYK8S_FUZZ_EXAMPLES`` examples per operation (default 40) and
 ``PYK8S_FUZZ_SECONDS`` for the whole run (default 120; each operation gets
 its share of what is left).  ``PYK8S_FUZZ_REPORT=path`` writes the findings
@@ -34,11 +35,14 @@ as JSON; ``PYK8S_FUZZ_VERBOSE=1`` prints progress per operation.
 Not fuzzed, and why:
 
 - operations whose ``x-kubernetes-action`` is in ``operations.EXCLUDED_ACTIONS``:
-  ``connect`` (exec, attach, portforward, proxy: connection upgrades, not
-  served yet) and the deprecated ``/watch/`` paths (``watch``, ``watchlist``);
-  watches are fuzzed through ``?watch=true`` on every list operation, read for
-  ``client.WATCH_READ`` seconds and then hung up on.  The test checks that
-  nothing else is excluded.
+  ``connect`` (pods exec, attach, portforward and proxy, node and service
+  proxy, with or without a ``{path}``: connection upgrades and proxying to
+  kubelets and endpoints, not served when this test was written and not
+  plain request/response) and the deprecated ``/watch/`` paths (``watch``,
+  ``watchlist``; the server documents none); watches are fuzzed through
+  ``?watch=true`` on every list operation, read for ``client.WATCH_READ``
+  seconds and then hung up on.  Every other operation of the documents
+  (any HTTP method) is fuzzed.
 - Watch streams are not read to their end (a watch of a valid request lasts
   until its timeout): their status line, headers and first bytes are checked.
 - Requests go out with the admin's credentials only: authentication and
@@ -56,6 +60,7 @@ import time
 import zlib
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 
 from pyk8s.testing.cluster import ServerProcess
@@ -65,10 +70,14 @@ from .operations import EXCLUDED_ACTIONS, Operation, operations, split
 from .request_strategies import FUZZ_NS, SYSTEM_NAMESPACES, Request, RequestStrategies, dump_json
 from .seeds import seed as seed_object
 
+pytestmark = pytest.mark.e2e
+
 GROUP_VERSIONS = ("api/v1", "apis/apps/v1", "apis/batch/v1")
 EXAMPLES = int(os.environ.get("PYK8S_FUZZ_EXAMPLES", "40"))
 SECONDS = float(os.environ.get("PYK8S_FUZZ_SECONDS", "120"))
 VERBOSE = bool(os.environ.get("PYK8S_FUZZ_VERBOSE"))
+#: mixed into every operation's seed: another value explores other examples (CI keeps the default)
+SEED = int(os.environ.get("PYK8S_FUZZ_SEED", "0"))
 #: the order operations run in: creates first so later reads, patches and deletes meet objects
 ACTION_ORDER = ("post", "put", "get", "list", "patch", "delete", "deletecollection")
 
@@ -109,7 +118,7 @@ def fuzz_operation(client: Client, strategies: RequestStrategies, op: Operation,
 
     @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
               suppress_health_check=list(HealthCheck), print_blob=False, verbosity=Verbosity.quiet)
-    @seed(zlib.crc32(op.id.encode()))
+    @seed(zlib.crc32(op.id.encode()) + SEED)
     @given(req=strategies.request(op))
     def run(req: Any) -> None:
         if time.monotonic() > deadline:
@@ -173,7 +182,7 @@ def test_api_fuzz(fuzz_server: ServerProcess) -> None:
         strategies = RequestStrategies(doc)
         fuzzed, excluded = split(operations(doc))
         assert fuzzed, f"no operations in the OpenAPI document of {gv}"
-        assert all(op.action in EXCLUDED_ACTIONS for op in excluded)
+        assert {op.action for op in excluded} <= set(EXCLUDED_ACTIONS)
         plant_seeds(client, strategies, fuzzed)
         plans += [(strategies, op) for op in fuzzed]
     plans.sort(key=lambda p: ACTION_ORDER.index(p[1].action) if p[1].action in ACTION_ORDER else len(ACTION_ORDER))
