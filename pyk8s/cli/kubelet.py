@@ -37,6 +37,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--cluster-dns", default="10.96.0.10", help="comma-separated DNS server IPs for pods")
     p.add_argument("--cluster-domain", default="cluster.local", help="the cluster's DNS domain")
     p.add_argument("--node-ip", default="", help="the node's InternalIP (default: the host's first global IPv4)")
+    p.add_argument("--registry-port", type=int, default=5000,
+                   help="port on 127.0.0.1 of the node's local image registry (default 5000)")
     p.add_argument("--process-runtime", action="store_true",
                    help="run pods as plain processes even where containerd is available (no isolation)")
     p.add_argument("--reset", action="store_true",
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 async def _main(args: argparse.Namespace) -> None:
     # Imported here: the node stack is only needed when the command runs.
     from pyk8s.client.rest import Client
-    from pyk8s.daemons.kubelet import build_kubelet
+    from pyk8s.daemons.kubelet import build_node
     from pyk8s.kubelet.kubelet import KubeletConfig
 
     config = KubeletConfig(node_name=args.node_name or socket.gethostname().lower(), root_dir=args.root_dir,
@@ -80,8 +82,9 @@ async def _main(args: argparse.Namespace) -> None:
     client = Client.from_kubeconfig(args.kubeconfig, user_agent=f"kubelet/v1.32.0 ({config.node_name})")
     signals.cancel_on_signals()
     try:
-        kubelet = await build_kubelet(client, config, pod_cidr=args.pod_cidr, force_process=args.process_runtime)
-        await kubelet.run()
+        node = await build_node(client, config, pod_cidr=args.pod_cidr, force_process=args.process_runtime,
+                                registry_port=args.registry_port)
+        await node.run()
     except asyncio.CancelledError:
         pass
     finally:

@@ -172,12 +172,12 @@ class EmbeddedKubelet:
         self.registered = asyncio.Event()
 
     async def run(self) -> None:
-        from pyk8s.daemons.kubelet import build_kubelet
+        from pyk8s.daemons.kubelet import build_node
 
-        kubelet = await build_kubelet(self.client, self.config)
+        node = await build_node(self.client, self.config)
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(kubelet.run())
-            await kubelet.node.registered.wait()
+            tg.create_task(node.run())
+            await node.kubelet.node.registered.wait()
             self.registered.set()
 
 

@@ -3,8 +3,11 @@
 ``node_runtime(root_dir)`` picks the runtime as the node should have it:
 
 * root and the ``containerd`` binary: pyk8s's managed containerd
-  (``<root>/containerd``), its offline images imported, reached over the real
-  CRI gRPC API; the node's pod CIDR becomes its CNI config;
+  (``<root>/containerd``), reached over the real CRI gRPC API; pause and
+  busybox imported at start, and a local registry on 127.0.0.1
+  (``<root>/registry``) serving every offline image as containerd's mirror
+  for docker.io and registry.k8s.io, so pulls by name work with no network;
+  the node's pod CIDR becomes its CNI config;
 * otherwise the process runtime, which runs containers as plain host
   processes and isolates nothing — the kubelet says so at start and as a
   Warning event on its Node.
@@ -26,6 +29,8 @@ from dataclasses import dataclass
 
 from pyk8s.client.rest import Client
 from pyk8s.kubelet.images import build
+from pyk8s.kubelet.images import registry as registry_mod
+from pyk8s.kubelet.images.registry import ImageRegistry, RegistryError
 from pyk8s.kubelet.kubelet import Kubelet, KubeletConfig
 from pyk8s.kubelet.network import cni
 from pyk8s.kubelet.runtime import interface as ri
@@ -34,6 +39,8 @@ from pyk8s.kubelet.runtime.cri.client import CRIClient
 from pyk8s.kubelet.runtime.process import ProcessRuntime
 
 log = logging.getLogger(__name__)
+IMPORTED = ("pause", "busybox")
+DEFAULT_REGISTRY_PORT = registry_mod.DEFAULT_PORT
 CGROUP_ROOT = "kubepods"  # the QoS tree's root, as KubeletConfig.cgroup_root names it
 
 
@@ -44,17 +51,41 @@ class NodeRuntime:
     version: str  # containerd://1.6.20
     isolated: bool
     on_pod_cidr: Callable[[str], Awaitable[None]] | None
+    registry: ImageRegistry | None = None  # the local mirror of docker.io & co. serving the offline images
+
+
+class NodeDaemon:
+    """The kubelet and the node services it relies on (the local image registry), run together."""
+
+    def __init__(self, kubelet: Kubelet, registry: ImageRegistry | None) -> None:
+        self.kubelet, self.registry = kubelet, registry
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            if self.registry is not None:
+                tg.create_task(self._registry(self.registry))
+            tg.create_task(self.kubelet.run())
+
+    async def _registry(self, registry: ImageRegistry) -> None:
+        try:
+            await registry.run()
+        except (RegistryError, OSError) as exc:
+            # Pods still run from the imported images; only pulls of the offline images by name fail.
+            log.error("local image registry on %s not started: %s", registry.address, exc)
 
 
 def containerd_usable() -> bool:
     return os.geteuid() == 0 and shutil.which("containerd") is not None and shutil.which("runc") is not None
 
 
-async def node_runtime(root_dir: pathlib.Path, *, pod_cidr: str = "", force_process: bool = False) -> NodeRuntime:
+async def node_runtime(root_dir: pathlib.Path, *, pod_cidr: str = "", force_process: bool = False,
+                       registry_port: int = DEFAULT_REGISTRY_PORT) -> NodeRuntime:
     if force_process or not containerd_usable():
         return await _process_runtime(root_dir)
     managed = ManagedContainerd(root_dir / "containerd", pod_cidr=pod_cidr or None)
     offline_images(managed.paths.auto_import_dir)
+    registry = ImageRegistry(root_dir, port=registry_port, images_dir=build.DEFAULT_OUT,
+                             hosts_dir=managed.paths.certs_dir)
     await managed.start()
     client = CRIClient(managed.endpoint)
     version = await client.version()
@@ -65,13 +96,15 @@ async def node_runtime(root_dir: pathlib.Path, *, pod_cidr: str = "", force_proc
         cni.write_cni_config(managed.paths.cni_conf_dir, cidr, ipam_dir=str(managed.paths.cni_ipam_dir))
         log.info("pod CIDR %s written as the CNI config", cidr)
 
-    return NodeRuntime(client, client, f"{version.runtime_name}://{version.runtime_version}", True, write_cni)
+    return NodeRuntime(client, client, f"{version.runtime_name}://{version.runtime_version}", True, write_cni,
+                       registry)
 
 
 def offline_images(import_dir: pathlib.Path) -> None:
-    """Build (or find cached in ``build.DEFAULT_OUT``) the offline images; link them for containerd to import."""
+    """Build (or find cached in ``build.DEFAULT_OUT``) the offline images; copy the ones every node needs at once
+    (the sandbox's pause, and busybox) for containerd to import.  The others are pulled from the local registry."""
     import_dir.mkdir(parents=True, exist_ok=True)
-    for name, image in build.build(build.DEFAULT_OUT).items():
+    for name, image in build.build(build.DEFAULT_OUT, IMPORTED).items():
         target = import_dir / f"{name}.tar"
         target.unlink(missing_ok=True)
         shutil.copyfile(image.archive, target)
@@ -88,12 +121,14 @@ async def _process_runtime(root_dir: pathlib.Path) -> NodeRuntime:
     return NodeRuntime(runtime, runtime, f"{version.runtime_name}://{version.runtime_version}", False, None)
 
 
-async def build_kubelet(client: Client, config: KubeletConfig, *, pod_cidr: str = "",
-                        force_process: bool = False) -> Kubelet:
-    node = await node_runtime(config.root_dir, pod_cidr=pod_cidr, force_process=force_process)
+async def build_node(client: Client, config: KubeletConfig, *, pod_cidr: str = "", force_process: bool = False,
+                     registry_port: int = DEFAULT_REGISTRY_PORT) -> NodeDaemon:
+    node = await node_runtime(config.root_dir, pod_cidr=pod_cidr, force_process=force_process,
+                              registry_port=registry_port)
     config.isolated = node.isolated
-    return Kubelet(client, node.runtime, node.images, config, runtime_version=node.version,
-                   on_pod_cidr=node.on_pod_cidr)
+    kubelet = Kubelet(client, node.runtime, node.images, config, runtime_version=node.version,
+                      on_pod_cidr=node.on_pod_cidr)
+    return NodeDaemon(kubelet, node.registry)
 
 
 async def reset_node(root_dir: pathlib.Path) -> list[str]:

@@ -97,27 +97,28 @@ class ImagePuller:
         if policy == "Never":
             msg = f'Container image "{requested}" is not present with pull policy of Never'
             raise _error(events, warning("ErrImageNeverPull", msg, field_path), Reason.IMAGE_NEVER_PULL, msg)
-        await self._pull(pod, image, pull_secrets, field_path, events, sandbox_config)
+        await self._pull(pod, image, requested, pull_secrets, field_path, events, sandbox_config)
         return PullOutcome(image, events)
 
     def _now(self) -> float:
         return self.clock.monotonic()
 
-    async def _pull(self, pod: Obj, image: str, pull_secrets: list[Obj], field_path: str, events: list[Event],
-                    sandbox_config: ri.PodSandboxConfig | None) -> None:
+    async def _pull(self, pod: Obj, image: str, requested: str, pull_secrets: list[Obj], field_path: str,
+                    events: list[Event], sandbox_config: ri.PodSandboxConfig | None) -> None:
+        # Events name the image as the container spec wrote it, as upstream's do; the pull uses the full name.
         key = f"{(pod.get('metadata') or {}).get('uid', '')}_{image}"
         last = self._last_failure.get(key)
         if last is not None and self.backoff.in_backoff_since(key, last[0], self._now()):
-            msg = f'Back-off pulling image "{image}"'
+            msg = f'Back-off pulling image "{requested}"'
             events.append(normal("BackOff", msg, field_path))
             raise _with_events(StepError(Reason.IMAGE_PULL_BACK_OFF, f"{msg}: {last[1]}"), events)
         self._last_failure.pop(key, None)
-        events.append(normal("Pulling", f'Pulling image "{image}"', field_path))
+        events.append(normal("Pulling", f'Pulling image "{requested}"', field_path))
         started = self._now()
         try:
             await self._pull_with_credentials(image, Keyring(pull_secrets), sandbox_config)
         except ri.RuntimeServiceError as exc:
-            events.append(warning("Failed", f'Failed to pull image "{image}": {exc}', field_path))
+            events.append(warning("Failed", f'Failed to pull image "{requested}": {exc}', field_path))
             now = self._now()
             self.backoff.next(key, now)
             self._last_failure[key] = (now, f"{Reason.IMAGE_PULL}: {exc}")
@@ -125,7 +126,7 @@ class ImagePuller:
         took = go_duration_ms(self._now() - started)
         status = await self.images.image_status(image)
         size = status.size if status is not None else 0
-        events.append(normal("Pulled", f'Successfully pulled image "{image}" in {took} ({took} including waiting). '
+        events.append(normal("Pulled", f'Successfully pulled image "{requested}" in {took} ({took} including waiting). '
                                        f"Image size: {size} bytes.", field_path))
         self.backoff.gc(self._now())
 

@@ -39,8 +39,8 @@ async def test_always_pulls_and_reports_size(puller: ImagePuller, runtime: FakeR
     out = await puller.ensure_image(make_pod(), ctr("app", image="nginx", imagePullPolicy="Always"), [], PATH)
     assert out.image == "nginx:latest" and ("pull_image", "nginx:latest") in runtime.calls
     assert _events(out.events) == [
-        ("Normal", "Pulling", 'Pulling image "nginx:latest"'),
-        ("Normal", "Pulled", 'Successfully pulled image "nginx:latest" in 0s (0s including waiting). '
+        ("Normal", "Pulling", 'Pulling image "nginx"'),  # as the spec wrote it, as upstream
+        ("Normal", "Pulled", 'Successfully pulled image "nginx" in 0s (0s including waiting). '
                              "Image size: 1024 bytes."),
     ]
 
