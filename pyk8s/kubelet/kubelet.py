@@ -13,7 +13,8 @@ Assembly (each piece is its own module; this one only wires them):
   containers changed (a container killed from outside is seen within ~1 s);
 * ``prober.ProbeManager`` runs the probes; a verdict change queues the pod;
 * housekeeping (every 2 s) removes from the node the pods the API no longer
-  has, found by the UIDs the runtime reports;
+  has, found by the UIDs the runtime reports; ``gc`` removes dead containers
+  beyond the newest of each, and unused images when the disk fills;
 * events go through one ``EventRecorder`` (component ``kubelet``);
 * ``server.app.KubeletServer`` serves the kubelet API (logs, pods, exec,
   attach, port-forward) on port 10250.
@@ -36,6 +37,8 @@ from pyk8s.client.tools.controller import Controller
 from pyk8s.client.tools.events import EventRecorder
 from pyk8s.client.tools.informer import SharedInformerFactory
 from pyk8s.kubelet import apisources, node, nodestatus
+from pyk8s.kubelet.gc import GarbageCollector, GCPolicy
+from pyk8s.kubelet.images import catalog
 from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
 from pyk8s.kubelet.kuberuntime.settings import RuntimeSettings
 from pyk8s.kubelet.mirrorpods import MirrorPods
@@ -105,6 +108,7 @@ class Kubelet:
                                clock=clock)
         self.pod_informer.add_event_handler(self.pods.handler())
         self.pleg = PLEG(runtime, self._queue_uid, clock=clock)
+        self.gc = GarbageCollector(runtime, images, policy=GCPolicy(keep_images=(catalog.PAUSE_REF,)), clock=clock)
         self.server = KubeletServer(config.node_name, [self.host_ip], config.root_dir, client.config.ca_pem,
                                     pods=self.pod_informer.store.list,
                                     logs=PodLogs(self.pod_informer.lister, self.manager),
@@ -129,6 +133,7 @@ class Kubelet:
                 tg.create_task(self.pleg.run())
                 tg.create_task(self.server.run())
                 tg.create_task(self._housekeeping())
+                tg.create_task(self.gc.run())
         finally:
             await self.probes.close()
 

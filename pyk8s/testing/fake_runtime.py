@@ -258,13 +258,18 @@ class FakeRuntime:
 
     async def list_images(self, image: str = "") -> list[ri.Image]:
         self._record("list_images", image)
-        return [ri.Image(id=f"sha256:{abs(hash(i)):064x}"[:71], repo_tags=[i], size=1024)
+        return [ri.Image(id=_image_id(i), repo_tags=[i], size=1024)
                 for i in sorted(self.images) if not image or i == image]
 
     async def remove_image(self, image: str) -> None:
+        """By reference or by ID, as CRI's RemoveImage."""
         self._record("remove_image", image)
-        self.images.discard(image)
+        self.images -= {i for i in self.images if image in (i, _image_id(i))}
 
     async def image_fs_info(self) -> list[ri.FilesystemUsage]:
         self._record("image_fs_info")
         return [ri.FilesystemUsage("/fake/images", 1024 * len(self.images), len(self.images), self.clock())]
+
+
+def _image_id(ref: str) -> str:
+    return f"sha256:{abs(hash(ref)):064x}"[:71]
