@@ -88,6 +88,9 @@ class LocalPathVolumes:
     def __init__(self, can_mount: bool) -> None:
         self.can_mount = can_mount
         self._warned = False
+        # One at a time: a release deciding "no pod binds it" must not interleave with a new bind,
+        # or the image could end up loop-mounted twice.
+        self._lock = asyncio.Lock()
 
     def _unenforced(self, why: str) -> None:
         if not self._warned:
@@ -96,6 +99,10 @@ class LocalPathVolumes:
 
     async def set_up(self, pv: Obj, target: pathlib.Path) -> pathlib.Path:
         """The directory to give the pod: ``target`` bound to the sized filesystem, or the plain directory."""
+        async with self._lock:
+            return await self._set_up(pv, target)
+
+    async def _set_up(self, pv: Obj, target: pathlib.Path) -> pathlib.Path:
         path = volume_path(pv)
         _make_dir(path)
         if not self.can_mount:
@@ -135,9 +142,12 @@ class LocalPathVolumes:
 
     async def release(self, devices: Iterable[str], pods_dir: pathlib.Path) -> None:
         """Unmount the global mounts of ``devices`` that no pod directory binds any more."""
-        prefix = str(pods_dir) + "/"
+        async with self._lock:
+            await self._release(set(devices), str(pods_dir) + "/")
+
+    async def _release(self, devices: set[str], prefix: str) -> None:
         current = mounts()
-        for dev in set(devices):
+        for dev in devices:
             points = [p for d, p in current if d == dev]
             if any(p.startswith(prefix) for p in points):
                 continue
