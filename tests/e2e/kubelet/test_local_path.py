@@ -118,7 +118,15 @@ def _loops_backing(paths: list[str]) -> list[str]:
     return [line for line in out.splitlines() if any(p in line for p in paths)]
 
 
-def _cleanup(c: Cluster, paths: list[str], made_dir: bool) -> None:
+def _first_missing(path: pathlib.Path) -> pathlib.Path | None:
+    """The topmost directory of ``path`` that does not exist yet (None: it all exists)."""
+    missing = None
+    while not path.exists():
+        missing, path = path, path.parent
+    return missing
+
+
+def _cleanup(c: Cluster, paths: list[str], made: pathlib.Path | None) -> None:
     c.kubectl("delete", "statefulset", "web", "--ignore-not-found", "--wait=true", check=False, timeout=90)
     c.kubectl("delete", "service", "nginx", "--ignore-not-found", check=False)
     c.kubectl("delete", "pvc", "lost-class", "www-web-0", "www-web-1", "www-web-2", "--ignore-not-found",
@@ -127,14 +135,19 @@ def _cleanup(c: Cluster, paths: list[str], made_dir: bool) -> None:
         subprocess.run(["umount", "-l", point], capture_output=True, check=False)
     for path in paths:
         subprocess.run(["rm", "-rf", path, path + ".img"], check=False)
-    if made_dir and STORAGE_DIR.is_dir() and not any(STORAGE_DIR.iterdir()):
-        STORAGE_DIR.rmdir()  # the node's data directory, if this test brought it into being
+    # The node's data directory, if this test brought it into being (and it is empty).
+    path = STORAGE_DIR
+    while made is not None and path.is_dir() and not any(path.iterdir()) and made in (path, *path.parents):
+        path.rmdir()
+        if path == made:
+            break
+        path = path.parent
 
 
 def test_statefulset_on_local_path_sized_volumes(cluster: Cluster) -> None:
     c = cluster
     paths: list[str] = []
-    made_dir = not STORAGE_DIR.exists()
+    made = _first_missing(STORAGE_DIR)
     try:
         c.kubectl("apply", "-f", "-", input=SEED)
         wait_until(lambda: all(_running(c, f"web-{i}") for i in range(3)), timeout=150, what="web-0..2 Running")
@@ -189,7 +202,7 @@ def test_statefulset_on_local_path_sized_volumes(cluster: Cluster) -> None:
         helpers = c.kubectl("get", "pods", "-n", "kube-system", "--no-headers", check=False).stdout
         assert "helper-pod-delete" not in helpers or "Terminating" in helpers
     finally:
-        _cleanup(c, paths, made_dir)
+        _cleanup(c, paths, made)
 
 
 def test_claim_of_missing_class_shows_provisioning_failed(cluster: Cluster) -> None:
