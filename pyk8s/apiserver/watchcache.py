@@ -332,6 +332,14 @@ class WatchCache:
 
     # --- consumers -----------------------------------------------------------
 
+    def lookup(self, key: str) -> Obj | None:
+        """The current object at ``key`` (shared, read-only), None if the cache has none."""
+        return self.state.get(key)
+
+    def reflects(self, revision: int) -> bool:
+        """Whether the cache is loaded and has applied every change up to ``revision``."""
+        return self.ready.is_set() and self.rev >= revision
+
     def snapshot(self, prefix: str) -> tuple[list[Obj], int]:
         """Current objects under ``prefix`` (sorted by key) and the revision they reflect."""
         items = [obj for key, obj in sorted(self.state.items()) if key.startswith(prefix)]

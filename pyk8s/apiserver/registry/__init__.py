@@ -6,13 +6,15 @@ kinds get the ``GenericStore``; kinds with extra behaviour get a subclass
 listed in ``special.SPECIAL``; resources served at several versions share one
 stored form (``versions.py``).  Stores are created lazily because kinds may be added to
 the scheme at run time (CRDs).  ``admit``/``validate`` run the admission plugins that need
-other objects (``admission.py``); ``close()`` stops the watch caches.
+other objects (``admission.py``), reading them from the watch caches (``cachedreads.py``);
+``close()`` stops the watch caches.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pyk8s.apiserver.registry import cachedreads
 from pyk8s.apiserver.registry.admission import Attributes, Plugin, default_plugins
 from pyk8s.machinery import errors
 from pyk8s.machinery.scheme import ResourceType, Scheme
@@ -68,10 +70,9 @@ class Registry:
         ns_store = self.store("", "namespaces")
         if ns_store is None:
             return
-        kv = await self.storage.get(ns_store.key("", namespace))
-        if kv is None:
+        ns = await cachedreads.get(ns_store, "", namespace)  # the watch cache, as upstream's informer
+        if ns is None:
             raise errors.not_found("namespaces", namespace)
-        ns = ns_store.decode(kv)
         if ns["metadata"].get("deletionTimestamp") or (ns.get("status") or {}).get("phase") == "Terminating":
             raise errors.forbidden(f"unable to create new content in namespace {namespace} because it is being "
                                    f"terminated", resource, name, group)

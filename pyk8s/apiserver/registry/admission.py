@@ -26,7 +26,8 @@ Plugins here:
 * ``Priority``: resolves a new pod's ``spec.priorityClassName`` (or the
   globalDefault class) into ``spec.priority`` and ``spec.preemptionPolicy``,
   keeps both on pod updates, and allows at most one globalDefault
-  PriorityClass.  Pod templates are not resolved; only pods are.
+  PriorityClass.  Pod templates are not resolved; only pods are.  Classes
+  are read from the watch cache (``cachedreads``), as upstream's lister.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyk8s.api import scheduling_v1, storage_v1
 from pyk8s.api.core_v1 import persistentvolume, pod
+from pyk8s.apiserver.registry import cachedreads
 from pyk8s.apiserver.registry.rest import ListOptions
 from pyk8s.machinery import errors
 
@@ -93,23 +95,18 @@ def _value(pc: Obj) -> int:
 
 async def _priority_class(registry: Registry, name: str) -> Obj | None:
     store = registry.store(*PRIORITY_CLASSES)
-    if store is None:
-        return None
-    try:
-        return await store.get("", name)
-    except errors.StatusError as exc:
-        if exc.code == 404:
-            return None
-        raise
+    return None if store is None else await cachedreads.get(store, "", name)
 
 
-async def default_priority_class(registry: Registry) -> Obj | None:
-    """The globalDefault class; if a race let in several, the lowest value wins (as upstream)."""
+async def default_priority_class(registry: Registry, *, live: bool = False) -> Obj | None:
+    """The globalDefault class; if a race let in several, the lowest value wins (as upstream).
+    From the watch cache as upstream's lister, or ``live`` from storage (the one-default check)."""
     store = registry.store(*PRIORITY_CLASSES)
     if store is None:
         return None
     found: Obj | None = None
-    for pc in (await store.list("", ListOptions()))["items"]:
+    classes = (await store.list("", ListOptions()))["items"] if live else await cachedreads.items(store)
+    for pc in classes:
         if pc.get("globalDefault") and (found is None or _value(pc) < _value(found)):
             found = pc
     return found
@@ -166,7 +163,7 @@ class Priority(Plugin):
     async def validate(self, registry: Registry, attrs: Attributes) -> None:
         if (attrs.group, attrs.plural) != PRIORITY_CLASSES or not attrs.obj.get("globalDefault"):
             return
-        current = await default_priority_class(registry)
+        current = await default_priority_class(registry, live=True)
         if current is None:
             return
         name = current["metadata"]["name"]
