@@ -33,7 +33,7 @@ from pyk8s.apiserver.endpoints.objects import check_type
 from pyk8s.apiserver.endpoints.paths import ResourcePath
 from pyk8s.apiserver.endpoints.responses import is_pretty, json_response
 from pyk8s.apiserver.registry.rest import DeleteOptions, WriteOptions
-from pyk8s.machinery import labels
+from pyk8s.machinery import labels, typecheck
 from pyk8s.machinery.errors import Cause, StatusError, bad_request, conflict, invalid, method_not_allowed
 from pyk8s.machinery.patch import apply_json_patch, apply_merge_patch, apply_strategic
 from pyk8s.machinery.scheme import ResourceType
@@ -111,6 +111,9 @@ def _patched_scale(current: Obj, patch_type: str, doc: Any) -> Obj:
 
 
 def _check_scale(new: Obj, current: Obj) -> int:
+    mismatch = typecheck.first_mismatch(new, SCALE_SCHEMA)  # a Scale upstream could not decode (int32 replicas)
+    if mismatch is not None:
+        raise bad_request(f'Scale in version "v1" cannot be handled as a Scale: {mismatch.message()}')
     replicas = (new.get("spec") or {}).get("replicas", 0)
     if not isinstance(replicas, int) or isinstance(replicas, bool):
         raise bad_request("spec.replicas: must be an integer")

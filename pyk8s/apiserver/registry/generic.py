@@ -87,8 +87,6 @@ class GenericStore:
         self.strategy = rt.strategy
         self.prefix, self.to_storage, self.from_storage = storage_layout(rt)
         self._cache: WatchCache | None = None
-        # The newest revision this server wrote under the prefix: cached reads wait for the cache to reach it.
-        self.written = 0
 
     # --- keys and encoding ---------------------------------------------------------------
 
@@ -118,9 +116,6 @@ class GenericStore:
 
     def _invalid(self, name: str, errs: list[Any]) -> StatusError:
         return to_status_error(self.resource.kind, name, errs, self.resource.group)
-
-    def _wrote(self, kv: KeyValue) -> None:
-        self.written = max(self.written, kv.mod_revision)
 
     # --- hooks ---------------------------------------------------------------------------
 
@@ -332,7 +327,6 @@ class GenericStore:
             await self.after_create_failed(obj)
             raise
         self._created(obj)
-        self._wrote(kv)
         meta["resourceVersion"] = str(kv.mod_revision)
         return obj
 
@@ -439,7 +433,6 @@ class GenericStore:
             out = await self.storage.update(kv.key, _strip_rv(new, self.to_storage), expected_revision=kv.mod_revision)
         except KeyNotFoundError:  # deleted since it was read: the retry reads again and answers 404
             raise RevisionConflictError(kv.key, None) from None
-        self._wrote(out)
         meta["resourceVersion"] = str(out.mod_revision)
         await self.after_update(new, old)
         return new
@@ -465,7 +458,6 @@ class GenericStore:
                 out = await self.storage.update(key, _strip_rv(new, self.to_storage), expected_revision=kv.mod_revision)
             except RevisionConflictError:
                 continue
-            self._wrote(out)
             new["metadata"]["resourceVersion"] = str(out.mod_revision)
             return new
         raise self._conflict(name)
@@ -503,20 +495,21 @@ class GenericStore:
         if patch_type == APPLY_PATCH:
             return await self._apply(namespace, name, patch, opts, subresource)
         precondition = ""
-        if isinstance(patch, dict):
-            precondition = str((patch.get("metadata") or {}).get("resourceVersion") or "")
+        if isinstance(patch, dict) and isinstance(patch.get("metadata"), dict):
+            precondition = str(patch["metadata"].get("resourceVersion") or "")
 
         def mutate(current: Obj) -> Obj:
             rv = current["metadata"]["resourceVersion"]
             new = self._apply_patch(current, patch_type, patch)
             if not isinstance(new, dict):
                 raise errors.bad_request("the patch did not produce an object")
+            if self.resource.schema:  # a result that does not decode (metadata: "x") is a 422 before anything reads it
+                typecheck.check_patched(new, self.resource.schema)
             new_rv = str((new.get("metadata") or {}).get("resourceVersion") or "")
             if new_rv and new_rv != rv:
                 raise self._conflict(name)
             new.setdefault("metadata", {})["resourceVersion"] = rv
             if self.resource.schema:
-                typecheck.check_patched(new, self.resource.schema)
                 if opts.field_validation != "Ignore":
                     opts.warnings.extend(fieldcheck.check(new, self.resource.schema, opts.field_validation))
                 fieldcheck.prune_unknown_fields(new, self.resource.schema)
@@ -636,7 +629,6 @@ class GenericStore:
             if opts.dry_run:
                 return obj
             out = await self.storage.update(kv.key, _strip_rv(obj, self.to_storage), expected_revision=kv.mod_revision)
-            self._wrote(out)
             meta["resourceVersion"] = str(out.mod_revision)
             return obj
         return await self._delete_now(kv, obj, opts.dry_run)
@@ -645,7 +637,6 @@ class GenericStore:
         if dry_run:
             return obj
         deleted = await self.storage.delete(kv.key, expected_revision=kv.mod_revision)
-        self._wrote(deleted)
         # Upstream answers with the object as deleted: its resourceVersion is the deletion's revision.
         obj["metadata"]["resourceVersion"] = str(deleted.mod_revision)
         await self.after_delete(obj)

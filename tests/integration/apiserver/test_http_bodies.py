@@ -325,3 +325,21 @@ async def test_deeply_nested_json_in_an_hpa_annotation_is_ignored_not_a_500(clie
     # Neither annotation decodes into its type: both are dropped, as upstream's conversion drops them.
     assert "behavior" not in spec
     assert all(m.get("type") == "Resource" for m in spec.get("metrics", []))
+
+
+async def test_a_merge_patch_turning_metadata_into_a_string_is_422_not_500(client):
+    await create_cm(client, "meta")
+    resp = await client.patch(CM + "/meta", data=orjson.dumps({"metadata": "x"}), headers=MERGE_PATCH)
+    assert (await status(resp, 422, "Invalid")).endswith(
+        "json: cannot unmarshal string into Go struct field ConfigMap.metadata of type v1.ObjectMeta")
+
+
+async def test_scale_refuses_replicas_past_int32(client):
+    assert (await client.post(DEPLOY, data=orjson.dumps(deployment("s", 1)), headers=JSON)).status == 201
+    scale = {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": "s"}, "spec": {"replicas": 2**40}}
+    resp = await client.put(DEPLOY + "/s/scale", data=orjson.dumps(scale), headers=JSON)
+    assert await status(resp, 400, "BadRequest") == (
+        'Scale in version "v1" cannot be handled as a Scale: json: cannot unmarshal number 1099511627776 into Go '
+        "struct field ScaleSpec.spec.replicas of type int32")
+    got = await (await client.get(DEPLOY + "/s", headers=AUTH)).json()
+    assert got["spec"]["replicas"] == 1
