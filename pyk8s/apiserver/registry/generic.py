@@ -87,6 +87,8 @@ class GenericStore:
         self.strategy = rt.strategy
         self.prefix, self.to_storage, self.from_storage = storage_layout(rt)
         self._cache: WatchCache | None = None
+        # The newest revision this server wrote under the prefix: cached reads wait for the cache to reach it.
+        self.written = 0
 
     # --- keys and encoding ---------------------------------------------------------------
 
@@ -116,6 +118,9 @@ class GenericStore:
 
     def _invalid(self, name: str, errs: list[Any]) -> StatusError:
         return to_status_error(self.resource.kind, name, errs, self.resource.group)
+
+    def _wrote(self, kv: KeyValue) -> None:
+        self.written = max(self.written, kv.mod_revision)
 
     # --- hooks ---------------------------------------------------------------------------
 
@@ -327,6 +332,7 @@ class GenericStore:
             await self.after_create_failed(obj)
             raise
         self._created(obj)
+        self._wrote(kv)
         meta["resourceVersion"] = str(kv.mod_revision)
         return obj
 
@@ -433,6 +439,7 @@ class GenericStore:
             out = await self.storage.update(kv.key, _strip_rv(new, self.to_storage), expected_revision=kv.mod_revision)
         except KeyNotFoundError:  # deleted since it was read: the retry reads again and answers 404
             raise RevisionConflictError(kv.key, None) from None
+        self._wrote(out)
         meta["resourceVersion"] = str(out.mod_revision)
         await self.after_update(new, old)
         return new
@@ -458,6 +465,7 @@ class GenericStore:
                 out = await self.storage.update(key, _strip_rv(new, self.to_storage), expected_revision=kv.mod_revision)
             except RevisionConflictError:
                 continue
+            self._wrote(out)
             new["metadata"]["resourceVersion"] = str(out.mod_revision)
             return new
         raise self._conflict(name)
@@ -629,6 +637,7 @@ class GenericStore:
             if opts.dry_run:
                 return obj
             out = await self.storage.update(kv.key, _strip_rv(obj, self.to_storage), expected_revision=kv.mod_revision)
+            self._wrote(out)
             meta["resourceVersion"] = str(out.mod_revision)
             return obj
         return await self._delete_now(kv, obj, opts.dry_run)
@@ -637,6 +646,7 @@ class GenericStore:
         if dry_run:
             return obj
         deleted = await self.storage.delete(kv.key, expected_revision=kv.mod_revision)
+        self._wrote(deleted)
         # Upstream answers with the object as deleted: its resourceVersion is the deletion's revision.
         obj["metadata"]["resourceVersion"] = str(deleted.mod_revision)
         await self.after_delete(obj)
