@@ -205,6 +205,12 @@ def test_statefulset_on_local_path_sized_volumes(cluster: Cluster) -> None:
         _cleanup(c, paths, made)
 
 
+def test_default_class_as_kubectl_shows_it(cluster: Cluster) -> None:
+    # NAME PROVISIONER RECLAIMPOLICY VOLUMEBINDINGMODE ALLOWVOLUMEEXPANSION AGE
+    row = row_for(cluster.kubectl("get", "storageclass").stdout, "local-path")
+    assert row[:6] == ["local-path", "(default)", "rancher.io/local-path", "Delete", "WaitForFirstConsumer", "false"]
+
+
 def test_claim_of_missing_class_shows_provisioning_failed(cluster: Cluster) -> None:
     c = cluster
     try:
