@@ -31,8 +31,8 @@ def run_pod(c: Cluster, name: str, *command: str, **container: object) -> None:
 
 @pytest.fixture(scope="module")
 def shell(cluster: Cluster) -> str:
-    run_pod(cluster, "shell", "sleep", "3600")
-    return "shell"
+    run_pod(cluster, "exec-shell", "sleep", "3600")
+    return "exec-shell"
 
 
 def test_exec_output_and_exit_code(cluster: Cluster, shell: str) -> None:
@@ -80,17 +80,17 @@ def test_cp_both_ways(cluster: Cluster, shell: str) -> None:
 
 
 def test_attach_follows_output_and_takes_stdin(cluster: Cluster) -> None:
-    run_pod(cluster, "ticker", "sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.5; done")
-    proc = cluster.server.kubectl_popen("attach", "ticker")
+    run_pod(cluster, "attach-ticker", "sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.5; done")
+    proc = cluster.server.kubectl_popen("attach", "attach-ticker")
     try:
         seen = read_output_until(proc, lambda text: text.count("tick") >= 2, timeout=20)
         assert "tick" in seen
     finally:
         proc.kill()
         proc.wait(5)
-    run_pod(cluster, "reader", "sh", "-c", "while read line; do echo got $line; done", stdin=True)
+    run_pod(cluster, "attach-reader", "sh", "-c", "while read line; do echo got $line; done", stdin=True)
     # Kept open: after stdin's EOF containerd ends an attach at once, output still in flight (as upstream).
-    attach = subprocess.Popen(cluster.server.kubectl_args("attach", "-i", "reader"), stdin=subprocess.PIPE,
+    attach = subprocess.Popen(cluster.server.kubectl_args("attach", "-i", "attach-reader"), stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cluster.server.kubectl_env(),
                               start_new_session=True)
     try:
@@ -106,18 +106,18 @@ def test_attach_follows_output_and_takes_stdin(cluster: Cluster) -> None:
 
 def test_refusals_are_worded_as_upstream(cluster: Cluster, shell: str) -> None:
     wrong = cluster.kubectl("exec", shell, "-c", "zz", "--", "true", check=False)
-    assert "container zz is not valid for pod shell" in wrong.stderr
-    cluster.kubectl("run", "done", f"--image={BUSYBOX}", "--image-pull-policy=IfNotPresent", "--restart=Always",
+    assert "container zz is not valid for pod exec-shell" in wrong.stderr
+    cluster.kubectl("run", "exec-done", f"--image={BUSYBOX}", "--image-pull-policy=IfNotPresent", "--restart=Always",
                     "--", "sh", "-c", "exit 1")
-    wait_until(lambda: "CrashLoopBackOff" in phase_row(cluster, "done")[2] or phase_row(cluster, "done")[2] == "Error",
-               timeout=40, what="done not running")
-    gone = cluster.kubectl("exec", "done", "--", "true", check=False)
+    wait_until(lambda: phase_row(cluster, "exec-done")[2] in ("CrashLoopBackOff", "Error"), timeout=40,
+               what="exec-done not running")
+    gone = cluster.kubectl("exec", "exec-done", "--", "true", check=False)
     assert gone.returncode != 0
-    assert 'unable to upgrade connection: container not found ("done")' in gone.stderr
-    raw = cluster.kubectl("get", "--raw", "/api/v1/namespaces/default/pods/shell/exec?command=true&stdout=true",
+    assert 'unable to upgrade connection: container not found ("exec-done")' in gone.stderr
+    raw = cluster.kubectl("get", "--raw", "/api/v1/namespaces/default/pods/exec-shell/exec?command=true&stdout=true",
                           check=False)
     assert "Upgrade request required" in raw.stderr
-    none = cluster.kubectl("get", "--raw", "/api/v1/namespaces/default/pods/shell/exec?command=true", check=False)
+    none = cluster.kubectl("get", "--raw", "/api/v1/namespaces/default/pods/exec-shell/exec?command=true", check=False)
     assert "you must specify at least 1 of stdin, stdout, stderr" in none.stderr
 
 
@@ -142,7 +142,7 @@ def test_websocket_v4_only_client(cluster: Cluster, shell: str) -> None:
     cfg = cluster.server.client_config()
     ctx = cfg.ssl_context()
     url = (cfg.server.replace("https://", "wss://") +
-           "/api/v1/namespaces/default/pods/shell/exec?command=sh&command=-c&command=echo+v4;exit+2&stdout=true")
+           "/api/v1/namespaces/default/pods/exec-shell/exec?command=sh&command=-c&command=echo+v4;exit+2&stdout=true")
     ws = websocket.create_connection(url, subprotocols=["v4.channel.k8s.io"], sslopt={"context": ctx}, timeout=20)
     frames: list[bytes] = []
     try:

@@ -27,16 +27,16 @@ def free_port() -> int:
 
 def web_pod(c: Cluster) -> None:
     script = f"mkdir -p /www && echo {PAGE} > /www/index.html && exec httpd -f -p 8080 -h /www"
-    manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}, "spec": {
+    manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pf-web"}, "spec": {
         "terminationGracePeriodSeconds": 1,
         "containers": [{"name": "app", "image": BUSYBOX, "imagePullPolicy": "IfNotPresent",
                         "command": ["sh", "-c", script]}]}}
     c.kubectl("apply", "-f", "-", input=json.dumps(manifest))
-    wait_until(lambda: phase_row(c, "web")[2] == "Running", timeout=40, what="web Running")
+    wait_until(lambda: phase_row(c, "pf-web")[2] == "Running", timeout=40, what="web Running")
 
 
 def start_forward(c: Cluster, mapping: str) -> subprocess.Popen[str]:
-    proc = c.server.kubectl_popen("port-forward", "pod/web", mapping)
+    proc = c.server.kubectl_popen("port-forward", "pod/pf-web", mapping)
     local = mapping.split(":")[0]
     seen = read_output_until(proc, lambda text: "Forwarding from" in text, timeout=20)
     assert f"Forwarding from 127.0.0.1:{local} -> {mapping.split(':')[1]}" in seen
@@ -51,7 +51,7 @@ def test_port_forward_carries_data(cluster: Cluster) -> None:
         for _ in range(3):  # several connections over the one upgraded connection
             with urllib.request.urlopen(f"http://127.0.0.1:{local}/", timeout=10) as reply:  # noqa: S310 - loopback
                 assert reply.read().decode() == PAGE + "\n"
-        big = cluster.kubectl("exec", "web", "--", "sh", "-c",
+        big = cluster.kubectl("exec", "pf-web", "--", "sh", "-c",
                               "head -c 300000 /dev/zero | tr '\\0' x > /www/big.txt && echo ok").stdout
         assert big == "ok\n"
         with urllib.request.urlopen(f"http://127.0.0.1:{local}/big.txt", timeout=10) as reply:  # noqa: S310
@@ -62,7 +62,7 @@ def test_port_forward_carries_data(cluster: Cluster) -> None:
 
 
 def test_port_forward_to_a_closed_port(cluster: Cluster) -> None:
-    wait_until(lambda: phase_row(cluster, "web")[2] == "Running", timeout=40, what="web Running")
+    wait_until(lambda: phase_row(cluster, "pf-web")[2] == "Running", timeout=40, what="web Running")
     local = free_port()
     proc = start_forward(cluster, f"{local}:81")
     try:
@@ -82,15 +82,15 @@ def test_port_forward_to_a_closed_port(cluster: Cluster) -> None:
 
 
 def test_debug_adds_an_ephemeral_container_and_attaches(cluster: Cluster) -> None:
-    manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "target"}, "spec": {
+    manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "debug-target"}, "spec": {
         "terminationGracePeriodSeconds": 1,
         "containers": [{"name": "app", "image": BUSYBOX, "imagePullPolicy": "IfNotPresent",
                         "command": ["sleep", "3600"]}]}}
     cluster.kubectl("apply", "-f", "-", input=json.dumps(manifest))
-    wait_until(lambda: phase_row(cluster, "target")[2] == "Running", timeout=40, what="target Running")
+    wait_until(lambda: phase_row(cluster, "debug-target")[2] == "Running", timeout=40, what="target Running")
     # stdin stays open: containerd ends an attach when its stdin ends (StdinOnce is false), as upstream.
     debug = subprocess.Popen(cluster.server.kubectl_args(
-        "debug", "-i", "pod/target", f"--image={BUSYBOX}", "--image-pull-policy=IfNotPresent", "--target=app",
+        "debug", "-i", "pod/debug-target", f"--image={BUSYBOX}", "--image-pull-policy=IfNotPresent", "--target=app",
         "--container=dbg", "--", "sh", "-c", "read x; echo got-$x; ps; sleep 30"), stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cluster.server.kubectl_env(), start_new_session=True)
     try:
@@ -105,25 +105,25 @@ def test_debug_adds_an_ephemeral_container_and_attaches(cluster: Cluster) -> Non
     finally:
         debug.kill()
         debug.wait(5)
-    pod = json.loads(cluster.kubectl("get", "pod", "target", "-o", "json").stdout)
+    pod = json.loads(cluster.kubectl("get", "pod", "debug-target", "-o", "json").stdout)
     assert [c["name"] for c in pod["spec"]["ephemeralContainers"]] == ["dbg"]
     assert pod["spec"]["ephemeralContainers"][0]["targetContainerName"] == "app"
     statuses = pod["status"]["ephemeralContainerStatuses"]
     assert [(st["name"], list(st["state"])) for st in statuses] == [("dbg", ["running"])]
-    forbidden = cluster.kubectl("patch", "pod", "target", "--subresource=ephemeralcontainers", "--type=json",
+    forbidden = cluster.kubectl("patch", "pod", "debug-target", "--subresource=ephemeralcontainers", "--type=json",
                                 "-p", '[{"op":"remove","path":"/spec/ephemeralContainers/0"}]', check=False)
     assert 'existing ephemeral containers "dbg" may not be removed' in forbidden.stderr
 
 
 def _ephemeral_running(c: Cluster) -> bool:
-    pod = json.loads(c.kubectl("get", "pod", "target", "-o", "json").stdout)
+    pod = json.loads(c.kubectl("get", "pod", "debug-target", "-o", "json").stdout)
     return any("running" in (st.get("state") or {}) for st in pod["status"].get("ephemeralContainerStatuses") or [])
 
 
 def test_port_forward_over_legacy_spdy(cluster: Cluster) -> None:
-    wait_until(lambda: phase_row(cluster, "web")[2] == "Running", timeout=40, what="web Running")
+    wait_until(lambda: phase_row(cluster, "pf-web")[2] == "Running", timeout=40, what="web Running")
     local = free_port()
-    proc = subprocess.Popen(cluster.server.kubectl_args("port-forward", "pod/web", f"{local}:8080"),
+    proc = subprocess.Popen(cluster.server.kubectl_args("port-forward", "pod/pf-web", f"{local}:8080"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             env={**cluster.server.kubectl_env(), "KUBECTL_PORT_FORWARD_WEBSOCKETS": "false"})
     try:
