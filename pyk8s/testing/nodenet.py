@@ -72,6 +72,10 @@ class NodeNetns:
             raise
         return self
 
+    def route_to(self, address: str) -> None:
+        """Reach one more address of the machine (say, an API server bound to another node's link) from here."""
+        _ip("route", "add", f"{address}/32", "via", self.host_ip, netns=self.name)
+
     def command(self, args: list[str]) -> list[str]:
         """``args`` run inside the namespace."""
         return ["nsenter", f"--net={self.path}", "--", *args]

@@ -34,6 +34,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from pyk8s.kubelet.images import catalog
 from pyk8s.kubelet.runtime import interface as ri
 
 log = logging.getLogger(__name__)
@@ -90,11 +91,12 @@ class ProcessRuntime:
 
     # ------------------------------------------------------------------ images
     def add_image(self, name: str, rootfs: pathlib.Path) -> None:
-        self._images[name] = pathlib.Path(rootfs).resolve()
+        self._images[catalog.normalise(name)] = pathlib.Path(rootfs).resolve()
 
     def _rootfs(self, image: str) -> pathlib.Path:
-        if image in self._images:
-            return self._images[image]
+        # Names are matched as a registry reads them (busybox:1.36 is docker.io/library/busybox:1.36).
+        if not image.startswith("/") and catalog.normalise(image) in self._images:
+            return self._images[catalog.normalise(image)]
         path = pathlib.Path(image)
         if path.is_absolute() and path.is_dir():
             return path
