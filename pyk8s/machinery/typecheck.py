@@ -133,51 +133,34 @@ class _Walk:
     def value(self, value: Any, t: SchemaType, struct: str, field: str, path: str) -> Mismatch | None:
         if value is None or isinstance(t, AnyValue):
             return None  # null decodes to the zero value of any type
-
-        def wrong(got: str | None = None) -> Mismatch:
-            return Mismatch(struct, field, go_type(self.reg, t), got or _json_kind(value), path, value=value)
-
         if isinstance(t, Primitive):
-            return self.primitive(value, t, wrong)
+            got = _primitive_problem(value, t)
+            return None if got is None else self.wrong(value, t, struct, field, path, got)
         if isinstance(t, Ref):
             schema = self.reg.resolve(t)
             if schema is None or (schema.preserve_unknown_fields and not schema.fields):
                 return None  # free-form (FieldsV1, raw extensions)
             if not isinstance(value, dict):
-                return wrong()
-            return self.object(value, schema, _package(t.name).split(".")[-1], field, path)
+                return self.wrong(value, t, struct, field, path)
+            return self.object(value, schema, t.name.rsplit(".", 1)[-1], field, path)
         if isinstance(t, ArrayOf):
             if not isinstance(value, list):
-                return wrong()
+                return self.wrong(value, t, struct, field, path)
             for i, item in enumerate(value):
-                found = self.value(item, t.items, struct, field, f"{path}[{i}]")
-                if found is not None:
+                if item is not None and (found := self.value(item, t.items, struct, field, f"{path}[{i}]")):
                     return found
             return None
         if isinstance(t, MapOf):
             if not isinstance(value, dict):
-                return wrong()
+                return self.wrong(value, t, struct, field, path)
             for key, item in value.items():
-                found = self.value(item, t.values, struct, field, f"{path}.{key}")
-                if found is not None:
+                if item is not None and (found := self.value(item, t.values, struct, field, f"{path}.{key}")):
                     return found
             return None
         return self.custom(value, t, path)
 
-    @staticmethod
-    def primitive(value: Any, t: Primitive, wrong: Any) -> Mismatch | None:
-        kind = _json_kind(value)
-        if t.type == "string":
-            return None if kind == "string" else wrong()
-        if t.type == "boolean":
-            return None if kind == "bool" else wrong()
-        if kind != "number":
-            return wrong()
-        if t.type == "integer":
-            low, high = _INT_RANGES.get(t.format, _INT_RANGES["int64"])
-            if isinstance(value, float) or not low <= value <= high:
-                return wrong(f"number {_number_text(value)}")
-        return None
+    def wrong(self, value: Any, t: SchemaType, struct: str, field: str, path: str, got: str = "") -> Mismatch:
+        return Mismatch(struct, field, go_type(self.reg, t), got or _json_kind(value), path, value=value)
 
     @staticmethod
     def custom(value: Any, t: SchemaType, path: str) -> Mismatch | None:
@@ -201,6 +184,21 @@ class _Walk:
             return None if kind == "string" else Mismatch("", "", "v1.Time", kind, path, value=value,
                                                           text=f"json: cannot unmarshal {kind} into Go value of type string")
         return None
+
+
+def _primitive_problem(value: Any, t: Primitive) -> str | None:
+    """What the decoder reports for ``value`` in a field of type ``t`` ("number", "number 1.5"), or None."""
+    if t.type == "string":
+        return None if isinstance(value, str) else _json_kind(value)
+    if t.type == "boolean":
+        return None if isinstance(value, bool) else _json_kind(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return _json_kind(value)
+    if t.type == "integer":
+        low, high = _INT_RANGES.get(t.format, _INT_RANGES["int64"])
+        if isinstance(value, float) or not low <= value <= high:
+            return f"number {_number_text(value)}"
+    return None
 
 
 def _number_text(value: int | float) -> str:
