@@ -175,3 +175,12 @@ def test_legacy_spdy_fallback(cluster: Cluster, shell: str) -> None:
         back = pathlib.Path(tmp) / "back.bin"
         cluster.server.kubectl("cp", f"{shell}:/tmp/s.bin", str(back), env=spdy_only, timeout=60)
         assert back.read_bytes() == payload
+
+
+def test_run_interactive_attaches_and_removes_the_pod(cluster: Cluster) -> None:
+    out = cluster.kubectl("run", "exec-once", "-i", "--rm", "--restart=Never", f"--image={BUSYBOX}",
+                          "--image-pull-policy=IfNotPresent", "--", "sh", "-c", "read x; echo got-$x",
+                          input="hi\n", timeout=60, check=False)
+    assert out.returncode == 0, out
+    assert "got-hi" in out.stdout
+    assert 'pod "exec-once" deleted' in out.stdout + out.stderr

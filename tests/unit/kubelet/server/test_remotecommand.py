@@ -63,7 +63,7 @@ async def kubelet() -> AsyncIterator[str]:
         return await remotecommand.serve(request, f"http://127.0.0.1:{port}/exec/token", opts)
 
     app = web.Application()
-    app.router.add_get("/exec", handler)
+    app.router.add_route("*", "/exec", handler)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -155,3 +155,26 @@ async def test_refusals_are_worded_as_upstream_kubelet() -> None:
     running = ContainerStatus(id="c2", name="app", state=ri.ContainerState.RUNNING, created_at=2)
     streams.manager = FakeManager(PodStatus(uid="u", containers=[running, exited]))  # type: ignore[assignment]
     assert await streams.exec_url("ns", "p", "app", ["ls"], **kwargs) == "http://runtime/exec/c2"
+
+
+async def test_the_raw_spdy_fallback_joins_the_clients_streams(kubelet: str) -> None:
+    # kubectl's fallback: POST with Upgrade: SPDY/3.1; its own streams are joined to the runtime's.
+    client, reader = await spdy.connect(kubelet, "v4.channel.k8s.io")
+    try:
+        error = client.open_stream({"streamType": "error"})
+        stdin = client.open_stream({"streamType": "stdin"})
+        stdout = client.open_stream({"streamType": "stdout"})
+        stdin.write(b"over spdy")
+        stdin.close()
+        assert await asyncio.wait_for(stdout.read_all(), 3) == b"OVER SPDY"
+        assert json.loads(await asyncio.wait_for(error.read_all(), 3)) == EXIT_3
+    finally:
+        await client.close()
+        reader.cancel()
+
+
+async def test_spdy_without_a_known_protocol_is_refused(kubelet: str) -> None:
+    with pytest.raises(spdy.UpgradeError) as refused:
+        await spdy.connect(kubelet, "v9.channel.k8s.io")
+    assert refused.value.status == 400
+    assert "unable to negotiate protocol" in refused.value.body
