@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from pyk8s.machinery.errors import Cause, StatusError, bad_request, too_large
+from pyk8s.machinery.nesting import MAX_DEPTH, too_deep
 
 _MISSING = ": missing value"
 #: upstream's maxJSONPatchOperations
@@ -29,11 +30,11 @@ MAX_COPY_BYTES = 3 * 1024 * 1024
 
 
 class _PatchError(Exception):
-    """A json-patch failure; ``test_failed`` selects 422 over 400."""
+    """A json-patch failure; ``unprocessable`` (a failed test, a limit reached) selects 422 over 400."""
 
-    def __init__(self, message: str, test_failed: bool = False) -> None:
+    def __init__(self, message: str, unprocessable: bool = False) -> None:
         super().__init__(message)
-        self.test_failed = test_failed
+        self.unprocessable = unprocessable
 
 
 def parse_pointer(pointer: str) -> list[str]:
@@ -133,11 +134,15 @@ class _CopyBudget:
 
     def copy(self, value: Any) -> Any:
         """A fresh copy of ``value``, charged at its JSON size."""
-        raw = orjson.dumps(value)  # bounded: the document itself is bounded by the limits above
+        try:
+            raw = orjson.dumps(value)  # bounded: the document itself is bounded by the limits above
+        except TypeError:  # nested past orjson's 254 levels, which moves and copies can build
+            raise _PatchError(f"copy operation does not apply: exceeded max depth of {MAX_DEPTH}",
+                              unprocessable=True) from None
         self.used += len(raw)
         if self.used > self.limit:
             raise _PatchError(f"Unable to complete the copy, the accumulated size increase of copy is {self.used}, "
-                              f"exceeding the limit {self.limit}")
+                              f"exceeding the limit {self.limit}", unprocessable=True)
         return orjson.loads(raw)
 
 
@@ -180,7 +185,7 @@ def _apply_op(doc: Any, op: dict[str, Any], budget: _CopyBudget) -> Any:
         except _PatchError:
             have = _Absent
         if have is _Absent or have != op["value"] or type(have) is not type(op["value"]) and not _numbers(have, op["value"]):
-            raise _PatchError(f"testing value {path} failed: test failed", test_failed=True)
+            raise _PatchError(f"testing value {path} failed: test failed", unprocessable=True)
         return doc
     raise _PatchError(f"Unexpected kind: {kind}")
 
@@ -204,8 +209,10 @@ def apply_json_patch(original: Any, patch: Any) -> Any:
     try:
         for op in patch:
             doc = _apply_op(doc, op, budget)
+        if too_deep(doc) is not None:  # paths and moves can nest the result past what a body may
+            raise _PatchError(f"the patched object exceeded max depth of {MAX_DEPTH}", unprocessable=True)
     except _PatchError as e:
-        if e.test_failed or budget.used > budget.limit:
+        if e.unprocessable:
             raise StatusError(422, "Invalid", "the server rejected our request due to an error in our request",
                               causes=[Cause("UnexpectedServerResponse", str(e))]) from None
         raise bad_request(str(e)) from None

@@ -270,3 +270,25 @@ def test_json_patch_operation_count_is_capped_at_10000():
     assert (err.value.code, err.value.reason, err.value.message) == (
         413, "RequestEntityTooLarge",
         "Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001")
+
+
+def test_json_patch_results_nested_past_the_limit_are_refused():
+    ops, path = [], ""
+    for _ in range(150):  # each add one level deeper: a 10 KB patch, a 150-level object
+        path += "/a"
+        ops.append({"op": "add", "path": path, "value": {}})
+    with pytest.raises(StatusError) as err:
+        apply_json_patch({}, ops)
+    assert err.value.code == 422
+    assert err.value.causes[0].message == "the patched object exceeded max depth of 100"
+
+
+def test_json_patch_copies_of_very_deep_values_are_refused_not_crashed():
+    deep: dict = {}
+    cur = deep
+    for _ in range(300):
+        cur["a"] = {}
+        cur = cur["a"]
+    with pytest.raises(StatusError) as err:
+        apply_json_patch({"x": deep}, [{"op": "copy", "from": "/x", "path": "/y"}])
+    assert err.value.code == 422
