@@ -151,6 +151,7 @@ class ServerAssembly:
             await asyncio.Event().wait()
 
     async def _bootstrap(self) -> None:
+        assert self.registry is not None  # made before the listeners start
         await bootstrap.bootstrap(self.registry, api_address=self.opts.config.advertised_host,
                                   api_port=self.opts.config.secure_port)
         self.readiness.mark("bootstrap")

@@ -73,7 +73,8 @@ def default_labels(name: str, os: str = "linux", arch: str = "amd64") -> dict[st
             "beta.kubernetes.io/arch": arch, "beta.kubernetes.io/os": os}
 
 
-_PRESSURE = {  # type: (reason when False, message when False, reason when True, message when True)
+# Per condition: (reason when False, message when False, reason when True, message when True).
+_PRESSURE = {
     "MemoryPressure": ("KubeletHasSufficientMemory", "kubelet has sufficient memory available",
                        "KubeletHasInsufficientMemory", "kubelet has insufficient memory available"),
     "DiskPressure": ("KubeletHasNoDiskPressure", "kubelet has no disk pressure",
@@ -84,7 +85,7 @@ _PRESSURE = {  # type: (reason when False, message when False, reason when True,
 
 
 def _wanted(health: NodeHealth) -> list[tuple[str, bool, str, str]]:
-    out = []
+    out: list[tuple[str, bool, str, str]] = []
     for kind, flag in (("MemoryPressure", health.memory_pressure), ("DiskPressure", health.disk_pressure),
                        ("PIDPressure", health.pid_pressure)):
         ok_reason, ok_message, bad_reason, bad_message = _PRESSURE[kind]

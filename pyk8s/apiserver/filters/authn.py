@@ -40,7 +40,6 @@ ANONYMOUS_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
 _ANONYMOUS_PREFIXES = ("/healthz/", "/livez/", "/readyz/")
 AUTHENTICATED = "system:authenticated"
 log = logging.getLogger("pyk8s.apiserver")
-USER_KEY = web.RequestKey("pyk8s.user", "UserInfo")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +56,9 @@ class UserInfo:
         if self.extra:
             out["extra"] = self.extra
         return out
+
+
+USER_KEY = web.RequestKey("pyk8s.user", UserInfo)
 
 
 def _b64url(data: bytes) -> str:

@@ -14,6 +14,7 @@ an image is known before anything is downloaded.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import io
 import json
@@ -252,14 +253,14 @@ def entries(debs: list[pathlib.Path], *, drop: Iterable[str] = ()) -> dict[str, 
                 data = contents.get(_merged(member.linkname.removeprefix("./").rstrip("/")))
             if not path or _dropped(path, prefixes):
                 continue
-            common = {"mode": member.mode, "uid": member.uid, "gid": member.gid}
+            owner = functools.partial(oci.LayerEntry, mode=member.mode, uid=member.uid, gid=member.gid)
             if member.isdir():
-                result.setdefault(path, oci.LayerEntry(path, kind="dir", **common))
+                result.setdefault(path, owner(path, kind="dir"))
             elif member.issym():
                 target = _link_target(old, path, member.linkname)
-                result[path] = oci.LayerEntry(path, kind="symlink", target=target, **common)
+                result[path] = owner(path, kind="symlink", target=target)
             elif (member.isfile() or member.islnk()) and data is not None:
-                result[path] = oci.LayerEntry(path, data=data, **common)
+                result[path] = owner(path, data=data)
     for top in MERGED_DIRS:
         result[top] = oci.LayerEntry(top, kind="symlink", target=f"usr/{top}")
         result.setdefault(f"usr/{top}", oci.LayerEntry(f"usr/{top}", kind="dir"))

@@ -32,8 +32,9 @@ exactly the revisions below the compaction point).
 from __future__ import annotations
 
 import asyncio
+import builtins  # the store's list() method shadows the builtin in annotations below it
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import grpc
@@ -338,7 +339,7 @@ class EtcdStorage:
             failures += 1
             await asyncio.sleep(min(0.05 * 2**failures, 1.0))
 
-    async def _watch_stream(self, index: int, prefix: str, after: int) -> AsyncIterator[list[Event]]:
+    async def _watch_stream(self, index: int, prefix: str, after: int) -> AsyncGenerator[builtins.list[Event], None]:
         key, end = _key_range(prefix)
         create = rpc_pb2.WatchCreateRequest(key=key, range_end=end, start_revision=after + 1, prev_kv=True)
         call = self._conn(index).watch.Watch()
@@ -355,7 +356,7 @@ class EtcdStorage:
             self._streams.discard(call)
             call.cancel()
 
-    def _watch_events(self, msg: rpc_pb2.WatchResponse, after: int) -> list[Event]:
+    def _watch_events(self, msg: rpc_pb2.WatchResponse, after: int) -> builtins.list[Event]:
         if msg.canceled:
             if msg.compact_revision:
                 self._compacted_hint = max(self._compacted_hint, int(msg.compact_revision))

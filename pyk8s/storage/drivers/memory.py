@@ -10,6 +10,7 @@ each write is atomic by construction.
 from __future__ import annotations
 
 import bisect
+import builtins  # the store's list() method shadows the builtin in annotations below it
 from collections.abc import AsyncIterator
 
 from pyk8s.storage import fanout, keyrange
@@ -142,7 +143,7 @@ class MemoryStorage:
         self._commit(Event(EventType.DELETE, kv, cur))
         return kv
 
-    async def _read_history(self, prefix: str, after: int, limit: int) -> list[Event]:
+    async def _read_history(self, prefix: str, after: int, limit: int) -> builtins.list[Event]:
         if after < self._compacted:
             raise CompactedError(after, self._compacted, self._rev)
         i = bisect.bisect_right(self._log, after, key=lambda e: e.revision)

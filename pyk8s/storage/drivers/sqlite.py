@@ -43,6 +43,7 @@ events are delivered there.
 from __future__ import annotations
 
 import asyncio
+import builtins  # the store's list() method shadows the builtin in annotations below it
 import contextlib
 import fcntl
 import os
@@ -556,10 +557,10 @@ class SqliteStorage:
 
     # -- watch ---------------------------------------------------------------
 
-    async def _read_history(self, prefix: str, after: int, limit: int) -> list[Event]:
+    async def _read_history(self, prefix: str, after: int, limit: int) -> builtins.list[Event]:
         end = keyrange.prefix_end(prefix) or KEY_MAX
 
-        def read(conn: sqlite3.Connection) -> list[Event]:
+        def read(conn: sqlite3.Connection) -> builtins.list[Event]:
             current, compacted = self._meta(conn)
             if after < compacted:
                 raise CompactedError(after, compacted, current)

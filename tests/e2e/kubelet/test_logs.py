@@ -17,7 +17,7 @@ def phase_row(c: Cluster, name: str) -> list[str]:
 
 def test_logs_options(cluster: Cluster) -> None:
     cluster.kubectl("run", "counter", f"--image={BUSYBOX}", "--image-pull-policy=IfNotPresent", "--restart=Never",
-                    "--", "sh", "-c", "for i in 1 2 3 4 5; do echo line $i; done; echo oops >&2")
+                    "--", "sh", "-c", "for i in 1 2 3 4 5; do echo line $i; done; sleep 1; echo oops >&2")
     wait_until(lambda: phase_row(cluster, "counter")[2] == "Completed", timeout=30, what="counter Completed")
     out = cluster.kubectl("logs", "counter").stdout
     assert out == "line 1\nline 2\nline 3\nline 4\nline 5\noops\n"
