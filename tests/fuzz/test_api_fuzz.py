@@ -36,9 +36,9 @@ Not fuzzed, and why:
 
 - operations whose ``x-kubernetes-action`` is in ``operations.EXCLUDED_ACTIONS``:
   ``connect`` (pods exec, attach, portforward and proxy, node and service
-  proxy, with or without a ``{path}``: connection upgrades and proxying to
-  kubelets and endpoints, not served when this test was written and not
-  plain request/response) and the deprecated ``/watch/`` paths (``watch``,
+  proxy, with or without a ``{path}``: connection upgrades and relays to
+  kubelets and endpoints, not plain request/response, which is all this
+  fuzzer speaks) and the deprecated ``/watch/`` paths (``watch``,
   ``watchlist``; the server documents none); watches are fuzzed through
   ``?watch=true`` on every list operation, read for ``client.WATCH_READ``
   seconds and then hung up on.  Every other operation of the documents
