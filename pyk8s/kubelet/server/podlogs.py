@@ -10,6 +10,7 @@ container "x" in pod "y" not found``).
 from __future__ import annotations
 
 import pathlib
+from typing import Any
 
 from pyk8s.client.tools.lister import Lister
 from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
@@ -19,11 +20,14 @@ from pyk8s.kubelet.runtime import interface as ri
 from pyk8s.kubelet.server.app import NotFound
 
 
+Obj = dict[str, Any]
+
+
 class PodLogs:
     def __init__(self, pods: Lister, manager: RuntimeManager) -> None:
         self.pods, self.manager = pods, manager
 
-    async def _instances(self, namespace: str, pod_name: str, container: str) -> tuple[dict, list[ContainerStatus]]:  # type: ignore[type-arg]
+    async def _instances(self, namespace: str, pod_name: str, container: str) -> tuple[Obj, list[ContainerStatus]]:
         pod = self.pods.get(pod_name, namespace=namespace)
         if pod is None:
             raise NotFound(f'pod "{pod_name}" not found')
