@@ -19,7 +19,6 @@ from pyk8s.kubelet.kuberuntime.sandbox import pod_logs_directory
 from pyk8s.kubelet.runtime import interface as ri
 from pyk8s.kubelet.server.app import NotFound
 
-
 Obj = dict[str, Any]
 
 
