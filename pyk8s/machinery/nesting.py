@@ -8,6 +8,7 @@ every later recursive step stays well inside the interpreter's stack.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pyk8s.machinery.errors import StatusError, bad_request
@@ -24,6 +25,7 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> str | None:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):

@@ -295,7 +295,7 @@ class _PathBuilder:
         if params:
             op["parameters"] = params
         if body is not None:
-            types = PATCH_TYPES if patch else ("*/*",)
+            types: tuple[str, ...] = PATCH_TYPES if patch else ("*/*",)
             if patch and not getattr(rt.strategy, "strategic_merge", True):
                 types = tuple(t for t in types if t != "application/strategic-merge-patch+json")
             schema = self.conv.ref(body)

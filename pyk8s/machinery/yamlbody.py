@@ -64,13 +64,13 @@ class _Loader(_Base):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         # The composer recurses per level: refuse before the stack does.
         if self._depth >= MAX_DEPTH and self.check_event(yaml.MappingStartEvent, yaml.SequenceStartEvent):
             raise yaml.YAMLError(f"exceeded max depth of {MAX_DEPTH}")
         self._depth += 1
         try:
-            return Composer.compose_node(self, parent, index)  # type: ignore[no-any-return]
+            return Composer.compose_node(self, parent, index)
         finally:
             self._depth -= 1
 
@@ -103,9 +103,9 @@ def _construct_int(loader: SafeConstructor, node: ScalarNode) -> int | float:
     return value if -(2**63) <= value < 2**64 else float(value)
 
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
-_Loader.add_constructor("tag:yaml.org,2002:binary", SafeConstructor.construct_yaml_str)
-_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)  # type: ignore[type-var]
+_Loader.add_constructor("tag:yaml.org,2002:binary", SafeConstructor.construct_yaml_str)  # type: ignore[type-var]
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)  # type: ignore[type-var]
 
 
 def _measure(root: Node, max_bytes: int) -> bool:

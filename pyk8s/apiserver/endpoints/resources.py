@@ -22,6 +22,7 @@ Subresources other than ``status`` are in ``subresources.py``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -150,7 +151,7 @@ class ResourceHandler:
                                  content_type=ctype, table=encoder)
 
     def object_response(self, request: web.Request, rt: ResourceType, obj: Obj, *, status: int = 200,
-                        warnings: list[str] | None = None) -> web.Response:
+                        warnings: Iterable[str] | None = None) -> web.Response:
         version = negotiation.table_version(request.headers.get("Accept", ""))
         if version and request.method == "GET":
             table = tables.object_table(rt, obj, include=tables.include_object(request.query), version=version)

@@ -128,7 +128,8 @@ def _merge_value_map(ctx: _Ctx, original: dict[str, Any], patch: dict[str, Any],
         if value is None:
             original.pop(key, None)
         elif isinstance(value, dict) and (vschema is not None or isinstance(original.get(key), dict)):
-            merged = _merge_map(ctx, original.get(key) if isinstance(original.get(key), dict) else {}, value, vschema)
+            current = original.get(key)
+            merged = _merge_map(ctx, current if isinstance(current, dict) else {}, value, vschema)
             if merged is None:
                 original.pop(key, None)
             else:
