@@ -24,10 +24,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pyk8s.apiserver.registry.rest import ListOptions
-from pyk8s.apiserver.watchcache import WatchCache
 
 if TYPE_CHECKING:
     from pyk8s.apiserver.registry.generic import GenericStore
+    from pyk8s.apiserver.watchcache import WatchCache
 
 Obj = dict[str, Any]
 
