@@ -173,7 +173,7 @@ def _protobuf(body: bytes) -> Any:
         return protobuf.decode_k8s_protobuf(body)
     except StatusError:
         raise
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:  # a recursive schema nested deep
         raise bad_request(f"error decoding protobuf request body: {exc}") from None
 
 
