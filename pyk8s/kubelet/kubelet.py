@@ -99,10 +99,12 @@ class Kubelet:
                                       clock=clock, probes=self.probes)
         self.static: StaticPods | None = None
         mirrors = None
+        statuses = StatusManager(client)
         if config.pod_manifest_path is not None:
             self.static = StaticPods(config.pod_manifest_path, config.node_name, self._queue_key, clock=clock)
-            mirrors = MirrorPods(client, self.static, lambda: str((self.node.node.get("metadata") or {}).get("uid", "")))
-        self.syncer = PodSyncer(self.pod_informer.lister, runtime, self.manager, self.probes, StatusManager(client),
+            mirrors = MirrorPods(client, self.static, lambda: str((self.node.node.get("metadata") or {}).get("uid", "")),
+                                 statuses)
+        self.syncer = PodSyncer(self.pod_informer.lister, runtime, self.manager, self.probes, statuses,
                                 self.recorder, runtime_version.split(":", 1)[0], self.host_ip, clock, mirrors)
         self.pods = Controller("kubelet-pods", self.syncer.sync, workers=POD_WORKERS, informers=[self.pod_informer],
                                clock=clock)

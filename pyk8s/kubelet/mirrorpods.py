@@ -23,14 +23,18 @@ from typing import Any
 from pyk8s.client.errors import ApiError
 from pyk8s.client.rest import PODS, Client
 from pyk8s.kubelet import staticpods
+from pyk8s.kubelet.status.manager import StatusManager
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
 
 class MirrorPods:
-    def __init__(self, client: Client, static: staticpods.StaticPods, node_uid: Callable[[], str]) -> None:
+    def __init__(self, client: Client, static: staticpods.StaticPods, node_uid: Callable[[], str],
+                 statuses: StatusManager) -> None:
         self.client, self.static, self.node_uid = client, static, node_uid
+        # A mirror goes the way a finished pod does: DELETE now, only that UID, someone else's 404/409 is fine.
+        self._delete = statuses.confirm_deletion
         self._mirrors: dict[str, Obj] = {}  # key -> the mirror as last seen or written
 
     def is_static(self, pod: Obj) -> bool:
@@ -69,12 +73,3 @@ class MirrorPods:
             # 409: the old mirror is still on its way out; the next sync (the informer's delete event) retries.
             log.info("mirror pod %s: %s", static["metadata"]["name"], exc.message)
             return None
-
-    async def _delete(self, mirror: Obj) -> None:
-        meta = mirror["metadata"]
-        try:
-            await self.client.delete(PODS, meta["name"], namespace=meta.get("namespace"), grace_period_seconds=0,
-                                     preconditions={"uid": meta.get("uid", "")})
-        except ApiError as exc:
-            if exc.code not in (404, 409):
-                raise
