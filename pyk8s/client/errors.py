@@ -53,6 +53,11 @@ def is_already_exists(err: BaseException) -> bool:
     return _code(err) == 409 and isinstance(err, ApiError) and err.reason == "AlreadyExists"
 
 
+def is_namespace_terminating(err: BaseException) -> bool:
+    """403 because the object's namespace is being deleted (NamespaceLifecycle's refusal)."""
+    return _code(err) == 403 and isinstance(err, ApiError) and "because it is being terminated" in err.message
+
+
 def is_conflict(err: BaseException) -> bool:
     """409 for a stale resourceVersion (reason Conflict), not AlreadyExists."""
     return _code(err) == 409 and isinstance(err, ApiError) and err.reason != "AlreadyExists"

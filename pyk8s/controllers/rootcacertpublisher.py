@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyk8s.client.errors import ApiError, is_already_exists, is_not_found
+from pyk8s.api.core_v1.helpers import namespaces
+from pyk8s.client.errors import ApiError, is_already_exists, is_namespace_terminating, is_not_found
 from pyk8s.client.rest import DynamicResource
 from pyk8s.client.tools.controller import Controller
 from pyk8s.client.tools.store import DeletedFinalStateUnknown
@@ -57,8 +58,7 @@ class RootCACertPublisher:
 
     async def sync(self, key: str) -> None:
         ns = self.namespaces.lister.get(key)
-        if ns is None or (ns.get("status") or {}).get("phase") == "Terminating" \
-                or ns["metadata"].get("deletionTimestamp"):
+        if ns is None or namespaces.is_terminating(ns):
             return
         current = self.configmaps.lister.get(NAME, key)
         try:
@@ -71,7 +71,7 @@ class RootCACertPublisher:
                                                            DESCRIPTION_KEY: DESCRIPTION}}}, namespace=key)
         except ApiError as exc:
             # A racing creator, a namespace on its way out: nothing more to do.
-            if is_already_exists(exc) or is_not_found(exc) or (exc.code == 403 and "being terminated" in exc.message):
+            if is_already_exists(exc) or is_not_found(exc) or (is_namespace_terminating(exc)):
                 return
             raise
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyk8s.client.errors import ApiError, is_already_exists, is_not_found
+from pyk8s.api.core_v1.helpers import namespaces
+from pyk8s.client.errors import ApiError, is_already_exists, is_namespace_terminating, is_not_found
 from pyk8s.client.rest import DynamicResource
 from pyk8s.client.tools.controller import Controller
 from pyk8s.client.tools.store import DeletedFinalStateUnknown
@@ -45,8 +46,7 @@ class ServiceAccountsController:
 
     async def sync(self, key: str) -> None:
         ns = self.namespaces.lister.get(key)
-        if ns is None or (ns.get("status") or {}).get("phase") == "Terminating" \
-                or ns["metadata"].get("deletionTimestamp"):
+        if ns is None or namespaces.is_terminating(ns):
             return
         for name in ACCOUNTS:
             if self.accounts.lister.get(name, key) is not None:
@@ -58,7 +58,7 @@ class ServiceAccountsController:
                 # Gone namespace or a racing creator: nothing more to do.
                 if is_already_exists(exc) or is_not_found(exc):
                     continue
-                if exc.code == 403 and "being terminated" in exc.message:
+                if is_namespace_terminating(exc):
                     continue
                 raise
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pyk8s.api.core_v1.helpers import namespaces
 from pyk8s.apiserver.registry import cachedreads
 from pyk8s.apiserver.registry.admission import Attributes, Plugin, default_plugins
 from pyk8s.machinery import errors
@@ -73,7 +74,7 @@ class Registry:
         ns = await cachedreads.get(ns_store, "", namespace)  # the watch cache, as upstream's informer
         if ns is None:
             raise errors.not_found("namespaces", namespace)
-        if ns["metadata"].get("deletionTimestamp") or (ns.get("status") or {}).get("phase") == "Terminating":
+        if namespaces.is_terminating(ns):
             raise errors.forbidden(f"unable to create new content in namespace {namespace} because it is being "
                                    f"terminated", resource, name, group)
 
