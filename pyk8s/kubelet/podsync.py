@@ -96,7 +96,7 @@ class PodSyncer:
         self._record(pod, result)
         self.reasons.update(_uid(pod), result)
         await self._report(pod)
-        return RESYNC if result.ok else RETRY
+        return min(RESYNC if result.ok else RETRY, self._until_deadline(pod))
 
     async def forget(self, pod: Obj) -> None:
         """The pod is gone from the API (or replaced by a new one of its name): clear it from the node."""
@@ -125,19 +125,22 @@ class PodSyncer:
         return None
 
     def _past_deadline(self, pod: Obj) -> bool:
+        return self._until_deadline(pod) <= 0
+
+    def _until_deadline(self, pod: Obj) -> float:
+        """Seconds left of ``activeDeadlineSeconds`` (infinite without one): the worker wakes when it passes,
+        as upstream's active-deadline handler asks for a sync, not at the next periodic resync."""
         deadline = (pod.get("spec") or {}).get("activeDeadlineSeconds")
-        started = parse_time((pod.get("status") or {}).get("startTime"))
-        if deadline is None or started is None:
-            return False
-        return (self.clock.now() - started).total_seconds() >= int(deadline)
+        # startTime is the kubelet's own first report; before it, the pod has just started here.
+        started = parse_time((pod.get("status") or {}).get("startTime")) or self.clock.now()
+        if deadline is None:
+            return float("inf")
+        return int(deadline) - (self.clock.now() - started).total_seconds()
 
     async def _end_at_deadline(self, pod: Obj) -> float | None:
         self.recorder.event(_ref(pod), "Normal", "DeadlineExceeded", DEADLINE_MESSAGE)
         self._record(pod, await self.manager.kill_pod(pod, None))
-        status = await self.manager.get_pod_status(_uid(pod), *_name_ns(pod))
-        generated = self._api_status(pod, status, terminal=True)
-        generated.update(phase="Failed", reason="DeadlineExceeded", message=DEADLINE_MESSAGE)
-        await self.statuses.set_status(self._status_target(pod), generated, format_time(self.clock.now()))
+        await self._report(pod, terminal=True)
         return None
 
     async def _report(self, pod: Obj, *, status: PodStatus | None = None, terminal: bool = False) -> None:
@@ -154,10 +157,18 @@ class PodSyncer:
         return self.mirrors.mirror(pod) or pod
 
     def _api_status(self, pod: Obj, status: PodStatus, *, terminal: bool) -> Obj:
-        start = (pod.get("status") or {}).get("startTime") or format_time(self.clock.now())
-        return apistatus.pod_status(pod, status, reasons=self.reasons, probes=self.probes,
-                                    runtime_name=self.runtime_name, host_ip=self.host_ip, start_time=start,
-                                    terminal=terminal)
+        current = pod.get("status") or {}
+        start = current.get("startTime") or format_time(self.clock.now())
+        generated = apistatus.pod_status(pod, status, reasons=self.reasons, probes=self.probes,
+                                         runtime_name=self.runtime_name, host_ip=self.host_ip, start_time=start,
+                                         terminal=terminal)
+        # Every status written after the deadline says so (upstream's sync handlers rule on each status),
+        # not only the first: a later report of the stopped pod would otherwise drop the reason.
+        ended = current.get("reason") == "DeadlineExceeded" or (
+            current.get("phase") not in TERMINAL and self._past_deadline(pod))
+        if ended:
+            generated.update(phase="Failed", reason="DeadlineExceeded", message=DEADLINE_MESSAGE)
+        return generated
 
     def _observe(self, pod: Obj, status: PodStatus) -> None:
         """Tell the probe workers what each container looks like now."""
