@@ -19,6 +19,19 @@ shared ``encoded`` dict, under the encoding and the type, since a selector
 can turn one change into ADDED for one watcher and DELETED for another), and
 events that arrive together (``more``) go out in one write: with many
 watchers, the per-watcher work left is the socket write itself.
+
+A JSON watch also hands the watch cache a ``DirectWriter`` (``direct_sink``):
+while this stream has written everything it was given, the cache gives a new
+event's line straight to the writer, already framed as an HTTP/1.1 chunk that
+every watcher shares, instead of waking this handler.  The writer collects
+what the cache applies in one pass of the event loop and puts it on the
+connection in one write, from one callback for all watchers (``_Batch``): the
+loop does no per-watcher task switch per event, and events that arrive
+together still cost one TLS record and one send.  The writer refuses (the
+event then takes the ordinary path, with aiohttp's flow control) before the
+headers are out, after the stream ends, and while the connection has more
+than ``DIRECT_BUFFER_LIMIT`` bytes waiting; the handler flushes the writer
+before any write of its own, so the order on the wire is the cache's.
 """
 
 from __future__ import annotations
@@ -26,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -34,6 +48,7 @@ from aiohttp import web
 
 from pyk8s.apiserver.endpoints import tables
 from pyk8s.apiserver.registry.rest import WatchEvent
+from pyk8s.apiserver.watchcache import direct_sink
 from pyk8s.machinery.errors import StatusError, internal
 from pyk8s.machinery.scheme import ResourceType
 
@@ -41,6 +56,8 @@ log = logging.getLogger("pyk8s.apiserver.watch")
 
 #: How long to wait for an immediate store error before committing to a 200.
 _FIRST_EVENT_GRACE = 0.05
+#: Past this many unsent bytes on a connection, events wait in the watcher's queue instead.
+DIRECT_BUFFER_LIMIT = 64 * 1024
 
 
 class TableEncoder:
@@ -71,19 +88,96 @@ def _line(ev_type: str, obj: dict[str, Any]) -> bytes:
 
 
 def _json_line(ev: WatchEvent) -> bytes:
+    return _shared_line(ev.type, ev.object, ev.encoded)
+
+
+def _shared_line(kind: str, obj: dict[str, Any], shared: dict[str, bytes] | None) -> bytes:
     """The event's JSON line, encoded once for every watcher that shares the event."""
-    shared = ev.encoded
     if shared is None:
-        return _line(ev.type, ev.object)
-    key = "json " + ev.type
+        return _line(kind, obj)
+    key = "json " + kind
     line = shared.get(key)
     if line is None:
-        line = shared[key] = _line(ev.type, ev.object)
+        line = shared[key] = _line(kind, obj)
     return line
+
+
+def _shared_chunk(kind: str, obj: dict[str, Any], shared: dict[str, bytes] | None) -> bytes:
+    """The JSON line framed as one HTTP/1.1 chunk, also shared."""
+    key = "chunk " + kind
+    chunk = shared.get(key) if shared is not None else None
+    if chunk is None:
+        line = _shared_line(kind, obj, shared)
+        chunk = b"%x\r\n%b\r\n" % (len(line), line)
+        if shared is not None:
+            shared[key] = chunk
+    return chunk
+
+
+class _Batch:
+    """The writers with lines waiting in this loop pass, flushed by one callback."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.dirty: list[DirectWriter] = []
+
+    def add(self, writer: DirectWriter) -> None:
+        if not self.dirty:
+            self.loop.call_soon(self.run)
+        self.dirty.append(writer)
+
+    def run(self) -> None:
+        dirty, self.dirty = self.dirty, []
+        for writer in dirty:
+            writer.flush()
+
+
+_batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch] = weakref.WeakKeyDictionary()
+
+
+def _batch() -> _Batch:
+    loop = asyncio.get_running_loop()
+    batch = _batches.get(loop)
+    if batch is None:
+        batch = _batches[loop] = _Batch(loop)
+    return batch
+
+
+class DirectWriter:
+    """The watch cache's way onto one JSON watch's connection (see the module docstring)."""
+
+    __slots__ = ("transport", "open", "pending", "batch")
+
+    def __init__(self, transport: asyncio.Transport | None, batch: _Batch) -> None:
+        self.transport = transport
+        self.open = False  # True between the headers and the end of the stream
+        self.pending: list[bytes] = []
+        self.batch = batch
+
+    def write_event(self, kind: str, obj: dict[str, Any], encoded: dict[str, bytes] | None) -> bool:
+        t = self.transport
+        if not self.open or t is None or t.is_closing() or t.get_write_buffer_size() > DIRECT_BUFFER_LIMIT:
+            return False
+        if not self.pending:
+            self.batch.add(self)
+        self.pending.append(_shared_chunk(kind, obj, encoded))
+        return True
+
+    def flush(self) -> None:
+        pending = self.pending
+        if not pending:
+            return
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
+        t = self.transport
+        if t is not None and not t.is_closing():
+            t.write(data)
 
 
 async def serve_watch(request: web.Request, events: AsyncIterator[WatchEvent], *, duration: float,
                       content_type: str, table: TableEncoder | None = None) -> web.StreamResponse:
+    direct = DirectWriter(request.transport, _batch()) if table is None and request.version >= (1, 1) else None
+    token = direct_sink.set(direct)  # the store's iteration (in this task and in ``first``) sees it
     first: asyncio.Task[WatchEvent] = asyncio.ensure_future(events.__anext__())
     try:
         done, _ = await asyncio.wait({first}, timeout=_FIRST_EVENT_GRACE)
@@ -93,49 +187,59 @@ async def serve_watch(request: web.Request, events: AsyncIterator[WatchEvent], *
                 raise exc
         resp = web.StreamResponse(status=200, headers={"Content-Type": content_type, "Cache-Control": "no-cache"})
         resp.enable_chunked_encoding()
-        await resp.prepare(request)
+        await resp.prepare(request)  # sends the headers at once (StreamResponse)
+        if direct is not None and resp.chunked and not resp.compression:
+            direct.open = True
         with contextlib.suppress(TimeoutError, ConnectionResetError):
             async with asyncio.timeout(duration):
-                await _pump(resp, events, first, table)
+                await _pump(resp, events, first, table, direct)
+        if direct is not None:
+            direct.open = False
+            direct.flush()
         with contextlib.suppress(ConnectionResetError):
             await resp.write_eof()
         return resp
     finally:
+        if direct is not None:
+            direct.open = False
         if not first.done():
             first.cancel()
             with contextlib.suppress(BaseException):
                 await first
         await _close(events)
+        direct_sink.reset(token)  # the connection's next request runs in this task
 
 
 async def _pump(resp: web.StreamResponse, events: AsyncIterator[WatchEvent], first: asyncio.Task[WatchEvent],
-                table: TableEncoder | None) -> None:
+                table: TableEncoder | None, direct: DirectWriter | None = None) -> None:
     pending: asyncio.Future[WatchEvent] | None = first
     batch: list[bytes] = []  # lines of events that came together, written (one TLS record) together
     while True:
         try:
             ev = await pending if pending is not None else await events.__anext__()
         except StopAsyncIteration:
-            await _flush(resp, batch)
+            await _flush(resp, batch, direct)
             return
         except StatusError as err:
             batch.append(_line("ERROR", err.to_status()))
-            await _flush(resp, batch)
+            await _flush(resp, batch, direct)
             return
         except (asyncio.CancelledError, ConnectionResetError):
             raise
         except Exception:
             log.exception("watch failed")
             batch.append(_line("ERROR", internal("the watch ended with an internal error").to_status()))
-            await _flush(resp, batch)
+            await _flush(resp, batch, direct)
             return
         pending = None
         batch.append(_line(ev.type, table.encode(ev)) if table is not None else _json_line(ev))
         if not ev.more:
-            await _flush(resp, batch)
+            await _flush(resp, batch, direct)
 
 
-async def _flush(resp: web.StreamResponse, batch: list[bytes]) -> None:
+async def _flush(resp: web.StreamResponse, batch: list[bytes], direct: DirectWriter | None = None) -> None:
+    if direct is not None:
+        direct.flush()  # lines the cache gave the writer go first: they are older
     if batch:
         data = batch[0] if len(batch) == 1 else b"".join(batch)
         batch.clear()

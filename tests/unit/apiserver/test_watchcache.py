@@ -4,6 +4,7 @@ selector transitions, bookmarks, timeouts and slow watchers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -271,3 +272,75 @@ async def test_watchers_share_each_recent_events_encodings(storage: Any, cache: 
     assert [e.encoded for e in cache.buffer] == [None, {}, {}]
     await one.aclose()
     await two.aclose()
+
+
+class Sink:
+    """A client connection the cache may write to directly; ``accepting`` False plays a full buffer."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+        self.accepting = True
+
+    def write_event(self, kind: str, obj: Obj, encoded: dict[str, bytes] | None) -> bool:
+        if self.accepting:
+            self.lines.append((kind, obj["metadata"]["name"]))
+        return self.accepting
+
+
+async def test_a_parked_watcher_gets_events_written_directly_in_order(storage: Any, cache: WatchCache) -> None:
+    """With a sink, a watcher waiting on an empty queue has events written from the cache's own pass;
+    while the sink refuses, events queue and come through the iterator; order is kept throughout."""
+    sink = Sink()
+    token = watchcache.direct_sink.set(sink)
+    try:
+        rv = await storage.current_revision()
+        it = cache.watch(Filter(PREFIX, lambda o: o["metadata"]["labels"].get("x") != "hide"), after=rv)
+        pending = asyncio.ensure_future(it.__anext__())
+        await asyncio.sleep(0.02)  # parked
+        for name in ("a", "b"):
+            await storage.create(PREFIX + f"ns/{name}", cm(name))
+        await storage.create(PREFIX + "ns/hidden", cm("hidden", x="hide"))
+        await asyncio.sleep(0.05)
+        assert sink.lines == [("ADDED", "a"), ("ADDED", "b")] and not pending.done()
+        sink.accepting = False
+        await storage.create(PREFIX + "ns/c", cm("c"))
+        await asyncio.sleep(0.05)
+        sink.accepting = True
+        await storage.create(PREFIX + "ns/d", cm("d"))  # behind a queued event: queued too, never written first
+        ev = await asyncio.wait_for(pending, 2)
+        assert (ev.type, ev.object["metadata"]["name"]) == ("ADDED", "c")
+        assert await take(it, 1) == [("ADDED", "d")]
+        pending = asyncio.ensure_future(it.__anext__())
+        await asyncio.sleep(0.02)
+        await storage.create(PREFIX + "ns/e", cm("e"))  # parked on an empty queue again: direct again
+        await asyncio.sleep(0.05)
+        assert sink.lines[2:] == [("ADDED", "e")] and not pending.done()
+        pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pending
+        await it.aclose()
+    finally:
+        watchcache.direct_sink.reset(token)
+    assert cache.watcher_count == 0
+
+
+async def test_bookmarks_follow_directly_written_events(storage: Any, cache: WatchCache,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watchcache, "BOOKMARK_IDLE", 0.02)
+    sink = Sink()
+    token = watchcache.direct_sink.set(sink)
+    try:
+        rv = await storage.current_revision()
+        it = cache.watch(Filter(PREFIX + "ns/", everything), after=rv, bookmarks=True, bookmark_object=bookmark)
+        pending = asyncio.ensure_future(it.__anext__())
+        await asyncio.sleep(0.005)
+        await storage.create(PREFIX + "ns/a", cm("a"))
+        await asyncio.sleep(0.1)  # idle past BOOKMARK_IDLE several times
+        # Written directly; no bookmark at a revision the client already has.
+        assert sink.lines == [("ADDED", "a")] and not pending.done()
+        other = await storage.create(PREFIX + "other/z", cm("z"))  # bookmarks move past it
+        ev = await asyncio.wait_for(pending, 2)
+        assert ev.type == "BOOKMARK" and int(ev.object["metadata"]["resourceVersion"]) == other.mod_revision
+        await it.aclose()
+    finally:
+        watchcache.direct_sink.reset(token)

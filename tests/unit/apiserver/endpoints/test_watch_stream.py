@@ -69,3 +69,61 @@ async def test_a_batch_cut_short_by_an_error_is_still_written() -> None:
     it = failing()
     await watch._pump(resp, it, asyncio.ensure_future(it.__anext__()), None)  # type: ignore[arg-type]
     assert len(resp.writes) == 1 and resp.writes[0].count(b"\n") == 2 and b'"ERROR"' in resp.writes[0]
+
+
+class FakeTransport:
+    def __init__(self, log: list[bytes]) -> None:
+        self.log = log
+        self.buffered = 0
+
+    def write(self, data: bytes) -> None:
+        self.log.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+
+def chunk(line: bytes) -> bytes:
+    return b"%x\r\n%b\r\n" % (len(line), line)
+
+
+async def test_direct_lines_of_one_loop_pass_go_out_in_one_chunked_write() -> None:
+    log: list[bytes] = []
+    writer = watch.DirectWriter(FakeTransport(log), watch._batch())  # type: ignore[arg-type]
+    a, b = {"metadata": {"name": "a"}}, {"metadata": {"name": "b"}}
+    assert not writer.write_event("ADDED", a, None)  # not open yet: the headers are not out
+    writer.open = True
+    shared: dict[str, bytes] = {}
+    assert writer.write_event("ADDED", a, shared) and writer.write_event("DELETED", b, None)
+    assert log == []
+    await asyncio.sleep(0)
+    assert log == [chunk(watch._line("ADDED", a)) + chunk(watch._line("DELETED", b))]
+    assert shared["chunk ADDED"] == chunk(watch._line("ADDED", a))  # shared with every other watcher
+
+
+async def test_direct_writer_refuses_when_the_connection_is_backed_up() -> None:
+    transport = FakeTransport([])
+    writer = watch.DirectWriter(transport, watch._batch())  # type: ignore[arg-type]
+    writer.open = True
+    transport.buffered = watch.DIRECT_BUFFER_LIMIT + 1
+    assert not writer.write_event("ADDED", {"metadata": {"name": "a"}}, None)
+
+
+async def test_the_handler_flushes_direct_lines_before_its_own_write() -> None:
+    log: list[bytes] = []
+
+    class Resp:
+        async def write(self, data: bytes) -> None:
+            log.append(data)
+
+    writer = watch.DirectWriter(FakeTransport(log), watch._batch())  # type: ignore[arg-type]
+    writer.open = True
+    older = {"metadata": {"name": "older"}}
+    writer.write_event("ADDED", older, None)
+    await watch._flush(Resp(), [b"newer\n"], writer)  # type: ignore[arg-type]
+    assert log == [chunk(watch._line("ADDED", older)), b"newer\n"]
+    await asyncio.sleep(0)
+    assert len(log) == 2  # the loop's callback finds nothing left
