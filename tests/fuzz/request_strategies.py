@@ -151,6 +151,7 @@ class Request:
     query: list[tuple[str, str]] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
+    #: read as a stream: what arrives in client.WATCH_READ seconds, then hang up
     watch: bool = False
 
     @property
@@ -369,7 +370,6 @@ class RequestStrategies:
         req = Request(op.method.upper(), path, draw(self.query(op)))
         if op.action == "list" and draw(_MODE8) == 0:
             req.query.append(("watch", draw(_WATCH_VALUES)))
-            req.watch = req.query[-1][1] != "false"
         name = values.get("name") or draw(_POOL_NAMES)
         namespace = values.get("namespace")
         if op.method == "patch":
@@ -383,4 +383,6 @@ class RequestStrategies:
             req.headers["Content-Type"] = ctype
         if draw(_MODE12) == 0:
             req.headers["Accept"] = draw(_ACCEPTS)
+        # Any watch parameter, wherever it came from, may start a stream: read it as one.
+        req.watch = any(key == "watch" for key, _ in req.query)
         return req

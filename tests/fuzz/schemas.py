@@ -235,7 +235,11 @@ def mutate(draw: st.DrawFn, value: Any) -> Any:
     paths = [p for p in value_paths(value) if p]
     if not paths:
         return draw(nasty())
-    path = paths[draw(st.integers(0, len(paths) - 1))]
+    # A depth first, then a path of that depth: top-level fields (metadata, spec) are hit as often as deep ones.
+    depths = sorted({len(p) for p in paths})
+    depth = depths[draw(st.integers(0, len(depths) - 1))]
+    at_depth = [p for p in paths if len(p) == depth]
+    path = at_depth[draw(st.integers(0, len(at_depth) - 1))]
     if draw(st.integers(0, 4)) == 0:
         return set_path(value, path, None, delete=True)
     return set_path(value, path, draw(nasty()))
