@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.helpers import wait_until
+from tests.e2e.helpers import read_output_until, stop_process, wait_until
 from tests.e2e.kubelet.conftest import Cluster
 from tests.e2e.kubelet.podkit import Pods, namespace
 
@@ -56,14 +58,54 @@ def test_tcp_probes(pods: Pods) -> None:
     assert "Liveness probe failed: dial tcp" in events and ":9001: connect: connection refused" in events
 
 
-def test_grpc_probe_against_a_non_grpc_port_fails(pods: Pods) -> None:
-    # No offline image serves grpc.health.v1; a port that does not speak gRPC shows the failure path.
-    app = {"name": "app", "command": ["sh", "-c", "exec nc -lk -p 9100"],
-           "readinessProbe": {"grpc": {"port": 9100}, **FAST}}
-    pods.pod("grpc-probed", app)
-    pods.wait_event("grpc-probed", "Readiness probe failed")
-    assert pods.row("grpc-probed")[1] == "0/1"
-    assert pods.condition("grpc-probed", "Ready") == "False"
+GRPC_SERVER = """
+import sys, time
+from concurrent import futures
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+server = grpc.server(futures.ThreadPoolExecutor(2))
+servicer = health.HealthServicer()
+servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+servicer.set("down", health_pb2.HealthCheckResponse.NOT_SERVING)
+health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+server.add_insecure_port("0.0.0.0:" + sys.argv[1])
+server.start()
+print("serving", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.fixture
+def grpc_health_on_node(cluster: Cluster) -> Iterator[int]:
+    """A grpc.health.v1 server in the node's namespace (no offline image carries one); hostNetwork pods probe it."""
+    port = 19100
+    proc = subprocess.Popen(cluster.netns.command([sys.executable, "-c", GRPC_SERVER, str(port)]),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        read_output_until(proc, lambda text: "serving" in text, timeout=20)
+        yield port
+    finally:
+        stop_process(proc)
+
+
+def test_grpc_probes(pods: Pods, grpc_health_on_node: int) -> None:
+    def probed(service: str) -> dict[str, object]:
+        grpc_action: dict[str, object] = {"port": grpc_health_on_node, "service": service}
+        return {"name": "app", "command": ["sleep", "3600"], "readinessProbe": {"grpc": grpc_action, **FAST}}
+    pods.pod("grpc-serving", probed(""), hostNetwork=True)
+    pods.pod("grpc-down", probed("down"), hostNetwork=True)
+    # A port that does not speak gRPC at all.
+    refused = {"name": "app", "command": ["sleep", "3600"],
+               "livenessProbe": {"grpc": {"port": 19101}, "failureThreshold": 2, **FAST}}
+    pods.pod("grpc-refused", refused, hostNetwork=True)
+    wait_until(lambda: pods.row("grpc-serving")[1] == "1/1", timeout=30, what="grpc-serving Ready")
+    events = pods.wait_event("grpc-down", "Readiness probe failed")
+    assert 'service unhealthy (responded with "NOT_SERVING")' in events
+    assert pods.row("grpc-down")[1] == "0/1"
+    wait_until(lambda: pods.restarts("grpc-refused") >= 1, timeout=30, what="grpc liveness restart")
+    assert "failed to connect service" in pods.events("grpc-refused")
+    for name in ("grpc-serving", "grpc-down", "grpc-refused"):
+        pods.delete(name)
 
 
 def test_startup_probe_gates_liveness_and_readiness(pods: Pods) -> None:
