@@ -140,3 +140,17 @@ def test_kubelet_restart_adopts_running_pods(cluster: Cluster) -> None:
     assert after["containerID"] == before["containerID"]
     assert after["restartCount"] == before["restartCount"] == 0
     assert status_row(cluster, "survivor")[2] == "Running"
+
+
+def test_api_server_restart_touches_no_pod(cluster: Cluster) -> None:
+    run(cluster, "steady", "sleep", "3600")
+    wait_until(lambda: status_row(cluster, "steady")[2] == "Running", timeout=30, what="steady Running")
+    before = pod_json(cluster, "steady")["status"]["containerStatuses"][0]
+    cluster.server.restart()
+    time.sleep(3)  # the kubelet's watches and status loop reconnect
+    after = pod_json(cluster, "steady")["status"]["containerStatuses"][0]
+    assert after["containerID"] == before["containerID"] and after["restartCount"] == 0
+    assert status_row(cluster, "steady")[2] == "Running"
+    assert row_for(cluster.kubectl("get", "node", NODE).stdout, NODE)[1] == "Ready"
+    run(cluster, "after-restart", "sleep", "3600")  # and the kubelet still takes new pods
+    wait_until(lambda: status_row(cluster, "after-restart")[2] == "Running", timeout=30, what="a new pod Running")
