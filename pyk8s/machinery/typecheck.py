@@ -46,6 +46,10 @@ _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _QUANTITY_PATTERN = "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 
 
+#: Types whose Go decoder keeps any JSON as raw bytes: nothing to check inside or about them.
+RAW_JSON = frozenset({"io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1"})
+
+
 @dataclass(frozen=True, slots=True)
 class Mismatch:
     """The first value the typed decoder refuses."""
@@ -138,10 +142,12 @@ class _Walk:
             return None if got is None else self.wrong(value, t, struct, field, path, got)
         if isinstance(t, Ref):
             schema = self.reg.resolve(t)
-            if schema is None or (schema.preserve_unknown_fields and not schema.fields):
-                return None  # free-form (FieldsV1, raw extensions)
+            if schema is None or t.name in RAW_JSON:
+                return None
             if not isinstance(value, dict):
                 return self.wrong(value, t, struct, field, path)
+            if schema.preserve_unknown_fields and not schema.fields:
+                return None  # a Go struct whose fields we do not describe: an object is all we can check
             return self.object(value, schema, t.name.rsplit(".", 1)[-1], field, path)
         if isinstance(t, ArrayOf):
             if not isinstance(value, list):

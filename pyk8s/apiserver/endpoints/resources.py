@@ -107,7 +107,7 @@ class ResourceHandler:
         if verb != "list" and not rp.subresource and verb not in rt.verbs:
             raise method_not_allowed()
         if verb == "create" and rt.kind == "Binding" and rt.group == "":
-            body, _ = await self.read_object(request)
+            body = await self.read_typed(request, subresources.BINDING_SCHEMA, "Binding", "v1")
             check_type(body, "v1", "Binding")
             name = (body.get("metadata") or {}).get("name", "")
             if not name:
@@ -186,9 +186,14 @@ class ResourceHandler:
     @staticmethod
     def check_types(rt: ResourceType, obj: Obj) -> None:
         """The decode errors upstream's typed decoder raises, before any other check of the body."""
-        mismatch = typecheck.first_mismatch(obj, rt.schema) if rt.schema else None
-        if mismatch is not None:
-            raise _cannot_handle(rt, bad_request(mismatch.message()))
+        if rt.schema:
+            check_body_types(obj, rt.schema, rt.kind, rt.version)
+
+    async def read_typed(self, request: web.Request, schema: str, kind: str, version: str) -> Obj:
+        """A body of another kind than the resource (Binding, Eviction, TokenRequest...), decoded and type-checked."""
+        body, _ = await self.read_object(request)
+        check_body_types(body, schema, kind, version)
+        return body
 
     def write_options(self, request: web.Request) -> WriteOptions:
         return params.write_options(request.query, request.query.getall("dryRun", []), _user(request))
@@ -247,6 +252,12 @@ class ResourceHandler:
         body = await negotiation.read_body(request, self.max_body)
         doc = negotiation.decode_optional_json(negotiation.media_type(request), body)
         return params.delete_options(request.query, request.query.getall("dryRun", []), doc)
+
+
+def check_body_types(obj: Obj, schema: str, kind: str, version: str) -> None:
+    mismatch = typecheck.first_mismatch(obj, schema)
+    if mismatch is not None:
+        raise bad_request(f'{kind} in version "{version}" cannot be handled as a {kind}: {mismatch.message()}')
 
 
 def _cannot_handle(rt: ResourceType, exc: StatusError) -> StatusError:

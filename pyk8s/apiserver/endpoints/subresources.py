@@ -46,6 +46,11 @@ STREAMING = ("log", "exec", "attach", "portforward", "proxy")
 POD_STREAMS = ("exec", "attach", "portforward")
 PASS_THROUGH = ("ephemeralcontainers", "resize", "finalize")
 SCALE_SCHEMA = "io.k8s.api.autoscaling.v1.Scale"
+BINDING_SCHEMA = "io.k8s.api.core.v1.Binding"
+#: The kind each POST-only subresource takes: (schema, kind, version) for the typed decode.
+BODY_TYPES = {"binding": (BINDING_SCHEMA, "Binding", "v1"),
+              "eviction": ("io.k8s.api.policy.v1.Eviction", "Eviction", "v1"),
+              "token": ("io.k8s.api.authentication.v1.TokenRequest", "TokenRequest", "v1")}
 CONFLICT_RETRIES = 5
 TOKEN_DEFAULT_SECONDS = 3600
 TOKEN_MIN_SECONDS = 600
@@ -77,7 +82,7 @@ async def handle(handler: ResourceHandler, request: web.Request, rp: ResourcePat
         if request.method != "POST":
             raise method_not_allowed()
         impl = _registry_impl(handler, rt, sub)
-        body, _ = await handler.read_object(request)
+        body = await handler.read_typed(request, *BODY_TYPES[sub])
         fn = {"binding": bind, "eviction": evict, "token": token}[sub]
         return await fn(handler, request, rp, rt, body, impl)
     if sub in PASS_THROUGH:
@@ -313,6 +318,7 @@ async def pass_through(handler: ResourceHandler, request: web.Request, rp: Resou
     opts = handler.write_options(request)
     if request.method == "PUT":
         body, _ = await handler.read_object(request)
+        handler.check_types(rt, body)
         result, _ = await store.update(rp.namespace, rp.name, body, opts, subresource=rp.subresource)
     elif request.method == "PATCH":
         patch_type, doc = await handler.read_patch(request)

@@ -343,3 +343,41 @@ async def test_scale_refuses_replicas_past_int32(client):
         "struct field ScaleSpec.spec.replicas of type int32")
     got = await (await client.get(DEPLOY + "/s", headers=AUTH)).json()
     assert got["spec"]["replicas"] == 1
+
+
+# --- found by the API fuzz guard (tests/fuzz): bodies of other kinds, and undescribed Go structs ----------
+
+
+async def test_subresource_bodies_are_decoded_as_their_kinds(client):
+    await client.post(CM, json=cm("x"), headers=JSON)
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "robot"}}
+    assert (await client.post("/api/v1/namespaces/default/serviceaccounts", json=sa, headers=JSON)).status == 201
+    cases = [
+        ("/api/v1/namespaces/default/bindings",
+         {"apiVersion": "v1", "kind": "Binding", "metadata": [True], "target": {}},
+         'Binding in version "v1" cannot be handled as a Binding: json: cannot unmarshal array into Go struct '
+         'field Binding.metadata of type v1.ObjectMeta'),
+        ("/api/v1/namespaces/default/serviceaccounts/robot/token",
+         {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "metadata": {"name": "robot"}, "spec": 1},
+         'TokenRequest in version "v1" cannot be handled as a TokenRequest: json: cannot unmarshal number into Go '
+         'struct field TokenRequest.spec of type v1.TokenRequestSpec'),
+    ]
+    for path, body, message in cases:
+        resp = await client.post(path, json=body, headers=JSON)
+        status = await resp.json()
+        assert (resp.status, status["reason"], status["message"]) == (400, "BadRequest", message)
+    finalize = await client.put("/api/v1/namespaces/default/finalize", headers=JSON,
+                                data=b'{"apiVersion":"v1","kind":"Namespace","metadata":1}')
+    assert finalize.status == 400
+    assert "cannot unmarshal number into Go struct field Namespace.metadata" in (await finalize.json())["message"]
+
+
+async def test_undescribed_volume_sources_must_still_be_objects(client):
+    body = {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "t"},
+            "template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}}
+    assert (await client.post("/api/v1/namespaces/default/podtemplates", json=body, headers=JSON)).status == 201
+    patch = {"template": {"spec": {"volumes": [{"name": "v", "cinder": []}]}}}
+    resp = await client.patch("/api/v1/namespaces/default/podtemplates/t", json=patch, headers=MERGE_PATCH)
+    assert resp.status == 422, await resp.text()
+    assert ("cannot unmarshal array into Go struct field Volume.template.spec.volumes.cinder of type "
+            "v1.CinderVolumeSource") in (await resp.json())["message"]
