@@ -288,15 +288,9 @@ class ServiceAccount(Plugin):
 
     @staticmethod
     async def _account(registry: Registry, namespace: str, name: str) -> Obj | None:
+        # The watch cache, then storage on a miss: upstream's lister with its live lookup.
         store = registry.store(*SERVICE_ACCOUNTS)
-        if store is None:
-            return None
-        try:
-            return await store.get(namespace, name)
-        except errors.StatusError as exc:
-            if exc.code == 404:
-                return None
-            raise
+        return None if store is None else await cachedreads.get(store, namespace, name)
 
 
 def _containers(spec: Obj) -> list[Obj]:

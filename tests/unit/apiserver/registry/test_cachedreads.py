@@ -1,4 +1,4 @@
-"""Admission's lookups (the namespace, PriorityClasses) come from the watch caches: a pod create
+"""Admission's lookups (the namespace, PriorityClasses, ServiceAccounts) come from the watch caches: a pod create
 reads nothing from storage once they are warm, yet sees objects written a moment ago."""
 
 import asyncio
@@ -14,6 +14,7 @@ from pyk8s.machinery.errors import StatusError
 from .helpers import pod, store
 
 PC_PREFIX = "/registry/scheduling.k8s.io/priorityclasses/"
+SA_PREFIX = "/registry/core/serviceaccounts/"
 
 
 class Reads:
@@ -40,7 +41,7 @@ class Reads:
 
 async def settle(registry: Registry) -> None:
     """Let the watch caches apply what was written (they follow storage asynchronously)."""
-    for plural, group in (("namespaces", ""), ("priorityclasses", "scheduling.k8s.io")):
+    for plural, group in (("namespaces", ""), ("priorityclasses", "scheduling.k8s.io"), ("serviceaccounts", "")):
         s = store(registry, group, plural)
         cache = s.watch_cache()
         await cache.ensure_started()
@@ -53,15 +54,19 @@ async def settle(registry: Registry) -> None:
 async def test_pod_create_reads_namespace_and_classes_from_the_caches(registry: Registry,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     pods = store(registry, "", "pods")
+    await store(registry, "", "serviceaccounts").create(
+        "default", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}, WriteOptions())
     await pods.create("default", pod("warm"), WriteOptions())  # starts the caches
     await settle(registry)
-    reads = Reads(registry, monkeypatch, "/registry/core/namespaces/", PC_PREFIX)
+    reads = Reads(registry, monkeypatch, "/registry/core/namespaces/", PC_PREFIX, SA_PREFIX)
     for i in range(5):
         created = await pods.create("default", pod(f"p{i}", ), WriteOptions())
         assert created["spec"]["priority"] == 0
     named = pod("critical")
     named["spec"]["priorityClassName"] = "system-node-critical"
-    assert (await pods.create("default", named, WriteOptions()))["spec"]["priority"] == 2000001000
+    created = await pods.create("default", named, WriteOptions())
+    assert created["spec"]["priority"] == 2000001000
+    assert any(v["name"].startswith("kube-api-access-") for v in created["spec"]["volumes"])  # the account was found
     assert reads.keys == []
 
 
