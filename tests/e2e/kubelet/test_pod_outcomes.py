@@ -3,6 +3,7 @@ and the pod's own view of its network: /etc/hosts, resolv.conf, hostPort."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -54,7 +55,8 @@ def test_restart_policies_decide_the_phase(pods: Pods) -> None:
 
 
 def test_active_deadline_fails_the_pod(pods: Pods) -> None:
-    pods.pod("deadline", SLEEP, activeDeadlineSeconds=2)
+    # Long enough that the pod's start-up syncs are over: the kubelet must wake for the deadline itself.
+    pods.pod("deadline", SLEEP, activeDeadlineSeconds=6)
     # kubectl's STATUS shows the killed container's reason (Error) over the pod's, as upstream's printer does.
     wait_until(lambda: pods.json("deadline")["status"].get("phase") == "Failed", timeout=30, what="deadline Failed")
     status = pods.json("deadline")["status"]
@@ -62,9 +64,11 @@ def test_active_deadline_fails_the_pod(pods: Pods) -> None:
     assert status["message"] == "Pod was active on the node longer than the specified deadline"
     events = pods.wait_event("deadline", "DeadlineExceeded")
     assert "Pod was active on the node longer than the specified deadline" in events
-    # Its container was stopped.
+    # Its container was stopped, and the statuses written after that keep the reason.
     wait_until(lambda: "terminated" in pods.container("deadline", "app").get("state", {}), timeout=20,
                what="container terminated")
+    time.sleep(2)
+    assert pods.json("deadline")["status"].get("reason") == "DeadlineExceeded"
 
 
 def test_container_killed_from_outside_restarts(cluster: Cluster, pods: Pods) -> None:

@@ -199,4 +199,4 @@ def test_pre_stop_hooks_run_on_delete(cluster: Cluster, pods: Pods) -> None:
     pods.wait_status("prestop-http", "Running")
     pods.delete("prestop-http")
     events = pods.events("prestop-http")
-    assert "FailedPreStopHook" in events
+    assert "FailedPreStopHook" in events and "PreStopHook failed" in events
