@@ -54,6 +54,7 @@ BODY_TYPES = {"binding": (BINDING_SCHEMA, "Binding", "v1"),
 CONFLICT_RETRIES = 5
 TOKEN_DEFAULT_SECONDS = 3600
 TOKEN_MIN_SECONDS = 600
+TOKEN_MAX_SECONDS = 1 << 32  # upstream's validation bound (the server's own cap comes with issue 13)
 API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
 
 
@@ -257,6 +258,8 @@ async def token(handler: ResourceHandler, request: web.Request, rp: ResourcePath
     seconds = spec.get("expirationSeconds") or TOKEN_DEFAULT_SECONDS
     if not isinstance(seconds, int) or seconds < TOKEN_MIN_SECONDS:
         raise bad_request("spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes")
+    if seconds > TOKEN_MAX_SECONDS:
+        raise bad_request("spec.expirationSeconds: Invalid value: may not specify a duration larger than 2^32 seconds")
     spec["expirationSeconds"] = seconds
     spec["audiences"] = spec.get("audiences") or [API_AUDIENCE]
     spec.setdefault("boundObjectRef", None)

@@ -381,3 +381,12 @@ async def test_undescribed_volume_sources_must_still_be_objects(client):
     assert resp.status == 422, await resp.text()
     assert ("cannot unmarshal array into Go struct field Volume.template.spec.volumes.cinder of type "
             "v1.CinderVolumeSource") in (await resp.json())["message"]
+
+
+async def test_token_request_past_two_to_the_32_seconds_is_refused(client):
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "timeless"}}
+    assert (await client.post("/api/v1/namespaces/default/serviceaccounts", json=sa, headers=JSON)).status == 201
+    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 537552360989359}}
+    resp = await client.post("/api/v1/namespaces/default/serviceaccounts/timeless/token", json=body, headers=JSON)
+    assert resp.status == 400
+    assert "may not specify a duration larger than 2^32 seconds" in (await resp.json())["message"]
