@@ -447,13 +447,13 @@ def apply(live: Obj | None, config: Obj, manager: str, *, force: bool, schema_na
     not tracked (pass ``IGNORED_PATHS | {("f:status",)}`` for a main resource
     whose status is reset by its strategy).
     """
-    if (config.get("metadata") or {}).get("managedFields") is not None:
-        raise StatusError(400, "BadRequest", "metadata.managedFields must be nil")
     reg = registry if registry is not None else REGISTRY
     api_version = api_version or config.get("apiVersion", "")
     kind = config.get("kind") or schema_name.rsplit(".", 1)[-1]
     group, _, version = api_version.rpartition("/")
     typecheck.check_apply_config(config, schema_name, f"{group}/{version}, Kind={kind}", reg)
+    if (config.get("metadata") or {}).get("managedFields") is not None:
+        raise StatusError(400, "BadRequest", "metadata.managedFields must be nil")
     types = _Types(reg)
     ignored = frozenset(ignored)
     cfg = _strip_managed(config)

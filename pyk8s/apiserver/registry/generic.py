@@ -511,6 +511,8 @@ class GenericStore:
             new = self._apply_patch(current, patch_type, patch)
             if not isinstance(new, dict):
                 raise errors.bad_request("the patch did not produce an object")
+            if new.get("metadata") is None:  # null decodes to an empty ObjectMeta, as in Go
+                new["metadata"] = {}
             if self.resource.schema:  # a result that does not decode (metadata: "x") is a 422 before anything reads it
                 typecheck.check_patched(new, self.resource.schema)
             new_rv = str((new.get("metadata") or {}).get("resourceVersion") or "")
@@ -550,6 +552,9 @@ class GenericStore:
         if not isinstance(config, dict):
             raise errors.bad_request("invalid apply configuration")
         schema = self.resource.schema
+        if schema:  # before anything reads the configuration (metadata: "x" must be a 400, not a crash)
+            group, _, version = self.resource.api_version.rpartition("/")
+            typecheck.check_apply_config(config, schema, f"{group}/{version}, Kind={self.resource.kind}")
         kv = await self.storage.get(self.key(namespace, name))
         if kv is None and not subresource:
             cfg = copy.deepcopy(config)
