@@ -216,7 +216,8 @@ def limitrange_row(obj: Obj, now: datetime) -> list[Any]:
 def resourcequota_row(quota: Obj, now: datetime) -> list[Any]:
     hard = dig(quota, "status", "hard", default={})
     used = dig(quota, "status", "used", default={})
-    requests, limits = [], []
+    requests: list[str] = []
+    limits: list[str] = []
     for resource in sorted(hard):
         target = limits if resource.split(".")[0] == "limits" and "." in resource else requests
         target.append(f"{resource}: {used.get(resource, '0')}/{hard[resource]}")

@@ -40,7 +40,7 @@ COLUMNS = [
 
 
 def _is_sidecar(spec: Obj | None) -> bool:
-    return bool(spec) and spec.get("restartPolicy") == "Always"
+    return spec is not None and spec.get("restartPolicy") == "Always"
 
 
 def _condition_true(status: Obj, ctype: str) -> bool:
