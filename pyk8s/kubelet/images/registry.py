@@ -272,12 +272,22 @@ async def push(address: str, images: Mapping[str, build.BuiltImage], netns: str 
     return [ref for _, _, ref in todo]
 
 
+COPY_ATTEMPTS = 3
+
+
 async def _copy(address: str, path: str, image: build.BuiltImage, ref: str, netns: str | None) -> None:
     cmd = ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", f"oci:{image.layout}:{ref}",
            f"docker://{address}/{path}"]
-    code, _, err = await _exec(_wrap(cmd, netns))
-    if code != 0:
-        raise RegistryError(f"skopeo copy {ref} failed: {err.decode(errors='replace').strip()}")
+    for attempt in range(1, COPY_ATTEMPTS + 1):
+        code, _, err = await _exec(_wrap(cmd, netns))
+        if code == 0:
+            return
+        # docker-registry 2.8 can refuse a manifest whose blobs a concurrent upload of the same layers is
+        # still committing ("blob unknown to registry"); the same copy a moment later goes through.
+        if attempt < COPY_ATTEMPTS:
+            log.info("skopeo copy %s failed (attempt %d); retrying", ref, attempt)
+            await asyncio.sleep(0.5 * attempt)
+    raise RegistryError(f"skopeo copy {ref} failed: {err.decode(errors='replace').strip()}")
 
 
 def _alive(pid: int) -> bool:
