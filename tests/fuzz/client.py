@@ -100,6 +100,15 @@ class Client:
             self.conn = None
 
     def _once(self, conn: http.client.HTTPSConnection, req: Request) -> tuple[int, dict[str, str], bytes]:
+        try:
+            return self._exchange(conn, req)
+        except BaseException:
+            # Whatever broke the exchange (the server, a timeout, Hypothesis stopping the example), the
+            # connection is mid-request now: the next request must not reuse it.
+            self.close()
+            raise
+
+    def _exchange(self, conn: http.client.HTTPSConnection, req: Request) -> tuple[int, dict[str, str], bytes]:
         headers = {**self.auth, **req.headers}
         conn.timeout = WATCH_HEADERS_TIMEOUT if req.watch else READ_TIMEOUT
         if conn.sock is not None:
