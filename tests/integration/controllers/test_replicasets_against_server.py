@@ -124,5 +124,11 @@ async def test_replication_controller_keeps_replicas(client: Client, manager: Co
         return len(names) == 2 and pods[0]["metadata"]["name"] not in names
 
     await eventually(replaced)
-    st = (await client.get(RC, "legacy", namespace=ns))["status"]
+
+    async def status_caught_up() -> dict | None:  # type: ignore[type-arg]
+        # The controller writes status after it sees the replacement: read it once it has.
+        st = (await client.get(RC, "legacy", namespace=ns)).get("status") or {}
+        return st if st.get("replicas") == 2 else None
+
+    st = await eventually(status_caught_up)
     assert st["replicas"] == 2
