@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pyk8s.apiserver.admission import chain as admission_chain
 from pyk8s.apiserver.config import ServerConfig
 from pyk8s.controllers.manager import select_controllers
 from pyk8s.daemons import controlplane, election
@@ -98,6 +99,18 @@ def _count(text: str) -> int:
     return value
 
 
+def _admission_plugins(value: str) -> tuple[str, ...]:
+    names = admission_chain.parse_names([value])
+    for name in names:
+        if name not in admission_chain.NAMES:
+            raise argparse.ArgumentTypeError(f'plugin "{name}" is unknown (known: {", ".join(admission_chain.NAMES)})')
+    return names
+
+
+def _flat(values: list[tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(n for names in values for n in names)
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("server", help="run the control plane (API server, controllers, scheduler)",
                               description="Run the pyk8s control plane in this process.")
@@ -117,6 +130,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--default-unreachable-toleration-seconds", type=_count, default=300, metavar="SECONDS",
                    help="tolerationSeconds of the unreachable:NoExecute toleration added to every new pod "
                         "that has none (default 300)")
+    p.add_argument("--enable-admission-plugins", type=_admission_plugins, action="append", default=[],
+                   metavar="NAMES", help="admission plugins to enable beside the default ones (comma-separated)")
+    p.add_argument("--disable-admission-plugins", type=_admission_plugins, action="append", default=[],
+                   metavar="NAMES", help="admission plugins to disable, even default ones (comma-separated)")
     p.add_argument("--max-requests-inflight", type=_count, default=400, metavar="N",
                    help="most non-mutating requests in flight at once; more get 429 (0 = unlimited; default 400)")
     p.add_argument("--max-mutating-requests-inflight", type=_count, default=200, metavar="N",
@@ -179,6 +196,8 @@ def options(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
                                         node_port_range=args.service_node_port_range, disable=disable,
                                         not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
                                         unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
+                                        enable_admission_plugins=_flat(args.enable_admission_plugins),
+                                        disable_admission_plugins=_flat(args.disable_admission_plugins),
                                         compaction_interval=args.etcd_compaction_interval,
                                         compaction_min_revisions=_min_revisions(),
                                         extra=controlplane.components(control_plane(args)))

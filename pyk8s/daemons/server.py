@@ -72,6 +72,9 @@ class ServerOptions:
     # kube-apiserver's --default-not-ready-toleration-seconds / --default-unreachable-toleration-seconds.
     not_ready_toleration_seconds: int = 300
     unreachable_toleration_seconds: int = 300
+    # kube-apiserver's --enable-admission-plugins / --disable-admission-plugins.
+    enable_admission_plugins: tuple[str, ...] = ()
+    disable_admission_plugins: tuple[str, ...] = ()
     disable: frozenset[str] = frozenset()
     # kube-apiserver's --etcd-compaction-interval: every interval, history older than one
     # interval is compacted away, but never the newest ``compaction_min_revisions``. 0 = off.
@@ -113,7 +116,9 @@ class ServerAssembly:
                                            service_cidr=self.opts.config.service_cluster_ip_range,
                                            node_port_range=self.opts.node_port_range,
                                            not_ready_toleration_seconds=self.opts.not_ready_toleration_seconds,
-                                           unreachable_toleration_seconds=self.opts.unreachable_toleration_seconds)
+                                           unreachable_toleration_seconds=self.opts.unreachable_toleration_seconds,
+                                           enable_admission_plugins=self.opts.enable_admission_plugins,
+                                           disable_admission_plugins=self.opts.disable_admission_plugins)
             self.apiserver = APIServer(config, registry=self.registry, readiness=self.readiness,
                                        credentials=credentials)
             async with asyncio.TaskGroup() as tg:

@@ -95,7 +95,8 @@ def dry_run(values: list[str]) -> bool:
     return bool(values)
 
 
-def write_options(query: Mapping[str, str], dry_values: list[str], user: str) -> WriteOptions:
+def write_options(query: Mapping[str, str], dry_values: list[str], user: str,
+                  groups: tuple[str, ...] = ()) -> WriteOptions:
     fv = query.get("fieldValidation", "") or "Warn"
     if fv not in FIELD_VALIDATION:
         raise bad_request(f'fieldValidation: Unsupported value: "{fv}": supported values: "Ignore", "Strict", "Warn"')
@@ -103,7 +104,7 @@ def write_options(query: Mapping[str, str], dry_values: list[str], user: str) ->
     if len(manager) > 128:
         raise bad_request("fieldManager: Too long: may not be more than 128 bytes")
     return WriteOptions(dry_run=dry_run(dry_values), field_manager=manager, field_validation=fv,
-                        force=bool(_bool(query, "force")), user=user)
+                        force=bool(_bool(query, "force")), user=user, groups=groups)
 
 
 def _forbidden(field: str, detail: str) -> Cause:

@@ -196,7 +196,9 @@ class ResourceHandler:
         return body
 
     def write_options(self, request: web.Request) -> WriteOptions:
-        return params.write_options(request.query, request.query.getall("dryRun", []), _user(request))
+        info: UserInfo | None = request.get(USER_KEY)
+        return params.write_options(request.query, request.query.getall("dryRun", []), _user(request),
+                                    info.groups if info else ())
 
     async def create(self, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
         opts = self.write_options(request)

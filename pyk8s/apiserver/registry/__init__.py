@@ -5,8 +5,8 @@
 kinds get the ``GenericStore``; kinds with extra behaviour get a subclass
 listed in ``special.SPECIAL``; resources served at several versions share one
 stored form (``versions.py``).  Stores are created lazily because kinds may be added to
-the scheme at run time (CRDs).  ``admit``/``validate`` run the admission plugins that need
-other objects (``admission.py``), reading them from the watch caches (``cachedreads.py``);
+the scheme at run time (CRDs).  ``admit``/``validate`` run the admission chain
+(``pyk8s/apiserver/admission/``), whose plugins read other objects from the watch caches (``cachedreads.py``);
 ``close()`` stops the watch caches.
 """
 
@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pyk8s.api.core_v1.helpers import namespaces
-from pyk8s.apiserver.registry import cachedreads
-from pyk8s.apiserver.registry.admission import Attributes, Plugin, default_plugins
-from pyk8s.machinery import errors
+from pyk8s.apiserver.admission.chain import Chain, Options, build_chain
+from pyk8s.apiserver.admission.interface import Attributes, Plugin
 from pyk8s.machinery.scheme import ResourceType, Scheme
 from pyk8s.storage.interface import Storage
 
@@ -28,7 +26,7 @@ if TYPE_CHECKING:
 class Registry:
     def __init__(self, scheme: Scheme, storage: Storage, *, service_cidr: str = "10.96.0.0/12",
                  node_port_range: tuple[int, int] | str = (30000, 32767),
-                 admission_plugins: list[Plugin] | None = None) -> None:
+                 admission_plugins: list[Plugin] | Chain | None = None) -> None:
         self.scheme = scheme
         self.storage = storage
         self.service_cidr = service_cidr
@@ -37,7 +35,9 @@ class Registry:
             node_port_range = (int(lo), int(hi or lo))
         self.node_port_range = node_port_range
         self._stores: dict[tuple[str, str, str], GenericStore] = {}
-        self.admission: list[Plugin] = default_plugins() if admission_plugins is None else admission_plugins
+        if admission_plugins is None:
+            admission_plugins = build_chain()
+        self.admission = admission_plugins if isinstance(admission_plugins, Chain) else Chain(admission_plugins)
 
     def storage_for(self, rt: ResourceType) -> GenericStore:
         key = (rt.group, rt.version, rt.plural)
@@ -66,29 +66,16 @@ class Registry:
         return None
 
     async def admit_namespace(self, namespace: str, resource: str = "", name: str = "", group: str = "") -> None:
-        """404 for a missing namespace, 403 for a terminating one (the NamespaceLifecycle admission);
-        ``resource``/``name``/``group`` word the 403 as upstream: ``configmaps "x" is forbidden: ...``."""
-        ns_store = self.store("", "namespaces")
-        if ns_store is None:
-            return
-        ns = await cachedreads.get(ns_store, "", namespace)  # the watch cache, as upstream's informer
-        if ns is None:
-            raise errors.not_found("namespaces", namespace)
-        if namespaces.is_terminating(ns):
-            raise errors.forbidden(f"unable to create new content in namespace {namespace} because it is being "
-                                   f"terminated", resource, name, group)
+        """404 for a missing namespace, 403 for a terminating one (the NamespaceLifecycle admission)."""
+        await self.admission.admit_namespace(self, namespace, resource, name, group)
 
     async def admit(self, attrs: Attributes) -> None:
         """The mutating admission phase (may change ``attrs.obj``; raises StatusError to refuse)."""
-        for plugin in self.admission:
-            if (attrs.group, attrs.plural) in plugin.resources:
-                await plugin.admit(self, attrs)
+        await self.admission.admit(self, attrs)
 
     async def validate(self, attrs: Attributes) -> None:
         """The validating admission phase, after the strategy's validation passed."""
-        for plugin in self.admission:
-            if (attrs.group, attrs.plural) in plugin.resources:
-                await plugin.validate(self, attrs)
+        await self.admission.validate(self, attrs)
 
     async def close(self) -> None:
         for store in list(self._stores.values()):
@@ -97,11 +84,13 @@ class Registry:
 
 def build_registry(scheme: Scheme, storage: Storage, *, service_cidr: str = "10.96.0.0/12",
                    node_port_range: tuple[int, int] | str = (30000, 32767), not_ready_toleration_seconds: int = 300,
-                   unreachable_toleration_seconds: int = 300) -> Registry:
-    plugins = default_plugins(not_ready_seconds=not_ready_toleration_seconds,
-                              unreachable_seconds=unreachable_toleration_seconds)
+                   unreachable_toleration_seconds: int = 300, enable_admission_plugins: tuple[str, ...] = (),
+                   disable_admission_plugins: tuple[str, ...] = ()) -> Registry:
+    chain = build_chain(Options(enable=enable_admission_plugins, disable=disable_admission_plugins,
+                                not_ready_toleration_seconds=not_ready_toleration_seconds,
+                                unreachable_toleration_seconds=unreachable_toleration_seconds))
     return Registry(scheme, storage, service_cidr=service_cidr, node_port_range=node_port_range,
-                    admission_plugins=plugins)
+                    admission_plugins=chain)
 
 
 __all__ = ["Registry", "build_registry"]

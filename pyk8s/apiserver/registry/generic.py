@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from pyk8s.apiserver.registry import admission, objectmeta
+from pyk8s.apiserver.admission import interface as admission
+from pyk8s.apiserver.registry import objectmeta
 from pyk8s.apiserver.registry.rest import DeleteOptions, ListOptions, WatchEvent, WatchOptions, WriteOptions
 from pyk8s.apiserver.registry.versions import storage_layout
 from pyk8s.apiserver.watchcache import Filter, WatchCache
@@ -252,7 +253,7 @@ class GenericStore:
         if not meta.get("name") and not generated:
             raise self._invalid("", [_required_name()])
         self._default_new(obj)
-        await self._admit(admission.CREATE, obj, None)
+        await self._admit(admission.CREATE, obj, None, opts)
         for attempt in range(GENERATE_NAME_RETRIES):
             candidate = copy.deepcopy(obj) if generated else obj
             if generated:
@@ -273,11 +274,14 @@ class GenericStore:
             meta.pop(k, None)
         self.strategy.default(obj)
 
-    async def _admit(self, operation: str, obj: Obj, old: Obj | None, *, validating: bool = False) -> None:
-        """The registry's admission plugins (mutating, or ``validating``) for this resource."""
+    async def _admit(self, operation: str, obj: Obj, old: Obj | None, opts: WriteOptions, *,
+                     validating: bool = False) -> None:
+        """The registry's admission chain (mutating, or ``validating``) for this resource."""
         if self.registry is None:
             return
-        attrs = admission.Attributes(operation, self.resource.group, self.resource.plural, obj, old)
+        attrs = admission.Attributes(operation, self.resource.group, self.resource.plural, obj, old,
+                                     user=opts.user, groups=opts.groups, dry_run=opts.dry_run,
+                                     warnings=opts.warnings)
         if validating:
             await self.registry.validate(attrs)
         else:
@@ -296,7 +300,7 @@ class GenericStore:
         errs = self.strategy.validate(obj)
         if errs:
             raise self._invalid(meta.get("name", ""), errs)
-        await self._admit(admission.CREATE, obj, None, validating=True)
+        await self._admit(admission.CREATE, obj, None, opts, validating=True)
         opts.warnings.extend(self.strategy.warnings(obj))
         self._record_managed(None, obj, opts, "")
 
@@ -396,7 +400,7 @@ class GenericStore:
             errs = self.strategy.validate_update(new, old)
         else:
             self.strategy.default(new)
-            await self._admit(admission.UPDATE, new, old)
+            await self._admit(admission.UPDATE, new, old, opts)
             self.strategy.prepare_for_update(new, old)
             errs = self.strategy.validate_update(new, old)
             if self.strategy.tracks_generation and self.strategy.spec_changed(new, old):
@@ -406,7 +410,7 @@ class GenericStore:
         if errs:
             raise self._invalid(name, errs)
         if not subresource:
-            await self._admit(admission.UPDATE, new, old, validating=True)
+            await self._admit(admission.UPDATE, new, old, opts, validating=True)
         await self.before_update(new, old, opts, subresource)
         if not subresource:
             opts.warnings.extend(self.strategy.warnings(new))

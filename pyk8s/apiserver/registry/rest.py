@@ -32,6 +32,7 @@ class WriteOptions:
     # Filled by the store: Warning header texts for the response.
     warnings: list[str] = field(default_factory=list)
     user: str = ""  # authenticated user name, for audit/managedFields
+    groups: tuple[str, ...] = ()  # the user's groups, for admission (NodeRestriction)
 
 
 @dataclass(slots=True)

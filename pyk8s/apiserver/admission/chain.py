@@ -1,0 +1,161 @@
+"""The admission chain: upstream's plugin order, which plugins are on, and the two phases.
+
+``ORDER`` is kube-apiserver's ``AllOrderedPlugins`` (v1.32) restricted to the plugins pyk8s
+knows.  Each name maps to a module of this package exposing ``build(options) -> Plugin``;
+a module that does not exist (yet) is skipped, so a plugin is added by writing its module
+(``noderestriction.py``, say) and nothing else.  Plugins built outside this package may
+``register(name, factory)`` instead.  Names upstream has but pyk8s does not build (the
+webhooks, ValidatingAdmissionPolicy) keep their slot: enabling them is accepted and logged.
+
+On by default: upstream's default set plus NodeRestriction (kubeadm enables it), changed with
+``--enable-admission-plugins`` / ``--disable-admission-plugins`` as kube-apiserver does: the
+order never depends on the flag's order, and naming an unknown plugin is an error.
+
+Phases: every enabled plugin's ``admit`` in order (mutating), then, after the strategy's
+validation, every ``validate`` in order (validating), ResourceQuota last.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pyk8s.apiserver.admission.interface import Attributes, Plugin
+
+if TYPE_CHECKING:
+    from pyk8s.apiserver.registry import Registry
+
+log = logging.getLogger("pyk8s.apiserver.admission")
+
+# (upstream name, module in this package)
+ORDER: tuple[tuple[str, str], ...] = (
+    ("NamespaceLifecycle", "namespacelifecycle"),
+    ("LimitRanger", "limitranger"),
+    ("ServiceAccount", "serviceaccount"),
+    ("NodeRestriction", "noderestriction"),
+    ("TaintNodesByCondition", "taintnodesbycondition"),
+    ("PodSecurity", "podsecurity"),
+    ("Priority", "priority"),
+    ("DefaultTolerationSeconds", "defaulttolerationseconds"),
+    ("DefaultStorageClass", "defaultstorageclass"),
+    ("StorageObjectInUseProtection", "storageobjectinuseprotection"),
+    ("PersistentVolumeClaimResize", "persistentvolumeclaimresize"),
+    ("RuntimeClass", "runtimeclass"),
+    ("CertificateApproval", "certificateapproval"),
+    ("CertificateSigning", "certificatesigning"),
+    ("CertificateSubjectRestriction", "certificatesubjectrestriction"),
+    ("DefaultIngressClass", "defaultingressclass"),
+    ("MutatingAdmissionWebhook", "mutatingwebhook"),
+    ("ValidatingAdmissionPolicy", "validatingadmissionpolicy"),
+    ("ValidatingAdmissionWebhook", "validatingwebhook"),
+    ("ResourceQuota", "resourcequota"),
+)
+NAMES = tuple(name for name, _ in ORDER)
+DEFAULT_OFF: frozenset[str] = frozenset()  # upstream's default-off plugins pyk8s knows are all absent from ORDER
+DEFAULT_ON = frozenset(NAMES) - DEFAULT_OFF
+
+Factory = Callable[["Options"], Plugin]
+_registered: dict[str, Factory] = {}
+
+
+def register(name: str, factory: Factory) -> None:
+    """Provide a plugin from outside this package (it keeps ``name``'s place in ``ORDER``)."""
+    if name not in NAMES:
+        raise ValueError(f"admission plugin {name!r} has no place in the chain's order")
+    _registered[name] = factory
+
+
+@dataclass(slots=True)
+class Options:
+    """What plugins are built from: the flags kube-apiserver gives them."""
+
+    enable: tuple[str, ...] = ()
+    disable: tuple[str, ...] = ()
+    not_ready_toleration_seconds: int = 300
+    unreachable_toleration_seconds: int = 300
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def parse_names(values: Iterable[str]) -> tuple[str, ...]:
+    """Comma-separated flag values (repeatable) into names."""
+    return tuple(n.strip() for v in values for n in v.split(",") if n.strip())
+
+
+def enabled_names(enable: Iterable[str], disable: Iterable[str]) -> list[str]:
+    """Upstream's rule: the default set, plus ``enable``, minus ``disable``, in ``ORDER``."""
+    enable, disable = list(enable), list(disable)
+    for flag, names in (("enable-admission-plugins", enable), ("disable-admission-plugins", disable)):
+        for name in names:
+            if name not in NAMES:
+                raise ValueError(f"{flag} plugin \"{name}\" is unknown")
+    both = set(enable) & set(disable)
+    if both:
+        raise ValueError(f"{', '.join(sorted(both))} in enable-admission-plugins and disable-admission-plugins "
+                         f"overlapped")
+    on = (DEFAULT_ON | set(enable)) - set(disable)
+    return [name for name in NAMES if name in on]
+
+
+def _factory(name: str, module: str) -> Factory | None:
+    if name in _registered:
+        return _registered[name]
+    qualified = f"{__package__}.{module}"
+    try:
+        mod = importlib.import_module(qualified)
+    except ModuleNotFoundError as exc:
+        if exc.name != qualified:
+            raise
+        return None
+    build: Factory = mod.build
+    return build
+
+
+class Chain:
+    """The enabled plugins, in order."""
+
+    def __init__(self, plugins: list[Plugin]) -> None:
+        self.plugins = plugins
+
+    def names(self) -> list[str]:
+        return [p.name for p in self.plugins]
+
+    def plugin(self, name: str) -> Plugin | None:
+        return next((p for p in self.plugins if p.name == name), None)
+
+    async def admit_namespace(self, registry: Registry, namespace: str, resource: str = "", name: str = "",
+                              group: str = "") -> None:
+        """NamespaceLifecycle, which runs before the store looks at the body (see its module)."""
+        plugin = self.plugin("NamespaceLifecycle")
+        if plugin is not None:
+            await plugin.check(registry, namespace, resource, name, group)  # type: ignore[attr-defined]
+
+    async def admit(self, registry: Registry, attrs: Attributes) -> None:
+        for plugin in self.plugins:
+            if plugin.handles(attrs):
+                await plugin.admit(registry, attrs)
+
+    async def validate(self, registry: Registry, attrs: Attributes) -> None:
+        for plugin in self.plugins:
+            if plugin.handles(attrs):
+                await plugin.validate(registry, attrs)
+
+
+def build_chain(options: Options | None = None) -> Chain:
+    """The chain the flags ask for; plugins whose module is not built are left out (logged once)."""
+    options = options or Options()
+    plugins: list[Plugin] = []
+    modules = dict(ORDER)
+    for name in enabled_names(options.enable, options.disable):
+        factory = _factory(name, modules[name])
+        if factory is None:
+            log.debug("admission plugin %s is not built in pyk8s; its slot in the chain is empty", name)
+            continue
+        plugins.append(factory(options))
+    return Chain(plugins)
+
+
+__all__ = ["DEFAULT_ON", "NAMES", "ORDER", "Chain", "Options", "build_chain", "enabled_names", "parse_names",
+           "register"]
