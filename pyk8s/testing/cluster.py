@@ -56,7 +56,8 @@ START_TIMEOUT = 60.0
 DISABLE_ENV = "PYK8S_DISABLE"
 CONTROL_PLANE_COMPONENTS = ("controller-manager", "scheduler")
 # The embedded kubelet would make the test machine a node: tests that want one run it in a namespace.
-NODE_COMPONENTS = ("kubelet",)
+# The embedded ingress would listen on the machine's ports 80/443: tests run ``pyk8s ingress`` in a node netns.
+NODE_COMPONENTS = ("kubelet", "ingress")
 
 
 def free_port() -> int:
