@@ -33,10 +33,13 @@ from pyk8s.kubelet.images import registry as registry_mod
 from pyk8s.kubelet.images.registry import ImageRegistry, RegistryError
 from pyk8s.kubelet.kubelet import Kubelet, KubeletConfig
 from pyk8s.kubelet.network import cni
+from pyk8s.kubelet.network.routes import RouteSync, RouteTable
 from pyk8s.kubelet.runtime import interface as ri
 from pyk8s.kubelet.runtime.containerd import ManagedContainerd
 from pyk8s.kubelet.runtime.cri.client import CRIClient
 from pyk8s.kubelet.runtime.process import ProcessRuntime
+from pyk8s.networkpolicy import nftables
+from pyk8s.networkpolicy.agent import NetworkPolicyAgent
 
 log = logging.getLogger(__name__)
 IMPORTED = ("pause", "busybox")
@@ -57,14 +60,18 @@ class NodeRuntime:
 class NodeDaemon:
     """The kubelet and the node services it relies on (the local image registry), run together."""
 
-    def __init__(self, kubelet: Kubelet, registry: ImageRegistry | None) -> None:
+    def __init__(self, kubelet: Kubelet, registry: ImageRegistry | None,
+                 agents: list[RouteSync | NetworkPolicyAgent] | None = None) -> None:
         self.kubelet, self.registry = kubelet, registry
+        self.agents = agents or []  # the node's network agents: host-gw pod routes, NetworkPolicy
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tg:
             if self.registry is not None:
                 tg.create_task(self._registry(self.registry))
             tg.create_task(self.kubelet.run())
+            for agent in self.agents:
+                tg.create_task(agent.run())
 
     async def _registry(self, registry: ImageRegistry) -> None:
         try:
@@ -122,13 +129,17 @@ async def _process_runtime(root_dir: pathlib.Path) -> NodeRuntime:
 
 
 async def build_node(client: Client, config: KubeletConfig, *, pod_cidr: str = "", force_process: bool = False,
-                     registry_port: int = DEFAULT_REGISTRY_PORT) -> NodeDaemon:
+                     registry_port: int = DEFAULT_REGISTRY_PORT, network_agents: bool = True) -> NodeDaemon:
     node = await node_runtime(config.root_dir, pod_cidr=pod_cidr, force_process=force_process,
                               registry_port=registry_port)
     config.isolated = node.isolated
     kubelet = Kubelet(client, node.runtime, node.images, config, runtime_version=node.version,
                       on_pod_cidr=node.on_pod_cidr)
-    return NodeDaemon(kubelet, node.registry)
+    # Pods on a CNI network (containerd) get routes to other nodes' pods and their NetworkPolicies enforced.
+    agents: list[RouteSync | NetworkPolicyAgent] = []
+    if network_agents and node.isolated:
+        agents = [RouteSync(client, config.node_name), NetworkPolicyAgent(client, config.node_name)]
+    return NodeDaemon(kubelet, node.registry, agents)
 
 
 async def reset_node(root_dir: pathlib.Path) -> list[str]:
@@ -159,6 +170,11 @@ def _host_cleanup(root_dir: pathlib.Path) -> list[str]:
     if pathlib.Path(f"/sys/class/net/{cni.DEFAULT_BRIDGE}").exists():
         subprocess.run(["ip", "link", "delete", cni.DEFAULT_BRIDGE], capture_output=True, check=False)
         done.append(f"deleted bridge {cni.DEFAULT_BRIDGE}")
+    if shutil.which("nft") and subprocess.run(["nft", "list", "table", nftables.FAMILY, nftables.TABLE],
+                                              capture_output=True, check=False).returncode == 0:
+        subprocess.run(["nft", "-f", "-"], input=nftables.delete_script().encode(), capture_output=True, check=False)
+        done.append(f"deleted nftables table {nftables.FAMILY} {nftables.TABLE}")
+    done += [f"pod route {change}" for change in RouteTable().sync({})]
     removed = remove_empty_cgroups(CGROUP_ROOT)
     if removed:
         done.append(f"removed {removed} empty cgroups under /{CGROUP_ROOT}")
