@@ -14,6 +14,7 @@ from pyk8s.api import (  # noqa: F401  isort: skip
     apps_v1,
     batch_v1,
     autoscaling,
+    certificates_v1,
     networking_v1,
     discovery_v1,
     coordination_v1,

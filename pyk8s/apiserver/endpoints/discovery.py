@@ -35,6 +35,7 @@ _SUB_KINDS: dict[str, tuple[tuple[str, str, str] | None, tuple[str, ...]]] = {
     "ephemeralcontainers": (None, ("get", "patch", "update")),
     "resize": (None, ("get", "patch", "update")),
     "finalize": (None, ("update",)),
+    "approval": (None, ("get", "patch", "update")),
 }
 _PROXY_KINDS = {"Pod": "PodProxyOptions", "Service": "ServiceProxyOptions", "Node": "NodeProxyOptions"}
 _PROXY_VERBS = ("create", "delete", "get", "patch", "update")

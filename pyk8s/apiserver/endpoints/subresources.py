@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 Obj = dict[str, Any]
 STREAMING = ("log", "exec", "attach", "portforward", "proxy")
 POD_STREAMS = ("exec", "attach", "portforward")
-PASS_THROUGH = ("ephemeralcontainers", "resize", "finalize")
+PASS_THROUGH = ("ephemeralcontainers", "resize", "finalize", "approval")
 SCALE_SCHEMA = "io.k8s.api.autoscaling.v1.Scale"
 BINDING_SCHEMA = "io.k8s.api.core.v1.Binding"
 #: The kind each POST-only subresource takes: (schema, kind, version) for the typed decode.

@@ -13,7 +13,18 @@ One module per API area holds that area's printers; importing this package
 registers them all.  Kinds without a printer print Name and Age.
 """
 
-from pyk8s.apiserver.printers import apps, batch, core, networking, pod, rbac, scaling, scheduling, volumes
+from pyk8s.apiserver.printers import (
+    apps,
+    batch,
+    certificates,
+    core,
+    networking,
+    pod,
+    rbac,
+    scaling,
+    scheduling,
+    volumes,
+)
 from pyk8s.apiserver.printers.crd import crd_printer
 from pyk8s.apiserver.printers.table import (
     Column,
@@ -37,4 +48,4 @@ __all__ = [
 ]
 
 # The modules register their printers when imported.
-_LOADED = (apps, batch, core, networking, pod, rbac, scaling, scheduling, volumes)
+_LOADED = (apps, batch, certificates, core, networking, pod, rbac, scaling, scheduling, volumes)

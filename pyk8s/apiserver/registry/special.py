@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pyk8s.apiserver.registry.certificates.csr import CertificateSigningRequestStore
 from pyk8s.apiserver.registry.core.namespace import NamespaceStore
 from pyk8s.apiserver.registry.core.pod import PodStore
 from pyk8s.apiserver.registry.core.service import ServiceStore
@@ -14,6 +15,7 @@ SPECIAL: dict[tuple[str, str], type[GenericStore]] = {
     ("", "pods"): PodStore,
     ("", "services"): ServiceStore,
     ("scheduling.k8s.io", "priorityclasses"): PriorityClassStore,
+    ("certificates.k8s.io", "certificatesigningrequests"): CertificateSigningRequestStore,
 }
 
 

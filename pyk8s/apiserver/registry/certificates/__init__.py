@@ -1,0 +1,1 @@
+"""Stores of certificates.k8s.io."""
