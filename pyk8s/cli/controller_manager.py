@@ -45,6 +45,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--cluster-cidr", default="10.244.0.0/16")
     p.add_argument("--node-cidr-mask-size", type=int, default=24)
     p.add_argument("--terminated-pod-gc-threshold", type=int, default=12500)
+    p.add_argument("--load-balancer-ip-pool", type=lb_pool_arg, default="", metavar="POOL",
+                   help="addresses for LoadBalancer Services: CIDRs, ranges A-B, addresses (default: node IPs)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.set_defaults(func=main)
 
@@ -53,7 +55,18 @@ def options_from(args: argparse.Namespace) -> dict[str, Any]:
     return {"node_monitor_grace_period": args.node_monitor_grace_period,
             "node_monitor_period": args.node_monitor_period,
             "cluster_cidr": args.cluster_cidr, "node_cidr_mask_size": args.node_cidr_mask_size,
-            "terminated_pod_gc_threshold": args.terminated_pod_gc_threshold}
+            "terminated_pod_gc_threshold": args.terminated_pod_gc_threshold,
+            "load_balancer_ip_pool": args.load_balancer_ip_pool}
+
+
+def lb_pool_arg(text: str) -> str:
+    from pyk8s.controllers.lbpool import AddressPool
+
+    try:
+        AddressPool.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def main(args: argparse.Namespace) -> int:

@@ -39,6 +39,7 @@ from typing import Any
 
 from pyk8s.apiserver.admission import chain as admission_chain
 from pyk8s.apiserver.config import ServerConfig
+from pyk8s.cli import controller_manager
 from pyk8s.controllers.manager import select_controllers
 from pyk8s.daemons import controlplane, election
 from pyk8s.daemons import server as daemons_server
@@ -146,6 +147,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--controllers", default="*",
                    help="controllers the embedded controller manager runs: '*', 'name', '-name' (default '*')")
     election.add_flags(p, default=True)
+    p.add_argument("--load-balancer-ip-pool", type=controller_manager.lb_pool_arg, default="", metavar="POOL",
+                   help="addresses for LoadBalancer Services: CIDRs, ranges A-B, addresses (default: node IPs)")
     p.add_argument("--simulate-nodes", type=_count, default=0, metavar="N",
                    help="also run N simulated (kwok-style) nodes sim-0..sim-N-1 in this process (default 0)")
     p.add_argument("--etcd-compaction-interval", default="5m", type=_duration,
@@ -178,7 +181,8 @@ def control_plane(args: argparse.Namespace) -> controlplane.ControlPlaneOptions:
     controllers = tuple(args.controllers.split(","))
     select_controllers(controllers)
     return controlplane.ControlPlaneOptions(controllers=controllers, election=election.from_args(args),
-                                            simulate_nodes=args.simulate_nodes)
+                                            simulate_nodes=args.simulate_nodes,
+                                            controller_options={"load_balancer_ip_pool": args.load_balancer_ip_pool})
 
 
 def options(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> daemons_server.ServerOptions:

@@ -22,7 +22,8 @@ once every started controller has its caches synced (a standby never sets it).
 ``node_cidr_mask_size`` (24), ``terminated_pod_gc_threshold`` (12500),
 ``podgc_period`` (20), ``namespace_recheck_seconds`` (2), ``job_backoff_base``
 (10, seconds before the first Job retry, doubling after), ``<name>_workers``
-(``replicaset``, ``deployment``, ``job``, ``cronjob``, ``ttl_after_finished``...).
+(``replicaset``, ``deployment``, ``job``, ``cronjob``, ``ttl_after_finished``...),
+``load_balancer_ip_pool`` ("": the nodes' InternalIPs).
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ BUILTIN = {
     "job-controller": "pyk8s.controllers.job_controller:new",
     "cronjob-controller": "pyk8s.controllers.cronjob_controller:new",
     "ttl-after-finished-controller": "pyk8s.controllers.ttlafterfinished:new",
+    "service-lb-controller": "pyk8s.controllers.servicelb:new",
 }
 
 REGISTRY: dict[str, Registration] = {name: Registration(path) for name, path in BUILTIN.items()}
