@@ -1,0 +1,93 @@
+"""Names outside the cluster zones go to the host's resolvers (CoreDNS's ``forward . /etc/resolv.conf``).
+
+``upstreams(resolv_conf, own)`` reads the nameservers and drops the ones a
+query must not reach: loopback resolvers such as systemd-resolved's
+127.0.0.53 (inside a pod or on a node whose DNS points back at the cluster
+they would loop, coredns #2087, which CoreDNS's ``loop`` plugin only detects
+by dying) and this server's own addresses.  No usable upstream leaves
+forwarding off, and the server answers REFUSED for outside names.
+
+``Forwarder.query(request)`` relays the query as it came (the client's ID,
+flags and EDNS options kept) over UDP, retries over TCP when the answer
+is truncated, and tries the next server after a timeout; a query nobody
+answered is None (the server answers SERVFAIL, as CoreDNS's forward does).
+At most ``max_concurrent`` queries are in flight (kubeadm's Corefile: 1000);
+past that, SERVFAIL at once rather than an unbounded backlog.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from pathlib import Path
+
+import dns.asyncquery
+import dns.exception
+import dns.flags
+import dns.message
+
+log = logging.getLogger("pyk8s.dns.forward")
+DEFAULT_RESOLV_CONF = "/etc/resolv.conf"
+
+
+def parse_nameservers(text: str) -> list[str]:
+    out: list[str] = []
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split(";", 1)[0].split()
+        if len(fields) >= 2 and fields[0] == "nameserver":
+            address = fields[1].split("%", 1)[0]  # fe80::1%eth0: the zone is not ours to keep
+            try:
+                out.append(str(ipaddress.ip_address(address)))
+            except ValueError:
+                continue
+    return out
+
+
+def upstreams(resolv_conf: str = DEFAULT_RESOLV_CONF, own: frozenset[str] = frozenset()) -> list[str]:
+    """Usable upstream servers from ``resolv_conf``: not loopback, not unspecified, not ourselves."""
+    try:
+        text = Path(resolv_conf).read_text()
+    except OSError as exc:
+        log.warning("cannot read %s (%s): forwarding is off", resolv_conf, exc.strerror or exc)
+        return []
+    usable: list[str] = []
+    for server in parse_nameservers(text):
+        ip = ipaddress.ip_address(server)
+        if ip.is_loopback or ip.is_unspecified or server in own:
+            log.info("not forwarding to %s from %s: it would loop back to this host", server, resolv_conf)
+            continue
+        usable.append(server)
+    return usable
+
+
+class Forwarder:
+    def __init__(self, servers: list[str], *, timeout: float = 2.0, max_concurrent: int = 1000) -> None:
+        if not servers:
+            raise ValueError("no upstream DNS servers")
+        self.servers = list(servers)
+        self.timeout = timeout
+        self.max_concurrent = max_concurrent
+        self.in_flight = 0
+
+    async def query(self, request: dns.message.Message) -> dns.message.Message | None:
+        if self.in_flight >= self.max_concurrent:
+            return None
+        self.in_flight += 1
+        try:
+            for server in self.servers:
+                reply = await self._ask(request, server)
+                if reply is not None:
+                    return reply
+            return None
+        finally:
+            self.in_flight -= 1
+
+    async def _ask(self, request: dns.message.Message, server: str) -> dns.message.Message | None:
+        try:
+            reply = await dns.asyncquery.udp(request, server, timeout=self.timeout, ignore_unexpected=True)
+            if reply.flags & dns.flags.TC:
+                reply = await dns.asyncquery.tcp(request, server, timeout=self.timeout)
+            return reply
+        except (dns.exception.DNSException, OSError) as exc:
+            log.debug("upstream %s: %s", server, exc)
+            return None
