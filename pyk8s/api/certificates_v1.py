@@ -366,3 +366,82 @@ class CSRStrategy(Strategy):
 register(group=GROUP, version="v1", kind="CertificateSigningRequest", plural="certificatesigningrequests",
          namespaced=False, strategy=CSRStrategy(), schema=f"{P}.CertificateSigningRequest", short_names=("csr",),
          subresources=("approval", "status"))
+
+
+# ---------------------------------------------------------------- signer rules (signer and approver share them)
+
+KUBELET_CLIENT_USAGES = ({"digital signature", "key encipherment", "client auth"}, {"digital signature", "client auth"})
+KUBELET_SERVING_USAGES = ({"digital signature", "key encipherment", "server auth"}, {"digital signature", "server auth"})
+NODE_PREFIX = "system:node:"
+NODES_GROUP = "system:nodes"
+
+
+def _subject(req: x509.CertificateSigningRequest) -> tuple[str, list[str]]:
+    cns = req.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    orgs = req.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
+    return (str(cns[0].value) if cns else ""), [str(o.value) for o in orgs]
+
+
+def request_sans(req: x509.CertificateSigningRequest) -> dict[str, list[Any]]:
+    """The subjectAltNames a request asks for, by kind (dns, ip, email, uri)."""
+    try:
+        ext = req.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return {"dns": [], "ip": [], "email": [], "uri": []}
+    return {"dns": ext.get_values_for_type(x509.DNSName), "ip": ext.get_values_for_type(x509.IPAddress),
+            "email": ext.get_values_for_type(x509.RFC822Name),
+            "uri": ext.get_values_for_type(x509.UniformResourceIdentifier)}
+
+
+def common_name(req: x509.CertificateSigningRequest) -> str:
+    return _subject(req)[0]
+
+
+def _usages_error(usages: set[str], allowed: tuple[set[str], set[str]]) -> str:
+    if usages in allowed:
+        return ""
+    return "usages did not match [" + " ".join(sorted(allowed[0])) + "]"
+
+
+def kubelet_client_error(req: x509.CertificateSigningRequest, usages: list[str]) -> str:
+    """ValidateKubeletClientCSR: '' when the request is a kubelet's client certificate request."""
+    cn, orgs = _subject(req)
+    sans = request_sans(req)
+    if orgs != [NODES_GROUP]:
+        return "subject organization is not system:nodes"
+    for kind, what in (("dns", "DNS"), ("email", "Email"), ("ip", "IP"), ("uri", "URI")):
+        if sans[kind]:
+            return f"{what} subjectAltNames are not allowed"
+    if not cn.startswith(NODE_PREFIX):
+        return "subject common name does not begin with system:node:"
+    return _usages_error(set(usages), KUBELET_CLIENT_USAGES)
+
+
+def kubelet_serving_error(req: x509.CertificateSigningRequest, usages: list[str]) -> str:
+    """ValidateKubeletServingCSR: '' when the request is a kubelet's serving certificate request."""
+    cn, orgs = _subject(req)
+    sans = request_sans(req)
+    if orgs != [NODES_GROUP]:
+        return "subject organization is not system:nodes"
+    if not sans["dns"] and not sans["ip"]:
+        return "DNS or IP subjectAltName is required"
+    if sans["email"]:
+        return "Email subjectAltNames are not allowed"
+    if sans["uri"]:
+        return "URI subjectAltNames are not allowed"
+    err = _usages_error(set(usages), KUBELET_SERVING_USAGES)
+    if err:
+        return err
+    if not cn.startswith(NODE_PREFIX):
+        return "subject common name does not begin with system:node:"
+    return ""
+
+
+def apiserver_client_error(usages: list[str]) -> str:
+    """validAPIServerClientUsages: client auth required, digital signature and key encipherment optional."""
+    for usage in usages:
+        if usage not in ("digital signature", "key encipherment", "client auth"):
+            return f"invalid usage for client certificate: {usage}"
+    if "client auth" not in usages:
+        return "missing required usage for client certificate: client auth"
+    return ""

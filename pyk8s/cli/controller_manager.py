@@ -45,6 +45,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--cluster-cidr", default="10.244.0.0/16")
     p.add_argument("--node-cidr-mask-size", type=int, default=24)
     p.add_argument("--terminated-pod-gc-threshold", type=int, default=12500)
+    p.add_argument("--cluster-signing-cert-file", default="", help="PEM CA certificate that signs approved CSRs")
+    p.add_argument("--cluster-signing-key-file", default="", help="PEM private key of that CA")
+    p.add_argument("--cluster-signing-duration", type=election.parse_seconds, default=365 * 24 * 3600.0,
+                   metavar="DURATION", help="longest validity of a signed certificate (8760h)")
     p.add_argument("--load-balancer-ip-pool", type=lb_pool_arg, default="", metavar="POOL",
                    help="addresses for LoadBalancer Services: CIDRs, ranges A-B, addresses (default: node IPs)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -56,6 +60,9 @@ def options_from(args: argparse.Namespace) -> dict[str, Any]:
             "node_monitor_period": args.node_monitor_period,
             "cluster_cidr": args.cluster_cidr, "node_cidr_mask_size": args.node_cidr_mask_size,
             "terminated_pod_gc_threshold": args.terminated_pod_gc_threshold,
+            "cluster_signing_cert_file": args.cluster_signing_cert_file,
+            "cluster_signing_key_file": args.cluster_signing_key_file,
+            "cluster_signing_duration": args.cluster_signing_duration,
             "load_balancer_ip_pool": args.load_balancer_ip_pool}
 
 

@@ -151,6 +151,8 @@ def register(subparsers: Any) -> None:
                    help="addresses for LoadBalancer Services: CIDRs, ranges A-B, addresses (default: node IPs)")
     p.add_argument("--simulate-nodes", type=_count, default=0, metavar="N",
                    help="also run N simulated (kwok-style) nodes sim-0..sim-N-1 in this process (default 0)")
+    p.add_argument("--cluster-signing-duration", default="8760h", type=_duration, metavar="DURATION",
+                   help="longest validity of a certificate signed for a CSR (default 8760h, one year)")
     p.add_argument("--etcd-compaction-interval", default="5m", type=_duration,
                    help="how often old storage history is compacted, as a Go duration (0 disables; default 5m)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -182,7 +184,15 @@ def control_plane(args: argparse.Namespace) -> controlplane.ControlPlaneOptions:
     select_controllers(controllers)
     return controlplane.ControlPlaneOptions(controllers=controllers, election=election.from_args(args),
                                             simulate_nodes=args.simulate_nodes,
-                                            controller_options={"load_balancer_ip_pool": args.load_balancer_ip_pool})
+                                            controller_options={"load_balancer_ip_pool": args.load_balancer_ip_pool,
+                                                                **signing_options(args)})
+
+
+def signing_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The embedded controller manager signs CSRs with the cluster CA in the data dir."""
+    pki_dir = args.data_dir.resolve() / "pki"
+    return {"cluster_signing_cert_file": str(pki_dir / "ca.crt"), "cluster_signing_key_file": str(pki_dir / "ca.key"),
+            "cluster_signing_duration": args.cluster_signing_duration}
 
 
 def options(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> daemons_server.ServerOptions:

@@ -104,6 +104,8 @@ BUILTIN = {
     "job-controller": "pyk8s.controllers.job_controller:new",
     "cronjob-controller": "pyk8s.controllers.cronjob_controller:new",
     "ttl-after-finished-controller": "pyk8s.controllers.ttlafterfinished:new",
+    "certificatesigningrequest-signing-controller": "pyk8s.controllers.csrsigning:new",
+    "certificatesigningrequest-approving-controller": "pyk8s.controllers.csrapproving:new",
     "service-lb-controller": "pyk8s.controllers.servicelb:new",
 }
 

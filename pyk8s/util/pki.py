@@ -18,6 +18,7 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -192,3 +193,72 @@ def subject_identity(cert_der: bytes) -> tuple[str, tuple[str, ...]]:
     cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     orgs = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
     return (str(cns[0].value) if cns else "", tuple(str(o.value) for o in orgs))
+
+
+# ------------------------------------------------------------ signing requests (the CSR signer)
+
+_KEY_USAGES = {"signing": "digital_signature", "digital signature": "digital_signature",
+               "content commitment": "content_commitment", "key encipherment": "key_encipherment",
+               "key agreement": "key_agreement", "data encipherment": "data_encipherment",
+               "cert sign": "key_cert_sign", "crl sign": "crl_sign", "encipher only": "encipher_only",
+               "decipher only": "decipher_only"}
+_EXT_KEY_USAGES = {"any": ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE, "server auth": ExtendedKeyUsageOID.SERVER_AUTH,
+                   "client auth": ExtendedKeyUsageOID.CLIENT_AUTH, "code signing": ExtendedKeyUsageOID.CODE_SIGNING,
+                   "email protection": ExtendedKeyUsageOID.EMAIL_PROTECTION,
+                   "s/mime": ExtendedKeyUsageOID.EMAIL_PROTECTION,
+                   "ipsec end system": x509.ObjectIdentifier("1.3.6.1.5.5.7.3.5"),
+                   "ipsec tunnel": x509.ObjectIdentifier("1.3.6.1.5.5.7.3.6"),
+                   "ipsec user": x509.ObjectIdentifier("1.3.6.1.5.5.7.3.7"),
+                   "timestamping": ExtendedKeyUsageOID.TIME_STAMPING, "ocsp signing": ExtendedKeyUsageOID.OCSP_SIGNING,
+                   "microsoft sgc": x509.ObjectIdentifier("1.3.6.1.4.1.311.10.3.3"),
+                   "netscape sgc": x509.ObjectIdentifier("2.16.840.1.113730.4.1")}
+#: How far a signed certificate is back-dated, so a client whose clock is a little behind accepts it.
+SIGN_BACKDATE = datetime.timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """A CA certificate and its private key (any key type ``cryptography`` signs with)."""
+
+    cert: x509.Certificate
+    key: Any
+
+    @classmethod
+    def load(cls, cert_path: os.PathLike[str] | str, key_path: os.PathLike[str] | str) -> Signer:
+        with open(cert_path, "rb") as f:
+            cert = x509.load_pem_x509_certificate(f.read())
+        with open(key_path, "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), password=None)
+        return cls(cert, key)
+
+    def sign(self, request_pem: bytes, usages: list[str], duration: datetime.timedelta,
+             now: datetime.datetime | None = None) -> bytes:
+        """A PEM certificate for the request: its subject, public key and SANs, the usages asked for,
+        valid from ``now - SIGN_BACKDATE`` for ``duration`` (never past the CA's own expiry)."""
+        req = x509.load_pem_x509_csr(request_pem)
+        now = now or datetime.datetime.now(datetime.UTC)
+        not_after = min(now + duration, self.cert.not_valid_after_utc)
+        builder = (x509.CertificateBuilder().subject_name(req.subject).issuer_name(self.cert.subject)
+                   .public_key(req.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - SIGN_BACKDATE).not_valid_after(not_after)
+                   .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.cert.public_key()),
+                                  critical=False))
+        flags = {name: False for name in set(_KEY_USAGES.values())}
+        for usage in usages:
+            if usage in _KEY_USAGES:
+                flags[_KEY_USAGES[usage]] = True
+        if not flags["key_agreement"]:  # X.509 allows these two only with keyAgreement
+            flags["encipher_only"] = flags["decipher_only"] = False
+        if any(flags.values()):
+            builder = builder.add_extension(x509.KeyUsage(**flags), critical=True)
+        ekus = list(dict.fromkeys(_EXT_KEY_USAGES[u] for u in usages if u in _EXT_KEY_USAGES))
+        if ekus:
+            builder = builder.add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
+        try:
+            sans = req.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            builder = builder.add_extension(sans, critical=False)
+        except x509.ExtensionNotFound:
+            pass
+        cert = builder.sign(self.key, hashes.SHA256())
+        return cert.public_bytes(serialization.Encoding.PEM)
