@@ -62,4 +62,13 @@ async def items(store: GenericStore) -> list[Obj]:
     return listed
 
 
-__all__ = ["get", "items"]
+async def namespace_items(store: GenericStore, namespace: str) -> list[Obj]:
+    """Every object of a namespaced resource in ``namespace``, sorted by name (as ``items``)."""
+    cache = await _caught_up(store)
+    if cache is not None:
+        return cache.snapshot(f"{store.prefix}{namespace}/")[0]
+    listed: list[Obj] = (await store.list(namespace, ListOptions()))["items"]
+    return listed
+
+
+__all__ = ["get", "items", "namespace_items"]

@@ -68,6 +68,66 @@ def _max(into: Resources, more: Mapping[str, int]) -> None:
             into[k] = v
 
 
+QuantityList = dict[str, quantity.Quantity]
+
+
+def _parsed(values: Mapping[str, Any] | None) -> QuantityList:
+    out: QuantityList = {}
+    for name, value in (values or {}).items():
+        q = quantity.try_parse(value)
+        if q is not None:
+            out[name] = q
+    return out
+
+
+def _qadd(into: QuantityList, more: Mapping[str, quantity.Quantity]) -> None:
+    for k, v in more.items():
+        into[k] = into[k] + v if k in into and not into[k].is_zero() else v
+
+
+def _qmax(into: QuantityList, more: Mapping[str, quantity.Quantity]) -> None:
+    for k, v in more.items():
+        if k not in into or into[k] < v:
+            into[k] = v
+
+
+def pod_quantities(pod: Mapping[str, Any], part: str) -> QuantityList:
+    """What the pod requests (``part="requests"``, as ``pod_requests``) or its limits (``"limits"``: the
+    containers' and sidecars' sum, or the largest init step if larger; ``spec.overhead`` added where
+    there is a limit, as upstream's ``PodLimits``) as quantities that keep
+    their format (``600Mi`` + ``600Mi`` is ``1200Mi``), for messages worded as upstream's."""
+    spec = pod.get("spec") or {}
+
+    def of(c: Mapping[str, Any]) -> QuantityList:
+        res = c.get("resources") or {}
+        if part == "limits":
+            return _parsed(res.get("limits"))
+        merged = dict(res.get("limits") or {})
+        merged.update(res.get("requests") or {})
+        return _parsed(merged)
+
+    total: QuantityList = {}
+    for c in spec.get("containers") or ():
+        _qadd(total, of(c))
+    init_peak: QuantityList = {}
+    sidecars: QuantityList = {}
+    for c in spec.get("initContainers") or ():
+        if c.get("restartPolicy") == "Always":
+            _qadd(sidecars, of(c))
+            _qadd(total, of(c))
+            _qmax(init_peak, sidecars)
+        else:
+            step = dict(sidecars)
+            _qadd(step, of(c))
+            _qmax(init_peak, step)
+    _qmax(total, init_peak)
+    overhead = _parsed(spec.get("overhead"))
+    if part == "limits":
+        overhead = {k: v for k, v in overhead.items() if k in total}
+    _qadd(total, overhead)
+    return total
+
+
 def pod_requests(pod: Mapping[str, Any], *, non_missing: Mapping[str, int] | None = None,
                  exclude_overhead: bool = False) -> Resources:
     """The pod's effective requests (without the implicit ``pods: 1`` a node counts)."""
