@@ -43,8 +43,9 @@ CONTROLLER_MANAGER = "controller-manager"
 SCHEDULER = "scheduler"
 SIMULATED_NODES = "simulated-nodes"
 KUBELET = "kubelet"
+PROXY = "proxy"  # the service proxy; runs only beside the kubelet (pyk8s.daemons.proxy)
 #: What ``--disable`` may name.
-COMPONENTS = (CONTROLLER_MANAGER, SCHEDULER, KUBELET)
+COMPONENTS = (CONTROLLER_MANAGER, SCHEDULER, KUBELET, PROXY)
 CONTROL_PLANE_ROLE = "node-role.kubernetes.io/control-plane"
 MAX_RESTART_DELAY = 30.0
 
@@ -196,12 +197,19 @@ def kubelet(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientCompon
                            user_agent="kubelet/v1.32.0", campaign_again=False, restart_delay=opts.restart_delay)
 
 
+def _proxy(assembly: ServerAssembly, opts: ControlPlaneOptions) -> Component:
+    from pyk8s.daemons import proxy
+
+    return proxy.component(assembly, dict(opts.controller_options), opts.restart_delay)  # type: ignore[no-any-return]
+
+
 def components(opts: ControlPlaneOptions) -> list[Callable[[ServerAssembly], Component]]:
     """Factories for ``ServerOptions.extra``, in start order."""
     makers: list[Callable[[ServerAssembly], Component]] = [
         lambda a: controller_manager(a, opts),
         lambda a: scheduler(a, opts),
         lambda a: kubelet(a, opts),
+        lambda a: _proxy(a, opts),
     ]
     if opts.simulate_nodes > 0:
         makers.append(lambda a: simulated_nodes(a, opts))
