@@ -435,8 +435,10 @@ class GenericStore:
         meta = new["metadata"]
         if self.delete_on_update(new):
             return await self._delete_now(kv, new, opts.dry_run)
-        if new == old:
-            return old  # a no-op update does not bump the resourceVersion, as upstream
+        if new == old and not getattr(kv, "stale", False):
+            # A no-op update does not bump the resourceVersion, as upstream; a value read with an older
+            # encryption key (storage.encryption) is rewritten anyway, which is how re-encryption works.
+            return old
         if opts.dry_run:
             return new
         try:
