@@ -21,6 +21,8 @@ import subprocess
 import uuid
 from dataclasses import dataclass, field
 
+SERVICE_CIDR = "10.96.0.0/12"  # pyk8s server's default --service-cluster-ip-range
+
 
 def _ip(*args: str, netns: str | None = None) -> None:
     cmd = ["ip", "-n", netns, *args] if netns else ["ip", *args]
@@ -67,6 +69,7 @@ class NodeNetns:
             _ip("link", "set", self.veth_host, "up")
             _ip("addr", "add", f"{self.node_ip}/30", "dev", "eth0", netns=self.name)
             _ip("link", "set", "eth0", "up", netns=self.name)
+            self._plumb_services()
         except BaseException:
             self.delete()
             raise
@@ -75,6 +78,35 @@ class NodeNetns:
     def route_to(self, address: str) -> None:
         """Reach one more address of the machine (say, an API server bound to another node's link) from here."""
         _ip("route", "add", f"{address}/32", "via", self.host_ip, netns=self.name)
+        self._nft(f"add element ip pyk8s-nodenet machine {{ {address} }}")
+
+    def _nft(self, script: str) -> None:
+        subprocess.run(self.command(["nft", "-f", "-"]), input=script.encode(), check=True, capture_output=True)
+
+    def _plumb_services(self) -> None:
+        """What a real node's default route and network give Services, kept inside the namespace.
+
+        * Service IPs (10.96.0.0/12) route to a bridge with no ports (this
+          kernel has no dummy driver), where a packet no proxy rule rewrote
+          dies: forwarding (and so the proxy's reject of
+          a Service with no endpoints) and the node's own ClusterIP calls need a
+          route, and a default route would lead off the machine.
+        * Pods reaching the machine (the ``kubernetes`` Service's endpoint, the
+          API server on ``host_ip``) are masqueraded to the node's address: pod
+          CNI does not masquerade, and the machine has no route back to pod IPs
+          (its default route must never carry them).
+        """
+        _ip("link", "add", "pyk8s-svc", "type", "bridge", netns=self.name)
+        _ip("link", "set", "pyk8s-svc", "up", netns=self.name)
+        _ip("route", "add", SERVICE_CIDR, "dev", "pyk8s-svc", netns=self.name)
+        self._nft(f"""table ip pyk8s-nodenet {{
+  set machine {{ type ipv4_addr ; elements = {{ {self.host_ip} }} ; }}
+  chain postrouting {{
+    type nat hook postrouting priority srcnat + 10 ; policy accept ;
+    oifname "eth0" ip daddr @machine ip saddr != {self.node_ip} masquerade
+  }}
+}}
+""")
 
     def command(self, args: list[str]) -> list[str]:
         """``args`` run inside the namespace."""
