@@ -107,6 +107,7 @@ BUILTIN = {
     "certificatesigningrequest-signing-controller": "pyk8s.controllers.csrsigning:new",
     "certificatesigningrequest-approving-controller": "pyk8s.controllers.csrapproving:new",
     "service-lb-controller": "pyk8s.controllers.servicelb:new",
+    "resourcequota-controller": "pyk8s.controllers.resourcequota:new",
 }
 
 REGISTRY: dict[str, Registration] = {name: Registration(path) for name, path in BUILTIN.items()}
