@@ -1,0 +1,86 @@
+"""NetworkPolicy enforced by each node's agent (nftables), for traffic on one node and across nodes."""
+
+from __future__ import annotations
+
+import uuid
+
+from pyk8s.testing.multinode import MultiNodeCluster
+from tests.e2e.multinode.kit import Kit
+
+
+def _servers_and_clients(kit: Kit) -> str:
+    """server (app=web) on node-1; clients on node-1 (near) and node-2 (far). Returns the server URL."""
+    kit.pod("web", "node-1", {"app": "web"}, server=True)
+    kit.pod("near", "node-1", {"role": "near"}, server=False)
+    kit.pod("far", "node-2", {"role": "far"}, server=False)
+    kit.wait_ready("web", "near", "far")
+    url = f"http://{kit.ip('web')}:8080/"
+    for client in ("near", "far"):
+        kit.wait_reachable(client, url)  # open before any policy
+    return url
+
+
+def test_default_deny_ingress_then_allow_from_a_pod_selector(kit: Kit) -> None:
+    url = _servers_and_clients(kit)
+    kit.policy("default-deny", {"podSelector": {}, "policyTypes": ["Ingress"]})
+    kit.wait_blocked("near", url)
+    kit.wait_blocked("far", url)
+    # Allows add up: the far client by label, on the named port.
+    kit.policy("allow-far", {"podSelector": {"matchLabels": {"app": "web"}},
+                             "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "far"}}}],
+                                          "ports": [{"port": "http"}]}]})
+    assert kit.wait_reachable("far", url) == "web"
+    assert kit.fetch("near", url) is None
+    # A port the rule does not name stays closed even for the allowed client.
+    kit.policy("allow-far", {"podSelector": {"matchLabels": {"app": "web"}},
+                             "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "far"}}}],
+                                          "ports": [{"port": 9000, "endPort": 9100}]}]})
+    kit.wait_blocked("far", url)
+    # Removing the policies opens the pod again.
+    kit.kubectl("delete", "networkpolicy", "default-deny", "allow-far")
+    kit.wait_reachable("near", url)
+
+
+def test_allow_from_a_namespace_selector_and_combined_selectors(kit: Kit, multinode: MultiNodeCluster) -> None:
+    url = _servers_and_clients(kit)
+    other = f"mn-other-{uuid.uuid4().hex[:6]}"
+    multinode.kubectl("create", "namespace", other)
+    try:
+        multinode.kubectl("label", "namespace", other, "team=friends")
+        kit.pod("guest", "node-2", {"role": "guest"}, server=False, namespace=other)
+        kit.pod("stranger", "node-1", {"role": "stranger"}, server=False, namespace=other)
+        kit.wait_ready("guest", "stranger", namespace=other)
+        # Both selectors in one peer: pods labelled role=guest in namespaces labelled team=friends.
+        kit.policy("from-friends", {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"from": [
+            {"namespaceSelector": {"matchLabels": {"team": "friends"}},
+             "podSelector": {"matchLabels": {"role": "guest"}}}]}]})
+        kit.wait_blocked("far", url)  # the policy's own namespace is not selected
+        assert kit.wait_reachable("guest", url, namespace=other) == "web"
+        assert kit.fetch("stranger", url, namespace=other) is None
+        # namespaceSelector alone: every pod of the selected namespaces.
+        kit.policy("from-friends", {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"from": [
+            {"namespaceSelector": {"matchLabels": {"team": "friends"}}}]}]})
+        assert kit.wait_reachable("stranger", url, namespace=other) == "web"
+        assert kit.fetch("near", url) is None
+    finally:
+        multinode.kubectl("delete", "namespace", other, "--wait=false", check=False)
+
+
+def test_ip_block_with_except(kit: Kit, multinode: MultiNodeCluster) -> None:
+    url = _servers_and_clients(kit)
+    far_cidr = multinode.kubectl("get", "node", "node-2", "-o", "jsonpath={.spec.podCIDR}").stdout.strip()
+    kit.policy("cluster-but-node-2", {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"from": [
+        {"ipBlock": {"cidr": "10.244.0.0/16", "except": [far_cidr]}}]}]})
+    kit.wait_blocked("far", url)
+    assert kit.fetch("near", url) == "web"
+
+
+def test_egress_deny_and_allow(kit: Kit) -> None:
+    url = _servers_and_clients(kit)
+    kit.policy("far-no-egress", {"podSelector": {"matchLabels": {"role": "far"}}, "policyTypes": ["Egress"]})
+    kit.wait_blocked("far", url)
+    assert kit.fetch("near", url) == "web"  # only the selected pod is isolated
+    kit.policy("far-to-web", {"podSelector": {"matchLabels": {"role": "far"}}, "policyTypes": ["Egress"],
+                              "egress": [{"to": [{"podSelector": {"matchLabels": {"app": "web"}}}],
+                                          "ports": [{"protocol": "TCP", "port": "http"}]}]})
+    assert kit.wait_reachable("far", url) == "web"
