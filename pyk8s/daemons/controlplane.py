@@ -21,6 +21,7 @@ Names for ``pyk8s server --disable``: ``controller-manager``,
 ``scheduler`` and ``kubelet`` (``COMPONENTS``); the kubelet makes this
 machine a node (its pods keep running when the server stops).  ``--simulate-nodes N`` adds
 ``simulated-nodes``: N kwok-style nodes played by ``SimulatedAgent``.
+``dns`` is the cluster DNS server behind ``kube-system/kube-dns`` (``pyk8s.daemons.dns``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from pyk8s.apiserver.authorization import identities
 from pyk8s.client.rest import Client
 from pyk8s.daemons.component import Component
 from pyk8s.daemons.election import LeaseSettings
@@ -44,8 +46,9 @@ SCHEDULER = "scheduler"
 SIMULATED_NODES = "simulated-nodes"
 KUBELET = "kubelet"
 PROXY = "proxy"  # the service proxy; runs only beside the kubelet (pyk8s.daemons.proxy)
+DNS = "dns"  # cluster DNS behind kube-system/kube-dns (pyk8s.daemons.dns)
 #: What ``--disable`` may name.
-COMPONENTS = (CONTROLLER_MANAGER, SCHEDULER, KUBELET, PROXY)
+COMPONENTS = (CONTROLLER_MANAGER, SCHEDULER, KUBELET, PROXY, DNS)
 CONTROL_PLANE_ROLE = "node-role.kubernetes.io/control-plane"
 MAX_RESTART_DELAY = 30.0
 
@@ -132,12 +135,26 @@ def controller_manager(assembly: ServerAssembly, opts: ControlPlaneOptions) -> C
 
     s = opts.election
 
+    data_dir = assembly.opts.config.data_dir
+
+    def client_for(controller: str) -> Client:
+        """Each controller as its own ServiceAccount (upstream's --use-service-account-credentials); one
+        pyk8s does not map yet keeps the admin's credentials."""
+        account = identities.CONTROLLER_ACCOUNTS.get(controller)
+        path = identities.controller_kubeconfig_path(data_dir, account) if account else None
+        if path is None or not path.exists():
+            log.warning("controller %s has no identity of its own; it runs with the admin's", controller)
+            path = assembly.opts.config.kubeconfig_path
+        return Client.from_kubeconfig(str(path), user_agent=f"pyk8s-controller-manager/{controller}",
+                                      field_manager="kube-controller-manager")
+
     def build(client: Client) -> Runnable:
         return ControllerManager(client, controllers=opts.controllers, leader_elect=s.enabled,
                                  options=dict(opts.controller_options), lease_duration=s.lease_duration,
-                                 renew_deadline=s.renew_deadline, retry_period=s.retry_period)
+                                 renew_deadline=s.renew_deadline, retry_period=s.retry_period,
+                                 client_for=client_for)
 
-    return ClientComponent(CONTROLLER_MANAGER, kubeconfig=assembly.opts.config.kubeconfig_path, build=build,
+    return ClientComponent(CONTROLLER_MANAGER, kubeconfig=identities.kubeconfig_path(data_dir, identities.CONTROLLER_MANAGER), build=build,
                            user_agent="pyk8s-controller-manager", field_manager="kube-controller-manager",
                            restart_delay=opts.restart_delay)
 
@@ -148,7 +165,7 @@ def scheduler(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientComp
 
         return SchedulerDaemon(client, election=opts.election)
 
-    return ClientComponent(SCHEDULER, kubeconfig=assembly.opts.config.kubeconfig_path, build=build,
+    return ClientComponent(SCHEDULER, kubeconfig=identities.kubeconfig_path(assembly.opts.config.data_dir, identities.SCHEDULER), build=build,
                            user_agent="pyk8s-scheduler", field_manager="kube-scheduler",
                            restart_delay=opts.restart_delay)
 
@@ -193,7 +210,7 @@ def kubelet(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientCompon
                                labels={CONTROL_PLANE_ROLE: ""})
         return EmbeddedKubelet(client, config)
 
-    return ClientComponent(KUBELET, kubeconfig=assembly.opts.config.kubeconfig_path, build=build,
+    return ClientComponent(KUBELET, kubeconfig=identities.kubeconfig_path(assembly.opts.config.data_dir, identities.KUBELET), build=build,
                            user_agent="kubelet/v1.32.0", campaign_again=False, restart_delay=opts.restart_delay)
 
 
@@ -203,6 +220,15 @@ def _proxy(assembly: ServerAssembly, opts: ControlPlaneOptions) -> Component:
     return proxy.component(assembly, dict(opts.controller_options), opts.restart_delay)  # type: ignore[no-any-return]
 
 
+def dns(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientComponent:
+    from pyk8s.daemons.dns import DNSDaemon, embedded_options
+
+    config = assembly.opts.config
+    dns_opts = embedded_options(config.bind_address, config.service_cluster_ip_range)
+    return ClientComponent(DNS, kubeconfig=config.kubeconfig_path, build=lambda client: DNSDaemon(client, dns_opts),
+                           user_agent="pyk8s-dns", field_manager="pyk8s-dns", restart_delay=opts.restart_delay)
+
+
 def components(opts: ControlPlaneOptions) -> list[Callable[[ServerAssembly], Component]]:
     """Factories for ``ServerOptions.extra``, in start order."""
     makers: list[Callable[[ServerAssembly], Component]] = [
@@ -210,6 +236,7 @@ def components(opts: ControlPlaneOptions) -> list[Callable[[ServerAssembly], Com
         lambda a: scheduler(a, opts),
         lambda a: kubelet(a, opts),
         lambda a: _proxy(a, opts),
+        lambda a: dns(a, opts),
     ]
     if opts.simulate_nodes > 0:
         makers.append(lambda a: simulated_nodes(a, opts))

@@ -72,13 +72,18 @@ def _a(ip: str) -> dns.rdata.Rdata:
 class Resolver:
     def __init__(self, view: ClusterView, *, zone: str = "cluster.local", ttl: int = DEFAULT_TTL,
                  pods: str = "insecure", dns_ip: str = "10.96.0.10") -> None:
+        self.check(ttl=ttl, pods=pods)
+        self.view = view
+        self.zone = dns.name.from_text(zone.rstrip(".") + ".")
+        self.ttl, self.pods, self.dns_ip = ttl, pods, dns_ip
+
+    @staticmethod
+    def check(*, ttl: int, pods: str) -> None:
+        """ValueError for settings CoreDNS would refuse (``pods verified`` is not implemented here)."""
         if pods not in POD_MODES:
             raise ValueError(f"pods mode {pods!r} is not supported (supported: {', '.join(POD_MODES)})")
         if not 5 <= ttl <= 3600:
             raise ValueError(f"ttl {ttl} out of range: CoreDNS allows 5 to 3600 seconds")
-        self.view = view
-        self.zone = dns.name.from_text(zone.rstrip(".") + ".")
-        self.ttl, self.pods, self.dns_ip = ttl, pods, dns_ip
 
     # --- entry point ---------------------------------------------------------------
 

@@ -57,7 +57,8 @@ DISABLE_ENV = "PYK8S_DISABLE"
 CONTROL_PLANE_COMPONENTS = ("controller-manager", "scheduler")
 # The embedded kubelet would make the test machine a node: tests that want one run it in a namespace.
 # The embedded ingress would listen on the machine's ports 80/443: tests run ``pyk8s ingress`` in a node netns.
-NODE_COMPONENTS = ("kubelet", "ingress", "proxy")
+# The embedded DNS would listen on the machine's node IP, port 53, and forward: tests run ``pyk8s dns --no-forward``.
+NODE_COMPONENTS = ("kubelet", "ingress", "proxy", "dns")
 
 
 def free_port() -> int:
