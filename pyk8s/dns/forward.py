@@ -61,10 +61,11 @@ def upstreams(resolv_conf: str = DEFAULT_RESOLV_CONF, own: frozenset[str] = froz
 
 
 class Forwarder:
-    def __init__(self, servers: list[str], *, timeout: float = 2.0, max_concurrent: int = 1000) -> None:
+    def __init__(self, servers: list[str], *, port: int = 53, timeout: float = 2.0,
+                 max_concurrent: int = 1000) -> None:
         if not servers:
             raise ValueError("no upstream DNS servers")
-        self.servers = list(servers)
+        self.servers, self.port = list(servers), port
         self.timeout = timeout
         self.max_concurrent = max_concurrent
         self.in_flight = 0
@@ -84,9 +85,10 @@ class Forwarder:
 
     async def _ask(self, request: dns.message.Message, server: str) -> dns.message.Message | None:
         try:
-            reply = await dns.asyncquery.udp(request, server, timeout=self.timeout, ignore_unexpected=True)
+            reply = await dns.asyncquery.udp(request, server, port=self.port, timeout=self.timeout,
+                                             ignore_unexpected=True)
             if reply.flags & dns.flags.TC:
-                reply = await dns.asyncquery.tcp(request, server, timeout=self.timeout)
+                reply = await dns.asyncquery.tcp(request, server, port=self.port, timeout=self.timeout)
             return reply
         except (dns.exception.DNSException, OSError) as exc:
             log.debug("upstream %s: %s", server, exc)

@@ -188,6 +188,7 @@ class DNSServer:
                 response.set_rcode(dns.rcode.SERVFAIL)
             else:
                 reply.id = request.id
+                reply.flags |= dns.flags.RA  # we recurse for the client, whatever the upstream said
                 response = reply
         else:
             _fill(response, answer)
