@@ -47,8 +47,9 @@ SIMULATED_NODES = "simulated-nodes"
 KUBELET = "kubelet"
 PROXY = "proxy"  # the service proxy; runs only beside the kubelet (pyk8s.daemons.proxy)
 DNS = "dns"  # cluster DNS behind kube-system/kube-dns (pyk8s.daemons.dns)
+INGRESS = "ingress"  # the ingress controller and its nginx (pyk8s.daemons.ingress)
 #: What ``--disable`` may name.
-COMPONENTS = (CONTROLLER_MANAGER, SCHEDULER, KUBELET, PROXY, DNS)
+COMPONENTS = (CONTROLLER_MANAGER, SCHEDULER, KUBELET, PROXY, DNS, INGRESS)
 CONTROL_PLANE_ROLE = "node-role.kubernetes.io/control-plane"
 MAX_RESTART_DELAY = 30.0
 
@@ -65,6 +66,8 @@ class ControlPlaneOptions:
     controller_options: Mapping[str, Any] = field(default_factory=dict)
     simulate_nodes: int = 0
     restart_delay: float = 1.0
+    #: The embedded ingress controller's HTTP and HTTPS ports.
+    ingress_ports: tuple[int, int] = (80, 443)
 
 
 class ClientComponent:
@@ -154,7 +157,8 @@ def controller_manager(assembly: ServerAssembly, opts: ControlPlaneOptions) -> C
                                  renew_deadline=s.renew_deadline, retry_period=s.retry_period,
                                  client_for=client_for)
 
-    return ClientComponent(CONTROLLER_MANAGER, kubeconfig=identities.kubeconfig_path(data_dir, identities.CONTROLLER_MANAGER), build=build,
+    own = identities.kubeconfig_path(data_dir, identities.CONTROLLER_MANAGER)
+    return ClientComponent(CONTROLLER_MANAGER, kubeconfig=own, build=build,
                            user_agent="pyk8s-controller-manager", field_manager="kube-controller-manager",
                            restart_delay=opts.restart_delay)
 
@@ -165,7 +169,8 @@ def scheduler(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientComp
 
         return SchedulerDaemon(client, election=opts.election)
 
-    return ClientComponent(SCHEDULER, kubeconfig=identities.kubeconfig_path(assembly.opts.config.data_dir, identities.SCHEDULER), build=build,
+    own = identities.kubeconfig_path(assembly.opts.config.data_dir, identities.SCHEDULER)
+    return ClientComponent(SCHEDULER, kubeconfig=own, build=build,
                            user_agent="pyk8s-scheduler", field_manager="kube-scheduler",
                            restart_delay=opts.restart_delay)
 
@@ -210,7 +215,8 @@ def kubelet(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientCompon
                                labels={CONTROL_PLANE_ROLE: ""})
         return EmbeddedKubelet(client, config)
 
-    return ClientComponent(KUBELET, kubeconfig=identities.kubeconfig_path(assembly.opts.config.data_dir, identities.KUBELET), build=build,
+    own = identities.kubeconfig_path(assembly.opts.config.data_dir, identities.KUBELET)
+    return ClientComponent(KUBELET, kubeconfig=own, build=build,
                            user_agent="kubelet/v1.32.0", campaign_again=False, restart_delay=opts.restart_delay)
 
 
@@ -229,6 +235,15 @@ def dns(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientComponent:
                            user_agent="pyk8s-dns", field_manager="pyk8s-dns", restart_delay=opts.restart_delay)
 
 
+def ingress(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientComponent:
+    from pyk8s.daemons.ingress import EmbeddedIngress
+
+    embedded, config = EmbeddedIngress(*opts.ingress_ports), assembly.opts.config
+    return ClientComponent(INGRESS, kubeconfig=config.kubeconfig_path,
+                           build=lambda client: embedded.build(client, config.data_dir), user_agent="pyk8s-ingress",
+                           field_manager="pyk8s-ingress", restart_delay=opts.restart_delay)
+
+
 def components(opts: ControlPlaneOptions) -> list[Callable[[ServerAssembly], Component]]:
     """Factories for ``ServerOptions.extra``, in start order."""
     makers: list[Callable[[ServerAssembly], Component]] = [
@@ -237,6 +252,7 @@ def components(opts: ControlPlaneOptions) -> list[Callable[[ServerAssembly], Com
         lambda a: kubelet(a, opts),
         lambda a: _proxy(a, opts),
         lambda a: dns(a, opts),
+        lambda a: ingress(a, opts),
     ]
     if opts.simulate_nodes > 0:
         makers.append(lambda a: simulated_nodes(a, opts))
