@@ -149,6 +149,10 @@ def register(subparsers: Any) -> None:
     election.add_flags(p, default=True)
     p.add_argument("--load-balancer-ip-pool", type=controller_manager.lb_pool_arg, default="", metavar="POOL",
                    help="addresses for LoadBalancer Services: CIDRs, ranges A-B, addresses (default: node IPs)")
+    p.add_argument("--ingress-http-port", type=_port, default=80, metavar="PORT",
+                   help="port the embedded ingress controller's nginx serves HTTP on (default 80)")
+    p.add_argument("--ingress-https-port", type=_port, default=443, metavar="PORT",
+                   help="port the embedded ingress controller's nginx serves HTTPS on (default 443)")
     p.add_argument("--simulate-nodes", type=_count, default=0, metavar="N",
                    help="also run N simulated (kwok-style) nodes sim-0..sim-N-1 in this process (default 0)")
     p.add_argument("--cluster-signing-duration", default="8760h", type=_duration, metavar="DURATION",
@@ -184,6 +188,7 @@ def control_plane(args: argparse.Namespace) -> controlplane.ControlPlaneOptions:
     select_controllers(controllers)
     return controlplane.ControlPlaneOptions(controllers=controllers, election=election.from_args(args),
                                             simulate_nodes=args.simulate_nodes,
+                                            ingress_ports=(args.ingress_http_port, args.ingress_https_port),
                                             controller_options={"load_balancer_ip_pool": args.load_balancer_ip_pool,
                                                                 **signing_options(args)})
 
