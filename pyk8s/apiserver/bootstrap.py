@@ -17,6 +17,7 @@ from typing import Any
 
 from pyk8s.api.scheduling_v1 import system_priority_classes
 from pyk8s.api.storage_v1 import local_path_class
+from pyk8s.apiserver.authorization.reconcile import ensure_policy
 from pyk8s.apiserver.registry import Registry
 from pyk8s.apiserver.registry.rest import WriteOptions
 from pyk8s.machinery.errors import StatusError
@@ -86,4 +87,5 @@ async def bootstrap(registry: Registry, *, api_address: str, api_port: int) -> N
               "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
               "ports": [{"name": "https", "port": api_port, "protocol": "TCP"}]}
     await _ensure(registry, "discovery.k8s.io", "endpointslices", "default", slice_, refresh=True)
+    await ensure_policy(registry)  # the default RBAC roles and bindings (authorization/bootstrappolicy.py)
     log.info("bootstrap objects in place (kubernetes service %s -> %s:%s)", cluster_ip, address, api_port)

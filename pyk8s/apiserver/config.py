@@ -35,6 +35,8 @@ class ServerConfig:
     # kube-apiserver's --max-requests-inflight / --max-mutating-requests-inflight (0 = unlimited).
     max_requests_inflight: int = 400
     max_mutating_requests_inflight: int = 200
+    # kube-apiserver's --authorization-mode (see pyk8s/apiserver/authorization/union.py).
+    authorization_modes: tuple[str, ...] = ("Node", "RBAC")
 
     @property
     def pki_dir(self) -> Path:

@@ -34,6 +34,8 @@ from typing import Any
 from aiohttp import web
 
 from pyk8s.apiserver import tls
+from pyk8s.apiserver.authorization import identities
+from pyk8s.apiserver.authorization.union import UnionAuthorizer, build_authorizer
 from pyk8s.apiserver.config import ServerConfig
 from pyk8s.apiserver.connections import APIRunner
 from pyk8s.apiserver.endpoints import discovery, negotiation, openapi, params, reviews, system
@@ -41,7 +43,9 @@ from pyk8s.apiserver.endpoints.paths import parse_resource, split_group_version
 from pyk8s.apiserver.endpoints.resources import Registry, ResourceHandler
 from pyk8s.apiserver.endpoints.responses import json_response
 from pyk8s.apiserver.filters.authn import Authenticator, TokenSigner, UserInfo, authn_middleware
+from pyk8s.apiserver.filters.authz import AUTHORIZER_KEY, authz_middleware
 from pyk8s.apiserver.filters.errors import status_middleware
+from pyk8s.apiserver.filters.impersonation import impersonation_middleware
 from pyk8s.apiserver.filters.inflight import inflight_middleware
 from pyk8s.apiserver.kubeletclient import KubeletClient
 from pyk8s.apiserver.listener import SecureSite
@@ -105,6 +109,8 @@ def prepare_credentials(config: ServerConfig) -> Credentials:
                                       client_cert_pem=cluster_pki.admin.cert_pem,
                                       client_key_pem=cluster_pki.admin.key_pem)
     kubeconfig.write_kubeconfig(config.kubeconfig_path, doc)
+    # Each control-plane component's own identity (scheduler, controller manager and its controllers, kubelet).
+    identities.ensure_component_kubeconfigs(config.data_dir, config.pki_dir, config.url, cluster_pki.ca)
     return Credentials(cluster_pki, token, TokenSigner(sa_key))
 
 
@@ -178,8 +184,10 @@ class Router:
 def build_app(*, config: ServerConfig, registry: Registry | None, authenticator: Authenticator,
               readiness: system.Readiness, token_signer: TokenSigner | None = None,
               scheme: Scheme | None = None, schemas: SchemaRegistry | None = None,
-              anonymous_user: UserInfo | None = None, kubelets: KubeletClient | None = None) -> web.Application:
-    """The aiohttp application.  ``anonymous_user``: who credential-less requests run as (insecure port)."""
+              anonymous_user: UserInfo | None = None, kubelets: KubeletClient | None = None,
+              authorizer: UnionAuthorizer | None = None) -> web.Application:
+    """The aiohttp application.  ``anonymous_user``: who credential-less requests run as (insecure port);
+    ``authorizer``: None allows everything (``--authorization-mode=AlwaysAllow`` without the filter)."""
     scheme = scheme if scheme is not None else SCHEME
     reviews.ensure_review_types(scheme)
     resources = ResourceHandler(scheme, registry, max_body=config.max_request_body, token_signer=token_signer,
@@ -190,7 +198,12 @@ def build_app(*, config: ServerConfig, registry: Registry | None, authenticator:
     # Bodies are read and capped by the endpoints themselves (413 as a Status), so aiohttp's own cap is off.
     middlewares = [status_middleware, authn_middleware(authenticator, anonymous_user=anonymous_user),
                    inflight_middleware(config.max_requests_inflight, config.max_mutating_requests_inflight)]
+    if authorizer is not None:  # upstream's order: authentication, impersonation, in-flight limit, authorization
+        middlewares.insert(2, impersonation_middleware(authorizer))
+        middlewares.append(authz_middleware(authorizer))
     app = web.Application(middlewares=middlewares, client_max_size=0)
+    if authorizer is not None:
+        app[AUTHORIZER_KEY] = authorizer
     app.router.add_route("*", "/{tail:.*}", router.__call__)
     return app
 
@@ -208,13 +221,14 @@ class APIServer:
         self.authenticator = Authenticator(tokens={self.credentials.admin_token: ADMIN_USER},
                                            signer=self.credentials.signer,
                                            client_ca=self.credentials.pki.ca.cert_pem)
+        self.authorizer = build_authorizer(config.authorization_modes, registry)
         self.started = asyncio.Event()
         self.bound_ports: list[int] = []
 
     def app(self, *, anonymous_user: UserInfo | None = None) -> web.Application:
         return build_app(config=self.config, registry=self.registry, authenticator=self.authenticator,
                          readiness=self.readiness, token_signer=self.credentials.signer, kubelets=self.kubelets,
-                         anonymous_user=anonymous_user)
+                         anonymous_user=anonymous_user, authorizer=self.authorizer)
 
     async def run(self) -> None:
         runners: list[web.AppRunner] = []

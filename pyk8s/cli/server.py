@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from pyk8s.apiserver.admission import chain as admission_chain
+from pyk8s.apiserver.authorization.union import parse_modes
 from pyk8s.apiserver.config import ServerConfig
 from pyk8s.cli import controller_manager
 from pyk8s.controllers.manager import select_controllers
@@ -137,6 +138,8 @@ def register(subparsers: Any) -> None:
                    metavar="NAMES", help="admission plugins to disable, even default ones (comma-separated)")
     p.add_argument("--max-requests-inflight", type=_count, default=400, metavar="N",
                    help="most non-mutating requests in flight at once; more get 429 (0 = unlimited; default 400)")
+    p.add_argument("--authorization-mode", type=_authorization_modes, default="Node,RBAC", metavar="MODES",
+                   help="ordered authorizers: Node, RBAC, AlwaysAllow, AlwaysDeny (default Node,RBAC)")
     p.add_argument("--max-mutating-requests-inflight", type=_count, default=200, metavar="N",
                    help="most mutating requests in flight at once; more get 429 (0 = unlimited; default 200)")
     p.add_argument("--disable", action="append", default=[], metavar="COMPONENTS",
@@ -200,12 +203,22 @@ def signing_options(args: argparse.Namespace) -> dict[str, Any]:
             "cluster_signing_duration": args.cluster_signing_duration}
 
 
+def _authorization_modes(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    if isinstance(value, tuple):
+        return value
+    try:
+        return parse_modes([value])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def options(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> daemons_server.ServerOptions:
     config = ServerConfig(data_dir=args.data_dir.resolve(), bind_address=args.bind_address,
                           secure_port=args.secure_port, insecure_port=args.insecure_port,
                           service_cluster_ip_range=args.service_cluster_ip_range,
                           max_requests_inflight=args.max_requests_inflight,
-                          max_mutating_requests_inflight=args.max_mutating_requests_inflight)
+                          max_mutating_requests_inflight=args.max_mutating_requests_inflight,
+                          authorization_modes=_authorization_modes(args.authorization_mode))
     disable = disabled(args, environ)
     unknown = disable - set(controlplane.COMPONENTS)
     if unknown:

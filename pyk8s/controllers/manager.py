@@ -29,6 +29,7 @@ once every started controller has its caches synced (a standby never sets it).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import logging
 import socket
@@ -139,8 +140,11 @@ def holder_identity() -> str:
 class ControllerManager:
     def __init__(self, client: Client, *, controllers: Iterable[str] = ("*",), leader_elect: bool = False,
                  clock: Clock = REAL_CLOCK, options: dict[str, Any] | None = None,
-                 lease_duration: float = 15.0, renew_deadline: float = 10.0, retry_period: float = 2.0) -> None:
+                 lease_duration: float = 15.0, renew_deadline: float = 10.0, retry_period: float = 2.0,
+                 client_for: Callable[[str], Client] | None = None) -> None:
         self.client = client
+        # Each controller's own client (upstream's --use-service-account-credentials); informers stay shared.
+        self.client_for = client_for
         self.clock = clock
         self.names = select_controllers(controllers)
         self.leader_elect = leader_elect
@@ -165,13 +169,19 @@ class ControllerManager:
     async def _run_controllers(self) -> None:
         factory = SharedInformerFactory(self.client, clock=self.clock)
         ctx = ControllerContext(self.client, factory, self.clock, self.options)
-        self.running = {name: REGISTRY[name].resolve()(ctx) for name in self.names}
-        log.info("starting controllers: %s", ", ".join(self.running))
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(factory.run())
-            for name, ctl in self.running.items():
-                tg.create_task(ctl.run(), name=name)
-            tg.create_task(self._signal_ready(factory))
+        own = {name: self.client_for(name) for name in self.names} if self.client_for else {}
+        try:
+            self.running = {name: REGISTRY[name].resolve()(dataclasses.replace(ctx, client=own[name]) if own
+                                                           else ctx) for name in self.names}
+            log.info("starting controllers: %s", ", ".join(self.running))
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(factory.run())
+                for name, ctl in self.running.items():
+                    tg.create_task(ctl.run(), name=name)
+                tg.create_task(self._signal_ready(factory))
+        finally:
+            for client in own.values():
+                await client.close()
 
     async def _signal_ready(self, factory: SharedInformerFactory) -> None:
         for ctl in self.running.values():

@@ -7,6 +7,7 @@ from pyk8s.apiserver.registry.core.namespace import NamespaceStore
 from pyk8s.apiserver.registry.core.pod import PodStore
 from pyk8s.apiserver.registry.core.service import ServiceStore
 from pyk8s.apiserver.registry.generic import GenericStore
+from pyk8s.apiserver.registry.rbac import BindingStore, RoleStore
 from pyk8s.apiserver.registry.scheduling.priorityclass import PriorityClassStore
 from pyk8s.machinery.scheme import ResourceType
 
@@ -15,6 +16,10 @@ SPECIAL: dict[tuple[str, str], type[GenericStore]] = {
     ("", "pods"): PodStore,
     ("", "services"): ServiceStore,
     ("scheduling.k8s.io", "priorityclasses"): PriorityClassStore,
+    ("rbac.authorization.k8s.io", "roles"): RoleStore,
+    ("rbac.authorization.k8s.io", "clusterroles"): RoleStore,
+    ("rbac.authorization.k8s.io", "rolebindings"): BindingStore,
+    ("rbac.authorization.k8s.io", "clusterrolebindings"): BindingStore,
     ("certificates.k8s.io", "certificatesigningrequests"): CertificateSigningRequestStore,
 }
 

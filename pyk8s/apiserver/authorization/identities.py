@@ -1,0 +1,126 @@
+"""Credentials of the control-plane components, issued by the cluster CA into the data directory.
+
+As kubeadm writes ``scheduler.conf``, ``controller-manager.conf`` and
+``kubelet.conf``, the server writes one kubeconfig per component with a
+client certificate naming its user, so each runs with the least rights the
+bootstrap policy gives it rather than as the admin:
+
+* ``scheduler.kubeconfig``: ``system:kube-scheduler``;
+* ``controller-manager.kubeconfig``: ``system:kube-controller-manager``
+  (shared informers, leader election);
+* ``controllers/<account>.kubeconfig``: each controller's ServiceAccount
+  ``system:serviceaccount:kube-system:<account>`` (upstream's
+  ``--use-service-account-credentials``; here a certificate rather than a
+  token, same user and groups; the two accounts whose user names exceed a
+  CommonName's 64 characters, ``clusterrole-aggregation-controller`` and
+  ``endpointslicemirroring-controller``, have none and keep the admin's);
+* ``kubelet.kubeconfig``: ``system:node:<node>`` in ``system:nodes``;
+* ``kube-proxy.kubeconfig``: ``system:kube-proxy``.
+
+Certificates are made once and reused; keys are 0600.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from pyk8s.apiserver.authorization.bootstrappolicy import CONTROLLER_PREFIX
+from pyk8s.apiserver.authorization.controllerpolicy import controller_roles
+from pyk8s.util import kubeconfig, pki
+
+SCHEDULER = "scheduler"
+CONTROLLER_MANAGER = "controller-manager"
+KUBELET = "kubelet"
+KUBE_PROXY = "kube-proxy"
+#: component -> (user, groups)
+USERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    SCHEDULER: ("system:kube-scheduler", ()),
+    CONTROLLER_MANAGER: ("system:kube-controller-manager", ()),
+    KUBE_PROXY: ("system:kube-proxy", ()),
+}
+#: controller-manager controller name -> the kube-system ServiceAccount it runs as (upstream's names).
+CONTROLLER_ACCOUNTS = {
+    "garbage-collector-controller": "generic-garbage-collector",
+    "namespace-controller": "namespace-controller",
+    "serviceaccount-controller": "service-account-controller",
+    "root-ca-certificate-publisher-controller": "root-ca-cert-publisher",
+    "endpoints-controller": "endpoint-controller",
+    "endpointslice-controller": "endpointslice-controller",
+    "endpointslice-mirroring-controller": "endpointslicemirroring-controller",
+    "node-lifecycle-controller": "node-controller",
+    "node-ipam-controller": "node-controller",
+    "pod-garbage-collector-controller": "pod-garbage-collector",
+    "persistentvolume-binder-controller": "persistent-volume-binder",
+    "persistentvolume-expander-controller": "expand-controller",
+    "persistentvolumeclaim-protection-controller": "pvc-protection-controller",
+    "persistentvolume-protection-controller": "pv-protection-controller",
+    "local-path-provisioner": "local-path-provisioner",
+    "replicaset-controller": "replicaset-controller",
+    "replicationcontroller-controller": "replication-controller",
+    "deployment-controller": "deployment-controller",
+    "statefulset-controller": "statefulset-controller",
+    "daemonset-controller": "daemon-set-controller",
+    "job-controller": "job-controller",
+    "cronjob-controller": "cronjob-controller",
+    "ttl-after-finished-controller": "ttl-after-finished-controller",
+    "ttl-controller": "ttl-controller",
+    "disruption-controller": "disruption-controller",
+    "resourcequota-controller": "resourcequota-controller",
+    "horizontal-pod-autoscaler-controller": "horizontal-pod-autoscaler",
+    "clusterrole-aggregation-controller": "clusterrole-aggregation-controller",
+    "certificatesigningrequest-signing-controller": "certificate-controller",
+    "certificatesigningrequest-approving-controller": "certificate-controller",
+    "certificatesigningrequest-cleaner-controller": "certificate-controller",
+    "service-lb-controller": "service-controller",
+    "ephemeral-volume-controller": "ephemeral-volume-controller",
+}
+
+
+#: X.509's upper bound on a CommonName (ub-common-name): two upstream account names are longer as users.
+MAX_COMMON_NAME = 64
+
+
+def node_name() -> str:
+    """The name the server's own kubelet registers under."""
+    return socket.gethostname().lower()
+
+
+def kubeconfig_path(data_dir: Path, component: str) -> Path:
+    return data_dir / f"{component}.kubeconfig"
+
+
+def controller_kubeconfig_path(data_dir: Path, account: str) -> Path:
+    return data_dir / "controllers" / f"{account}.kubeconfig"
+
+
+def _write(path: Path, server: str, ca: pki.KeyPair, pair: pki.KeyPair, user: str) -> None:
+    doc = kubeconfig.build_kubeconfig(server=server, ca_pem=ca.cert_pem, user=user, client_cert_pem=pair.cert_pem,
+                                      client_key_pem=pair.key_pem)
+    kubeconfig.write_kubeconfig(path, doc)
+
+
+def _pair(ca: pki.KeyPair, directory: Path, stem: str, user: str, groups: tuple[str, ...]) -> pki.KeyPair:
+    cert, key = directory / f"{stem}.crt", directory / f"{stem}.key"
+    if cert.exists() and key.exists():
+        return pki.KeyPair(cert.read_bytes(), key.read_bytes(), cert, key)
+    return pki.issue_cert(ca, cert, key, common_name=user, organizations=groups)
+
+
+def ensure_component_kubeconfigs(data_dir: Path, pki_dir: Path, server: str, ca: pki.KeyPair,
+                                 node: str | None = None) -> None:
+    """Issue (first start) or reuse each component's certificate; (re)write its kubeconfig."""
+    for component, (user, groups) in USERS.items():
+        _write(kubeconfig_path(data_dir, component), server, ca, _pair(ca, pki_dir, component, user, groups), user)
+    node = node or node_name()
+    user = f"system:node:{node}"
+    _write(kubeconfig_path(data_dir, KUBELET), server, ca,
+           _pair(ca, pki_dir, f"kubelet-{node}", user, ("system:nodes",)), user)
+    accounts = sorted({r["metadata"]["name"][len(CONTROLLER_PREFIX):] for r in controller_roles()})
+    for account in accounts:
+        user = f"system:serviceaccount:kube-system:{account}"
+        if len(user) > MAX_COMMON_NAME:
+            continue  # cannot be a certificate's CN; that controller keeps the admin's credentials
+        pair = _pair(ca, pki_dir / "controllers", account, user,
+                     ("system:serviceaccounts", "system:serviceaccounts:kube-system"))
+        _write(controller_kubeconfig_path(data_dir, account), server, ca, pair, user)
