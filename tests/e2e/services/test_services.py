@@ -1,0 +1,87 @@
+"""The Service suite, run once per proxy mode (nftables, iptables) against real pods.
+
+Everything is reached from a busybox pod inside the node namespace, except
+NodePorts, which the machine reaches at the node's address (the far end of
+the test's own veth).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from pyk8s.testing.proxy import ProxyProcess
+from tests.e2e.helpers import wait_until
+from tests.e2e.services.conftest import Cluster
+from tests.e2e.services.workload import Workload
+
+
+@pytest.fixture(scope="module")
+def workload(cluster: Cluster) -> Iterator[Workload]:
+    w = Workload(cluster).create()
+    yield w
+    w.delete()
+
+
+@pytest.fixture(scope="module")
+def ready(workload: Workload, proxy: ProxyProcess) -> Workload:
+    """The workload with this mode's proxy serving it (the first Service answering the client)."""
+    workload.wait_serving("client", workload.cluster_ip("web"))
+    return workload
+
+
+def test_cluster_ip_spreads_over_replicas(ready: Workload) -> None:
+    answers = ready.who("client", ready.cluster_ip("web"), times=30)
+    assert len(answers) == 30
+    assert {name for _, name in answers} == ready.web_pods()
+
+
+def test_session_affinity_sticks(ready: Workload) -> None:
+    answers = ready.who("client", ready.cluster_ip("sticky"), times=15)
+    assert len(answers) == 15
+    assert len({name for _, name in answers}) == 1
+
+
+def test_service_without_endpoints_is_refused(ready: Workload) -> None:
+    lines, errors = ready.fetch_from("client", f"http://{ready.cluster_ip('empty')}/")
+    assert lines == ["FAILED"]
+    assert "Connection refused" in errors
+
+
+def test_hairpin_pod_reaches_itself_through_its_service(ready: Workload) -> None:
+    answers = ready.who("solo", ready.cluster_ip("solo"), times=3)
+    assert [name for _, name in answers] == ["solo"] * 3
+
+
+def test_node_port_from_the_machine(ready: Workload, cluster: Cluster) -> None:
+    url = f"http://{cluster.netns.node_ip}:{ready.node_port('web-np')}/cgi-bin/who"
+    seen = {ready.from_machine(url).split()[1] for _ in range(12)}
+    assert seen <= ready.web_pods() and len(seen) >= 2
+
+
+def test_external_traffic_policy_local_keeps_the_client_address(ready: Workload, cluster: Cluster) -> None:
+    local = ready.from_machine(f"http://{cluster.netns.node_ip}:{ready.node_port('web-local')}/cgi-bin/who")
+    assert local.split()[0] == cluster.netns.host_ip
+    masqueraded = ready.from_machine(f"http://{cluster.netns.node_ip}:{ready.node_port('web-np')}/cgi-bin/who")
+    assert masqueraded.split()[0] != cluster.netns.host_ip
+
+
+def test_endpoint_change_reaches_the_rules(ready: Workload) -> None:
+    ready.kubectl("scale", "deployment/web", "--replicas=2")
+    try:
+        ready.kubectl("rollout", "status", "deployment/web", "--timeout=60s", timeout=70)
+        wait_until(lambda: {n for _, n in ready.who("client", ready.cluster_ip("web"), times=12)} == ready.web_pods(),
+                   timeout=20, interval=0.5, what="answers only from the 2 remaining replicas")
+    finally:
+        ready.kubectl("scale", "deployment/web", "--replicas=3")
+        ready.kubectl("rollout", "status", "deployment/web", "--timeout=60s", timeout=70)
+
+
+def test_healthz_and_metrics(ready: Workload, proxy: ProxyProcess) -> None:
+    health = proxy.node("curl", "-s", "--noproxy", "*", "http://127.0.0.1:10256/healthz")
+    assert json.loads(health.stdout)["nodeEligible"] is True
+    metrics = proxy.node("curl", "-s", "--noproxy", "*", "http://127.0.0.1:10249/metrics").stdout
+    assert "kubeproxy_sync_proxy_rules_duration_seconds_count" in metrics
+    assert f"kubeproxy_sync_proxy_rules_{proxy.mode}_sync_failures_total 0" in metrics

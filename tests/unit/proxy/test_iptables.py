@@ -1,0 +1,109 @@
+"""The iptables-restore input for given states."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from pyk8s.proxy.backends import iptables
+from pyk8s.proxy.backends.names import iptables_chain
+from pyk8s.proxy.interface import Endpoint, ProxyConfig, ServicePort, ServicePortName
+
+CONFIG = ProxyConfig(node_name="node-a", node_ips=("192.168.1.2",), cluster_cidr="10.244.0.0/16")
+WEB = ServicePortName("default", "web", "http", "TCP")
+EPS = [Endpoint(f"10.244.0.{i}", 8080, node="node-a", local=i == 1) for i in (1, 2, 3)]
+SVC = iptables_chain("KUBE-SVC", WEB)
+
+
+def web(*eps: Endpoint, **kw: object) -> ServicePort:
+    return ServicePort(WEB, "10.96.0.10", 80, endpoints=eps, **kw)  # type: ignore[arg-type]
+
+
+def test_chain_names_are_prefix_plus_16_hash_characters() -> None:
+    assert SVC.startswith("KUBE-SVC-") and len(SVC) == len("KUBE-SVC-") + 16
+    assert iptables_chain("KUBE-SEP", WEB, EPS[0]) != iptables_chain("KUBE-SEP", WEB, EPS[1])
+
+
+def test_random_pick_probabilities_and_the_last_rule_always_matches() -> None:
+    r = iptables.render_service(web(*EPS), CONFIG)
+    seps = [iptables_chain("KUBE-SEP", WEB, e) for e in EPS]
+    assert r.chains[SVC] == [
+        "! -s 10.244.0.0/16 -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j KUBE-MARK-MASQ",
+        f"-m statistic --mode random --probability 0.3333333333 -j {seps[0]}",
+        f"-m statistic --mode random --probability 0.5000000000 -j {seps[1]}",
+        f"-j {seps[2]}"]
+    assert r.chains[seps[0]] == ["-s 10.244.0.1/32 -j KUBE-MARK-MASQ",
+                                 "-p tcp -m tcp -j DNAT --to-destination 10.244.0.1:8080"]
+    assert r.nat_services == [f'-m comment --comment "default/web:http" -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -j {SVC}']
+
+
+def test_affinity_with_the_recent_match() -> None:
+    r = iptables.render_service(web(*EPS[:2], affinity_timeout=300), CONFIG)
+    sep = iptables_chain("KUBE-SEP", WEB, EPS[0])
+    assert r.chains[SVC][1] == (f"-m recent --name {sep} --mask 255.255.255.255 --rsource --rcheck --seconds 300 "
+                                f"--reap -j {sep}")
+    assert f"-m recent --name {sep} --mask 255.255.255.255 --rsource --set" in r.chains[sep][1]
+
+
+def test_no_endpoints_is_a_filter_reject() -> None:
+    r = iptables.render_service(web(node_port=30080), CONFIG)
+    assert r.chains == {} and r.nat_services == []
+    assert r.filter_services == ['-m comment --comment "default/web:http" -d 10.96.0.10/32 -p tcp -m tcp --dport 80 '
+                                 "-j REJECT --reject-with icmp-port-unreachable"]
+    assert r.filter_external == ['-m comment --comment "default/web:http" -m addrtype --dst-type LOCAL -p tcp -m tcp '
+                                 "--dport 30080 -j REJECT --reject-with icmp-port-unreachable"]
+
+
+def test_node_port_and_external_policy_local() -> None:
+    ext, svl = iptables_chain("KUBE-EXT", WEB), iptables_chain("KUBE-SVL", WEB)
+    r = iptables.render_service(web(*EPS, node_port=30080), CONFIG)
+    assert r.nat_nodeports == [f'-m comment --comment "default/web:http" -p tcp -m tcp --dport 30080 -j {ext}']
+    assert r.chains[ext] == ["-j KUBE-MARK-MASQ", f"-j {SVC}"]
+    r = iptables.render_service(web(*EPS, node_port=30080, external_local=True), CONFIG)
+    assert r.chains[ext] == [f"-s 10.244.0.0/16 -j {SVC}", "-m addrtype --src-type LOCAL -j KUBE-MARK-MASQ",
+                             f"-m addrtype --src-type LOCAL -j {SVC}", f"-j {svl}"]
+    assert r.chains[svl] == [f"-j {iptables_chain('KUBE-SEP', WEB, EPS[0])}"]  # the one local endpoint
+    r = iptables.render_service(web(*EPS[1:], node_port=30080, external_local=True), CONFIG)
+    assert r.filter_external[0].endswith("--dport 30080 -j DROP")
+
+
+def test_restore_script_declares_before_use_and_nodeports_come_last() -> None:
+    rendered = [iptables.render_service(web(*EPS), CONFIG)]
+    script = iptables.restore_script(rendered, CONFIG, rewrite=rendered[0].chains, stale=["KUBE-SVC-OLD"])
+    lines = script.splitlines()
+    nat = lines[lines.index("*nat"):]
+    first_rule = next(i for i, line in enumerate(nat) if line.startswith("-A"))
+    assert all(not line.startswith(":") for line in nat[first_rule:])
+    services = [line for line in nat if line.startswith("-A KUBE-SERVICES")]
+    assert services[-1].endswith("-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS")
+    assert ":KUBE-SVC-OLD - [0:0]" in nat and nat[-2:] == ["-X KUBE-SVC-OLD", "COMMIT"]
+    assert "-A KUBE-POSTROUTING -j MASQUERADE --random-fully" in script.replace(
+        '-m comment --comment "kubernetes service traffic requiring SNAT" ', "")
+
+
+def test_nodeport_addresses_narrow_the_nodeports_jump() -> None:
+    cfg = ProxyConfig(node_name="n", nodeport_ips=("192.168.1.2",))
+    assert iptables.nodeport_jumps(cfg) == ["-d 192.168.1.2/32 -j KUBE-NODEPORTS"]
+
+
+def test_partial_sync_rewrites_only_changed_chains(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[str] = []
+
+    def run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        if args[0] == "iptables-restore":
+            sent.append(stdin or "")
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(iptables, "_run", run)
+    monkeypatch.setattr(iptables, "_route_localnet", lambda: None)
+    other = ServicePortName("default", "other", "", "TCP")
+    p = iptables.IptablesProvider(CONFIG)
+    p.sync({WEB: web(*EPS), other: ServicePort(other, "10.96.0.11", 80, endpoints=(EPS[0],))}, None)
+    p.sync({WEB: web(*EPS[:2]), other: ServicePort(other, "10.96.0.11", 80, endpoints=(EPS[0],))}, {WEB})
+    script = sent[-1]
+    gone = iptables_chain("KUBE-SEP", WEB, EPS[2])
+    assert f"-X {gone}" in script
+    assert iptables_chain("KUBE-SVC", other) not in script.split("*nat")[1].replace(
+        f"-j {iptables_chain('KUBE-SVC', other)}", "")  # only referenced from KUBE-SERVICES, not rewritten
+    assert f":{SVC} - [0:0]" in script
