@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pyk8s.apiserver.authorization import identities
-from pyk8s.apiserver.authorization import identities
 from pyk8s.client.rest import Client
 from pyk8s.daemons.component import Component
 from pyk8s.daemons.election import LeaseSettings
