@@ -178,8 +178,6 @@ class PrefixTransformers:
         raise TransformError(reasons[0] if len(reasons) == 1 else "[" + ", ".join(reasons) + "]")
 
 
-_IDENTITY = PrefixTransformers([Identity()])
-
 # ---------------------------------------------------------------- configuration
 
 
@@ -301,7 +299,9 @@ class TransformingStorage:
         if chain is None and not kv.value.startswith(ENCRYPTED):
             return kv
         try:
-            plain, stale = (chain or _IDENTITY).from_storage(kv.value, kv.key)
+            if chain is None:  # a resource no rule covers is read by the plain identity transformer
+                return KeyValue(kv.key, Identity().decrypt(kv.value, kv.key), kv.create_revision, kv.mod_revision)
+            plain, stale = chain.from_storage(kv.value, kv.key)
         except TransformError as exc:
             raise errors.internal(f'Internal error occurred: unable to transform key "{kv.key}": {exc}') from None
         if stale:

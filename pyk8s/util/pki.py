@@ -161,13 +161,28 @@ def cert_sans(cert_pem: bytes) -> tuple[set[str], set[str]]:
     return set(ext.get_values_for_type(x509.DNSName)), {str(ip) for ip in ext.get_values_for_type(x509.IPAddress)}
 
 
+def private_dir(path: Path) -> Path:
+    """``mkdir -p`` with mode 0700, and 0700 on a directory that exists: it holds keys or the database."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
+def _fix_key_modes(directory: Path) -> None:
+    """Private keys and tokens written by an older version (or copied in) become 0600."""
+    for entry in directory.iterdir():
+        if entry.is_file() and entry.suffix in (".key", ".token"):
+            os.chmod(entry, 0o600)
+
+
 def ensure_pki(directory: Path, *, dns_names: tuple[str, ...], ip_addresses: tuple[str, ...]) -> ClusterPKI:
     """Load or create the CA, serving, admin and kubelet-client certificates under ``directory``.
 
     An existing serving certificate is re-issued (by the same CA) only when it
     lacks one of the requested names, e.g. after a new ``--bind-address``.
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
+    _fix_key_modes(directory)
     ca = _load(directory / "ca.crt", directory / "ca.key") or create_ca(directory / "ca.crt", directory / "ca.key")
     serving = _load(directory / "apiserver.crt", directory / "apiserver.key")
     if serving is not None:

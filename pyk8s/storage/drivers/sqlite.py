@@ -124,6 +124,17 @@ def _resolve(results: list[tuple[asyncio.Future[Any], Any, BaseException | None]
             fut.set_result(res)
 
 
+def _private_files(path: str) -> None:
+    """The database holds every Secret: owner-only (0600).  SQLite gives the -wal and -shm files the
+    database file's mode, so creating it 0600 covers them; files left by an older version are fixed."""
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, path + "-wal", path + "-shm", path + "-journal", path + ".lock"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(name, 0o600)
+
+
 def _lock_file(path: str) -> int:
     """Hold an exclusive flock for as long as the store is open.  The writer
     numbers revisions in memory, so a second process writing the same file
@@ -178,6 +189,7 @@ class SqliteStorage:
         return conn
 
     def _init_db(self) -> sqlite3.Connection:
+        _private_files(self.path)
         conn = self._connect()
         # auto_vacuum only takes effect before the first table exists.
         conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
