@@ -32,8 +32,9 @@ from pyk8s.apiserver.registry import Registry, build_registry
 from pyk8s.apiserver.server import APIServer, prepare_credentials
 from pyk8s.daemons.component import Component
 from pyk8s.machinery.scheme import SCHEME
-from pyk8s.storage import open_storage
+from pyk8s.storage import encryption, open_storage
 from pyk8s.storage.compactor import Compactor
+from pyk8s.util import pki
 
 log = logging.getLogger("pyk8s.server")
 
@@ -68,6 +69,8 @@ def lock_data_dir(data_dir: os.PathLike[str] | str) -> int:
 class ServerOptions:
     config: ServerConfig
     storage_url: str
+    # kube-apiserver's --encryption-provider-config: an EncryptionConfiguration file (None: plaintext).
+    encryption_provider_config: str | None = None
     node_port_range: str = "30000-32767"
     # kube-apiserver's --default-not-ready-toleration-seconds / --default-unreachable-toleration-seconds.
     not_ready_toleration_seconds: int = 300
@@ -98,7 +101,7 @@ class ServerAssembly:
 
     async def run(self) -> None:
         config = self.opts.config
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        pki.private_dir(config.data_dir)  # keys, tokens and the database: the owner's only
         lock = lock_data_dir(config.data_dir)
         try:
             await self._run_locked(config)
@@ -108,7 +111,7 @@ class ServerAssembly:
 
     async def _run_locked(self, config: ServerConfig) -> None:
         credentials = await asyncio.to_thread(prepare_credentials, config)
-        self.storage = open_storage(self.opts.storage_url)
+        self.storage = encryption.wrap(open_storage(self.opts.storage_url), self.opts.encryption_provider_config)
         await self.storage.start()
         try:
             self.readiness.mark("storage")
