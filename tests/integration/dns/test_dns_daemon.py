@@ -55,8 +55,8 @@ async def ask(d: DNSDaemon, name: str, rdtype: str = "A") -> dns.message.Message
                                     timeout=5)
 
 
-async def eventually(check, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
+async def eventually(check, within: float = 10.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
     while True:
         try:
             return await check()
