@@ -45,8 +45,8 @@ from pyk8s.controllers.manager import select_controllers
 from pyk8s.daemons import controlplane, election
 from pyk8s.daemons import server as daemons_server
 from pyk8s.machinery.duration import parse_duration
-
 from pyk8s.storage import encryption
+
 log = logging.getLogger("pyk8s.server")
 #: Components to leave out, added to --disable (lets a test harness keep a bare API server).
 DISABLE_ENV = "PYK8S_DISABLE"
@@ -159,10 +159,10 @@ def register(subparsers: Any) -> None:
                    help="port the embedded ingress controller's nginx serves HTTPS on (default 443)")
     p.add_argument("--simulate-nodes", type=_count, default=0, metavar="N",
                    help="also run N simulated (kwok-style) nodes sim-0..sim-N-1 in this process (default 0)")
-    p.add_argument("--cluster-signing-duration", default="8760h", type=_duration, metavar="DURATION",
     p.add_argument("--encryption-provider-config", default=None, metavar="FILE",
                    help="an apiserver.config.k8s.io/v1 EncryptionConfiguration: how Secrets (and other listed "
                         "resources) are encrypted at rest")
+    p.add_argument("--cluster-signing-duration", default="8760h", type=_duration, metavar="DURATION",
                    help="longest validity of a certificate signed for a CSR (default 8760h, one year)")
     p.add_argument("--etcd-compaction-interval", default="5m", type=_duration,
                    help="how often old storage history is compacted, as a Go duration (0 disables; default 5m)")
@@ -228,13 +228,13 @@ def options(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
     if unknown:
         log.warning("--disable: ignoring unknown components %s (known: %s)", ", ".join(sorted(unknown)),
                     ", ".join(controlplane.COMPONENTS))
-    return daemons_server.ServerOptions(config=config, storage_url=storage_url(args),
-                                        node_port_range=args.service_node_port_range, disable=disable,
-                                        not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
     if args.encryption_provider_config:
         encryption.load_config(args.encryption_provider_config)  # a bad file fails here, before anything starts
-                                        unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
+    return daemons_server.ServerOptions(config=config, storage_url=storage_url(args),
                                         encryption_provider_config=args.encryption_provider_config,
+                                        node_port_range=args.service_node_port_range, disable=disable,
+                                        not_ready_toleration_seconds=args.default_not_ready_toleration_seconds,
+                                        unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
                                         enable_admission_plugins=_flat(args.enable_admission_plugins),
                                         disable_admission_plugins=_flat(args.disable_admission_plugins),
                                         compaction_interval=args.etcd_compaction_interval,
