@@ -51,7 +51,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--bind-address", type=_address, default=None,
                    help="address to listen on (default: this node's IP, as the kubelet reports it)")
     p.add_argument("--port", type=_port, default=53, help="UDP and TCP port (default 53; 0 picks a free one)")
-    p.add_argument("--advertise-address", type=_address, default="",
+    p.add_argument("--advertise-address", type=_address, default=None,
                    help="address the kube-dns endpoint names (default: --bind-address)")
     p.add_argument("--cluster-domain", default="cluster.local", help="the cluster's DNS domain")
     p.add_argument("--cluster-dns-ip", type=_address, default="10.96.0.10",
@@ -80,7 +80,7 @@ def main(args: argparse.Namespace) -> int:
 
     try:
         opts = DNSOptions(bind_address=args.bind_address or default_bind_address(), port=args.port,
-                          advertise_address=args.advertise_address, cluster_domain=args.cluster_domain,
+                          advertise_address=args.advertise_address or "", cluster_domain=args.cluster_domain,
                           cluster_dns_ip=args.cluster_dns_ip, ttl=args.ttl, pods=args.pods, forward=args.forward,
                           resolv_conf=args.resolv_conf, register=args.register)
         if opts.register:

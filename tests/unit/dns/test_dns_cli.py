@@ -1,0 +1,47 @@
+"""``pyk8s dns`` flags and the options ``pyk8s server`` gives its embedded DNS."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyk8s.cli.main import build_parser, main
+from pyk8s.daemons import dns as dns_daemon
+from pyk8s.daemons.dns import DNSOptions, embedded_options, tenth_address
+
+
+def test_defaults_parse() -> None:
+    args = build_parser().parse_args(["dns", "--kubeconfig", "k"])
+    assert (args.port, args.cluster_dns_ip, args.ttl, args.pods, args.forward, args.register) == \
+        (53, "10.96.0.10", 30, "insecure", None, True)
+    assert args.advertise_address is None and args.bind_address is None
+    args = build_parser().parse_args(["dns", "--kubeconfig", "k", "--no-forward", "--bind-address", "169.254.1.1",
+                                      "--port", "0"])
+    assert (args.forward, args.bind_address, args.port) == (False, "169.254.1.1", 0)
+
+
+@pytest.mark.parametrize("flags", [["--bind-address", "nope"], ["--port", "70000"], ["--pods", "verified"]])
+def test_bad_flags_exit_2(flags: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["dns", "--kubeconfig", "k", *flags])
+    assert exc.value.code == 2
+
+
+def test_bad_settings_are_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dns", "--kubeconfig", "/nonexistent", "--bind-address", "127.0.0.1", "--ttl", "2"]) == 1
+    assert "ttl 2 out of range" in capsys.readouterr().err
+    assert main(["dns", "--kubeconfig", "/nonexistent", "--bind-address", "0.0.0.0"]) == 1
+    assert "--advertise-address" in capsys.readouterr().err
+
+
+def test_embedded_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert tenth_address("10.96.0.0/12") == "10.96.0.10"
+    assert tenth_address("10.0.0.0/16") == "10.0.0.10"
+    opts = embedded_options("169.254.7.1", "10.96.0.0/12")
+    assert (opts.bind_address, opts.cluster_dns_ip, opts.port, opts.forward) == ("169.254.7.1", "10.96.0.10", 53, None)
+    # an API server on loopback or on every address: the DNS listens on the node IP instead
+    monkeypatch.setattr(dns_daemon, "default_bind_address", lambda: "192.0.2.5")
+    assert embedded_options("127.0.0.1", "10.96.0.0/12").bind_address == "192.0.2.5"
+    assert embedded_options("0.0.0.0", "10.96.0.0/12").bind_address == "192.0.2.5"
+    with pytest.raises(ValueError):
+        DNSOptions(bind_address="0.0.0.0").endpoint_address()
+    assert DNSOptions(bind_address="0.0.0.0", advertise_address="192.0.2.1").endpoint_address() == "192.0.2.1"
