@@ -19,7 +19,8 @@ Authoritative answers are cached by the query's bytes after the ID (the
 question, flags and EDNS options determine the answer): a hit copies the
 client's ID in front of the stored reply and skips parsing and encoding.
 The cache is flushed whenever the cluster changes (``ClusterView.generation``)
-and is bounded (cleared when full); forwarded answers are never cached.
+and is bounded (cleared when full; ``cache_size=0`` turns it off); forwarded
+answers are never cached.
 """
 
 from __future__ import annotations
@@ -142,9 +143,10 @@ class DNSServer:
         if response is None:
             return _Forward(request, answer)
         wire = _to_wire(response, _limit(request, udp))
-        if len(self._cache) >= self.cache_size:
-            self._cache.clear()
-        self._cache[key] = wire[2:]
+        if self.cache_size > 0:
+            if len(self._cache) >= self.cache_size:
+                self._cache.clear()
+            self._cache[key] = wire[2:]
         return wire
 
     def _respond(self, request: dns.message.Message) -> tuple[dns.message.Message | None, Answer | None]:
