@@ -12,6 +12,7 @@ from typing import Any
 
 from pyk8s.api import kinds, meta_v1
 from pyk8s.api.kinds import LABEL_SELECTOR, META_CONDITION, child, define_kind, register
+from pyk8s.machinery import labels
 from pyk8s.machinery.schema import INT32, INT64, STRING, TIME, Field, IntOrString, MapOf, Ref, define
 from pyk8s.machinery.scheme import Strategy
 from pyk8s.machinery.validation import FieldError, invalid, not_supported
@@ -20,6 +21,11 @@ Obj = dict[str, Any]
 P = "io.k8s.api.policy.v1"
 GV = ("policy", "v1")
 EVICTION_POLICIES = ["AlwaysAllow", "IfHealthyBudget"]
+DISRUPTION_ALLOWED = "DisruptionAllowed"
+SUFFICIENT_PODS = "SufficientPods"
+INSUFFICIENT_PODS = "InsufficientPods"
+SYNC_FAILED = "SyncFailed"
+DISRUPTION_BUDGET_CAUSE = "DisruptionBudget"
 
 define(f"{P}.PodDisruptionBudgetSpec", "How much disruption the selected pods tolerate.", [
     Field("minAvailable", IntOrString(), "Pods (or percent) that must stay available.", proto=1),
@@ -61,6 +67,30 @@ def validate_pdb_spec(spec: Obj, path: str) -> list[FieldError]:
     if policy is not None and policy not in EVICTION_POLICIES:
         errs.append(not_supported(path + ".unhealthyPodEvictionPolicy", policy, EVICTION_POLICIES))
     return errs
+
+
+def selects(pdb: Obj, pod: Obj) -> bool:
+    """Does the budget cover the pod?  policy/v1: an empty selector selects every pod of the namespace,
+    a missing one none."""
+    selector = (pdb.get("spec") or {}).get("selector")
+    if selector is None:
+        return False
+    return labels.matches_label_selector(selector, (pod.get("metadata") or {}).get("labels") or {})
+
+
+def set_disruption_condition(status: Obj, now: str, *, reason: str = "", message: str = "") -> None:
+    """Upstream's UpdateDisruptionAllowedCondition (``reason`` given: SyncFailed and its error).
+    ``lastTransitionTime`` moves only when the condition's status changes."""
+    if not reason:
+        reason = SUFFICIENT_PODS if int(status.get("disruptionsAllowed") or 0) > 0 else INSUFFICIENT_PODS
+    value = "True" if reason == SUFFICIENT_PODS else "False"
+    conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
+    old = next((c for c in conditions if c.get("type") == DISRUPTION_ALLOWED), None)
+    new = {"type": DISRUPTION_ALLOWED, "status": value, "reason": reason, "message": message,
+           "observedGeneration": status.get("observedGeneration", 0),
+           "lastTransitionTime": old["lastTransitionTime"] if old is not None and old.get("status") == value and
+           old.get("lastTransitionTime") else now}
+    status["conditions"] = [c for c in conditions if c.get("type") != DISRUPTION_ALLOWED] + [new]
 
 
 class PodDisruptionBudgetStrategy(Strategy):

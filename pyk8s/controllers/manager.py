@@ -109,6 +109,7 @@ BUILTIN = {
     "certificatesigningrequest-approving-controller": "pyk8s.controllers.csrapproving:new",
     "service-lb-controller": "pyk8s.controllers.servicelb:new",
     "resourcequota-controller": "pyk8s.controllers.resourcequota:new",
+    "disruption-controller": "pyk8s.controllers.disruption:new",
 }
 
 REGISTRY: dict[str, Registration] = {name: Registration(path) for name, path in BUILTIN.items()}

@@ -10,8 +10,8 @@ with its resourceVersion as the precondition:
 
 * ``scale``: an autoscaling/v1 Scale view of ``spec.replicas``;
 * ``binding``: sets ``spec.nodeName`` once (409 if already bound);
-* ``eviction``: deletes the pod with the Eviction's deleteOptions (no
-  disruption budgets yet);
+* ``eviction``: deletes the pod with the Eviction's deleteOptions unless its
+  disruption budget forbids it (429; ``registry/core/eviction.py`` decides);
 * ``token``: a TokenRequest answered with a signed service-account token.
 
 ``log`` is proxied to the pod's kubelet (``podlogs``); ``exec``, ``attach``
@@ -32,6 +32,7 @@ from pyk8s.apiserver.endpoints import negotiation, params, podlogs, podstreams
 from pyk8s.apiserver.endpoints.objects import check_type
 from pyk8s.apiserver.endpoints.paths import ResourcePath
 from pyk8s.apiserver.endpoints.responses import is_pretty, json_response
+from pyk8s.apiserver.registry.core import eviction
 from pyk8s.apiserver.registry.rest import DeleteOptions, WriteOptions
 from pyk8s.machinery import labels, typecheck
 from pyk8s.machinery.errors import Cause, StatusError, bad_request, conflict, invalid, method_not_allowed
@@ -241,7 +242,9 @@ async def evict(handler: ResourceHandler, request: web.Request, rp: ResourcePath
         return json_response(await impl.create(rp.namespace, rp.name, body, handler.write_options(request)), status=201)
     raw_opts = body.get("deleteOptions") or {}
     opts: DeleteOptions = params.delete_options({}, request.query.getall("dryRun", []), raw_opts)
-    await handler.storage(rt).delete(rp.namespace, rp.name, opts)
+    budgets_of = getattr(handler.registry, "store", None)  # the budgets decide (registry/core/eviction.py)
+    budgets = budgets_of("policy", "poddisruptionbudgets") if budgets_of is not None else None
+    await eviction.evict(handler.storage(rt), budgets, rp.namespace, rp.name, opts)
     return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
                          status=201)
 
