@@ -12,7 +12,10 @@ watch caches when a node asks.  A node may
   except on create, only the one named after it;
 * do everything else the ``system:node`` rules list (``NODE_RULES``): register
   and update Node objects, read pods and services, write pod status, events...
-  NodeRestriction admission then narrows those writes to its own objects.
+  NodeRestriction admission (``admission/noderestriction.py``) narrows creates
+  and updates to its own objects; the same rules for writes that skip
+  admission here (node and pod status, deletes, evictions) are applied in this
+  authorizer: only its own Node, only pods bound to it.
 
 Requests of other users get no opinion, so RBAC decides; refusals carry
 upstream's reasons (``no relationship found between node 'n1' and this object``).
@@ -78,6 +81,15 @@ class NodeGraph:
             self._refs.clear()
         self._refs[node] = (rev, out)
         return out
+
+    async def pod_node(self, namespace: str, name: str) -> str | None:
+        """The node a pod is bound to ("" unbound), None when there is no such pod."""
+        store = self.registry.store("", "pods")
+        if store is None:
+            return None
+        cache = await caught_up(store)
+        pod = cache.lookup(store.key(namespace, name))
+        return None if pod is None else str((pod.get("spec") or {}).get("nodeName") or "")
 
     async def uses(self, node: str, kind: str, namespace: str, name: str) -> bool:
         if kind == "volumeattachments":
@@ -157,6 +169,13 @@ class NodeAuthorizer:
             return await self._related(node, resource, attrs)
         if group == "coordination.k8s.io" and resource == "leases":
             return self._lease(node, attrs)
+        if group == "" and resource == "nodes" and verb in ("update", "patch", "delete") and attrs.name != node:
+            # NodeRestriction's rule, here because subresource writes and deletes skip admission.
+            return Decision.NO_OPINION, f'node "{node}" is not allowed to modify node "{attrs.name}"'
+        if group == "" and resource == "pods" and (sub in ("status", "eviction") or (not sub and verb == "delete")):
+            if await self.graph.pod_node(attrs.namespace, attrs.name) not in (node, None):
+                what = {"status": "update pod status for", "eviction": "evict"}.get(sub, "delete")
+                return Decision.NO_OPINION, f'node "{node}" can only {what} pods with spec.nodeName set to itself'
         return None
 
     @staticmethod

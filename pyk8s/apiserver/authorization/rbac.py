@@ -37,6 +37,14 @@ SubjectKey = tuple[str, str]  # ("u", user name) or ("g", group name)
 RoleRef = tuple[str, str]  # (kind, name)
 
 
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One binding's grant to one subject, and how upstream describes it (``RBAC: allowed by ...``)."""
+
+    role: RoleRef
+    source: str
+
+
 def subject_key(subject: Obj, binding_namespace: str) -> SubjectKey | None:
     kind, name = subject.get("kind"), subject.get("name") or ""
     if kind == "User":
@@ -58,16 +66,25 @@ def _meta(obj: Obj) -> tuple[str, str]:
     return meta.get("namespace") or "", meta.get("name") or ""
 
 
-def _bindings(objs: Iterable[Obj]) -> dict[tuple[str, SubjectKey], list[RoleRef]]:
-    out: dict[tuple[str, SubjectKey], list[RoleRef]] = {}
+def describe_subject(subject: Obj, binding_namespace: str) -> str:
+    kind, name = subject.get("kind") or "", subject.get("name") or ""
+    if kind == "ServiceAccount":
+        return f'{kind} "{name}/{subject.get("namespace") or binding_namespace}"'
+    return f'{kind} "{name}"'
+
+
+def _bindings(objs: Iterable[Obj]) -> dict[tuple[str, SubjectKey], list[Grant]]:
+    out: dict[tuple[str, SubjectKey], list[Grant]] = {}
     for obj in objs:
-        ns, _ = _meta(obj)
+        ns, name = _meta(obj)
         ref = obj.get("roleRef") or {}
         role: RoleRef = (str(ref.get("kind") or ""), str(ref.get("name") or ""))
+        what = f'RoleBinding "{name}/{ns}"' if ns else f'ClusterRoleBinding "{name}"'
         for subject in obj.get("subjects") or []:
             key = subject_key(subject, ns) if isinstance(subject, dict) else None
             if key is not None:
-                out.setdefault((ns, key), []).append(role)
+                source = f'{what} of {role[0]} "{role[1]}" to {describe_subject(subject, ns)}'
+                out.setdefault((ns, key), []).append(Grant(role, source))
     return out
 
 
@@ -77,8 +94,8 @@ class PolicyIndex:
 
     cluster_roles: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
     roles: dict[tuple[str, str], tuple[Rule, ...]] = field(default_factory=dict)
-    cluster_bindings: dict[tuple[str, SubjectKey], list[RoleRef]] = field(default_factory=dict)
-    bindings: dict[tuple[str, SubjectKey], list[RoleRef]] = field(default_factory=dict)
+    cluster_bindings: dict[tuple[str, SubjectKey], list[Grant]] = field(default_factory=dict)
+    bindings: dict[tuple[str, SubjectKey], list[Grant]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, *, cluster_roles: Iterable[Obj] = (), roles: Iterable[Obj] = (),
@@ -105,17 +122,17 @@ class PolicyIndex:
             return self.roles.get((namespace, name))
         return None
 
-    def granted(self, user: UserInfo, namespace: str) -> Iterable[tuple[tuple[Rule, ...] | None, RoleRef, str]]:
-        """(rules or None, role ref, binding namespace) for every binding that applies to ``user`` in
+    def granted(self, user: UserInfo, namespace: str) -> Iterable[tuple[tuple[Rule, ...] | None, Grant]]:
+        """(rules or None when the role is missing, grant) for every binding that applies to ``user`` in
         ``namespace`` (cluster bindings first; "" asks about cluster-wide grants only)."""
         keys = user_keys(user)
         for key in keys:
-            for ref in self.cluster_bindings.get(("", key), ()):
-                yield self.role_rules(ref, ""), ref, ""
+            for grant in self.cluster_bindings.get(("", key), ()):
+                yield self.role_rules(grant.role, ""), grant
         if namespace:
             for key in keys:
-                for ref in self.bindings.get((namespace, key), ()):
-                    yield self.role_rules(ref, namespace), ref, namespace
+                for grant in self.bindings.get((namespace, key), ()):
+                    yield self.role_rules(grant.role, namespace), grant
 
 
 def missing_role_error(ref: RoleRef) -> str:
@@ -142,13 +159,13 @@ class RBACAuthorizer:
     async def authorize(self, attrs: Attributes) -> tuple[Decision, str]:
         idx = await self.index()
         errors: list[str] = []
-        for rules, ref, _ in idx.granted(attrs.user, attrs.namespace):
+        for rules, grant in idx.granted(attrs.user, attrs.namespace):
             if rules is None:
-                errors.append(missing_role_error(ref))
+                errors.append(missing_role_error(grant.role))
                 continue
             for rule in rules:
                 if rule.allows(attrs):
-                    return Decision.ALLOW, ""
+                    return Decision.ALLOW, f"RBAC: allowed by {grant.source}"
         return Decision.NO_OPINION, f"RBAC: {aggregate(errors)}" if errors else ""
 
     async def rules_for(self, user: UserInfo, namespace: str) -> tuple[list[Rule], list[str]]:
@@ -156,9 +173,9 @@ class RBACAuthorizer:
         idx = await self.index()
         rules: list[Rule] = []
         errors: list[str] = []
-        for granted, ref, _ in idx.granted(user, namespace):
+        for granted, grant in idx.granted(user, namespace):
             if granted is None:
-                errors.append(missing_role_error(ref))
+                errors.append(missing_role_error(grant.role))
             else:
                 rules.extend(granted)
         return rules, errors

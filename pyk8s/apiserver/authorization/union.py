@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from pyk8s.apiserver.authorization.attributes import Attributes
 from pyk8s.apiserver.authorization.decision import AlwaysAllow, AlwaysDeny, Authorizer, Decision
-from pyk8s.apiserver.authorization.node import NodeAuthorizer, NodeGraph
+from pyk8s.apiserver.authorization.node import NodeAuthorizer, NodeGraph, node_name
 from pyk8s.apiserver.authorization.rbac import CachedPolicy, RBACAuthorizer
 from pyk8s.apiserver.authorization.rules import Rule, compile_rules
 from pyk8s.apiserver.filters.authn import UserInfo
@@ -74,8 +74,6 @@ class UnionAuthorizer:
 
     async def rules_for(self, user: UserInfo, namespace: str) -> RulesAnswer:
         answer = RulesAnswer()
-        if PRIVILEGED_GROUP in user.groups:
-            answer.rules.extend(_EVERYTHING)
         for authorizer in self.authorizers:
             if isinstance(authorizer, AlwaysAllow):
                 answer.rules.extend(_EVERYTHING)
@@ -83,8 +81,9 @@ class UnionAuthorizer:
                 rules, errors = await authorizer.rules_for(user, namespace)
                 answer.rules.extend(rules)
                 answer.errors.extend(errors)
-            elif isinstance(authorizer, NodeAuthorizer):
+            elif isinstance(authorizer, NodeAuthorizer) and node_name(user):
                 answer.incomplete = True  # the Node authorizer cannot list what it allows (as upstream)
+                answer.errors.append("node authorizer does not support user rule resolution")
         answer.incomplete = answer.incomplete or bool(answer.errors)
         return answer
 
