@@ -17,6 +17,7 @@ decodes them before they reach here.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -92,7 +93,7 @@ def _token(body: Obj, user: UserInfo, auth: Authenticator) -> Obj:
     return _reply(body, status)
 
 
-_Review = Callable[[Obj, UserInfo, Authenticator], Obj]
+_Review = Callable[[Obj, UserInfo, Authenticator], Obj | Awaitable[Obj]]
 _HANDLERS: dict[tuple[str, str], tuple[str, _Review]] = {
     (AUTHZ, "selfsubjectaccessreviews"): ("SelfSubjectAccessReview", _access),
     (AUTHZ, "subjectaccessreviews"): ("SubjectAccessReview", _access),
@@ -131,4 +132,7 @@ async def handle(request: web.Request, rt: ResourceType, namespace: str, auth: A
         raise invalid(kind, (body.get("metadata") or {}).get("name", ""), [e.to_cause() for e in errs],
                       group=rt.group)
     user: UserInfo = request[USER_KEY]
-    return json_response(fn(body, user, auth), status=201)
+    reply = fn(body, user, auth)
+    if inspect.isawaitable(reply):
+        reply = await reply
+    return json_response(reply, status=201)
