@@ -37,6 +37,14 @@ class ServerConfig:
     max_mutating_requests_inflight: int = 200
     # kube-apiserver's --authorization-mode (see pyk8s/apiserver/authorization/union.py).
     authorization_modes: tuple[str, ...] = ("Node", "RBAC")
+    # Authentication (kube-apiserver's flags of the same names; see pyk8s/apiserver/authentication/).
+    anonymous_auth: bool = True
+    token_auth_file: Path | None = None
+    service_account_issuer: str = "https://kubernetes.default.svc.cluster.local"
+    api_audiences: tuple[str, ...] = ()  # empty: the issuer
+    service_account_max_token_expiration: int = 0  # seconds; 0: only validation's bound
+    service_account_extend_token_expiration: bool = True
+    service_account_jwks_uri: str = ""
 
     @property
     def pki_dir(self) -> Path:

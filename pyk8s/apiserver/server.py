@@ -34,15 +34,16 @@ from typing import Any
 from aiohttp import web
 
 from pyk8s.apiserver import tls
+from pyk8s.apiserver.authentication.tokenfile import load_token_file
 from pyk8s.apiserver.authorization import identities
 from pyk8s.apiserver.authorization.union import UnionAuthorizer, build_authorizer
 from pyk8s.apiserver.config import ServerConfig
 from pyk8s.apiserver.connections import APIRunner
-from pyk8s.apiserver.endpoints import discovery, negotiation, openapi, params, reviews, system
+from pyk8s.apiserver.endpoints import discovery, negotiation, oidc, openapi, params, reviews, system
 from pyk8s.apiserver.endpoints.paths import parse_resource, split_group_version
 from pyk8s.apiserver.endpoints.resources import Registry, ResourceHandler
 from pyk8s.apiserver.endpoints.responses import json_response
-from pyk8s.apiserver.filters.authn import Authenticator, TokenSigner, UserInfo, authn_middleware
+from pyk8s.apiserver.filters.authn import Authenticator, TokenSigner, UserInfo, anonymous_policy, authn_middleware
 from pyk8s.apiserver.filters.authz import AUTHORIZER_KEY, authz_middleware
 from pyk8s.apiserver.filters.errors import status_middleware
 from pyk8s.apiserver.filters.impersonation import impersonation_middleware
@@ -52,7 +53,7 @@ from pyk8s.apiserver.listener import SecureSite
 from pyk8s.machinery.errors import method_not_allowed, resource_not_found_for_path
 from pyk8s.machinery.schema import REGISTRY, SchemaRegistry
 from pyk8s.machinery.scheme import SCHEME, Scheme
-from pyk8s.util import kubeconfig, pki
+from pyk8s.util import jwtsign, kubeconfig, pki
 
 log = logging.getLogger("pyk8s.apiserver")
 
@@ -104,14 +105,18 @@ def prepare_credentials(config: ServerConfig) -> Credentials:
     dns, ips = serving_names(config)
     cluster_pki = pki.ensure_pki(config.pki_dir, dns_names=dns, ip_addresses=ips)
     token = _secret_file(config.pki_dir / "admin.token", lambda: secrets.token_hex(32).encode()).decode()
-    sa_key = _secret_file(config.pki_dir / "sa.key", lambda: secrets.token_hex(32).encode())
+    sa_key = jwtsign.load_or_create(config.pki_dir / "sa.key")  # RSA, 0600; signs ServiceAccount tokens
     doc = kubeconfig.build_kubeconfig(server=config.url, ca_pem=cluster_pki.ca.cert_pem, user="kubernetes-admin",
                                       client_cert_pem=cluster_pki.admin.cert_pem,
                                       client_key_pem=cluster_pki.admin.key_pem)
     kubeconfig.write_kubeconfig(config.kubeconfig_path, doc)
     # Each control-plane component's own identity (scheduler, controller manager and its controllers, kubelet).
     identities.ensure_component_kubeconfigs(config.data_dir, config.pki_dir, config.url, cluster_pki.ca)
-    return Credentials(cluster_pki, token, TokenSigner(sa_key))
+    signer = TokenSigner(sa_key, config.service_account_issuer, api_audiences=config.api_audiences,
+                         max_expiration_seconds=config.service_account_max_token_expiration,
+                         extend_expiration=config.service_account_extend_token_expiration,
+                         jwks_uri=config.service_account_jwks_uri)
+    return Credentials(cluster_pki, token, signer)
 
 
 def tls_context(creds: Credentials) -> ssl.SSLContext:
@@ -145,6 +150,8 @@ class Router:
         path = request.path.rstrip("/") or "/"
         if path == "/version":
             return system.version(request)
+        if path in (oidc.DISCOVERY_PATH, oidc.JWKS_PATH):
+            return oidc.serve(request, path, self.resources.token_signer)
         kind, _, check = path[1:].partition("/")
         if kind in ("healthz", "livez", "readyz"):
             return system.health(request, kind, self.readiness, only=check)
@@ -190,13 +197,18 @@ def build_app(*, config: ServerConfig, registry: Registry | None, authenticator:
     ``authorizer``: None allows everything (``--authorization-mode=AlwaysAllow`` without the filter)."""
     scheme = scheme if scheme is not None else SCHEME
     reviews.ensure_review_types(scheme)
+    if isinstance(authenticator, Authenticator):
+        authenticator.use_registry(registry, scheme)  # token checks read pods, ServiceAccounts, Secrets from its caches
     resources = ResourceHandler(scheme, registry, max_body=config.max_request_body, token_signer=token_signer,
                                 kubelets=kubelets)
     router = Router(scheme=scheme, schemas=schemas if schemas is not None else REGISTRY, resources=resources,
                     authenticator=authenticator, readiness=readiness,
                     server_address=f"{config.advertised_host}:{config.secure_port}")
     # Bodies are read and capped by the endpoints themselves (413 as a Status), so aiohttp's own cap is off.
-    middlewares = [status_middleware, authn_middleware(authenticator, anonymous_user=anonymous_user),
+    # Anonymous requests: the authorizer decides; without one, the interim policy (health and version only).
+    anonymous_authorizer = anonymous_policy if authorizer is None else None
+    middlewares = [status_middleware, authn_middleware(authenticator, anonymous_user=anonymous_user,
+                                                       anonymous_authorizer=anonymous_authorizer),
                    inflight_middleware(config.max_requests_inflight, config.max_mutating_requests_inflight)]
     if authorizer is not None:  # upstream's order: authentication, impersonation, in-flight limit, authorization
         middlewares.insert(2, impersonation_middleware(authorizer))
@@ -218,9 +230,11 @@ class APIServer:
         self.readiness = readiness
         self.credentials = credentials or prepare_credentials(config)
         self.kubelets = KubeletClient(self.credentials.pki.kubelet_client)
-        self.authenticator = Authenticator(tokens={self.credentials.admin_token: ADMIN_USER},
-                                           signer=self.credentials.signer,
-                                           client_ca=self.credentials.pki.ca.cert_pem)
+        tokens = load_token_file(config.token_auth_file) if config.token_auth_file else {}
+        tokens[self.credentials.admin_token] = ADMIN_USER
+        self.authenticator = Authenticator(tokens=tokens, signer=self.credentials.signer,
+                                           client_ca=self.credentials.pki.ca.cert_pem,
+                                           anonymous=config.anonymous_auth)
         self.authorizer = build_authorizer(config.authorization_modes, registry)
         self.started = asyncio.Event()
         self.bound_ports: list[int] = []

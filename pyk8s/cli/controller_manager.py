@@ -51,6 +51,10 @@ def register(subparsers: Any) -> None:
                    metavar="DURATION", help="longest validity of a signed certificate (8760h)")
     p.add_argument("--load-balancer-ip-pool", type=lb_pool_arg, default="", metavar="POOL",
                    help="addresses for LoadBalancer Services: CIDRs, ranges A-B, addresses (default: node IPs)")
+    p.add_argument("--service-account-private-key-file", default="", metavar="FILE",
+                   help="PEM key that signs legacy ServiceAccount token Secrets (the tokens controller)")
+    p.add_argument("--root-ca-file", default="", metavar="FILE",
+                   help="CA put in token Secrets' ca.crt (default: the kubeconfig's CA)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.set_defaults(func=main)
 
@@ -63,7 +67,9 @@ def options_from(args: argparse.Namespace) -> dict[str, Any]:
             "cluster_signing_cert_file": args.cluster_signing_cert_file,
             "cluster_signing_key_file": args.cluster_signing_key_file,
             "cluster_signing_duration": args.cluster_signing_duration,
-            "load_balancer_ip_pool": args.load_balancer_ip_pool}
+            "load_balancer_ip_pool": args.load_balancer_ip_pool,
+            "service_account_private_key_file": args.service_account_private_key_file,
+            "root_ca_file": args.root_ca_file}
 
 
 def lb_pool_arg(text: str) -> str:

@@ -152,8 +152,11 @@ def controller_manager(assembly: ServerAssembly, opts: ControlPlaneOptions) -> C
                                       field_manager="kube-controller-manager")
 
     def build(client: Client) -> Runnable:
+        # The tokens controller signs legacy token Secrets with the API server's key (kubeadm's sa.key).
+        options = {"service_account_private_key_file": str(assembly.opts.config.pki_dir / "sa.key"),
+                   **opts.controller_options}
         return ControllerManager(client, controllers=opts.controllers, leader_elect=s.enabled,
-                                 options=dict(opts.controller_options), lease_duration=s.lease_duration,
+                                 options=options, lease_duration=s.lease_duration,
                                  renew_deadline=s.renew_deadline, retry_period=s.retry_period,
                                  client_for=client_for)
 

@@ -22,12 +22,6 @@ Topology (every name carries a random tag, so clusters side by side never meet):
 * each node runs its own ``pyk8s kubelet`` (``pyk8s.testing.kubelet``) with
   its own root dir: containerd's root, state, socket and CNI dirs, the local
   registry on the node's own 127.0.0.1, and the NetworkPolicy agent;
-* each node runs the service proxy (``pyk8s proxy``, ``pyk8s.testing.proxy``)
-  in its namespace, when this checkout has it;
-* the cluster DNS (``pyk8s dns --no-forward``, behind ``kube-dns`` at
-  10.96.0.10) runs on the machine, bound to its end of the bridge, as a
-  separate process: the server's embedded one would forward names outside
-  the cluster to the machine's resolvers, and no query may leave the machine;
 * certificates come from the server's admin kubeconfig (joining with
   bootstrap tokens is for later).
 
@@ -41,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import pathlib
@@ -170,10 +163,6 @@ class MultiNodeCluster:
     netns: list[NodeOnSwitch] = field(default_factory=list)
     server: ServerProcess | None = None
     kubelets: list[KubeletProcess] = field(default_factory=list)
-    proxy_mode: str = "nftables"  # "" runs no service proxy on the nodes
-    proxies: list[Any] = field(default_factory=list)
-    dns: bool = True
-    dns_proc: subprocess.Popen[bytes] | None = None
 
     def node_name(self, index: int) -> str:
         return f"node-{index}"
@@ -187,42 +176,15 @@ class MultiNodeCluster:
                 self.netns.append(NodeOnSwitch(tag=f"{self.tag}{i}", switch=self.switch, index=i).create())
             self.server = ServerProcess(control_plane=True, bind_address=self.switch.host_ip,
                                         extra_args=self.server_args).start()
-            if self.dns:
-                self._start_dns()
             for i, ns in enumerate(self.netns, start=1):
                 self.kubelets.append(KubeletProcess(self.server, ns, node_name=self.node_name(i),
                                                     extra_args=self.kubelet_args).start())
             for kubelet in self.kubelets:
                 kubelet.wait_ready(timeout)
-            self._start_proxies()
         except BaseException:
             self.down()
             raise
         return self
-
-    @property
-    def dns_log(self) -> pathlib.Path:
-        assert self.server is not None
-        return pathlib.Path(self.server.root) / "dns.log"
-
-    def _start_dns(self) -> None:
-        assert self.server is not None and self.switch is not None
-        with open(self.dns_log, "ab") as log:
-            self.dns_proc = subprocess.Popen(
-                [server_binary(), "dns", "--kubeconfig", self.server.kubeconfig, "--bind-address",
-                 self.switch.host_ip, "--no-forward"], stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-    def _start_proxies(self) -> None:
-        if not self.proxy_mode or not proxy_available():
-            return
-        from pyk8s.testing.proxy import ProxyProcess
-
-        assert self.server is not None
-        for i, ns in enumerate(self.netns, start=1):
-            self.proxies.append(ProxyProcess(self.server, ns, node_name=self.node_name(i), mode=self.proxy_mode).start())
-        for proxy in self.proxies:
-            proxy.wait_ready()
 
     def kubectl(self, *args: str, check: bool = True, input: str | None = None,
                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -234,20 +196,11 @@ class MultiNodeCluster:
         return self.kubelets[index - 1].node(*args, timeout=timeout)
 
     def down(self) -> None:
-        """Proxies and kubelets stopped, their nodes reset, the server stopped, every namespace and veth deleted."""
-        for proxy in self.proxies:
-            with contextlib.suppress(Exception):
-                proxy.close()
-        self.proxies = []
+        """Kubelets stopped and their nodes reset, the server stopped, every namespace and veth deleted."""
         for kubelet in self.kubelets:
             with contextlib.suppress(Exception):
                 kubelet.close()
         self.kubelets = []
-        if self.dns_proc is not None:
-            _stop_group(self.dns_proc.pid)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.dns_proc.wait(5)
-            self.dns_proc = None
         if self.server is not None:
             with contextlib.suppress(Exception):
                 self.server.close()
@@ -266,9 +219,6 @@ class MultiNodeCluster:
                 "server": {"pid": self.server.pid, "root": self.server.root, "url": self.server.url},
                 "kubelets": [{"pid": k.proc.pid if k.proc else None, "root": str(k.root), "root_dir": str(k.root_dir),
                               "netns": k.netns.path, "node": k.node_name} for k in self.kubelets],
-                "dns": {"pid": self.dns_proc.pid if self.dns_proc else None},
-                "proxies": [{"pid": p.proc.pid if p.proc else None, "netns": p.netns.path, "log": str(p.log_path)}
-                            for p in self.proxies],
                 "netns": [ns.name for ns in self.netns], "switch": self.switch.name, "uplink": self.switch.uplink}
 
     def __enter__(self) -> MultiNodeCluster:
@@ -294,23 +244,12 @@ def _stop_group(pid: int | None, timeout: float = 15.0) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def proxy_available() -> bool:
-    """Whether this checkout has the service proxy (``pyk8s proxy`` and its test helper)."""
-    return all(importlib.util.find_spec(m) is not None for m in ("pyk8s.cli.proxy", "pyk8s.testing.proxy"))
-
-
 def down_from_state(state: dict[str, Any]) -> None:
-    for proxy in state.get("proxies", []):
-        _stop_group(proxy["pid"])
-        subprocess.run(["nsenter", f"--net={proxy['netns']}", "--", server_binary(), "proxy", "--cleanup"],
-                       capture_output=True, timeout=60, check=False)
-        pathlib.Path(proxy["log"]).unlink(missing_ok=True)
     for kubelet in state["kubelets"]:
         _stop_group(kubelet["pid"])
         subprocess.run(["nsenter", f"--net={kubelet['netns']}", "--", server_binary(), "kubelet", "--reset",
                         "--root-dir", kubelet["root_dir"]], capture_output=True, timeout=120, check=False)
         shutil.rmtree(kubelet["root"], ignore_errors=True)
-    _stop_group(state.get("dns", {}).get("pid"))
     _stop_group(state["server"]["pid"])
     shutil.rmtree(state["server"]["root"], ignore_errors=True)
     for name in [*state["netns"], state["switch"]]:

@@ -23,9 +23,6 @@ from typing import Any
 
 from aiohttp import web
 
-from pyk8s.apiserver.authorization import context as authz_context
-from pyk8s.apiserver.authorization import review as authz_review
-from pyk8s.apiserver.authorization.union import UnionAuthorizer
 from pyk8s.apiserver.endpoints.objects import check_type
 from pyk8s.apiserver.endpoints.responses import json_response
 from pyk8s.apiserver.filters.authn import USER_KEY, Authenticator, UserInfo
@@ -62,34 +59,41 @@ def _reply(body: Obj, status: Obj) -> Obj:
             "spec": body.get("spec") or {}, "status": status}
 
 
-def _authorizer() -> UnionAuthorizer | None:
-    """The server's authorizers (set for the request by the authorization filter; None: allow all)."""
-    ctx = authz_context.REQUEST.get()
-    return ctx.authorizer if ctx is not None else None
+def _access(body: Obj, user: UserInfo, auth: Authenticator) -> Obj:
+    # No authorizer yet (RBAC comes later): every question gets "allowed".
+    return _reply(body, {"allowed": True})
 
 
-async def _access(body: Obj, user: UserInfo, auth: Authenticator) -> Obj:
-    """(Self|Local)SubjectAccessReview: the authorizers' answer (``authorization/review.py``)."""
-    return _reply(body, await authz_review.access_review(_authorizer(), body["kind"], body, user))
-
-
-async def _rules(body: Obj, user: UserInfo, auth: Authenticator) -> Obj:
-    """SelfSubjectRulesReview: the rules RBAC grants the user in ``spec.namespace``."""
-    return _reply(body, await authz_review.rules_review(_authorizer(), body, user))
+def _rules(body: Obj, user: UserInfo, auth: Authenticator) -> Obj:
+    return _reply(body, {
+        "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+        "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
+        "incomplete": False,
+    })
 
 
 def _self(body: Obj, user: UserInfo, auth: Authenticator) -> Obj:
+    """SelfSubjectReview (``kubectl auth whoami``): the user exactly as authentication saw it."""
     return {"kind": body["kind"], "apiVersion": body["apiVersion"], "metadata": {"creationTimestamp": None},
             "status": {"userInfo": user.to_dict()}}
 
 
-def _token(body: Obj, user: UserInfo, auth: Authenticator) -> Obj:
-    token = str((body.get("spec") or {}).get("token") or "")
-    who = auth.from_token(token) if token else None
-    status: Obj = {"authenticated": who is not None}
-    if who is not None:
-        status["user"] = who.to_dict()
-        status["audiences"] = list((body.get("spec") or {}).get("audiences") or [])
+async def _token(body: Obj, user: UserInfo, auth: Authenticator) -> Obj:
+    """TokenReview: what the server's token authenticators say of ``spec.token`` for ``spec.audiences``
+    (the API's own audiences when none are named), with upstream's error wording when refused."""
+    spec = body.get("spec") or {}
+    token = str(spec.get("token") or "")
+    audiences = [str(a) for a in spec.get("audiences") or []]
+    if not token:
+        raise bad_request("token is required for TokenReview in authentication")
+    result, error = await auth.review_token(token, audiences)
+    status: Obj = {"user": {}}  # upstream omits a false ``authenticated`` and keeps an empty user
+    if result is not None:
+        status["authenticated"] = True
+        status["user"] = result.user.to_dict()
+        status["audiences"] = list(result.audiences)
+    elif error:
+        status["error"] = error
     return _reply(body, status)
 
 

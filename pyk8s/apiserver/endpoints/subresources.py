@@ -28,13 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from pyk8s.api.core_v1.helpers import satokens
 from pyk8s.apiserver.endpoints import negotiation, params, podlogs, podstreams
 from pyk8s.apiserver.endpoints.objects import check_type
 from pyk8s.apiserver.endpoints.paths import ResourcePath
 from pyk8s.apiserver.endpoints.responses import is_pretty, json_response
 from pyk8s.apiserver.registry.core import eviction
 from pyk8s.apiserver.registry.rest import DeleteOptions, WriteOptions
-from pyk8s.machinery import labels, typecheck
+from pyk8s.machinery import labels, typecheck, validation
 from pyk8s.machinery.errors import Cause, StatusError, bad_request, conflict, invalid, method_not_allowed
 from pyk8s.machinery.patch import apply_json_patch, apply_merge_patch, apply_strategic
 from pyk8s.machinery.scheme import ResourceType
@@ -55,8 +56,7 @@ BODY_TYPES = {"binding": (BINDING_SCHEMA, "Binding", "v1"),
 CONFLICT_RETRIES = 5
 TOKEN_DEFAULT_SECONDS = 3600
 TOKEN_MIN_SECONDS = 600
-TOKEN_MAX_SECONDS = 1 << 32  # upstream's validation bound (the server's own cap comes with issue 13)
-API_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
+TOKEN_MAX_SECONDS = 1 << 32  # upstream's validation bound; --service-account-max-token-expiration caps lower
 
 
 def _rfc3339(ts: float) -> str:
@@ -251,32 +251,97 @@ async def evict(handler: ResourceHandler, request: web.Request, rp: ResourcePath
 
 async def token(handler: ResourceHandler, request: web.Request, rp: ResourcePath, rt: ResourceType, body: Obj,
                 impl: Any) -> web.StreamResponse:
+    """TokenRequest: a JWT for the ServiceAccount, bound to a pod, Secret or node when asked (upstream's
+    TokenREST: the bound object must exist, with the uid given, and a pod must run as this account)."""
     check_type(body, "authentication.k8s.io/v1", "TokenRequest")
     if impl is not None:
         return json_response(await impl.create(rp.namespace, rp.name, body, handler.write_options(request)), status=201)
-    if handler.token_signer is None:
+    issuer = handler.token_signer
+    if issuer is None:
         raise StatusError(503, "ServiceUnavailable", "service account tokens are not configured on this server")
+    meta = dict(body.get("metadata") or {})
+    _check_token_request_meta(meta, rp)
     sa = await handler.storage(rt).get(rp.namespace, rp.name)
     spec = dict(body.get("spec") or {})
-    seconds = spec.get("expirationSeconds") or TOKEN_DEFAULT_SECONDS
-    if not isinstance(seconds, int) or seconds < TOKEN_MIN_SECONDS:
-        raise bad_request("spec.expirationSeconds: Invalid value: may not specify a duration less than 10 minutes")
-    if seconds > TOKEN_MAX_SECONDS:
-        raise bad_request("spec.expirationSeconds: Invalid value: may not specify a duration larger than 2^32 seconds")
-    spec["expirationSeconds"] = seconds
-    spec["audiences"] = spec.get("audiences") or [API_AUDIENCE]
-    spec.setdefault("boundObjectRef", None)
+    spec["audiences"] = list(spec.get("audiences") or issuer.api_audiences)
+    seconds = spec.get("expirationSeconds")
+    spec["expirationSeconds"] = seconds = TOKEN_DEFAULT_SECONDS if seconds is None else seconds
+    _validate_token_request(spec)
+    bound = await _bound_objects(handler, rp, spec)
+    warnings: list[str] = []
+    if 0 < issuer.max_expiration_seconds < seconds:
+        warnings.append(f"requested expiration of {seconds} seconds shortened to "
+                        f"{issuer.max_expiration_seconds} seconds")
+        spec["expirationSeconds"] = seconds = issuer.max_expiration_seconds
+    lifetime, warn_after = seconds, 0
+    if (issuer.extend_expiration and bound.get("pod") is not None and seconds == satokens.WARN_ONLY_SECONDS
+            and issuer.is_api_audiences(spec["audiences"])):
+        lifetime, warn_after = satokens.EXTENDED_SECONDS, seconds
     now = time.time()
-    sa_meta = sa.get("metadata") or {}
-    claims = {"sub": f"system:serviceaccount:{rp.namespace}:{rp.name}", "aud": spec["audiences"],
-              "iat": int(now), "nbf": int(now), "exp": int(now) + seconds,
-              "kubernetes.io": {"namespace": rp.namespace,
-                                "serviceaccount": {"name": rp.name, "uid": sa_meta.get("uid", "")}}}
-    result = {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
-              "metadata": {"name": rp.name, "namespace": rp.namespace, "creationTimestamp": _rfc3339(now)},
-              "spec": spec,
-              "status": {"token": handler.token_signer.sign(claims), "expirationTimestamp": _rfc3339(now + seconds)}}
-    return json_response(result, status=201)
+    claims = satokens.bound_claims(issuer=issuer.issuer, audiences=spec["audiences"], service_account=sa,
+                                   seconds=lifetime, warn_after=warn_after, now=now, **bound)
+    meta.update(name=rp.name, namespace=rp.namespace, creationTimestamp=_rfc3339(now))
+    result = {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1", "metadata": meta, "spec": spec,
+              "status": {"token": issuer.sign(claims), "expirationTimestamp": _rfc3339(int(now) + seconds)}}
+    return json_response(result, status=201, warnings=warnings)
+
+
+def _check_token_request_meta(meta: Obj, rp: ResourcePath) -> None:
+    for key, want, what in (("name", rp.name, "name"), ("namespace", rp.namespace, "namespace")):
+        if meta.get(key) and meta[key] != want:
+            raise invalid("TokenRequest", rp.name, [validation.invalid(
+                f"metadata.{key}", meta[key], f"must match the service account {what} if specified").to_cause()],
+                group="authentication.k8s.io")
+
+
+def _validate_token_request(spec: Obj) -> None:
+    seconds = spec["expirationSeconds"]
+    errs = []
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise bad_request(f"spec.expirationSeconds: Invalid value: {seconds!r}: must be an integer")
+    if seconds < TOKEN_MIN_SECONDS:
+        errs.append(validation.invalid("spec.expirationSeconds", seconds,
+                                       "may not specify a duration less than 10 minutes"))
+    if seconds > TOKEN_MAX_SECONDS:
+        errs.append(validation.invalid("spec.expirationSeconds", seconds,
+                                       "may not specify a duration larger than 2^32 seconds"))
+    if errs:
+        raise invalid("TokenRequest", "", [e.to_cause() for e in errs], group="authentication.k8s.io")
+
+
+async def _bound_objects(handler: ResourceHandler, rp: ResourcePath, spec: Obj) -> dict[str, Obj | None]:
+    """The pod, Secret or node ``spec.boundObjectRef`` names (``spec`` gets its uid), for the token's claims."""
+    ref = spec.get("boundObjectRef")
+    if not isinstance(ref, dict) or not ref:
+        spec["boundObjectRef"] = None
+        return {}
+    kind, api_version, name = str(ref.get("kind") or ""), str(ref.get("apiVersion") or ""), str(ref.get("name") or "")
+    plural = {"Pod": "pods", "Secret": "secrets", "Node": "nodes"}.get(kind) if api_version == "v1" else None
+    group, _, version = api_version.rpartition("/")
+    if plural is None:
+        raise bad_request(f"cannot bind token to object of type {group}/{version}, Kind={kind}")
+    target_rt = handler.scheme.get("", "v1", plural)
+    if target_rt is None:
+        raise StatusError(503, "ServiceUnavailable", f"{plural} are not served")
+    obj = await handler.storage(target_rt).get("" if kind == "Node" else rp.namespace, name)
+    uid = str((obj.get("metadata") or {}).get("uid", ""))
+    out: dict[str, Obj | None] = {kind.lower(): obj}
+    if kind == "Pod":
+        if ((obj.get("spec") or {}).get("serviceAccountName") or "default") != rp.name:
+            raise bad_request(f'cannot bind token for serviceaccount "{rp.name}" to pod running with different '
+                              "serviceaccount name.")
+        node_name = (obj.get("spec") or {}).get("nodeName")
+        nodes = handler.scheme.get("", "v1", "nodes")
+        if node_name and nodes is not None:
+            try:
+                out["node"] = await handler.storage(nodes).get("", node_name)
+            except StatusError:
+                pass  # as upstream: a pod-bound token without node claims when the node cannot be read
+    if ref.get("uid") and ref["uid"] != uid:
+        raise conflict(kind, name, "", f"the UID in the bound object reference ({ref['uid']}) does not match the "
+                       "UID in record. The object might have been deleted and then recreated")
+    spec["boundObjectRef"] = {**ref, "uid": uid}
+    return out
 
 
 # --- streaming and pass-through --------------------------------------------------

@@ -1,227 +1,202 @@
-"""Authentication: who is asking.
+"""The authentication filter: who is asking (the authenticators are in ``pyk8s.apiserver.authentication``).
 
-Two credentials are accepted, as in Kubernetes:
+Each request is authenticated by the union authenticator: a client
+certificate, a bearer token (static, ServiceAccount, bootstrap) or, with no
+credential at all and ``--anonymous-auth`` on, the anonymous user.  A refused
+credential is a 401 ``Unauthorized`` Status whose body says nothing of why
+(the reason goes to the debug log), as upstream.
 
-* a TLS client certificate signed by the cluster CA, within its validity
-  and usable for client auth; the user is the subject CN and the groups
-  are its O values.  The TLS layer accepts any certificate (see
-  ``apiserver.tls``): the chain is verified here, so a certificate from
-  another CA or out of its validity gets a 401 Status, not a TLS alert;
-* a bearer token: either a static token (the admin token the server
-  generated) or a service-account token this server signed (HS256 JWT with
-  ``exp``; see ``TokenSigner``).
-
-Every authenticated user also gets ``system:authenticated``.  A few paths
-(health, version) may be read anonymously; everything else without a valid
-credential is a 401 Status.  Authorization comes later (RBAC): for now an
-authenticated user may do anything.
+Anonymous requests are then put to ``anonymous_policy`` (see there): until
+the RBAC authorizer is wired in, anonymous users may reach only the health
+and version endpoints (upstream's ``system:public-info-viewer``) and get a
+403 with upstream's wording elsewhere.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
-import orjson
 from aiohttp import web
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from pyk8s.machinery.errors import unauthorized
-from pyk8s.util.pki import subject_identity
+from pyk8s.api.core_v1.helpers import satokens
+from pyk8s.apiserver.authentication import getters
+from pyk8s.apiserver.authentication.anonymous import AnonymousAuthenticator
+from pyk8s.apiserver.authentication.bootstrap import BootstrapTokenAuthenticator
+from pyk8s.apiserver.authentication.issuer import TokenIssuer
+from pyk8s.apiserver.authentication.serviceaccount import ServiceAccountTokenAuthenticator
+from pyk8s.apiserver.authentication.tokenfile import StaticTokenAuthenticator
+from pyk8s.apiserver.authentication.union import TokenAuthenticator, UnionAuthenticator
+from pyk8s.apiserver.authentication.user import (
+    ANONYMOUS,
+    AUDIENCES_KEY,
+    AUTHENTICATED,
+    USER_KEY,
+    AuthenticationError,
+    UserInfo,
+)
+from pyk8s.apiserver.authentication.x509 import CertificateAuthenticator, verify_client_certificate
+from pyk8s.apiserver.endpoints.paths import split_group_version
+from pyk8s.machinery.errors import forbidden, unauthorized
+from pyk8s.util import jwtsign
 
-ANONYMOUS_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
+ANONYMOUS_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", "/version/"})
 _ANONYMOUS_PREFIXES = ("/healthz/", "/livez/", "/readyz/")
-AUTHENTICATED = "system:authenticated"
 log = logging.getLogger("pyk8s.apiserver")
 
+__all__ = ["ANONYMOUS_PATHS", "AUTHENTICATED", "USER_KEY", "Authenticator", "TokenSigner", "UserInfo",
+           "anonymous_policy", "authn_middleware", "verify_client_certificate"]
 
-@dataclass(frozen=True, slots=True)
-class UserInfo:
-    username: str
-    groups: tuple[str, ...] = ()
-    uid: str = ""
-    extra: dict[str, list[str]] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, object]:
-        out: dict[str, object] = {"username": self.username, "groups": list(self.groups)}
-        if self.uid:
-            out["uid"] = self.uid
-        if self.extra:
-            out["extra"] = self.extra
-        return out
+_TEST_KEY: list[jwtsign.SigningKey] = []
 
 
-USER_KEY = web.RequestKey("pyk8s.user", UserInfo)
+class TokenSigner(TokenIssuer):
+    """A ``TokenIssuer`` from a PEM private key; any other bytes (tests) get a per-process RSA key."""
+
+    def __init__(self, key: bytes | jwtsign.SigningKey | None = None, issuer: str = satokens.DEFAULT_ISSUER,
+                 **kwargs: Any) -> None:
+        if isinstance(key, jwtsign.SigningKey):
+            signing = key
+        elif key and key.lstrip().startswith(b"-----BEGIN"):
+            signing = jwtsign.SigningKey.from_pem(key)
+        else:
+            if not _TEST_KEY:
+                _TEST_KEY.append(jwtsign.generate())
+            signing = _TEST_KEY[0]
+        super().__init__(signing, issuer, **kwargs)
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+class _LateGetter:
+    """The object reads of token authenticators; bound to the registry once ``build_app`` knows it."""
+
+    def __init__(self, inner: getters.ObjectGetter | None = None) -> None:
+        self.inner = inner
+
+    async def get(self, resource: str, namespace: str, name: str) -> dict[str, Any] | None:
+        return None if self.inner is None else await self.inner.get(resource, namespace, name)
 
 
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+class Authenticator(UnionAuthenticator):
+    """The server's union authenticator, built from its parts.
 
-
-class TokenSigner:
-    """Signs and verifies service-account tokens (JWT, HS256, one secret key).
-
-    Tokens are bound to nothing but their expiry for now; RBAC and SA
-    existence checks come with the auth issue.
+    ``tokens``: static tokens; ``signer``: the ServiceAccount token issuer;
+    ``client_ca``: the CA client certificates must chain to (None trusts the
+    TLS layer); ``getter``: how token authenticators read objects (default:
+    the registry given to ``build_app``); ``anonymous``: ``--anonymous-auth``.
     """
 
-    def __init__(self, key: bytes, issuer: str = "https://kubernetes.default.svc.cluster.local") -> None:
-        self._key = key
-        self.issuer = issuer
+    def __init__(self, *, tokens: dict[str, UserInfo] | None = None, signer: TokenIssuer | None = None,
+                 client_ca: bytes | None = None, getter: getters.ObjectGetter | None = None,
+                 anonymous: bool = True, bootstrap: bool = True,
+                 api_audiences: Sequence[str] | None = None) -> None:
+        self.getter = _LateGetter(getter)
+        self.static = StaticTokenAuthenticator(tokens)
+        auths: list[TokenAuthenticator] = [self.static]
+        auds = tuple(api_audiences) if api_audiences else (signer.api_audiences if signer else ())
+        if signer is not None:
+            auths.append(ServiceAccountTokenAuthenticator(keys=signer.public_keys, issuers=(signer.issuer,),
+                                                          api_audiences=auds, getter=self.getter))
+        if bootstrap:
+            auths.append(BootstrapTokenAuthenticator(self.getter))
+        super().__init__(certificates=CertificateAuthenticator(client_ca), tokens=auths, api_audiences=auds,
+                         anonymous=AnonymousAuthenticator(anonymous))
 
-    def sign(self, claims: dict[str, object]) -> str:
-        header = _b64url(orjson.dumps({"alg": "HS256", "typ": "JWT"}))
-        payload = _b64url(orjson.dumps({"iss": self.issuer, **claims}))
-        sig = hmac.new(self._key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
-        return f"{header}.{payload}.{_b64url(sig)}"
+    @property
+    def tokens(self) -> dict[str, UserInfo]:
+        return self.static.tokens
 
-    def verify(self, token: str, now: float | None = None) -> dict[str, object] | None:
-        parts = token.split(".")
-        if len(parts) != 3:
-            return None
-        want = hmac.new(self._key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
-        try:
-            if not hmac.compare_digest(want, _unb64url(parts[2])):
-                return None
-            claims = orjson.loads(_unb64url(parts[1]))
-        except (ValueError, orjson.JSONDecodeError):
-            return None
-        exp = claims.get("exp") if isinstance(claims, dict) else None
-        if not isinstance(exp, int | float) or exp <= (now if now is not None else time.time()):
-            return None
-        return claims
-
-
-def service_account_user(claims: dict[str, object]) -> UserInfo | None:
-    sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub.startswith("system:serviceaccount:"):
-        return None
-    parts = sub.split(":")
-    if len(parts) != 4:
-        return None
-    ns = parts[2]
-    return UserInfo(sub, ("system:serviceaccounts", f"system:serviceaccounts:{ns}", AUTHENTICATED))
+    def use_registry(self, registry: Any, scheme: Any = None) -> None:
+        """Read objects through ``registry``'s watch caches, unless a getter was given."""
+        if self.getter.inner is None and registry is not None:
+            self.getter.inner = getters.RegistryGetter(registry, scheme)
 
 
-def _client_auth_allowed(cert: x509.Certificate) -> bool:
-    try:
-        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        return True
-    return ExtendedKeyUsageOID.CLIENT_AUTH in usages or ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in usages
+# --- anonymous requests until the authorizer decides ------------------------------------
+
+_NON_RESOURCE_VERBS = {"GET": "get", "HEAD": "head", "POST": "post", "PUT": "put", "PATCH": "patch",
+                       "DELETE": "delete", "OPTIONS": "options"}
 
 
-def verify_client_certificate(cert: x509.Certificate, ca: x509.Certificate) -> str:
-    """Why ``cert`` may not authenticate against ``ca`` (validity is checked per request), or ""."""
-    try:
-        cert.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, InvalidSignature):
-        return "certificate signed by unknown authority"
-    if not _client_auth_allowed(cert):
-        return "certificate specifies an incompatible key usage"
-    return ""
+def _resource_verb(method: str, named: bool, watch: bool) -> str:
+    if method in ("GET", "HEAD"):
+        return "watch" if watch else ("get" if named else "list")
+    return {"POST": "create", "PUT": "update", "PATCH": "patch",
+            "DELETE": "delete" if named else "deletecollection"}.get(method, method.lower())
 
 
-@dataclass(frozen=True, slots=True)
-class _CertIdentity:
-    user: UserInfo | None
-    not_before: float = 0.0
-    not_after: float = 0.0
+def forbidden_message(request: web.BaseRequest, user: UserInfo) -> tuple[str, str, str, str]:
+    """(message, resource, name, group) of upstream's 403 for ``user`` on this request (RBAC's wording)."""
+    segments = [s for s in request.path.split("/") if s]
+    gv = split_group_version(segments) if segments and segments[0] in ("api", "apis") else None
+    if gv is None or not gv[2]:
+        verb = _NON_RESOURCE_VERBS.get(request.method, request.method.lower())
+        return f'forbidden: User "{user.username}" cannot {verb} path "{request.path}"', "", "", ""
+    group, _, rest = gv
+    watch = rest[0] == "watch"
+    if watch:
+        rest = rest[1:]
+    namespace = ""
+    if rest and rest[0] == "namespaces" and len(rest) > 1:
+        namespace = rest[1]  # as upstream's RequestInfo: namespaces/x[/status|/finalize] is the namespace itself
+        if len(rest) > 2 and rest[2] not in ("status", "finalize"):
+            rest = rest[2:]
+    resource = rest[0] if rest else ""
+    name = rest[1] if len(rest) > 1 else ""
+    sub = "/".join(rest[2:3])
+    watch = watch or request.query.get("watch") in ("1", "true")
+    verb = _resource_verb(request.method, bool(name), watch)
+    what = resource + (f"/{sub}" if sub else "")
+    scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+    msg = f'User "{user.username}" cannot {verb} resource "{what}" in API group "{group}" {scope}'
+    return msg, resource, name, group
 
 
-class Authenticator:
-    """``client_ca``: PEM of the CA client certificates must chain to; without one the TLS layer is trusted."""
+def anonymous_policy(request: web.BaseRequest, user: UserInfo) -> None:
+    """Interim authorization of anonymous requests: raise 403 unless upstream's default policy allows it.
 
-    def __init__(self, *, tokens: dict[str, UserInfo] | None = None, signer: TokenSigner | None = None,
-                 client_ca: bytes | None = None) -> None:
-        self.tokens = dict(tokens or {})
-        self.signer = signer
-        self.client_ca = x509.load_pem_x509_certificate(client_ca) if client_ca else None
-        self._cert_cache: dict[bytes, _CertIdentity] = {}
-
-    def from_certificate(self, der: bytes, now: float | None = None) -> UserInfo | None:
-        ident = self._cert_cache.get(der)
-        if ident is None:
-            ident = self._certificate_identity(der)
-            if len(self._cert_cache) > 1024:
-                self._cert_cache.clear()
-            self._cert_cache[der] = ident
-        t = time.time() if now is None else now
-        if ident.user is None or not ident.not_before <= t <= ident.not_after:
-            if ident.user is not None:
-                log.debug("client certificate %s: certificate has expired or is not yet valid", ident.user.username)
-            return None
-        return ident.user
-
-    def _certificate_identity(self, der: bytes) -> _CertIdentity:
-        try:
-            cert = x509.load_der_x509_certificate(der)
-        except ValueError:
-            return _CertIdentity(None)
-        if self.client_ca is not None:
-            reason = verify_client_certificate(cert, self.client_ca)
-            if reason:
-                log.debug("client certificate %s: %s", cert.subject.rfc4514_string(), reason)
-                return _CertIdentity(None)
-        cn, orgs = subject_identity(der)
-        if not cn:
-            return _CertIdentity(None)
-        return _CertIdentity(UserInfo(cn, (*orgs, AUTHENTICATED)), cert.not_valid_before_utc.timestamp(),
-                             cert.not_valid_after_utc.timestamp())
-
-    def from_token(self, token: str) -> UserInfo | None:
-        user = self.tokens.get(token)
-        if user is not None:
-            return user
-        if self.signer is not None and token.count(".") == 2:
-            claims = self.signer.verify(token)
-            if claims is not None:
-                return service_account_user(claims)
-        return None
-
-    def authenticate(self, request: web.Request) -> UserInfo | None:
-        """The user behind ``request``, or None.  A bad token is a failure even with a cert, as upstream."""
-        header = request.headers.get("Authorization", "")
-        if header:
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                return self.from_token(token.strip())
-        ssl_obj = request.transport.get_extra_info("ssl_object") if request.transport else None
-        if ssl_obj is not None:
-            der = ssl_obj.getpeercert(binary_form=True)
-            if der:
-                return self.from_certificate(der)
-        return None
+    Upstream's bootstrap policy grants ``system:unauthenticated`` only
+    ``system:public-info-viewer`` (GET /healthz, /livez, /readyz and their
+    checks, /version).  The RBAC authorizer, once wired in, replaces this
+    (``build_app(anonymous_authorizer=None)``) and decides for everyone.
+    """
+    path = request.path
+    if request.method in ("GET", "HEAD") and (path in ANONYMOUS_PATHS or path.startswith(_ANONYMOUS_PREFIXES)):
+        return
+    msg, resource, name, group = forbidden_message(request, user)
+    raise forbidden(msg, resource, name, group)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+AnonymousAuthorizer = Callable[[web.BaseRequest, UserInfo], None]
 
 
-def authn_middleware(auth: Authenticator, *, anonymous_user: UserInfo | None = None) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """``anonymous_user`` set: requests without credentials run as that user (the insecure port)."""
+def authn_middleware(auth: UnionAuthenticator, *, anonymous_user: UserInfo | None = None,
+                     anonymous_authorizer: AnonymousAuthorizer | None = anonymous_policy
+                     ) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """``anonymous_user`` set: requests without credentials run as that user (the insecure port).
+    ``anonymous_authorizer``: what decides anonymous requests until the authorizer filter does (None: nothing)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        user = auth.authenticate(request)
-        if user is None:
-            if anonymous_user is not None and "Authorization" not in request.headers:
-                user = anonymous_user
-            elif request.path in ANONYMOUS_PATHS or request.path.startswith(_ANONYMOUS_PREFIXES):
-                user = UserInfo("system:anonymous", ("system:unauthenticated",))
-            else:
+        try:
+            result = await auth.authenticate_request(request)
+        except AuthenticationError as exc:
+            log.debug("Unable to authenticate the request: %s", exc)
+            raise unauthorized() from None
+        if result is not None and result.user.username == ANONYMOUS and anonymous_user is not None:
+            result = None
+        audiences: tuple[str, ...] = ()
+        if result is None:
+            if anonymous_user is None:
                 raise unauthorized()
+            user = anonymous_user
+        else:
+            user, audiences = result.user, result.audiences
+            if user.username == ANONYMOUS and anonymous_authorizer is not None:
+                anonymous_authorizer(request, user)
         request[USER_KEY] = user
+        request[AUDIENCES_KEY] = audiences
         return await handler(request)
 
     return middleware

@@ -31,7 +31,6 @@ def default_plugins(
     namespace_labels: Callable[[str], Mapping[str, str] | None] | None = None,
     scoring_strategy: str = noderesourcesfit.LEAST_ALLOCATED,
     evictor: fw.Evictor | None = None,
-    pdb_lister: Callable[[], list[Any]] | None = None,
 ) -> list[Any]:
     """The default profile, in upstream's order (filters run cheapest first)."""
     plugins: list[Any] = [
@@ -47,7 +46,7 @@ def default_plugins(
     plugins += [
         podtopologyspread.PodTopologySpread(),
         interpodaffinity.InterPodAffinity(namespace_labels),
-        defaultpreemption.DefaultPreemption(evictor, pdb_lister=pdb_lister),
+        defaultpreemption.DefaultPreemption(evictor),
         balancedallocation.BalancedAllocation(),
         imagelocality.ImageLocality(),
         defaultbinder.DefaultBinder(binder),

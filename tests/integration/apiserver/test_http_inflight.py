@@ -5,7 +5,6 @@ system:masters exempt."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 import orjson
 import pytest
@@ -20,6 +19,7 @@ from pyk8s.machinery.scheme import SCHEME
 from tests.integration.apiserver.fakes import FakeRegistry
 
 ADMIN = "admin-token"
+USER = "user-token"  # a static token of a user outside system:masters
 CM = "/api/v1/namespaces/default/configmaps"
 
 
@@ -44,14 +44,14 @@ async def limited(tmp_path):
 
     store.get, store.create = slow_get, slow_create
     signer = TokenSigner(b"k" * 32)
-    auth = Authenticator(tokens={ADMIN: UserInfo("admin", ("system:masters", "system:authenticated"))}, signer=signer)
+    auth = Authenticator(tokens={ADMIN: UserInfo("admin", ("system:masters", "system:authenticated")),
+                                 USER: UserInfo("bob", ("system:authenticated",))}, signer=signer)
     config = ServerConfig(data_dir=tmp_path, max_requests_inflight=1, max_mutating_requests_inflight=1)
     app = build_app(config=config, registry=registry, authenticator=auth, readiness=Readiness(), token_signer=signer)
     client = TestClient(TestServer(app))
     await client.start_server()
-    user = signer.sign({"sub": "system:serviceaccount:default:bot", "exp": time.time() + 600})
     try:
-        yield client, gate, entered, {"Authorization": f"Bearer {user}"}
+        yield client, gate, entered, {"Authorization": f"Bearer {USER}"}
     finally:
         gate.set()
         await client.close()

@@ -23,10 +23,11 @@ async def status_of(resp) -> dict:
     return body
 
 
-async def test_unauthenticated_is_401_but_health_and_version_are_open(api):
+async def test_anonymous_is_403_bad_tokens_401_but_health_and_version_are_open(api):
     resp = await api.client.get("/api/v1/namespaces")
-    assert resp.status == 401
-    assert (await status_of(resp))["reason"] == "Unauthorized"
+    assert resp.status == 403
+    assert (await status_of(resp))["message"] == ('namespaces is forbidden: User "system:anonymous" cannot list '
+                                                  'resource "namespaces" in API group "" at the cluster scope')
     bad = await api.client.get("/api/v1/namespaces", headers={"Authorization": "Bearer nope"})
     assert bad.status == 401
     version = await api.client.get("/version")

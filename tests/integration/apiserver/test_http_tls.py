@@ -78,7 +78,9 @@ async def test_token_and_anonymous(server, tmp_path):
     url = f"https://127.0.0.1:{server.config.secure_port}"
     ctx = client_context(server, tmp_path, with_cert=False)
     async with aiohttp.ClientSession() as s:
-        async with s.get(url + "/api/v1/namespaces", ssl=ctx) as resp:
+        async with s.get(url + "/api/v1/namespaces", ssl=ctx) as resp:  # anonymous: authenticated, not allowed
+            assert resp.status == 403 and (await resp.json())["reason"] == "Forbidden"
+        async with s.get(url + "/api/v1/namespaces", ssl=ctx, headers={"Authorization": "Bearer nope"}) as resp:
             assert resp.status == 401 and (await resp.json())["reason"] == "Unauthorized"
         async with s.get(url + "/version", ssl=ctx) as resp:
             assert resp.status == 200

@@ -1,29 +1,60 @@
+"""The authentication filter's pieces: the compatibility signer and upstream's 403 wording for anonymous users."""
+
 from __future__ import annotations
 
-import time
+from aiohttp.test_utils import make_mocked_request
 
-from pyk8s.apiserver.filters.authn import Authenticator, TokenSigner, UserInfo
-
-
-def test_signed_tokens_verify_and_expire():
-    signer = TokenSigner(b"secret")
-    now = time.time()
-    token = signer.sign({"sub": "system:serviceaccount:ns:bot", "exp": int(now) + 60})
-    assert signer.verify(token)["sub"] == "system:serviceaccount:ns:bot"
-    assert signer.verify(token, now=now + 120) is None
-    assert TokenSigner(b"other").verify(token) is None
-    head, payload, sig = token.split(".")
-    assert signer.verify(f"{head}.{payload}x.{sig}") is None
-    assert signer.verify("not-a-jwt") is None
+from pyk8s.apiserver.authentication.user import ANONYMOUS_USER
+from pyk8s.apiserver.filters.authn import Authenticator, TokenSigner, UserInfo, anonymous_policy, forbidden_message
+from pyk8s.machinery.errors import StatusError
 
 
-def test_authenticator_maps_tokens_to_users():
-    signer = TokenSigner(b"k")
-    admin = UserInfo("admin", ("system:masters",))
-    auth = Authenticator(tokens={"static": admin}, signer=signer)
-    assert auth.from_token("static") is admin
-    sa = auth.from_token(signer.sign({"sub": "system:serviceaccount:kube-system:ctl", "exp": time.time() + 60}))
-    assert sa.username == "system:serviceaccount:kube-system:ctl"
-    assert "system:serviceaccounts:kube-system" in sa.groups and "system:authenticated" in sa.groups
-    assert auth.from_token(signer.sign({"sub": "alice", "exp": time.time() + 60})) is None
-    assert auth.from_token("unknown") is None
+def test_token_signer_signs_rs256_with_a_key_id():
+    signer = TokenSigner(b"not a pem")
+    token = signer.sign({"sub": "x"})
+    assert signer.jwks()["keys"][0]["alg"] == "RS256"
+    assert signer.jwks()["keys"][0]["kid"] == signer.key.kid
+    assert token.count(".") == 2
+
+
+async def test_authenticator_keeps_static_tokens_and_adds_system_authenticated():
+    auth = Authenticator(tokens={"static": UserInfo("admin", ("system:masters",))}, signer=TokenSigner(b"k"))
+    result = await auth.authenticate_token("static")
+    assert result is not None and result.user.groups == ("system:masters", "system:authenticated")
+    assert await auth.authenticate_token("unknown") is None
+
+
+def _message(method: str, path: str) -> str:
+    return forbidden_message(make_mocked_request(method, path), ANONYMOUS_USER)[0]
+
+
+def test_forbidden_messages_follow_rbac_wording():
+    assert _message("GET", "/api/v1/pods") == ('User "system:anonymous" cannot list resource "pods" in API group "" '
+                                               "at the cluster scope")
+    assert _message("GET", "/api/v1/namespaces/default/pods/web/log") == (
+        'User "system:anonymous" cannot get resource "pods/log" in API group "" in the namespace "default"')
+    assert _message("POST", "/apis/apps/v1/namespaces/ns/deployments") == (
+        'User "system:anonymous" cannot create resource "deployments" in API group "apps" in the namespace "ns"')
+    assert _message("GET", "/api/v1/namespaces/kube-system") == (
+        'User "system:anonymous" cannot get resource "namespaces" in API group "" in the namespace "kube-system"')
+    assert _message("GET", "/api/v1/pods?watch=true") == (
+        'User "system:anonymous" cannot watch resource "pods" in API group "" at the cluster scope')
+    assert _message("GET", "/openid/v1/jwks") == 'forbidden: User "system:anonymous" cannot get path "/openid/v1/jwks"'
+
+
+def test_anonymous_policy_allows_health_and_version_only():
+    for path in ("/healthz", "/livez", "/readyz", "/readyz/ping", "/version"):
+        anonymous_policy(make_mocked_request("GET", path), ANONYMOUS_USER)
+    for method, path in (("GET", "/api"), ("GET", "/apis"), ("GET", "/api/v1/namespaces/default/pods/web"),
+                         ("POST", "/version")):
+        try:
+            anonymous_policy(make_mocked_request(method, path), ANONYMOUS_USER)
+        except StatusError as exc:
+            assert exc.code == 403 and exc.reason == "Forbidden"
+        else:
+            raise AssertionError(f"{method} {path} allowed")
+    try:
+        anonymous_policy(make_mocked_request("GET", "/api/v1/namespaces/default/pods/web"), ANONYMOUS_USER)
+    except StatusError as exc:
+        assert exc.message == ('pods "web" is forbidden: User "system:anonymous" cannot get resource "pods" in API '
+                               'group "" in the namespace "default"')

@@ -1,0 +1,219 @@
+"""ServiceAccount tokens: JWTs this cluster signed, checked against the API's current state on every use.
+
+Two kinds, as upstream's two JWT authenticators:
+
+* bound tokens (TokenRequest; issuer ``--service-account-issuer``): signature,
+  expiry (with go-jose's one-minute leeway), audiences, then the objects the
+  ``kubernetes.io`` claim names: the ServiceAccount (and its uid), and the pod
+  or Secret the token is bound to (and its uid).  A token whose pod, Secret or
+  ServiceAccount is gone, replaced (another uid) or deleted more than a minute
+  ago stops working at once;
+* legacy tokens (issuer ``kubernetes/serviceaccount``, kept in
+  ``kubernetes.io/service-account-token`` Secrets): valid while the Secret
+  still holds exactly this token and the ServiceAccount still exists with the
+  uid the token names.
+
+A token with another issuer, or that is not a JWT, is not this
+authenticator's (``None``); one with our issuer that fails a check raises
+``AuthenticationError`` with upstream's reason (shown by TokenReview only).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pyk8s.api.core_v1.helpers import satokens
+from pyk8s.apiserver.authentication.getters import ObjectGetter
+from pyk8s.apiserver.authentication.user import (
+    EXTRA_CREDENTIAL_ID,
+    EXTRA_NODE_NAME,
+    EXTRA_NODE_UID,
+    EXTRA_POD_NAME,
+    EXTRA_POD_UID,
+    AuthenticationError,
+    Result,
+    UserInfo,
+    service_account_groups,
+)
+from pyk8s.util import jwtsign
+
+Obj = dict[str, Any]
+LEEWAY = 60.0  # go-jose's DefaultLeeway
+INVALIDATED = "service account token has been invalidated"
+BAD_SIGNATURE = "go-jose/go-jose: error in cryptographic primitive"
+
+
+def go_quote(values: Sequence[str]) -> str:
+    """Go's ``%q`` of a string slice: ``["a" "b"]``."""
+    return "[" + " ".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "]"
+
+
+def _deleted_before(obj: Obj, limit: float) -> bool:
+    stamp = (obj.get("metadata") or {}).get("deletionTimestamp")
+    if not stamp:
+        return False
+    try:
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp() < limit
+    except ValueError:
+        return True
+
+
+def _uid(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("uid", ""))
+
+
+def _ref(private: Obj, key: str) -> tuple[str, str] | None:
+    ref = private.get(key)
+    if not isinstance(ref, dict):
+        return None
+    return str(ref.get("name", "")), str(ref.get("uid", ""))
+
+
+def _audiences(claims: Obj) -> list[str]:
+    aud = claims.get("aud")
+    if isinstance(aud, str):
+        return [aud]
+    return [str(a) for a in aud] if isinstance(aud, list) else []
+
+
+class ServiceAccountTokenAuthenticator:
+    audience_aware = True
+
+    def __init__(self, *, keys: list[jwtsign.PublicKey], issuers: Sequence[str], api_audiences: Sequence[str],
+                 getter: ObjectGetter, clock: Callable[[], float] = time.time, legacy: bool = True) -> None:
+        self.keys = list(keys)
+        self.issuers = tuple(issuers)
+        self.api_audiences = tuple(api_audiences)
+        self.getter = getter
+        self.clock = clock
+        self.legacy = legacy
+
+    async def authenticate_token(self, token: str, audiences: tuple[str, ...]) -> Result | None:
+        if token.count(".") != 2:
+            return None
+        unverified = jwtsign.unverified_claims(token)
+        if unverified is None:
+            return None
+        issuer = unverified.get("iss")
+        is_legacy = self.legacy and issuer == satokens.LEGACY_ISSUER
+        if not is_legacy and issuer not in self.issuers:
+            return None
+        claims = jwtsign.verify(token, self.keys)
+        if claims is None:
+            raise AuthenticationError(BAD_SIGNATURE)
+        token_auds = _audiences(claims) or list(self.api_audiences)  # legacy tokens: the API's own
+        requested = list(audiences) or list(self.api_audiences)
+        granted = tuple(a for a in token_auds if a in requested)
+        if not granted and self.api_audiences:
+            raise AuthenticationError(f"token audiences {go_quote(token_auds)} is invalid for the target "
+                                      f"audiences {go_quote(requested)}")
+        if is_legacy:
+            user = await self._legacy(token, claims)
+        else:
+            user = await self._bound(claims)
+        return Result(user, granted)
+
+    # --- bound tokens --------------------------------------------------------------
+
+    def _check_times(self, claims: Obj, now: float) -> None:
+        exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
+        if not isinstance(exp, int | float):
+            raise AuthenticationError("service account token claims could not be validated due to unexpected "
+                                      "validation error")
+        if now - LEEWAY > exp:
+            raise AuthenticationError("service account token has expired")
+        if isinstance(nbf, int | float) and now + LEEWAY < nbf:
+            raise AuthenticationError("service account token is not valid yet")
+        if isinstance(iat, int | float) and now + LEEWAY < iat:
+            raise AuthenticationError("service account token is issued in the future")
+
+    async def _bound(self, claims: Obj) -> UserInfo:
+        now = self.clock()
+        self._check_times(claims, now)
+        private = claims.get(satokens.PRIVATE_CLAIM)
+        if not isinstance(private, dict):
+            raise AuthenticationError("service account token claims could not be validated due to unexpected "
+                                      "validation error")
+        limit = now - LEEWAY
+        namespace = str(private.get("namespace", ""))
+        sa_name, sa_uid = _ref(private, "serviceaccount") or ("", "")
+        sa = await self.getter.get("serviceaccounts", namespace, sa_name)
+        if sa is None:
+            raise AuthenticationError(f'serviceaccounts "{sa_name}" not found')
+        if _uid(sa) != sa_uid:
+            raise AuthenticationError(f"service account UID ({_uid(sa)}) does not match claim ({sa_uid})")
+        if _deleted_before(sa, limit):
+            raise AuthenticationError(f"service account {namespace}/{sa_name} has been deleted")
+        extra: dict[str, list[str]] = {}
+        if (secret_ref := _ref(private, "secret")) is not None:
+            secret = await self.getter.get("secrets", namespace, secret_ref[0])
+            if secret is None:
+                raise AuthenticationError(INVALIDATED)
+            if secret_ref[1] != _uid(secret):
+                raise AuthenticationError(f"secret UID ({_uid(secret)}) does not match service account secret ref "
+                                          f"claim ({secret_ref[1]})")
+            if _deleted_before(secret, limit):
+                raise AuthenticationError(INVALIDATED)
+        if (pod_ref := _ref(private, "pod")) is not None:
+            pod = await self.getter.get("pods", namespace, pod_ref[0])
+            if pod is None:
+                raise AuthenticationError(INVALIDATED)
+            if pod_ref[1] != _uid(pod):
+                raise AuthenticationError(f"pod UID ({_uid(pod)}) does not match service account pod ref claim "
+                                          f"({pod_ref[1]})")
+            if _deleted_before(pod, limit):
+                raise AuthenticationError(INVALIDATED)
+            extra[EXTRA_POD_NAME], extra[EXTRA_POD_UID] = [pod_ref[0]], [pod_ref[1]]
+        if (node_ref := _ref(private, "node")) is not None:
+            if pod_ref is None:
+                await self._check_node(node_ref, limit)
+            extra[EXTRA_NODE_NAME], extra[EXTRA_NODE_UID] = [node_ref[0]], [node_ref[1]]
+        if claims.get("jti"):
+            extra[EXTRA_CREDENTIAL_ID] = [f"JTI={claims['jti']}"]
+        return UserInfo(satokens.username(namespace, sa_name), service_account_groups(namespace), sa_uid, extra)
+
+    async def _check_node(self, ref: tuple[str, str], limit: float) -> None:
+        node = await self.getter.get("nodes", "", ref[0])
+        if node is None:
+            raise AuthenticationError(INVALIDATED)
+        if ref[1] != _uid(node):
+            raise AuthenticationError(f"node UID ({_uid(node)}) does not match service account node ref claim "
+                                      f"({ref[1]})")
+        if _deleted_before(node, limit):
+            raise AuthenticationError(INVALIDATED)
+
+    # --- legacy tokens -------------------------------------------------------------
+
+    async def _legacy(self, token: str, claims: Obj) -> UserInfo:
+        namespace = str(claims.get(satokens.LEGACY_NAMESPACE) or "")
+        secret_name = str(claims.get(satokens.LEGACY_SECRET_NAME) or "")
+        sa_name = str(claims.get(satokens.LEGACY_SA_NAME) or "")
+        sa_uid = str(claims.get(satokens.LEGACY_SA_UID) or "")
+        for value, what in ((namespace, "namespace"), (secret_name, "secretName"), (sa_name, "serviceAccountName"),
+                            (sa_uid, "serviceAccountUID")):
+            if not value:
+                raise AuthenticationError(f"{what} claim is missing")
+        secret = await self.getter.get("secrets", namespace, secret_name)
+        if secret is None or (secret.get("metadata") or {}).get("deletionTimestamp"):
+            raise AuthenticationError("token has been invalidated")
+        stored = (secret.get("data") or {}).get(satokens.TOKEN_KEY)
+        try:
+            stored_token = base64.b64decode(stored, validate=True) if isinstance(stored, str) else b""
+        except binascii.Error:
+            stored_token = b""
+        if not hmac.compare_digest(stored_token, token.encode()):
+            raise AuthenticationError("token does not match server's copy")
+        sa = await self.getter.get("serviceaccounts", namespace, sa_name)
+        if sa is None:
+            raise AuthenticationError(f'serviceaccounts "{sa_name}" not found')
+        if (sa.get("metadata") or {}).get("deletionTimestamp"):
+            raise AuthenticationError(f"service account {namespace}/{sa_name} has been deleted")
+        if _uid(sa) != sa_uid:
+            raise AuthenticationError(f"service account UID ({_uid(sa)}) does not match claim ({sa_uid})")
+        return UserInfo(satokens.username(namespace, sa_name), service_account_groups(namespace), sa_uid)

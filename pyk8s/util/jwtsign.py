@@ -1,0 +1,150 @@
+"""Service-account token signing keys: one RSA (or ECDSA) key kept on disk, JWTs signed with it.
+
+The API server signs bound tokens (TokenRequest) and the controller manager
+signs legacy token Secrets with the same private key, as upstream's
+``--service-account-signing-key-file`` and ``--service-account-private-key-file``
+name the same file in kubeadm clusters.  Verification and the published JWKS
+use the public half.
+
+The key id (``kid``) is upstream's: the unpadded base64url SHA-256 of the
+public key's DER (PKIX) encoding, so a JWKS consumer matches tokens to keys.
+``load_or_create`` makes a 2048-bit RSA key (mode 0600) on first use; a file
+that holds no PEM private key (the HMAC secret older pyk8s versions kept) is
+replaced, which invalidates the tokens it signed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+_EC_ALGS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
+_EC_CRV = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _int_b64(value: int, size: int | None = None) -> str:
+    length = size if size is not None else max(1, (value.bit_length() + 7) // 8)
+    return _b64url(value.to_bytes(length, "big"))
+
+
+def algorithm(key: PrivateKey | PublicKey) -> str:
+    """The JWS algorithm for a key: RS256 for RSA, ES256/384/512 by curve (as upstream)."""
+    if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        return "RS256"
+    alg = _EC_ALGS.get(key.curve.name)
+    if alg is None:
+        raise ValueError(f"unsupported elliptic curve {key.curve.name}")
+    return alg
+
+
+def key_id(public: PublicKey) -> str:
+    der = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return _b64url(hashlib.sha256(der).digest())
+
+
+def jwk(public: PublicKey) -> dict[str, str]:
+    """The public key as a JSON Web Key (``use: sig``), as in upstream's ``/openid/v1/jwks``."""
+    out = {"use": "sig", "kid": key_id(public), "alg": algorithm(public)}
+    if isinstance(public, rsa.RSAPublicKey):
+        numbers = public.public_numbers()
+        out.update(kty="RSA", n=_int_b64(numbers.n), e=_int_b64(numbers.e))
+        return out
+    ecn = public.public_numbers()
+    size = (public.curve.key_size + 7) // 8
+    out.update(kty="EC", crv=_EC_CRV[public.curve.name], x=_int_b64(ecn.x, size), y=_int_b64(ecn.y, size))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    private: PrivateKey
+
+    @property
+    def public(self) -> PublicKey:
+        return self.private.public_key()
+
+    @property
+    def kid(self) -> str:
+        return key_id(self.public)
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        return jwt.encode(claims, self.private, algorithm=algorithm(self.private), headers={"kid": self.kid})
+
+    @classmethod
+    def from_pem(cls, pem: bytes) -> SigningKey:
+        key = serialization.load_pem_private_key(pem, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise ValueError("service account signing key must be RSA or ECDSA")
+        return cls(key)
+
+    def private_pem(self) -> bytes:
+        return self.private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption())
+
+    def public_pem(self) -> bytes:
+        return self.public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def generate() -> SigningKey:
+    return SigningKey(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+
+def load(path: os.PathLike[str] | str) -> SigningKey:
+    return SigningKey.from_pem(Path(path).read_bytes())
+
+
+def load_or_create(path: os.PathLike[str] | str) -> SigningKey:
+    """The key in ``path`` (PEM), made (0600, with ``<stem>.pub`` beside it) when absent or not a PEM key."""
+    p = Path(path)
+    try:
+        return load(p)
+    except (FileNotFoundError, ValueError, TypeError):
+        pass
+    key = generate()
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.private_pem())
+    os.chmod(p, 0o600)  # an older file may have had another mode
+    p.with_suffix(".pub").write_bytes(key.public_pem())
+    return key
+
+
+def verify(token: str, keys: list[PublicKey]) -> dict[str, Any] | None:
+    """The claims of ``token`` if one of ``keys`` signed it (no time or audience checks), else None."""
+    for key in keys:
+        try:
+            claims: dict[str, Any] = jwt.decode(token, key, algorithms=[algorithm(key)],
+                                                options={"verify_signature": True, "verify_exp": False,
+                                                         "verify_nbf": False, "verify_iat": False,
+                                                         "verify_aud": False, "verify_iss": False})
+            return claims
+        except jwt.PyJWTError:
+            continue
+    return None
+
+
+def unverified_claims(token: str) -> dict[str, Any] | None:
+    """The payload of a compact JWS without checking it (to route by issuer), or None if it is not one."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+__all__ = ["SigningKey", "algorithm", "generate", "jwk", "key_id", "load", "load_or_create",
+           "unverified_claims", "verify"]
