@@ -232,12 +232,15 @@ class ServiceLBController:
 
     # --- writes ---------------------------------------------------------------------------------
 
+    # Finalizers go through services/status, as upstream's service controller patches them: a Service's
+    # status subresource keeps metadata changes, and that is all the controller's role may write.
     async def _add_finalizer(self, svc: Obj) -> Obj:
         finalizers = list(svc["metadata"].get("finalizers") or [])
         if FINALIZER in finalizers:
             return svc
         return await self._patch(svc, {"metadata": {"finalizers": [*finalizers, FINALIZER],
-                                                    "resourceVersion": svc["metadata"].get("resourceVersion")}})
+                                                    "resourceVersion": svc["metadata"].get("resourceVersion")}},
+                                 subresource="status")
 
     async def _remove_finalizer(self, svc: Obj) -> Obj:
         finalizers = list(svc["metadata"].get("finalizers") or [])
@@ -245,7 +248,8 @@ class ServiceLBController:
             return svc
         rest = [f for f in finalizers if f != FINALIZER]
         return await self._patch(svc, {"metadata": {"finalizers": rest or None,
-                                                    "resourceVersion": svc["metadata"].get("resourceVersion")}})
+                                                    "resourceVersion": svc["metadata"].get("resourceVersion")}},
+                                 subresource="status")
 
     async def _write_status(self, key: str, svc: Obj, ingress: list[Obj]) -> Obj:
         body: Obj = {"metadata": {"resourceVersion": svc["metadata"].get("resourceVersion")},
