@@ -126,6 +126,11 @@ def test_validation_errors(cluster: ServerProcess) -> None:
     assert out.returncode == 1
     assert ('The CertificateSigningRequest "short" is invalid: spec.expirationSeconds: '
             "Invalid value: 599: may not specify a duration less than 600 seconds (10 minutes)") in out.stderr
+    root = csrs.csr_object("root", csrs.request_pem("eve", ("system:masters",)), CLIENT, ["client auth"])
+    out = cluster.kubectl("create", "-f", "-", input=yaml.safe_dump(root), check=False)
+    assert out.returncode == 1
+    assert ('certificatesigningrequests.certificates.k8s.io "root" is forbidden: use of '
+            "kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed") in out.stderr
 
 
 def test_kubelet_client_request_is_auto_approved_and_signed(cluster: ServerProcess) -> None:
