@@ -159,9 +159,13 @@ class EndpointSliceController:
             self.pending[key] = waiting
             return 0.5
         self.pending.pop(key, None)
-        if service is None or not (service.get("spec") or {}).get("selector"):
+        if service is None:
             for s in existing:
                 await self._delete(s)
+            return None
+        if not (service.get("spec") or {}).get("selector"):
+            # As upstream: a Service without a selector gets its slices out of band (the API server's own
+            # ``kubernetes`` slice, a user's); this controller leaves them alone.
             return None
         if service["metadata"].get("deletionTimestamp"):
             return None
