@@ -60,6 +60,7 @@ DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 SYNC_KEY = "sync"
 NGINX_CHECK_SECONDS = 1.0
+PUBLISH_RETRY_SECONDS = 5.0
 
 
 class Nginx(Protocol):
@@ -197,8 +198,9 @@ class IngressController:
             self.applied = conf
         self.ready.set()
         self.record(ingresses, model)
-        await self.update_statuses(ingresses)
-        return None
+        published = await self.update_statuses(ingresses)
+        # No address yet (the node not registered): look again soon rather than leave ADDRESS empty.
+        return None if published or not ingresses else PUBLISH_RETRY_SECONDS
 
     def record(self, ingresses: list[Obj], model: model_mod.Model) -> None:
         by_key = {model_mod.ingress_key(i): i for i in ingresses}
@@ -236,10 +238,11 @@ class IngressController:
                     return ips
         return [a for a in self.options.bind_addresses if a not in ("0.0.0.0", "::")]
 
-    async def update_statuses(self, ingresses: list[Obj]) -> None:
+    async def update_statuses(self, ingresses: list[Obj]) -> bool:
+        """Write our address into each Ingress's status; False when there is no address to write."""
         addresses = await self.publish_addresses()
         if not addresses:
-            return
+            return False
         want = [{"ip": a} for a in addresses]
         for ing in ingresses:
             have = ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
@@ -252,6 +255,7 @@ class IngressController:
             except ApiError as exc:
                 if not is_not_found(exc):
                     raise
+        return True
 
 
 def _slice_service(es: Obj) -> list[str]:
