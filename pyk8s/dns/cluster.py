@@ -4,8 +4,11 @@
 never mutated here).  Forward lookups are key lookups; EndpointSlices are
 found through an index on ``kubernetes.io/service-name``.  Reverse lookups
 need every address in the cluster, so ``reverse()`` uses an index rebuilt
-lazily after a change: ``changed()`` (called from the informers' handlers)
-bumps ``generation``, which also tells the server's answer cache to flush.
+lazily after a change: ``changed(obj...)`` (called from the informers'
+handlers) bumps ``generation`` and records which *scopes* the change touched
+(``<namespace>/<service>`` for a Service or its slices, ``ptr`` for reverse
+names, ``*`` for a Namespace: everything), so the server's answer cache drops
+only the answers that could have changed (``take_dirty()``).
 
 An endpoint counts when its ``conditions.ready`` is true or unset (unknown
 means ready, as the EndpointSlice API documents); its name is its
@@ -14,18 +17,37 @@ means ready, as the EndpointSlice API documents); its name is its
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pyk8s.client.tools.store import NAMESPACE_INDEX, Store
+from pyk8s.client.tools.store import NAMESPACE_INDEX, DeletedFinalStateUnknown, Store
 from pyk8s.dns import names
 
 Obj = dict[str, Any]
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 BY_SERVICE = "dns-by-service"
+#: Cache scopes: every answer; reverse (PTR) answers; answers that depend on no object.
+EVERYTHING, REVERSE, STATIC = "*", "ptr", "static"
+
+
+def scope_of(obj: object) -> str:
+    """The answers an informer object can change: its Service's, or (a Namespace) all of them."""
+    if isinstance(obj, DeletedFinalStateUnknown):
+        obj = obj.obj
+    if not isinstance(obj, dict):
+        return EVERYTHING
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace")
+    if not ns:
+        return EVERYTHING  # a Namespace: namespace and pod names exist or not with it
+    if "endpoints" in obj or "addressType" in obj:
+        service = (meta.get("labels") or {}).get(SERVICE_NAME_LABEL)
+        return f"{ns}/{service}" if service else REVERSE
+    return f"{ns}/{meta.get('name', '')}"
 
 
 def by_service(obj: Obj) -> list[str]:
@@ -52,6 +74,7 @@ def cluster_ips(service: Obj) -> list[str]:
     return [ip for ip in ips if ip and ip != "None"]
 
 
+@functools.lru_cache(maxsize=65536)
 def family(ip: str) -> int:
     return ipaddress.ip_address(ip).version
 
@@ -64,12 +87,23 @@ class ClusterView:
         self.serial = int(time.time())
         self._reverse: dict[str, list[str]] | None = None
         self._reverse_names: set[str] = set()
+        self._dirty: set[str] = set()
 
-    def changed(self, *_: object) -> None:
-        """Any informer event: forget derived data (answer cache, reverse index) and move the SOA serial."""
+    def changed(self, *objs: object) -> None:
+        """An informer event (its objects; none: anything may have changed): forget derived data."""
         self.generation += 1
         self.serial = max(self.serial + 1, int(time.time()))
         self._reverse = None
+        self._dirty.add(REVERSE)
+        if objs:
+            self._dirty.update(scope_of(obj) for obj in objs)
+        else:
+            self._dirty.add(EVERYTHING)
+
+    def take_dirty(self) -> set[str]:
+        """The scopes changed since the last call (the answer cache's invalidation list)."""
+        dirty, self._dirty = self._dirty, set()
+        return dirty
 
     # --- forward -------------------------------------------------------------------
 

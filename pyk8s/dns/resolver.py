@@ -21,6 +21,7 @@ forwards it when forwarding is on, and answers NXDOMAIN otherwise (CoreDNS's
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import dns.name
@@ -39,7 +40,7 @@ import dns.rdtypes.IN.SRV
 import dns.rrset
 
 from pyk8s.dns import names
-from pyk8s.dns.cluster import ClusterView, Endpoint, cluster_ips, family, is_headless
+from pyk8s.dns.cluster import EVERYTHING, REVERSE, STATIC, ClusterView, Endpoint, cluster_ips, family, is_headless
 
 IN = dns.rdataclass.IN
 T = dns.rdatatype
@@ -61,8 +62,11 @@ class Answer:
     fallthrough: bool = False
     #: A CNAME chain that left the zone: the name to resolve upstream (if forwarding is on).
     external_target: dns.name.Name | None = None
+    #: Which cluster changes can change this answer (``cluster.scope_of``): the answer cache's key.
+    scope: str = STATIC
 
 
+@functools.lru_cache(maxsize=65536)  # rdatas are immutable: one per address serves every answer
 def _a(ip: str) -> dns.rdata.Rdata:
     if family(ip) == 4:
         return dns.rdtypes.IN.A.A(IN, T.A, ip)
@@ -94,9 +98,9 @@ class Resolver:
 
     def _resolve_into(self, out: Answer, qname: dns.name.Name, qtype: int, depth: int) -> None:
         if qname.is_subdomain(self.zone):
-            apex, node = self.zone, self._zone_node(qname)
+            apex, (node, scope) = self.zone, self._zone_node(qname, qtype)
         elif (rzone := names.reverse_zone(qname)) is not None:
-            apex, node = rzone, self._reverse_node(qname, rzone)
+            apex, node, scope = rzone, self._reverse_node(qname, rzone), REVERSE
             if node is None:
                 out.fallthrough = True
         else:
@@ -105,6 +109,7 @@ class Resolver:
             else:
                 out.external_target = qname
             return
+        out.scope = scope if depth == 0 else EVERYTHING  # a chain depends on several objects
         if node is None:
             out.rcode = dns.rcode.NXDOMAIN
             out.authority.append(self._soa(apex))
@@ -133,18 +138,27 @@ class Resolver:
             if target in seen or not target.is_subdomain(self.zone):
                 continue
             seen.add(target)
-            node = self._zone_node(target) or {}
+            node = self._zone_node(target, T.ANY)[0] or {}
             for t in (T.A, T.AAAA):
                 if node.get(t):
                     out.additional.append(self._rrset(target, t, node[t]))
 
     # --- nodes -------------------------------------------------------------------------
 
-    def _zone_node(self, qname: dns.name.Name) -> Node | None:
+    def _zone_node(self, qname: dns.name.Name, want: int) -> tuple[Node | None, str]:
+        """The node and its cache scope; ``want`` (a type, or ANY) spares building records nobody asked for."""
         labels = tuple(label.decode("latin-1").lower() for label in qname.relativize(self.zone).labels)
         if labels == ("@",) or qname == self.zone:
             labels = ()
         q = names.parse(labels)
+        if q.kind in (names.Kind.SERVICE, names.Kind.ENDPOINT, names.Kind.SRV_PROTO, names.Kind.SRV):
+            return self._service_node(q, want), f"{q.namespace}/{q.service}"
+        if q.kind in (names.Kind.NAMESPACE, names.Kind.POD):
+            # Only Namespace events change these (EVERYTHING); without a namespace store, Services decide.
+            return self._other_node(q), STATIC if self.view.namespaces is not None else EVERYTHING
+        return self._other_node(q), STATIC
+
+    def _other_node(self, q: names.Query) -> Node | None:
         k = names.Kind
         if q.kind is k.APEX:
             return {T.SOA: [self._soa_rdata()], T.NS: [self._ns_target()]}
@@ -158,8 +172,6 @@ class Resolver:
             return {} if self.view.namespace_exists(q.namespace) else None
         if q.kind is k.POD:
             return self._pod(q)
-        if q.kind in (k.SERVICE, k.ENDPOINT, k.SRV_PROTO, k.SRV):
-            return self._service_node(q)
         return None
 
     def _pod(self, q: names.Query) -> Node | None:
@@ -168,7 +180,7 @@ class Resolver:
         ip = names.pod_ip(q.endpoint)
         return _addresses([ip]) if ip else None
 
-    def _service_node(self, q: names.Query) -> Node | None:
+    def _service_node(self, q: names.Query, want: int) -> Node | None:
         svc = self.view.service(q.namespace, q.service)
         if svc is None:
             return None
@@ -183,16 +195,17 @@ class Resolver:
             endpoints = self.view.endpoints(q.namespace, q.service)
             if not endpoints:
                 return None
-            return self._headless(q, fqdn, endpoints)
-        return self._cluster_ip(q, svc, fqdn)
+            return self._headless(q, fqdn, endpoints, want)
+        return self._cluster_ip(q, svc, fqdn, want)
 
-    def _cluster_ip(self, q: names.Query, svc: dict, fqdn: dns.name.Name) -> Node | None:  # type: ignore[type-arg]
+    def _cluster_ip(self, q: names.Query, svc: dict, fqdn: dns.name.Name,  # type: ignore[type-arg]
+                    want: int) -> Node | None:
         k = names.Kind
         ports = [(p.get("name") or "", int(p.get("port") or 0), p.get("protocol") or "TCP")
                  for p in (svc.get("spec") or {}).get("ports") or []]
         if q.kind is k.SERVICE:
             node = _addresses(cluster_ips(svc))
-            if ports:
+            if ports and want in (T.SRV, T.ANY):
                 node[T.SRV] = _srv([(port, fqdn) for _, port, _ in ports])
             return node
         if q.kind is k.ENDPOINT:
@@ -203,11 +216,12 @@ class Resolver:
         matching = [(port, fqdn) for n, port, proto in ports if _port_matches(q, n, proto)]
         return {T.SRV: _srv(matching)} if matching else None
 
-    def _headless(self, q: names.Query, fqdn: dns.name.Name, endpoints: list[Endpoint]) -> Node | None:
+    def _headless(self, q: names.Query, fqdn: dns.name.Name, endpoints: list[Endpoint], want: int) -> Node | None:
         k = names.Kind
         if q.kind is k.SERVICE:
             node = _addresses([ep.address for ep in endpoints])
-            targets = [(port, self._endpoint_fqdn(ep, fqdn)) for ep in endpoints for _, port, _ in ep.ports]
+            targets = [(port, self._endpoint_fqdn(ep, fqdn)) for ep in endpoints for _, port, _ in ep.ports
+                       if want in (T.SRV, T.ANY)]
             if targets:
                 node[T.SRV] = _srv(targets)
             return node
@@ -232,7 +246,7 @@ class Resolver:
     # --- records -------------------------------------------------------------------
 
     def _service_fqdn(self, q: names.Query) -> dns.name.Name:
-        return dns.name.from_text(f"{q.service}.{q.namespace}.svc", self.zone)
+        return dns.name.Name((q.service.encode(), q.namespace.encode(), b"svc", *self.zone.labels))
 
     def _endpoint_fqdn(self, ep: Endpoint, service_fqdn: dns.name.Name) -> dns.name.Name:
         return dns.name.Name((ep.name.encode(), *service_fqdn.labels))

@@ -18,9 +18,13 @@ in a task of the server's own TaskGroup.  Wire handling follows the RFCs:
 Authoritative answers are cached by the query's bytes after the ID (the
 question, flags and EDNS options determine the answer): a hit copies the
 client's ID in front of the stored reply and skips parsing and encoding.
-The cache is flushed whenever the cluster changes (``ClusterView.generation``)
-and is bounded (cleared when full; ``cache_size=0`` turns it off); forwarded
-answers are never cached.
+Each entry is filed under its answer's scope (its Service, reverse names, or
+nothing in particular); a cluster change drops the scopes it touched
+(``ClusterView.take_dirty``), so a pod churning in one Service does not
+flush the answers for every other.  Cached negative answers keep the SOA
+serial they were made with (the serial only matters to zone transfers, which
+are not served).  The cache is bounded (cleared when full; ``cache_size=0``
+turns it off); forwarded answers are never cached.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import dns.opcode
 import dns.rcode
 import dns.rdataclass
 
+from pyk8s.dns.cluster import EVERYTHING, STATIC
 from pyk8s.dns.forward import Forwarder
 from pyk8s.dns.resolver import Answer, Resolver
 
@@ -66,6 +71,7 @@ class DNSServer:
         self.cache_size = cache_size
         self.ready = asyncio.Event()
         self._cache: dict[tuple[bool, bytes], bytes] = {}
+        self._by_scope: dict[str, list[tuple[bool, bytes]]] = {}
         self._generation = -1
         self._tg: asyncio.TaskGroup | None = None
         #: The ports actually bound (``port=0`` picks one; UDP and TCP share it).
@@ -125,10 +131,8 @@ class DNSServer:
 
     def answer(self, data: bytes, *, udp: bool) -> bytes | _Forward | None:
         """The reply to one query: wire bytes, a ``_Forward`` job, or None to stay silent."""
-        generation = self.resolver.view.generation
-        if generation != self._generation:
-            self._cache.clear()
-            self._generation = generation
+        if self.resolver.view.generation != self._generation:
+            self._invalidate()
         key = (udp, data[2:])
         cached = self._cache.get(key)
         if cached is not None:
@@ -146,8 +150,22 @@ class DNSServer:
         if self.cache_size > 0:
             if len(self._cache) >= self.cache_size:
                 self._cache.clear()
+                self._by_scope.clear()
             self._cache[key] = wire[2:]
+            self._by_scope.setdefault(answer.scope if answer is not None else STATIC, []).append(key)
         return wire
+
+    def _invalidate(self) -> None:
+        view = self.resolver.view
+        self._generation = view.generation
+        dirty = view.take_dirty()
+        if EVERYTHING in dirty:
+            self._cache.clear()
+            self._by_scope.clear()
+            return
+        for scope in (*dirty, EVERYTHING):
+            for key in self._by_scope.pop(scope, ()):
+                self._cache.pop(key, None)
 
     def _respond(self, request: dns.message.Message) -> tuple[dns.message.Message | None, Answer | None]:
         response = dns.message.make_response(request, our_payload=OUR_PAYLOAD)

@@ -105,3 +105,24 @@ def test_cache_serves_the_client_id_and_flushes_on_change() -> None:
     view.changed()
     r3 = reply(server, dns.message.make_query("new.default.svc.cluster.local.", "A"))
     assert r3.rcode() == dns.rcode.NOERROR and r3.answer[0][0].to_text() == "10.96.7.7"
+
+
+def test_a_change_drops_only_the_answers_it_can_change() -> None:
+    view = big_zone()
+    server = DNSServer(Resolver(view))
+    web = dns.message.make_query("web.default.svc.cluster.local.", "A")
+    assert reply(server, web).answer[0][0].to_text() == "10.96.0.20"
+    # the store changes, but the event names another Service: web's cached answer stands
+    view.services.add(z.service("web", cluster_ip="10.96.0.99"))
+    other = z.service("other", cluster_ip="10.96.0.50")
+    view.services.add(other)
+    view.changed(other)
+    assert reply(server, web).answer[0][0].to_text() == "10.96.0.20"
+    assert reply(server, dns.message.make_query("other.default.svc.cluster.local.", "A")).answer
+    # an event for web itself (or its EndpointSlice) drops it
+    view.changed(z.endpoint_slice("web", []))
+    assert reply(server, web).answer[0][0].to_text() == "10.96.0.99"
+    # a Namespace event drops everything
+    view.services.add(z.service("web", cluster_ip="10.96.0.98"))
+    view.changed(z.namespace("default"))
+    assert reply(server, web).answer[0][0].to_text() == "10.96.0.98"
