@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(containerd runc containernetworking-plugins iptables nftables busybox-static gcc libc6-dev
               docker-registry etcd-server etcd-client skopeo umoci nginx-light iproute2 e2fsprogs
-              dnsmasq-base conntrack dnsperf)
+              dnsmasq-base conntrack dnsperf wrk)
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
