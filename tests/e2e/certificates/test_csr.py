@@ -93,6 +93,30 @@ def test_approve_sign_and_authenticate(cluster: ServerProcess, tmp_path: Path) -
                              capture_output=True, text=True, timeout=30)
     assert refused.returncode == 1 and "Unauthorized" in refused.stderr
 
+    # Approving needs `approve` on the signer (upstream's CertificateApproval), not just the subresource.
+    cluster.kubectl("create", "clusterrole", "csr-approval", "--verb=get,list,update",
+                    "--resource=certificatesigningrequests,certificatesigningrequests/approval")
+    cluster.kubectl("create", "clusterrolebinding", "alice-csr-approval", "--clusterrole=csr-approval", "--user=alice")
+    _create(cluster, "for-alice", csrs.request_pem("dave"), CLIENT, ["client auth"])
+    no = wait_until(lambda: _not_yet_allowed(as_alice), timeout=30, what="the binding to take effect")
+    assert ('certificatesigningrequests.certificates.k8s.io "for-alice" is forbidden: user not permitted to approve '
+            'requests with signerName "kubernetes.io/kube-apiserver-client"') in no
+    cluster.kubectl("create", "-f", "-", input=yaml.safe_dump({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "signer-approver"},
+        "rules": [{"apiGroups": ["certificates.k8s.io"], "resources": ["signers"], "verbs": ["approve"],
+                   "resourceNames": [CLIENT]}]}))
+    cluster.kubectl("create", "clusterrolebinding", "alice-signer", "--clusterrole=signer-approver", "--user=alice")
+    wait_until(lambda: subprocess.run([*as_alice, "certificate", "approve", "for-alice"], capture_output=True,
+                                      timeout=30).returncode == 0, timeout=30, what="approval by alice")
+    _issued(cluster, "for-alice")
+
+
+def _not_yet_allowed(as_alice: list[str]) -> str:
+    """The approval's stderr once RBAC lets alice reach the subresource ('' while it does not)."""
+    out = subprocess.run([*as_alice, "certificate", "approve", "for-alice"], capture_output=True, text=True,
+                         timeout=30)
+    return out.stderr if "user not permitted" in out.stderr else ""
+
 
 def test_deny(cluster: ServerProcess) -> None:
     _create(cluster, "mallory", csrs.request_pem("mallory"), CLIENT, ["client auth"])
