@@ -89,7 +89,7 @@ async def serve_health(health: ProxyHealth, address: str) -> web.AppRunner:
 
 async def serve_metrics(render: Callable[[], str], address: str) -> web.AppRunner:
     async def metrics(_: web.Request) -> web.Response:
-        return web.Response(text=render(), content_type="text/plain", charset="utf-8",
+        return web.Response(body=render().encode(),
                             headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
     app = web.Application()

@@ -57,26 +57,29 @@ def test_hairpin_pod_reaches_itself_through_its_service(ready: Workload) -> None
 
 def test_node_port_from_the_machine(ready: Workload, cluster: Cluster) -> None:
     url = f"http://{cluster.netns.node_ip}:{ready.node_port('web-np')}/cgi-bin/who"
-    seen = {ready.from_machine(url).split()[1] for _ in range(12)}
+    seen = {ready.who_from_machine(url)[1] for _ in range(12)}
     assert seen <= ready.web_pods() and len(seen) >= 2
 
 
 def test_external_traffic_policy_local_keeps_the_client_address(ready: Workload, cluster: Cluster) -> None:
-    local = ready.from_machine(f"http://{cluster.netns.node_ip}:{ready.node_port('web-local')}/cgi-bin/who")
-    assert local.split()[0] == cluster.netns.host_ip
-    masqueraded = ready.from_machine(f"http://{cluster.netns.node_ip}:{ready.node_port('web-np')}/cgi-bin/who")
-    assert masqueraded.split()[0] != cluster.netns.host_ip
+    node = cluster.netns.node_ip
+    client, _ = ready.who_from_machine(f"http://{node}:{ready.node_port('web-local')}/cgi-bin/who")
+    assert client == cluster.netns.host_ip
+    # The Cluster policy masquerades: the pod sees the node's bridge address instead.
+    client, _ = ready.who_from_machine(f"http://{node}:{ready.node_port('web-np')}/cgi-bin/who")
+    assert client != cluster.netns.host_ip and client.startswith("10.244.")
 
 
-def test_endpoint_change_reaches_the_rules(ready: Workload) -> None:
-    ready.kubectl("scale", "deployment/web", "--replicas=2")
+def test_endpoint_changes_reach_the_rules(ready: Workload) -> None:
+    """The only endpoint leaves its Service (relabelled): refused at once; back: served again."""
+    ip = ready.cluster_ip("solo")
+    ready.kubectl("label", "pod", "solo", "app=off", "--overwrite")
     try:
-        ready.kubectl("rollout", "status", "deployment/web", "--timeout=60s", timeout=70)
-        wait_until(lambda: {n for _, n in ready.who("client", ready.cluster_ip("web"), times=12)} == ready.web_pods(),
-                   timeout=20, interval=0.5, what="answers only from the 2 remaining replicas")
+        wait_until(lambda: "Connection refused" in ready.fetch_from("client", f"http://{ip}/")[1], timeout=20,
+                   interval=0.5, what="solo refused once it has no endpoint")
     finally:
-        ready.kubectl("scale", "deployment/web", "--replicas=3")
-        ready.kubectl("rollout", "status", "deployment/web", "--timeout=60s", timeout=70)
+        ready.kubectl("label", "pod", "solo", "app=solo", "--overwrite")
+    wait_until(lambda: ready.who("client", ip), timeout=20, interval=0.5, what="solo served again")
 
 
 def test_healthz_and_metrics(ready: Workload, proxy: ProxyProcess) -> None:

@@ -50,6 +50,12 @@ def objects() -> list[dict[str, Any]]:
             _service("web-local", {"app": "web"}, type="NodePort", externalTrafficPolicy="Local")]
 
 
+def who(line: str) -> tuple[str, str]:
+    """``[::ffff:10.244.0.4] web-1`` (busybox httpd's REMOTE_ADDR, then the pod) -> ("10.244.0.4", "web-1")."""
+    address, _, name = line.partition(" ")
+    return address.strip("[]").removeprefix("::ffff:"), name.strip()
+
+
 class Workload:
     def __init__(self, cluster: Cluster) -> None:
         self.c = cluster
@@ -60,7 +66,8 @@ class Workload:
     def create(self) -> Workload:
         self.c.kubectl("create", "namespace", NS)
         self.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects()}))
-        self.kubectl("rollout", "status", "deployment/web", "--timeout=120s", timeout=130)
+        wait_until(lambda: len(self.web_pods()) == 3, timeout=60, interval=0.5, what="3 web pods")
+        self.kubectl("wait", "--for=condition=Ready", "pod", "-l", "app=web", "--timeout=120s", timeout=130)
         self.kubectl("wait", "--for=condition=Ready", "pod/solo", "pod/client", "--timeout=90s", timeout=100)
         return self
 
@@ -87,7 +94,10 @@ class Workload:
     def who(self, pod: str, ip: str, times: int = 1) -> list[tuple[str, str]]:
         """(client address, pod name) per answer."""
         lines, _ = self.fetch_from(pod, f"http://{ip}/cgi-bin/who", times)
-        return [tuple(line.split(maxsplit=1)) for line in lines if line != "FAILED"]  # type: ignore[misc]
+        return [who(line) for line in lines if line != "FAILED"]
+
+    def who_from_machine(self, url: str) -> tuple[str, str]:
+        return who(self.from_machine(url))
 
     def wait_serving(self, pod: str, ip: str) -> None:
         wait_until(lambda: self.who(pod, ip), timeout=30, interval=0.5, what=f"{ip} answering {pod}")

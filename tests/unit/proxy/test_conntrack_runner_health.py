@@ -90,3 +90,23 @@ async def test_runner_retries_a_failed_sync_as_a_full_one() -> None:
     await asyncio.sleep(0.2)
     task.cancel()
     assert calls[:3] == [True, False, True]
+
+
+async def test_metrics_endpoint_serves_the_text_format() -> None:
+    import aiohttp
+
+    from pyk8s.proxy.healthcheck import serve_metrics
+    from pyk8s.proxy.metrics import ProxyMetrics
+
+    metrics = ProxyMetrics("nftables")
+    metrics.synced(duration=0.01, full=True, rules=5, services=1, endpoints=2)
+    runner = await serve_metrics(metrics.render, "127.0.0.1:0")
+    try:
+        port = runner.addresses[0][1]
+        async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/metrics") as resp:
+            text = await resp.text()
+        assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        assert "kubeproxy_sync_proxy_rules_duration_seconds_count 1" in text
+        assert "kubeproxy_sync_proxy_rules_nftables_sync_failures_total 0" in text
+    finally:
+        await runner.cleanup()
