@@ -127,8 +127,10 @@ class PodSecurity(Plugin):
         if causes:
             detail = causes[0].field + ": " + causes[0].message if len(causes) == 1 else \
                 "[" + ", ".join(f"{c.field}: {c.message}" for c in causes) + "]"
+            # As upstream's plugin: the admission Forbidden's details (no causes) with PodSecurity's
+            # 422 message, so kubectl prints only 'The namespaces "x" is invalid'.
             raise errors.StatusError(422, "Invalid", f'namespaces "{attrs.name}" is invalid: {detail}',
-                                     name=attrs.name, kind="namespaces", causes=causes)
+                                     name=attrs.name, kind="namespaces")
         if attrs.operation != UPDATE or "enforce" not in modes:
             return
         old_modes, _ = policy(((attrs.old or {}).get("metadata") or {}).get("labels") or {})
