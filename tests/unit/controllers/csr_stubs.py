@@ -15,6 +15,9 @@ class StubLister:
     def get(self, name: str, namespace: str = "") -> dict[str, Any] | None:
         return self.objects.get(name)
 
+    def list(self) -> list[dict[str, Any]]:
+        return list(self.objects.values())
+
 
 class StubInformer:
     def __init__(self) -> None:
