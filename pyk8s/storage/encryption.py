@@ -310,6 +310,34 @@ class TransformingStorage:
 
     async def start(self) -> None:
         await self.inner.start()
+        stale, total = await self.stale_values()
+        if stale:
+            log.warning("%d of %d values under the encryption configuration's resources are stored with another "
+                        "provider or key than the first one; re-encrypt them with `kubectl get secrets -A -o json "
+                        "| kubectl replace -f -` (and likewise for other listed resources)", stale, total)
+
+    async def stale_values(self, page: int = 500) -> tuple[int, int]:
+        """(values not written by the first provider and key, values) under the configured prefixes.
+        Values nothing can read are counted as stale too: reading them later answers the 500."""
+        stale = total = 0
+        for prefix in dict.fromkeys(rule.prefix for rule in self.rules):
+            after, revision = "", 0
+            while True:
+                res = await self.inner.list(prefix, revision=revision, limit=page, start_after=after)
+                revision = res.revision
+                for kv in res.items:
+                    chain = self._rule(kv.key)
+                    total += 1
+                    if chain is None:
+                        continue
+                    try:
+                        stale += chain.from_storage(kv.value, kv.key)[1]
+                    except TransformError:
+                        stale += 1
+                if not res.more or not res.items:
+                    break
+                after = res.items[-1].key
+        return stale, total
 
     async def close(self) -> None:
         await self.inner.close()

@@ -257,8 +257,8 @@ class Signer:
                    .public_key(req.public_key()).serial_number(x509.random_serial_number())
                    .not_valid_before(now - SIGN_BACKDATE).not_valid_after(not_after)
                    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.cert.public_key()),
-                                  critical=False))
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                       self.cert.public_key()), critical=False))  # type: ignore[arg-type]  # any CA key type
         flags = {name: False for name in set(_KEY_USAGES.values())}
         for usage in usages:
             if usage in _KEY_USAGES:

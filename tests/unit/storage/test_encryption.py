@@ -164,3 +164,17 @@ async def test_undecryptable_value_is_a_500_naming_the_key() -> None:
             f'Internal error occurred: unable to transform key "{KEY}": output array did not decrypt')
     finally:
         await inner.close()
+
+
+async def test_start_counts_values_left_with_an_older_provider() -> None:
+    inner = open_storage("memory://")
+    await inner.start()
+    try:
+        await inner.create(KEY, b"{}")  # written before encryption was configured
+        await inner.create("/registry/core/configmaps/default/c", b"{}")
+        store = encryption.TransformingStorage(inner, encryption.parse_config(_config(_aescbc(("k", K1)), IDENTITY)))
+        assert await store.stale_values() == (1, 1)
+        await store.update(KEY, b"{}", expected_revision=0)
+        assert await store.stale_values() == (0, 1)
+    finally:
+        await inner.close()
