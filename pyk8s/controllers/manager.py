@@ -108,6 +108,7 @@ BUILTIN = {
     "ttl-after-finished-controller": "pyk8s.controllers.ttlafterfinished:new",
     "certificatesigningrequest-signing-controller": "pyk8s.controllers.csrsigning:new",
     "certificatesigningrequest-approving-controller": "pyk8s.controllers.csrapproving:new",
+    "certificatesigningrequest-cleaner-controller": "pyk8s.controllers.csrcleaner:new",
     "service-lb-controller": "pyk8s.controllers.servicelb:new",
     "resourcequota-controller": "pyk8s.controllers.resourcequota:new",
     "disruption-controller": "pyk8s.controllers.disruption:new",
