@@ -41,7 +41,7 @@ from pyk8s.client.tools.events import EventRecorder
 from pyk8s.client.tools.informer import SharedInformerFactory
 from pyk8s.ingress import model as model_mod
 from pyk8s.ingress.certs import check_certificate
-from pyk8s.ingress.nginxconf import NginxSettings, render
+from pyk8s.ingress.nginxconf import TEMP_DIR, NginxSettings, render
 from pyk8s.util.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger(__name__)
@@ -80,9 +80,10 @@ class IngressOptions:
     node_name: str = ""
     worker_processes: str = "auto"
 
-    def nginx_settings(self, user: str) -> NginxSettings:
+    def nginx_settings(self, user: str, temp_dir: str = TEMP_DIR) -> NginxSettings:
         return NginxSettings(prefix=str(self.data_dir), http_port=self.http_port, https_port=self.https_port,
-                             bind_addresses=self.bind_addresses, worker_processes=self.worker_processes, user=user)
+                             bind_addresses=self.bind_addresses, worker_processes=self.worker_processes, user=user,
+                             temp_dir=temp_dir)
 
 
 def ingress_class_object(name: str = CLASS_NAME) -> Obj:
@@ -123,7 +124,7 @@ class IngressController:
     def __init__(self, client: Client, options: IngressOptions, nginx: Nginx, *, user: str = "",
                  clock: Clock = REAL_CLOCK) -> None:
         self.client, self.options, self.nginx = client, options, nginx
-        self.settings = options.nginx_settings(user)
+        self.settings = options.nginx_settings(user, str(getattr(nginx, "temp_dir", TEMP_DIR)))
         self.factory = SharedInformerFactory(client, clock=clock)
         self.ingresses = self.factory.informer(INGRESSES)
         self.classes = self.factory.informer(CLASSES)

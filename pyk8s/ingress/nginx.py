@@ -29,6 +29,7 @@ import pwd
 import shutil
 import signal
 import subprocess
+import tempfile
 from pathlib import Path
 
 from pyk8s.ingress.nginxconf import CERT_DIR, TEMP_DIR
@@ -82,6 +83,10 @@ class NginxProcess:
         self.user = user
         self.proc: subprocess.Popen[bytes] | None = None
         self.reloads = 0
+        # Workers running as another user cannot reach into our (often private) data dir: their
+        # temp files get a directory of their own in /tmp, removed when nginx stops.
+        self.own_temp = bool(user)
+        self.temp_dir = Path(tempfile.mkdtemp(prefix="pyk8s-ingress-tmp-")) if user else prefix / TEMP_DIR
 
     @property
     def pid(self) -> int | None:
@@ -89,11 +94,11 @@ class NginxProcess:
 
     def prepare(self) -> None:
         """Directories nginx writes to (temp files belong to the worker user)."""
-        for sub in ("logs", CERT_DIR, TEMP_DIR):
+        for sub in ("logs", CERT_DIR):
             (self.prefix / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(self.prefix / CERT_DIR, 0o700)
-        for kind in TEMP_KINDS:
-            path = self.prefix / TEMP_DIR / kind
+        self.temp_dir.mkdir(parents=True, exist_ok=True)
+        for path in (self.temp_dir, *(self.temp_dir / kind for kind in TEMP_KINDS)):
             path.mkdir(exist_ok=True)
             if self.user:
                 name, _, group = self.user.partition(" ")
@@ -179,6 +184,13 @@ class NginxProcess:
         return ""
 
     async def stop(self, grace: float = 10.0) -> None:
+        try:
+            await self._stop(grace)
+        finally:
+            if self.own_temp:
+                shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+    async def _stop(self, grace: float) -> None:
         proc, self.proc = self.proc, None
         if proc is None or proc.poll() is not None:
             return

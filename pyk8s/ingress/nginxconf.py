@@ -30,6 +30,7 @@ class NginxSettings:
     bind_addresses: tuple[str, ...] = ()  # empty: every address
     worker_processes: str = "auto"
     user: str = ""  # "nobody nogroup" when started as root
+    temp_dir: str = TEMP_DIR  # where the workers buffer bodies (they must be able to write there)
     access_log: bool = False
 
 
@@ -103,7 +104,8 @@ def _upstreams(model: Model) -> list[str]:
 
 def _head(settings: NginxSettings) -> list[str]:
     user = [f"user {settings.user};"] if settings.user else []
-    temp = [f"    {kind}_temp_path {TEMP_DIR}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")]
+    temp = [f"    {kind}_temp_path {settings.temp_dir}/{kind};"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")]
     access = "    access_log logs/access.log;" if settings.access_log else "    access_log off;"
     return [*user,
             "daemon off;",
