@@ -43,12 +43,9 @@ def ingress_hosts(rules: list[Obj] | None) -> str:
 
 
 def _lb(ingress: list[Obj] | None) -> str:
-    seen: list[str] = []
-    for entry in ingress or []:
-        value = entry.get("ip") or entry.get("hostname")
-        if value and value not in seen:
-            seen.append(value)
-    return ",".join(seen)
+    """Load-balancer addresses as kubectl's ADDRESS column: IP (else hostname), unique and sorted."""
+    seen = {entry.get("ip") or entry.get("hostname") for entry in ingress or []}
+    return ",".join(sorted(v for v in seen if v))
 
 
 @register(
