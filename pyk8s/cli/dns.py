@@ -62,6 +62,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--forward", action=argparse.BooleanOptionalAction, default=None,
                    help="forward names outside the cluster to --resolv-conf's servers "
                         "(default: when it names a non-loopback one)")
+    p.add_argument("--recursion-from", default="", metavar="CIDRS",
+                   help="comma-separated networks whose clients may have outside names forwarded (default: "
+                        "loopback, the pod network 10.244.0.0/16, link-local and this server's addresses; "
+                        "0.0.0.0/0,::/0 for anyone)")
     p.add_argument("--resolv-conf", default="/etc/resolv.conf", help="upstream resolvers (loopback ones are skipped)")
     p.add_argument("--register", action=argparse.BooleanOptionalAction, default=True,
                    help="keep the kube-system/kube-dns Service and an EndpointSlice pointing here (default on)")
@@ -82,7 +86,9 @@ def main(args: argparse.Namespace) -> int:
         opts = DNSOptions(bind_address=args.bind_address or default_bind_address(), port=args.port,
                           advertise_address=args.advertise_address or "", cluster_domain=args.cluster_domain,
                           cluster_dns_ip=args.cluster_dns_ip, ttl=args.ttl, pods=args.pods, forward=args.forward,
-                          resolv_conf=args.resolv_conf, register=args.register)
+                          resolv_conf=args.resolv_conf, register=args.register,
+                          recursion_from=tuple(c.strip() for c in args.recursion_from.split(",") if c.strip()))
+        opts.recursion_networks()
         if opts.register:
             opts.endpoint_address()
         Resolver.check(ttl=opts.ttl, pods=opts.pods)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pyk8s.client.rest import Client, DynamicResource
 from pyk8s.client.tools.informer import Obj, SharedInformer, SharedInformerFactory
 from pyk8s.client.tools.store import DeletedFinalStateUnknown
+from pyk8s.controllers.nodeipam import DEFAULT_CLUSTER_CIDR
 from pyk8s.dns import kubedns
 from pyk8s.dns.cluster import ClusterView
 from pyk8s.dns.forward import DEFAULT_RESOLV_CONF, Forwarder, upstreams
@@ -38,6 +39,9 @@ from pyk8s.dns.server import DNSServer
 log = logging.getLogger("pyk8s.dns")
 NAMESPACES = DynamicResource("", "v1", "namespaces", False, "Namespace")
 DEFAULT_CLUSTER_DNS = "10.96.0.10"
+#: Loopback, the pod network (the controller manager's default cluster CIDR) and the link-local
+#: node links tests and one-machine clusters use; the server's own addresses are added.
+DEFAULT_RECURSION_FROM = ("127.0.0.0/8", "::1/128", DEFAULT_CLUSTER_CIDR, "169.254.0.0/16", "fe80::/10")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,14 @@ class DNSOptions:
     forward: bool | None = None
     resolv_conf: str = DEFAULT_RESOLV_CONF
     register: bool = True
+    #: Who may have outside names forwarded (CIDRs); the cluster's own addresses by default, so a
+    #: server on a node IP is no open resolver for its LAN.  ``("0.0.0.0/0", "::/0")``: anyone.
+    recursion_from: tuple[str, ...] = ()
+
+    def recursion_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        own = [a for a in (self.bind_address, self.advertise_address) if a]
+        cidrs = self.recursion_from or (*DEFAULT_RECURSION_FROM, *own)
+        return [ipaddress.ip_network(c, strict=False) for c in cidrs]
 
     def endpoint_address(self) -> str:
         address = self.advertise_address or self.bind_address
@@ -117,7 +129,8 @@ class DNSDaemon:
             informer.add_event_handler(on_add=view.changed, on_update=view.changed, on_delete=view.changed)
         self.resolver = Resolver(view, zone=opts.cluster_domain, ttl=opts.ttl, pods=opts.pods,
                                  dns_ip=opts.cluster_dns_ip)
-        self.server = DNSServer(self.resolver, address=opts.bind_address, port=opts.port, forwarder=forwarder)
+        self.server = DNSServer(self.resolver, address=opts.bind_address, port=opts.port, forwarder=forwarder,
+                                recursion_from=opts.recursion_networks())
         try:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(factory.run(), name="dns-informers")

@@ -13,7 +13,10 @@ in a task of the server's own TaskGroup.  Wire handling follows the RFCs:
   above 0 gets BADVERS; a query that does not parse gets FORMERR (when its
   header can be read at all); an opcode other than QUERY gets NOTIMP; a
   class other than IN gets REFUSED.
-* Cluster answers are authoritative (AA); RA says whether forwarding is on.
+* Cluster answers are authoritative (AA); RA says whether forwarding is on
+  for this client: ``recursion_from`` (networks) limits who may have names
+  outside the cluster forwarded, so a server listening on a node IP is not
+  an open resolver for the whole LAN; others get REFUSED for those names.
 
 Authoritative answers are cached by the query's bytes after the ID (the
 question, flags and EDNS options determine the answer): a hit copies the
@@ -31,9 +34,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import dns.exception
 import dns.flags
@@ -42,7 +46,7 @@ import dns.opcode
 import dns.rcode
 import dns.rdataclass
 
-from pyk8s.dns.cluster import EVERYTHING, STATIC
+from pyk8s.dns.cluster import EVERYTHING
 from pyk8s.dns.forward import Forwarder
 from pyk8s.dns.resolver import Answer, Resolver
 
@@ -65,13 +69,16 @@ class DNSServer:
     name = "dns"
 
     def __init__(self, resolver: Resolver, *, address: str = "127.0.0.1", port: int = 53,
-                 forwarder: Forwarder | None = None, cache_size: int = CACHE_SIZE) -> None:
+                 forwarder: Forwarder | None = None, cache_size: int = CACHE_SIZE,
+                 recursion_from: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] | None = None) -> None:
         self.resolver, self.forwarder = resolver, forwarder
+        self.recursion_from = tuple(recursion_from) if recursion_from is not None else None
+        self._recursion_ok: dict[str, bool] = {}
         self.address, self.port = address, port
         self.cache_size = cache_size
         self.ready = asyncio.Event()
-        self._cache: dict[tuple[bool, bytes], bytes] = {}
-        self._by_scope: dict[str, list[tuple[bool, bytes]]] = {}
+        self._cache: dict[tuple[bool, bool, bytes], bytes] = {}
+        self._by_scope: dict[str, list[tuple[bool, bool, bytes]]] = {}
         self._generation = -1
         self._tg: asyncio.TaskGroup | None = None
         #: The ports actually bound (``port=0`` picks one; UDP and TCP share it).
@@ -129,11 +136,30 @@ class DNSServer:
 
     # --- answering -----------------------------------------------------------------
 
-    def answer(self, data: bytes, *, udp: bool) -> bytes | _Forward | None:
-        """The reply to one query: wire bytes, a ``_Forward`` job, or None to stay silent."""
+    def may_recurse(self, source: str) -> bool:
+        """Whether names outside the cluster are forwarded for a client at ``source``."""
+        if self.forwarder is None:
+            return False
+        if self.recursion_from is None:
+            return True
+        ok = self._recursion_ok.get(source)
+        if ok is None:
+            try:
+                ip = ipaddress.ip_address(source)
+                ok = any(ip in net for net in self.recursion_from if net.version == ip.version)
+            except ValueError:
+                ok = False
+            if len(self._recursion_ok) > 4096:
+                self._recursion_ok.clear()
+            self._recursion_ok[source] = ok
+        return ok
+
+    def answer(self, data: bytes, *, udp: bool, source: str = "127.0.0.1") -> bytes | _Forward | None:
+        """The reply to one query from ``source``: wire bytes, a ``_Forward`` job, or None to stay silent."""
         if self.resolver.view.generation != self._generation:
             self._invalidate()
-        key = (udp, data[2:])
+        recurse = self.may_recurse(source)
+        key = (udp, recurse, data[2:])
         cached = self._cache.get(key)
         if cached is not None:
             return data[:2] + cached
@@ -143,16 +169,16 @@ class DNSServer:
             return _format_error(data)
         if request.flags & dns.flags.QR:
             return None  # a response sent to us: answering it could start a reflection loop
-        response, answer = self._respond(request)
+        response, answer = self._respond(request, recurse)
         if response is None:
             return _Forward(request, answer)
         wire = _to_wire(response, _limit(request, udp))
-        if self.cache_size > 0:
+        if self.cache_size > 0 and answer is not None:
             if len(self._cache) >= self.cache_size:
                 self._cache.clear()
                 self._by_scope.clear()
             self._cache[key] = wire[2:]
-            self._by_scope.setdefault(answer.scope if answer is not None else STATIC, []).append(key)
+            self._by_scope.setdefault(answer.scope, []).append(key)
         return wire
 
     def _invalidate(self) -> None:
@@ -167,10 +193,12 @@ class DNSServer:
             for key in self._by_scope.pop(scope, ()):
                 self._cache.pop(key, None)
 
-    def _respond(self, request: dns.message.Message) -> tuple[dns.message.Message | None, Answer | None]:
+    def _respond(self, request: dns.message.Message,
+                 recurse: bool) -> tuple[dns.message.Message | None, Answer | None]:
+        """The response (None: forward it) and the cluster answer it carries (None: not cacheable)."""
         response = dns.message.make_response(request, our_payload=OUR_PAYLOAD)
         response.flags &= ~dns.flags.RA
-        if self.forwarder is not None:
+        if recurse:
             response.flags |= dns.flags.RA
         if request.edns > 0:
             response.set_rcode(dns.rcode.BADVERS)
@@ -186,12 +214,12 @@ class DNSServer:
             response.set_rcode(dns.rcode.REFUSED)
             return response, None
         answer = self.resolver.resolve(question.name, question.rdtype)
-        if answer.outside or (answer.fallthrough and self.forwarder is not None):
-            if self.forwarder is None:
+        if answer.outside or (answer.fallthrough and recurse):
+            if not recurse:
                 response.set_rcode(dns.rcode.REFUSED)
                 return response, None
             return None, None
-        if answer.external_target is not None and self.forwarder is not None:
+        if answer.external_target is not None and recurse:
             return None, answer
         _fill(response, answer)
         return response, answer
@@ -223,11 +251,13 @@ class DNSServer:
     # --- transports ----------------------------------------------------------------
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        source = str(peer[0]) if peer else ""
         try:
             while True:
                 header = await asyncio.wait_for(reader.readexactly(2), TCP_IDLE_TIMEOUT)
                 data = await asyncio.wait_for(reader.readexactly(struct.unpack("!H", header)[0]), TCP_IDLE_TIMEOUT)
-                reply = self.answer(data, udp=False)
+                reply = self.answer(data, udp=False, source=source)
                 if isinstance(reply, _Forward):
                     reply = await self.forward(reply, udp=False)
                 if reply is None:
@@ -252,7 +282,7 @@ class _UDP(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
-            reply = self.server.answer(data, udp=True)
+            reply = self.server.answer(data, udp=True, source=addr[0])
         except Exception:  # noqa: BLE001 - a bug on one query must not stop the listener
             log.exception("DNS over UDP: answering failed")
             return

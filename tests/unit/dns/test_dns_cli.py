@@ -45,3 +45,16 @@ def test_embedded_options(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError):
         DNSOptions(bind_address="0.0.0.0").endpoint_address()
     assert DNSOptions(bind_address="0.0.0.0", advertise_address="192.0.2.1").endpoint_address() == "192.0.2.1"
+
+
+def test_recursion_defaults_cover_pods_loopback_and_the_server_itself() -> None:
+    import ipaddress
+
+    nets = DNSOptions(bind_address="192.0.2.5").recursion_networks()
+    for ip in ("127.0.0.1", "10.244.3.4", "169.254.9.2", "192.0.2.5", "::1"):
+        assert any(ipaddress.ip_address(ip) in n for n in nets if n.version == ipaddress.ip_address(ip).version), ip
+    assert not any(ipaddress.ip_address("192.168.1.20") in n for n in nets if n.version == 4)
+    anyone = DNSOptions(recursion_from=("0.0.0.0/0",)).recursion_networks()
+    assert [str(n) for n in anyone] == ["0.0.0.0/0"]
+    with pytest.raises(ValueError):
+        DNSOptions(recursion_from=("nope",)).recursion_networks()

@@ -126,3 +126,24 @@ def test_a_change_drops_only_the_answers_it_can_change() -> None:
     view.services.add(z.service("web", cluster_ip="10.96.0.98"))
     view.changed(z.namespace("default"))
     assert reply(server, web).answer[0][0].to_text() == "10.96.0.98"
+
+
+def test_only_allowed_clients_get_recursion() -> None:
+    import ipaddress
+
+    from pyk8s.dns.forward import Forwarder
+
+    server = DNSServer(Resolver(big_zone()), forwarder=Forwarder(["192.0.2.1"]),
+                       recursion_from=[ipaddress.ip_network("10.244.0.0/16")])
+    outside = dns.message.make_query("example.com.", "A").to_wire()
+    # a pod may recurse: the query is handed to the forwarder (nothing is sent here)
+    assert not isinstance(server.answer(outside, udp=True, source="10.244.1.5"), bytes)
+    # anyone else: REFUSED without RA, and the cluster's own names still answered (without RA)
+    refused = dns.message.from_wire(server.answer(outside, udp=True, source="192.168.1.20"))  # type: ignore[arg-type]
+    assert refused.rcode() == dns.rcode.REFUSED and not refused.flags & dns.flags.RA
+    inside = dns.message.make_query("web.default.svc.cluster.local.", "A").to_wire()
+    pod = dns.message.from_wire(server.answer(inside, udp=True, source="10.244.1.5"))  # type: ignore[arg-type]
+    lan = dns.message.from_wire(server.answer(inside, udp=True, source="192.168.1.20"))  # type: ignore[arg-type]
+    assert pod.flags & dns.flags.RA and not lan.flags & dns.flags.RA
+    assert pod.answer == lan.answer and lan.flags & dns.flags.AA
+    assert not server.may_recurse("not-an-address")
