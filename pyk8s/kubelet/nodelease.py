@@ -102,11 +102,14 @@ class NodeLeases:
 
 
 async def ensure_namespace(client: Client) -> None:
-    """Create ``kube-node-lease`` if it does not exist (racing creators are fine)."""
+    """Create ``kube-node-lease`` if it does not exist (racing creators are fine).  A kubelet with its own
+    node credentials may not read namespaces (403): the API server makes this one at start, so go on."""
     try:
         await client.get(NAMESPACES, LEASE_NAMESPACE)
         return
     except ApiError as exc:
+        if exc.code == 403:
+            return
         if exc.code != 404:
             raise
     try:

@@ -266,8 +266,16 @@ def _roles() -> dict[str, list[Obj]]:
     }
 
 
+#: Where a pyk8s controller writes with another verb than upstream's (recorded, so the role stays honest).
+PYK8S_EXTRA: dict[str, list[Obj]] = {
+    # The revision annotation is written with a merge patch (upstream updates the whole Deployment).
+    "deployment-controller": [rule("patch", (APPS, EXTENSIONS), "deployments")],
+}
+
+
 def controller_roles() -> list[Obj]:
-    return [cluster_role(CONTROLLER_PREFIX + name, rules) for name, rules in _roles().items()]
+    return [cluster_role(CONTROLLER_PREFIX + name, rules + PYK8S_EXTRA.get(name, []))
+            for name, rules in _roles().items()]
 
 
 def controller_role_bindings() -> list[Obj]:
