@@ -40,7 +40,6 @@ from typing import Any, Protocol
 import nacl.exceptions
 import nacl.secret
 import yaml
-from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -89,14 +88,13 @@ class Identity:
 class AESCBC:
     def __init__(self, name: str, secret: bytes) -> None:
         self.prefix = f"k8s:enc:aescbc:v1:{name}:".encode()
-        self._key = secret
+        self._aes = algorithms.AES(secret)
 
     def encrypt(self, data: bytes, key: str) -> bytes:
         iv = os.urandom(16)
-        padder = padding.PKCS7(128).padder()
-        padded = padder.update(data) + padder.finalize()
-        enc = Cipher(algorithms.AES(self._key), modes.CBC(iv)).encryptor()
-        return self.prefix + iv + enc.update(padded) + enc.finalize()
+        pad = 16 - len(data) % 16  # PKCS#7: always 1..16 bytes, each the pad length
+        enc = Cipher(self._aes, modes.CBC(iv)).encryptor()
+        return self.prefix + iv + enc.update(data + bytes((pad,)) * pad) + enc.finalize()
 
     def decrypt(self, data: bytes, key: str) -> bytes:
         if len(data) < 16:
@@ -106,7 +104,7 @@ class AESCBC:
             raise TransformError("the stored data is not a multiple of the block size")
         if not body:
             raise TransformError("invalid PKCS7 data (empty or not padded)")
-        dec = Cipher(algorithms.AES(self._key), modes.CBC(iv)).decryptor()
+        dec = Cipher(self._aes, modes.CBC(iv)).decryptor()
         padded = dec.update(body) + dec.finalize()
         pad = padded[-1]
         if pad == 0 or pad > 16 or padded[-pad:] != bytes([pad]) * pad:
