@@ -47,6 +47,7 @@ Obj = dict[str, Any]
 LEEWAY = 60.0  # go-jose's DefaultLeeway
 INVALIDATED = "service account token has been invalidated"
 BAD_SIGNATURE = "go-jose/go-jose: error in cryptographic primitive"
+VERIFIED_CACHE = 4096
 
 
 def go_quote(values: Sequence[str]) -> str:
@@ -93,6 +94,7 @@ class ServiceAccountTokenAuthenticator:
         self.getter = getter
         self.clock = clock
         self.legacy = legacy
+        self._signed: dict[str, Obj] = {}
 
     async def authenticate_token(self, token: str, audiences: tuple[str, ...]) -> Result | None:
         if token.count(".") != 2:
@@ -104,9 +106,7 @@ class ServiceAccountTokenAuthenticator:
         is_legacy = self.legacy and issuer == satokens.LEGACY_ISSUER
         if not is_legacy and issuer not in self.issuers:
             return None
-        claims = jwtsign.verify(token, self.keys)
-        if claims is None:
-            raise AuthenticationError(BAD_SIGNATURE)
+        claims = self._verified(token)
         token_auds = _audiences(claims) or list(self.api_audiences)  # legacy tokens: the API's own
         requested = list(audiences) or list(self.api_audiences)
         granted = tuple(a for a in token_auds if a in requested)
@@ -118,6 +118,19 @@ class ServiceAccountTokenAuthenticator:
         else:
             user = await self._bound(claims)
         return Result(user, granted)
+
+    def _verified(self, token: str) -> Obj:
+        """The signed claims; a token's signature never changes, so verified tokens are remembered (bounded)
+        and the RSA check is paid once per token, while expiry and bindings are checked on every use."""
+        claims = self._signed.get(token)
+        if claims is None:
+            claims = jwtsign.verify(token, self.keys)
+            if claims is None:
+                raise AuthenticationError(BAD_SIGNATURE)
+            if len(self._signed) >= VERIFIED_CACHE:
+                self._signed.pop(next(iter(self._signed)))
+            self._signed[token] = claims
+        return claims
 
     # --- bound tokens --------------------------------------------------------------
 
