@@ -166,3 +166,55 @@ def test_kubelet_client_request_is_auto_approved_and_signed(cluster: ServerProce
     assert (cond["type"], cond["reason"]) == ("Approved", "AutoApproved")
     assert cond["message"] == "Auto approving kubelet client certificate after SubjectAccessReview."
     assert cert.subject.rfc4514_string() == "CN=system:node:n1,O=system:nodes"
+
+
+KUBEADM_BINDINGS = (  # what `kubeadm init` binds (upstream's API server creates the roles, not these bindings)
+    ("kubeadm:kubelet-bootstrap", "system:node-bootstrapper", "system:bootstrappers"),
+    ("kubeadm:node-autoapprove-bootstrap", "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+     "system:bootstrappers"),
+    ("kubeadm:node-autoapprove-certificate-rotation",
+     "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", "system:nodes"),
+)
+
+
+def test_bootstrap_token_to_node_certificate_and_its_renewal(cluster: ServerProcess, tmp_path: Path) -> None:
+    """The ground of `pyk8s join`: a bootstrap token asks for a node's client certificate (nodeclient),
+    then the node renews it with that certificate (selfnodeclient); both are approved by the controller."""
+    for name, role, group in KUBEADM_BINDINGS:
+        cluster.kubectl("create", "clusterrolebinding", name, f"--clusterrole={role}", f"--group={group}")
+    cluster.kubectl("create", "-f", "-", input=yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Secret", "type": "bootstrap.kubernetes.io/token",
+        "metadata": {"name": "bootstrap-token-abcdef", "namespace": "kube-system"},
+        "stringData": {"token-id": "abcdef", "token-secret": "0123456789abcdef",
+                       "usage-bootstrap-authentication": "true"}}))
+    base = ["kubectl", "--kubeconfig=/dev/null", f"--server={cluster.url}",
+            f"--certificate-authority={cluster.data_dir}/pki/ca.crt"]
+    usages = ["digital signature", "key encipherment", "client auth"]
+    key = csrs.new_key()
+    first = csrs.csr_object("node-n2-bootstrap", csrs.request_pem("system:node:n2", ("system:nodes",), key=key),
+                            "kubernetes.io/kube-apiserver-client-kubelet", usages)
+    as_token = [*base, "--token=abcdef.0123456789abcdef"]
+    created = wait_until(lambda: subprocess.run([*as_token, "create", "-f", "-"], input=yaml.safe_dump(first),
+                                                capture_output=True, text=True, timeout=30).returncode == 0,
+                         timeout=30, what="the bootstrapper's CSR (once its bindings are in effect)")
+    assert created
+    csr = _csr(cluster, "node-n2-bootstrap")
+    assert csr["spec"]["username"] == "system:bootstrap:abcdef"
+    assert "system:bootstrappers" in csr["spec"]["groups"]
+    cert = _issued(cluster, "node-n2-bootstrap")
+    cond = _csr(cluster, "node-n2-bootstrap")["status"]["conditions"][0]
+    assert (cond["reason"], cond["message"]) == (
+        "AutoApproved", "Auto approving kubelet client certificate after SubjectAccessReview.")
+
+    (tmp_path / "node.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "node.key").write_bytes(csrs.key_pem(key))
+    as_node = [*base, f"--client-certificate={tmp_path / 'node.crt'}", f"--client-key={tmp_path / 'node.key'}"]
+    renewal = csrs.csr_object("node-n2-renewal", csrs.request_pem("system:node:n2", ("system:nodes",)),
+                              "kubernetes.io/kube-apiserver-client-kubelet", usages)
+    out = subprocess.run([*as_node, "create", "-f", "-"], input=yaml.safe_dump(renewal), capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert _csr(cluster, "node-n2-renewal")["spec"]["username"] == "system:node:n2"
+    _issued(cluster, "node-n2-renewal")
+    cond = _csr(cluster, "node-n2-renewal")["status"]["conditions"][0]
+    assert cond["message"] == "Auto approving self kubelet client certificate after SubjectAccessReview."
