@@ -229,6 +229,8 @@ _EXT_KEY_USAGES = {"any": ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE, "server au
                    "netscape sgc": x509.ObjectIdentifier("2.16.840.1.113730.4.1")}
 #: How far a signed certificate is back-dated, so a client whose clock is a little behind accepts it.
 SIGN_BACKDATE = datetime.timedelta(minutes=5)
+#: Shorter lifetimes are "short": their end is not moved back by SIGN_BACKDATE (upstream's signing policy).
+SIGN_SHORT = datetime.timedelta(hours=8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,11 +250,16 @@ class Signer:
 
     def sign(self, request_pem: bytes, usages: list[str], duration: datetime.timedelta,
              now: datetime.datetime | None = None) -> bytes:
-        """A PEM certificate for the request: its subject, public key and SANs, the usages asked for,
-        valid from ``now - SIGN_BACKDATE`` for ``duration`` (never past the CA's own expiry)."""
+        """A PEM certificate for the request: its subject, public key and SANs, the usages asked for, valid
+        from ``now - SIGN_BACKDATE`` until ``now + duration`` (less SIGN_BACKDATE for lifetimes of
+        SIGN_SHORT or more, as upstream), never past the CA's own expiry.  ValueError if the CA expired."""
         req = x509.load_pem_x509_csr(request_pem)
         now = now or datetime.datetime.now(datetime.UTC)
-        not_after = min(now + duration, self.cert.not_valid_after_utc)
+        ca_end = self.cert.not_valid_after_utc
+        if now >= ca_end:
+            raise ValueError(f"refusing to sign a certificate that expired in the past: NotAfter={ca_end}")
+        end = now + duration if duration < SIGN_SHORT else now + duration - SIGN_BACKDATE
+        not_after = min(end, ca_end)
         builder = (x509.CertificateBuilder().subject_name(req.subject).issuer_name(self.cert.subject)
                    .public_key(req.public_key()).serial_number(x509.random_serial_number())
                    .not_valid_before(now - SIGN_BACKDATE).not_valid_after(not_after)

@@ -53,6 +53,12 @@ def test_client_certificate_is_signed_by_the_ca_with_the_requested_subject(signe
     assert NOW - cert.not_valid_before_utc == pki.SIGN_BACKDATE
 
 
+def test_long_lifetimes_end_earlier_by_the_backdate(signer: pki.Signer) -> None:
+    csr = _approved(csrs.request_pem("alice"), certs.KUBE_APISERVER_CLIENT, ["client auth"])
+    cert = _cert(csrsigning.plan(csr, signer, YEAR, NOW) or {})
+    assert cert.not_valid_after_utc - NOW == datetime.timedelta(seconds=YEAR) - pki.SIGN_BACKDATE
+
+
 def test_expiration_is_capped_by_the_signing_duration_and_floored_at_ten_minutes() -> None:
     assert csrsigning.duration(10 * YEAR, YEAR) == datetime.timedelta(seconds=YEAR)
     assert csrsigning.duration(None, 7200.0) == datetime.timedelta(seconds=7200)
