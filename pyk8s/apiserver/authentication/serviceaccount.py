@@ -99,7 +99,7 @@ class ServiceAccountTokenAuthenticator:
     async def authenticate_token(self, token: str, audiences: tuple[str, ...]) -> Result | None:
         if token.count(".") != 2:
             return None
-        unverified = jwtsign.unverified_claims(token)
+        unverified = self._signed.get(token) or jwtsign.unverified_claims(token)
         if unverified is None:
             return None
         issuer = unverified.get("iss")

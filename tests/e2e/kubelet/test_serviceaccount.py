@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from pathlib import Path
 
+from pyk8s.util import kubeconfig
 from tests.e2e.helpers import row_for, wait_until
 from tests.e2e.kubelet.conftest import Cluster
 
@@ -33,6 +37,15 @@ def test_token_volume_is_mounted_and_the_token_authenticates(cluster: Cluster) -
                                      input=json.dumps(review)).stdout)
     assert out["status"]["authenticated"] is True
     assert out["status"]["user"]["username"] == "system:serviceaccount:default:default"
-    whoami = cluster.kubectl("--token", token, "auth", "whoami", "-o", "json", check=False)
+    # A kubeconfig with only the token: beside the admin's certificate the certificate would win (authenticated
+    # first, as upstream).
+    server = cluster.server
+    with open(os.path.join(server.data_dir, "pki", "ca.crt"), "rb") as f:
+        doc = kubeconfig.build_kubeconfig(server=server.url, ca_pem=f.read(), user="pod", token=token)
+    token_kubeconfig = Path(server.root) / "pod-token.kubeconfig"
+    kubeconfig.write_kubeconfig(token_kubeconfig, doc)
+    whoami = subprocess.run(["kubectl", f"--kubeconfig={token_kubeconfig}", f"--cache-dir={server.cache_dir}", "auth",
+                             "whoami", "-o", "json"], capture_output=True, text=True, timeout=60,
+                            env=server.kubectl_env(), check=False)
     assert whoami.returncode == 0, whoami.stderr
     assert json.loads(whoami.stdout)["status"]["userInfo"]["username"] == "system:serviceaccount:default:default"
