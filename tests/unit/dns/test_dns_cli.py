@@ -58,3 +58,23 @@ def test_recursion_defaults_cover_pods_loopback_and_the_server_itself() -> None:
     assert [str(n) for n in anyone] == ["0.0.0.0/0"]
     with pytest.raises(ValueError):
         DNSOptions(recursion_from=("nope",)).recursion_networks()
+
+
+def test_pyk8s_server_runs_dns_as_a_component_and_disable_names_it() -> None:
+    from pyk8s.cli import server as server_cli
+    from pyk8s.daemons import controlplane
+    from pyk8s.daemons.dns import DNSDaemon
+    from pyk8s.daemons.server import ServerAssembly
+
+    assert "dns" in controlplane.COMPONENTS
+    args = build_parser().parse_args(["server", "--data-dir", "/tmp/x", "--bind-address", "169.254.3.1",
+                                      "--service-cluster-ip-range", "10.100.0.0/16"])
+    opts = server_cli.options(args, environ={})
+    assembly = ServerAssembly(opts)
+    (component,) = [c for c in (make(assembly) for make in opts.extra) if c.name == "dns"]
+    daemon = component.build(object())  # type: ignore[attr-defined]
+    assert isinstance(daemon, DNSDaemon)
+    assert (daemon.opts.bind_address, daemon.opts.cluster_dns_ip, daemon.opts.port) == ("169.254.3.1", "10.100.0.10", 53)
+    off = server_cli.options(build_parser().parse_args(["server", "--data-dir", "/tmp/x", "--disable", "dns"]),
+                             environ={})
+    assert "dns" in off.disable
