@@ -11,6 +11,7 @@ from typing import Any
 from pyk8s.api import meta_v1
 from pyk8s.api.core_v1 import quantities
 from pyk8s.api.core_v1.common import P, ref, register_kind, spec_of
+from pyk8s.api.core_v1.helpers import resources
 from pyk8s.machinery.quantity import parse as parse_q
 from pyk8s.machinery.schema import STRING, STRING_LIST, ArrayOf, Field, MapOf, Quantity, define
 from pyk8s.machinery.scheme import Strategy
@@ -49,6 +50,11 @@ SCOPES = ["BestEffort", "CrossNamespacePodAffinity", "NotBestEffort", "NotTermin
 def _validate_amounts(values: Any, path: str) -> list[FieldError]:
     errs: list[FieldError] = []
     for name, value in (values or {}).items():
+        parsed = resources.parse_quantity(value)  # cached: status writes repeat the same amounts
+        if parsed is not None:
+            if parsed.value < 0:
+                errs.append(invalid(f"{path}[{name}]", str(value), "must be greater than or equal to 0"))
+            continue
         try:
             if parse_q(value).value < 0:
                 errs.append(invalid(f"{path}[{name}]", str(value), "must be greater than or equal to 0"))

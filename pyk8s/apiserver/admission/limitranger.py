@@ -35,7 +35,7 @@ MAX_MILLI = (2**63 - 1) // 1000  # resource.MaxMilliValue
 
 
 def _q(value: Any) -> quantity.Quantity | None:
-    return quantity.try_parse(value)
+    return resources.parse_quantity(value)
 
 
 def _observed(req: Any, lim: Any, enforced: quantity.Quantity) -> tuple[int, int, int]:

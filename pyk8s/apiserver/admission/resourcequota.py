@@ -106,8 +106,8 @@ def check_quota_status(quota: Obj, attrs: Attributes) -> None:
 def charge(quota: Obj, delta: dict[str, q.quantity.Quantity], attrs: Attributes) -> dict[str, str] | None:
     """The quota's new ``status.used`` with ``delta`` added (None if it counts none of it); 403 past hard."""
     status = quota.get("status") or {}
-    hard = {k: q.quantity.parse(v) for k, v in (status.get("hard") or {}).items()}
-    used = {k: q.quantity.parse(v) for k, v in (status.get("used") or {}).items()}
+    hard = q.parse_list(status.get("hard"))
+    used = q.parse_list(status.get("used"))
     requested = {k: v for k, v in delta.items() if k in hard}
     if not requested:
         return None

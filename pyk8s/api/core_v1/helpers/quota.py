@@ -49,6 +49,11 @@ MUST_SPECIFY = frozenset({"cpu", "memory", "requests.cpu", "requests.memory", "l
 STORAGE_CLASS_SUFFIX = ".storageclass.storage.k8s.io/"
 ONE = quantity.parse(1)
 ZERO = quantity.parse(0)
+_COUNTS = [quantity.parse(n) for n in range(64)]
+
+
+def _count(n: int) -> quantity.Quantity:
+    return _COUNTS[n] if n < len(_COUNTS) else quantity.parse(n)
 
 
 def count_name(group: str, plural: str) -> str:
@@ -153,7 +158,7 @@ def pod_compute_usage(requests: Mapping[str, Any], limits: Mapping[str, Any]) ->
     """``pods: 1`` plus the compute names for given requests and limits (quantities or their strings)."""
     out: Usage = {"pods": ONE}
     for name, value in requests.items():
-        q = value if isinstance(value, quantity.Quantity) else quantity.try_parse(value)
+        q = resources.parse_quantity(value)
         if q is None:
             continue
         if name in COMPUTE:
@@ -162,7 +167,7 @@ def pod_compute_usage(requests: Mapping[str, Any], limits: Mapping[str, Any]) ->
         elif name.startswith("hugepages-") or "/" in name:
             out[f"requests.{name}"] = q
     for name, value in limits.items():
-        q = value if isinstance(value, quantity.Quantity) else quantity.try_parse(value)
+        q = resources.parse_quantity(value)
         if q is not None and (name in COMPUTE or name.startswith("hugepages-")):
             out[f"limits.{name}"] = q
     return out
@@ -182,12 +187,12 @@ def service_usage(svc: Obj) -> Usage:
     ports = [p for p in spec.get("ports") or [] if isinstance(p, dict)]
     kind = spec.get("type")
     if kind == "NodePort":
-        out["services.nodeports"] = quantity.parse(len(ports))
+        out["services.nodeports"] = _count(len(ports))
     elif kind == "LoadBalancer":
         if spec.get("allocateLoadBalancerNodePorts") is False:
-            out["services.nodeports"] = quantity.parse(sum(1 for p in ports if p.get("nodePort")))
+            out["services.nodeports"] = _count(sum(1 for p in ports if p.get("nodePort")))
         else:
-            out["services.nodeports"] = quantity.parse(len(ports))
+            out["services.nodeports"] = _count(len(ports))
         out["services.loadbalancers"] = ONE
     return out
 
@@ -199,7 +204,7 @@ def claim_usage(pvc: Obj) -> Usage:
         "volume.beta.kubernetes.io/storage-class") or ""
     if klass:
         out[f"{klass}{STORAGE_CLASS_SUFFIX}persistentvolumeclaims"] = ONE
-    storage = quantity.try_parse(((spec.get("resources") or {}).get("requests") or {}).get("storage"))
+    storage = resources.parse_quantity(((spec.get("resources") or {}).get("requests") or {}).get("storage"))
     if storage is not None:
         out["requests.storage"] = storage
         if klass:
@@ -252,6 +257,16 @@ def missing_requirements(pod: Obj, required: Iterable[str]) -> str:
     if not missing:
         return ""
     return "must specify " + "; ".join(f"{n} for: {','.join(sorted(missing[n]))}" for n in sorted(missing))
+
+
+def parse_list(values: Mapping[str, Any] | None) -> Usage:
+    """A ResourceList's parseable amounts (cached parsing)."""
+    out: Usage = {}
+    for k, v in (values or {}).items():
+        q = resources.parse_quantity(v)
+        if q is not None:
+            out[k] = q
+    return out
 
 
 def pretty(values: Mapping[str, Any]) -> str:

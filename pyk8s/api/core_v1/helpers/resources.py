@@ -71,10 +71,22 @@ def _max(into: Resources, more: Mapping[str, int]) -> None:
 QuantityList = dict[str, quantity.Quantity]
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse_text(text: str) -> quantity.Quantity | None:
+    return quantity.try_parse(text)
+
+
+def parse_quantity(value: object) -> quantity.Quantity | None:
+    """``quantity.try_parse``, cached for strings: quotas and limits repeat the same few."""
+    if isinstance(value, quantity.Quantity):
+        return value
+    return _parse_text(value) if isinstance(value, str) else quantity.try_parse(value)
+
+
 def _parsed(values: Mapping[str, Any] | None) -> QuantityList:
     out: QuantityList = {}
     for name, value in (values or {}).items():
-        q = quantity.try_parse(value)
+        q = parse_quantity(value)
         if q is not None:
             out[name] = q
     return out

@@ -1,0 +1,88 @@
+"""Admission chain cost: pod creates through the registry with the full default chain, against the
+same creates with no admission plugins, in the same run (issue 13 section 4).
+
+The namespace holds what makes every plugin work: a LimitRange (defaults and bounds), a ResourceQuota
+on pods and compute (the controller's status filled in, so the quota charges on every create) and
+the Pod Security labels (enforce baseline, warn restricted).  Storage is the memory driver, so the
+numbers are the API server's own CPU per create, without HTTP or disk.
+
+    .venv/bin/python benchmarks/admission_bench.py            # 2,000 pods per variant
+    .venv/bin/python benchmarks/admission_bench.py --pods 500
+
+Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+import pyk8s.api  # noqa: F401 - fills SCHEME
+from pyk8s.apiserver.admission.chain import Chain
+from pyk8s.apiserver.bootstrap import bootstrap
+from pyk8s.apiserver.registry import Registry, build_registry
+from pyk8s.apiserver.registry.rest import WriteOptions
+from pyk8s.machinery.scheme import SCHEME
+from pyk8s.storage import open_storage
+
+NS = "bench"
+
+
+async def prepare(registry: Registry, pods: int) -> None:
+    await registry.store("", "namespaces").create("", {"metadata": {"name": NS, "labels": {  # type: ignore[union-attr]
+        "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted"}}},
+        WriteOptions())
+    await registry.store("", "limitranges").create(NS, {"metadata": {"name": "lr"}, "spec": {"limits": [  # type: ignore[union-attr]
+        {"type": "Container", "default": {"cpu": "10m", "memory": "16Mi"}, "max": {"cpu": "1"}}]}}, WriteOptions())
+    quotas = registry.store("", "resourcequotas")
+    assert quotas is not None
+    hard = {"pods": str(pods * 2), "requests.cpu": "1000", "limits.memory": "1000Gi"}
+    quota = await quotas.create(NS, {"metadata": {"name": "q"}, "spec": {"hard": hard}}, WriteOptions())
+    quota["status"] = {"hard": hard, "used": {k: "0" for k in hard}}
+    await quotas.update(NS, "q", quota, WriteOptions(), subresource="status")
+
+
+async def run(pods: int, full: bool) -> list[float]:
+    storage = open_storage("memory://")
+    await storage.start()
+    registry = build_registry(SCHEME, storage)
+    if not full:
+        registry.admission = Chain([])
+    await bootstrap(registry, api_address="127.0.0.1", api_port=6443)
+    await prepare(registry, pods)
+    store = registry.store("", "pods")
+    assert store is not None
+    times: list[float] = []
+    try:
+        for i in range(pods):
+            body = {"metadata": {"name": f"p{i}"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+            start = time.perf_counter()
+            await store.create(NS, body, WriteOptions())
+            times.append(time.perf_counter() - start)
+    finally:
+        await registry.close()
+        await storage.close()
+    return times
+
+
+def summary(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    return statistics.fmean(times) * 1000, ordered[int(len(ordered) * 0.99) - 1] * 1000
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pods", type=int, default=2000)
+    args = parser.parse_args()
+    bare = summary(await run(args.pods, full=False))
+    full = summary(await run(args.pods, full=True))
+    print(f"pods per variant: {args.pods}")
+    print(f"no admission:   mean {bare[0]:.3f} ms, p99 {bare[1]:.3f} ms per create")
+    print(f"full chain:     mean {full[0]:.3f} ms, p99 {full[1]:.3f} ms per create")
+    print(f"ratio full/none: mean {full[0] / bare[0]:.2f}x, p99 {full[1] / bare[1]:.2f}x")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
