@@ -5,7 +5,9 @@ namespace): nginx proxies straight to pod IPs, so it must reach them.
 ``--http-port``/``--https-port`` (80, 443) and ``--bind-address``
 (repeatable; every address by default) say where nginx listens;
 ``--publish-address`` (repeatable) is what Ingress statuses show, else the
-InternalIPs of ``--node-name``, else the specific bind addresses.  nginx's
+load-balancer IPs of ``--publish-service`` (a LoadBalancer Service the
+controller keeps, with this nginx as its endpoints), else the InternalIPs of
+``--node-name``, else the specific bind addresses.  nginx's
 files (configuration, certificates, logs, temp files) live in
 ``--data-dir``.  SIGTERM/SIGINT stop nginx gracefully and exit 0; no nginx
 binary, or a bad flag, is one line on stderr and exit 1.
@@ -60,6 +62,9 @@ def register(subparsers: Any) -> None:
                    help="address to listen on, repeatable (default: every address)")
     p.add_argument("--publish-address", type=_address, action="append", default=[], metavar="IP",
                    help="address written to Ingress statuses, repeatable (default: the node's InternalIPs)")
+    p.add_argument("--publish-service", default="kube-system/pyk8s-ingress", metavar="NAMESPACE/NAME",
+                   help="LoadBalancer Service kept for the controller (its endpoints: this nginx), whose address "
+                        "Ingress statuses show once it has one ('' for none; default kube-system/pyk8s-ingress)")
     p.add_argument("--node-name", default="", help="the node this runs on (its InternalIPs are published)")
     p.add_argument("--ingress-class", default=CLASS_NAME, help=f"the IngressClass to create and serve ({CLASS_NAME})")
     p.add_argument("--nginx", default="", metavar="PATH", help="the nginx binary (default: nginx on PATH)")
@@ -72,7 +77,7 @@ def options_from(args: argparse.Namespace) -> IngressOptions:
     return IngressOptions(data_dir=args.data_dir.resolve(), class_name=args.ingress_class, http_port=args.http_port,
                           https_port=args.https_port, bind_addresses=tuple(args.bind_address),
                           publish_addresses=tuple(args.publish_address), node_name=args.node_name,
-                          worker_processes=args.worker_processes)
+                          worker_processes=args.worker_processes, publish_service=args.publish_service)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -29,7 +29,9 @@ distinct message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,6 +42,7 @@ from pyk8s.client.tools.controller import Controller
 from pyk8s.client.tools.events import EventRecorder
 from pyk8s.client.tools.informer import SharedInformerFactory
 from pyk8s.ingress import model as model_mod
+from pyk8s.ingress import publish
 from pyk8s.ingress.certs import check_certificate
 from pyk8s.ingress.nginxconf import TEMP_DIR, NginxSettings, render
 from pyk8s.util.clock import REAL_CLOCK, Clock
@@ -79,6 +82,8 @@ class IngressOptions:
     publish_addresses: tuple[str, ...] = ()
     node_name: str = ""
     worker_processes: str = "auto"
+    #: namespace/name of the LoadBalancer Service kept for the controller ("" for none; see ``publish``).
+    publish_service: str = f"{publish.NAMESPACE}/{publish.NAME}"
 
     def nginx_settings(self, user: str, temp_dir: str = TEMP_DIR) -> NginxSettings:
         return NginxSettings(prefix=str(self.data_dir), http_port=self.http_port, https_port=self.https_port,
@@ -141,6 +146,9 @@ class IngressController:
         self.applied: str | None = None
         self.synced_generations: dict[str, tuple[str, int]] = {}
         self.warned: dict[str, set[tuple[str, str]]] = {}
+        self.publish_service = publish.parse(options.publish_service)
+        self.instance = options.node_name or socket.gethostname().lower()
+        self.published: tuple[bool, list[str]] = (False, [])
 
     def _poke(self, *_: object) -> None:
         self.controller.queue.add(SYNC_KEY)
@@ -156,7 +164,10 @@ class IngressController:
                 await self.controller.ready.wait()
                 self._poke()
         finally:
-            await self.nginx.stop()
+            try:
+                await self.nginx.stop()
+            finally:
+                await self._withdraw()
 
     async def ensure_class(self) -> None:
         try:
@@ -223,9 +234,8 @@ class IngressController:
 
     # --- status -------------------------------------------------------------------------------
 
-    async def publish_addresses(self) -> list[str]:
-        if self.options.publish_addresses:
-            return list(self.options.publish_addresses)
+    async def own_addresses(self) -> list[str]:
+        """Where nginx is reachable: the node's InternalIPs, else the specific bind addresses."""
         if self.options.node_name:
             try:
                 node = await self.client.get(NODES, self.options.node_name)
@@ -238,6 +248,47 @@ class IngressController:
                 if ips:
                     return ips
         return [a for a in self.options.bind_addresses if a not in ("0.0.0.0", "::")]
+
+    async def publish_addresses(self) -> list[str]:
+        """What Ingress statuses show: --publish-address, else the publish Service's LB IPs, else our own."""
+        own = await self.own_addresses()
+        if self.publish_service is not None:
+            try:
+                await self._keep_publish_objects(own)
+            except ApiError as exc:  # routing and statuses go on; the next sync tries again
+                log.warning("ingress: cannot keep the publish Service %s/%s: %s", *self.publish_service, exc)
+        if self.options.publish_addresses:
+            return list(self.options.publish_addresses)
+        if self.publish_service is not None:
+            ns, name = self.publish_service
+            lb = publish.load_balancer_ips(self.services.lister.get(name, ns))
+            if lb:
+                return lb
+        return own
+
+    async def _keep_publish_objects(self, own: list[str]) -> None:
+        assert self.publish_service is not None
+        ns, name = self.publish_service
+        has_service = self.services.lister.get(name, ns) is not None
+        if self.published == (has_service, own):
+            return
+        o = self.options
+        if not has_service:
+            await self.client.apply(SERVICES, publish.service(ns, name, o.http_port, o.https_port), force=True)
+        if own:
+            await self.client.apply(SLICES, publish.endpoint_slice(ns, name, self.instance, own, http_port=o.http_port,
+                                                           https_port=o.https_port, node_name=o.node_name),
+                                    force=True)
+        self.published = (True, own)
+
+    async def _withdraw(self) -> None:
+        """Our endpoints leave the publish Service when we stop (best effort: the API may be gone too)."""
+        if self.publish_service is None or not self.published[1]:
+            return
+        ns, name = self.publish_service
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.client.delete(SLICES, publish.slice_name(name, self.instance),
+                                                      namespace=ns), 5)
 
     async def update_statuses(self, ingresses: list[Obj]) -> bool:
         """Write our address into each Ingress's status; False when there is no address to write."""

@@ -21,8 +21,8 @@ def _lb(name: str, app: str, port: int = PORT) -> dict[str, Any]:
                      "ports": [{"name": "http", "port": port, "targetPort": 8080}]}}
 
 
-def _external_ip(c: Cluster, name: str) -> str:
-    out = c.kubectl("-n", NS, "get", "svc", name, check=False).stdout.splitlines()
+def _external_ip(c: Cluster, name: str, ns: str = NS) -> str:
+    out = c.kubectl("-n", ns, "get", "svc", name, check=False).stdout.splitlines()
     return out[1].split()[3] if len(out) > 1 else ""
 
 
@@ -37,6 +37,23 @@ def test_load_balancer_gets_the_node_ip_and_serves(cluster: Cluster, proxy: Any)
         return cluster.ingress.curl(f"http://{cluster.node_ip}:{PORT}/index.html").stdout.strip()
 
     wait_until(lambda: fetch() == "alpha", timeout=30, what=f"curl {cluster.node_ip}:{PORT} through the proxy")
+
+
+def test_the_ingress_has_its_own_load_balancer_holding_80_and_443(cluster: Cluster, proxy: Any) -> None:
+    wait_until(lambda: _external_ip(cluster, "pyk8s-ingress", "kube-system") == cluster.node_ip, timeout=20,
+               what="the ingress's LoadBalancer Service")
+    # Through the proxy's rules for that address (the endpoints are nginx on the node), the routes still work.
+    out = cluster.ingress.curl("-H", "Host: alpha.example.test", f"http://{cluster.node_ip}/index.html")
+    assert out.stdout.strip() == "alpha", out.stderr
+    # A user's LoadBalancer on port 80 would capture the ingress's traffic on the shared node address: refused.
+    cluster.apply(_lb("lb-on-80", "alpha", port=80))
+
+    def described() -> str:
+        return " ".join(cluster.kubectl("-n", NS, "describe", "svc", "lb-on-80").stdout.split())
+
+    wait_until(lambda: "AllocationFailed" in described(), timeout=20, what="the AllocationFailed event")
+    assert f"port 80/TCP on {cluster.node_ip} is already in use by kube-system/pyk8s-ingress" in described()
+    cluster.kubectl("-n", NS, "delete", "svc", "lb-on-80")
 
 
 def test_pool_exhaustion_is_explained_and_retried(cluster: Cluster) -> None:

@@ -126,3 +126,21 @@ async def test_other_classes_are_ignored_and_refused_configs_keep_the_old_one(en
     env.nginx.refuse = ""
     await env.client.create(INGRESSES, ingress("later", "later.example.com", "web"), namespace="ns")
     await eventually(lambda: "refused.example.com" in env.nginx.configs[-1])
+
+
+async def test_the_publish_service_carries_our_endpoints_and_its_ip_is_published(env: Env) -> None:
+    await env.client.create(INGRESSES, ingress("site", "a.example.com", "web"), namespace="ns")
+    await eventually(lambda: env.obj("v1/services", "kube-system", "pyk8s-ingress") is not None
+                     and env.obj("discovery.k8s.io/v1/endpointslices", "kube-system", "pyk8s-ingress-n1") is not None)
+    svc = env.obj("v1/services", "kube-system", "pyk8s-ingress") or {}
+    assert svc["spec"]["type"] == "LoadBalancer" and "selector" not in svc["spec"]
+    assert [(p["name"], p["port"], p["targetPort"]) for p in svc["spec"]["ports"]] == [("http", 80, 80),
+                                                                                      ("https", 443, 443)]
+    es = env.obj("discovery.k8s.io/v1/endpointslices", "kube-system", "pyk8s-ingress-n1") or {}
+    assert es["metadata"]["labels"]["kubernetes.io/service-name"] == "pyk8s-ingress"
+    assert [e["addresses"] for e in es["endpoints"]] == [["169.254.9.2"]]
+    # The load-balancer controller gives the Service an address: Ingress statuses show it.
+    svc["status"] = {"loadBalancer": {"ingress": [{"ip": "10.0.0.8", "ipMode": "VIP"}]}}
+    await env.client.update(SERVICES, svc, namespace="kube-system", subresource="status")
+    await eventually(lambda: ((env.obj("networking.k8s.io/v1/ingresses", "ns", "site") or {}).get("status") or {})
+                     .get("loadBalancer") == {"ingress": [{"ip": "10.0.0.8"}]})
