@@ -147,9 +147,9 @@ class Resolver:
 
     def _zone_node(self, qname: dns.name.Name, want: int) -> tuple[Node | None, str]:
         """The node and its cache scope; ``want`` (a type, or ANY) spares building records nobody asked for."""
-        labels = tuple(label.decode("latin-1").lower() for label in qname.relativize(self.zone).labels)
-        if labels == ("@",) or qname == self.zone:
-            labels = ()
+        # qname is under the zone: its labels left of the zone's (no relativized Name to build).
+        relative = qname.labels[:len(qname.labels) - len(self.zone.labels)]
+        labels = tuple(label.decode("latin-1").lower() for label in relative)
         q = names.parse(labels)
         if q.kind in (names.Kind.SERVICE, names.Kind.ENDPOINT, names.Kind.SRV_PROTO, names.Kind.SRV):
             return self._service_node(q, want), f"{q.namespace}/{q.service}"
