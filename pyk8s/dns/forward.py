@@ -28,6 +28,10 @@ import dns.message
 
 log = logging.getLogger("pyk8s.dns.forward")
 DEFAULT_RESOLV_CONF = "/etc/resolv.conf"
+#: systemd-resolved's list of the real upstream servers, behind its 127.0.0.53 stub (kubeadm points
+#: the kubelet's --resolv-conf here for the same reason, kubernetes/kubeadm#998).
+SYSTEMD_RESOLVED_CONF = "/run/systemd/resolve/resolv.conf"
+STUB_RESOLVER = "127.0.0.53"
 
 
 def parse_nameservers(text: str) -> list[str]:
@@ -43,18 +47,37 @@ def parse_nameservers(text: str) -> list[str]:
     return out
 
 
-def upstreams(resolv_conf: str = DEFAULT_RESOLV_CONF, own: frozenset[str] = frozenset()) -> list[str]:
-    """Usable upstream servers from ``resolv_conf``: not loopback, not unspecified, not ourselves."""
+def upstreams(resolv_conf: str = DEFAULT_RESOLV_CONF, own: frozenset[str] = frozenset(), *,
+              resolved_conf: str = SYSTEMD_RESOLVED_CONF) -> list[str]:
+    """Usable upstream servers from ``resolv_conf``: not loopback, not unspecified, not ourselves.
+
+    When the file names only systemd-resolved's stub (127.0.0.53), the servers behind the stub
+    (``resolved_conf``) are used instead, filtered the same way.
+    """
     try:
         text = Path(resolv_conf).read_text()
     except OSError as exc:
         log.warning("cannot read %s (%s): forwarding is off", resolv_conf, exc.strerror or exc)
         return []
+    servers = parse_nameservers(text)
+    usable = _usable(servers, own, resolv_conf)
+    if not usable and STUB_RESOLVER in servers and resolved_conf and resolved_conf != resolv_conf:
+        try:
+            usable = _usable(parse_nameservers(Path(resolved_conf).read_text()), own, resolved_conf)
+        except OSError:
+            return []
+        if usable:
+            log.info("%s names systemd-resolved's stub: forwarding to the servers of %s", resolv_conf,
+                     resolved_conf)
+    return usable
+
+
+def _usable(servers: list[str], own: frozenset[str], source: str) -> list[str]:
     usable: list[str] = []
-    for server in parse_nameservers(text):
+    for server in servers:
         ip = ipaddress.ip_address(server)
         if ip.is_loopback or ip.is_unspecified or server in own:
-            log.info("not forwarding to %s from %s: it would loop back to this host", server, resolv_conf)
+            log.info("not forwarding to %s from %s: it would loop back to this host", server, source)
             continue
         usable.append(server)
     return usable

@@ -24,7 +24,17 @@ def test_loopback_and_own_addresses_are_skipped(tmp_path: Path) -> None:
 def test_only_loopback_means_no_upstream(tmp_path: Path) -> None:
     conf = tmp_path / "resolv.conf"
     conf.write_text("nameserver 127.0.0.53\noptions edns0 trust-ad\n")
-    assert upstreams(str(conf)) == []
+    assert upstreams(str(conf), resolved_conf=str(tmp_path / "none")) == []
     assert upstreams(str(tmp_path / "missing")) == []
     with pytest.raises(ValueError):
         Forwarder([])
+
+
+def test_systemd_resolved_stub_is_replaced_by_the_servers_behind_it(tmp_path: Path) -> None:
+    conf, resolved = tmp_path / "resolv.conf", tmp_path / "resolved.conf"
+    conf.write_text("nameserver 127.0.0.53\nsearch lan\n")
+    resolved.write_text("nameserver 192.0.2.53\nnameserver 127.0.0.1\n")
+    assert upstreams(str(conf), resolved_conf=str(resolved)) == ["192.0.2.53"]
+    # another loopback resolver (dnsmasq on 127.0.1.1) is not systemd-resolved: no guessing
+    conf.write_text("nameserver 127.0.1.1\n")
+    assert upstreams(str(conf), resolved_conf=str(resolved)) == []
