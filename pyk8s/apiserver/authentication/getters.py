@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from pyk8s.apiserver.registry import cachedreads
+from pyk8s.apiserver.registry.generic import MERGE_PATCH
+from pyk8s.apiserver.registry.rest import WriteOptions
 from pyk8s.machinery.errors import StatusError
 from pyk8s.machinery.scheme import Scheme
 
@@ -20,6 +22,12 @@ Obj = dict[str, Any]
 class ObjectGetter(Protocol):
     async def get(self, resource: str, namespace: str, name: str) -> Obj | None:
         """The core/v1 object ``resource``/``name`` (None if it does not exist)."""
+        ...
+
+
+class LabelWriter(Protocol):
+    async def set_label(self, resource: str, namespace: str, name: str, key: str, value: str) -> None:
+        """Set one label on a core/v1 object (upstream's legacy-token tracking patch)."""
         ...
 
 
@@ -46,6 +54,14 @@ class RegistryGetter:
             raise
         return obj
 
+    async def set_label(self, resource: str, namespace: str, name: str, key: str, value: str) -> None:
+        store = self.registry.store("", resource) if hasattr(self.registry, "store") else None
+        if store is None:
+            return
+        patch = {"metadata": {"labels": {key: value}}}
+        await store.patch(namespace, name, MERGE_PATCH, patch, WriteOptions(user="system:apiserver",
+                                                                             field_manager="kube-apiserver"))
+
 
 class DictGetter:
     """A getter over a plain dict keyed by (resource, namespace, name): for tests and tools."""
@@ -55,3 +71,8 @@ class DictGetter:
 
     async def get(self, resource: str, namespace: str, name: str) -> Obj | None:
         return self.objects.get((resource, namespace, name))
+
+    async def set_label(self, resource: str, namespace: str, name: str, key: str, value: str) -> None:
+        obj = self.objects.get((resource, namespace, name))
+        if obj is not None:
+            obj.setdefault("metadata", {}).setdefault("labels", {})[key] = value

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -48,6 +49,9 @@ LEEWAY = 60.0  # go-jose's DefaultLeeway
 INVALIDATED = "service account token has been invalidated"
 BAD_SIGNATURE = "go-jose/go-jose: error in cryptographic primitive"
 VERIFIED_CACHE = 4096
+LAST_USED_LABEL = "kubernetes.io/legacy-token-last-used"
+INVALID_SINCE_LABEL = "kubernetes.io/legacy-token-invalid-since"
+log = logging.getLogger("pyk8s.apiserver.authn")
 
 
 def go_quote(values: Sequence[str]) -> str:
@@ -215,6 +219,12 @@ class ServiceAccountTokenAuthenticator:
         secret = await self.getter.get("secrets", namespace, secret_name)
         if secret is None or (secret.get("metadata") or {}).get("deletionTimestamp"):
             raise AuthenticationError("token has been invalidated")
+        labels = (secret.get("metadata") or {}).get("labels") or {}
+        if INVALID_SINCE_LABEL in labels:
+            raise AuthenticationError(
+                f"the token in secret {namespace}/{secret_name} for service account {namespace}/{sa_name} has been "
+                "marked invalid. Use tokens from the TokenRequest API or manually created secret-based tokens, or "
+                f"remove the '{INVALID_SINCE_LABEL}' label from the secret to temporarily allow use of this token")
         stored = (secret.get("data") or {}).get(satokens.TOKEN_KEY)
         try:
             stored_token = base64.b64decode(stored, validate=True) if isinstance(stored, str) else b""
@@ -229,4 +239,17 @@ class ServiceAccountTokenAuthenticator:
             raise AuthenticationError(f"service account {namespace}/{sa_name} has been deleted")
         if _uid(sa) != sa_uid:
             raise AuthenticationError(f"service account UID ({_uid(sa)}) does not match claim ({sa_uid})")
+        await self._track_use(namespace, secret_name, labels)
         return UserInfo(satokens.username(namespace, sa_name), service_account_groups(namespace), sa_uid)
+
+    async def _track_use(self, namespace: str, secret_name: str, labels: dict[str, str]) -> None:
+        """Upstream's legacy token tracking: the Secret's ``last-used`` label names the day (UTC) it was last
+        used, written at most once a day; a failed write does not fail the request."""
+        today = time.strftime("%Y-%m-%d", time.gmtime(self.clock()))
+        writer = getattr(self.getter, "set_label", None)
+        if labels.get(LAST_USED_LABEL) == today or writer is None:
+            return
+        try:
+            await writer("secrets", namespace, secret_name, LAST_USED_LABEL, today)
+        except Exception as exc:  # noqa: BLE001 - tracking is best effort, as upstream logs and goes on
+            log.warning("failed to mark legacy token secret %s/%s as used: %s", namespace, secret_name, exc)

@@ -76,6 +76,11 @@ class _LateGetter:
     async def get(self, resource: str, namespace: str, name: str) -> dict[str, Any] | None:
         return None if self.inner is None else await self.inner.get(resource, namespace, name)
 
+    async def set_label(self, resource: str, namespace: str, name: str, key: str, value: str) -> None:
+        writer = getattr(self.inner, "set_label", None)
+        if writer is not None:
+            await writer(resource, namespace, name, key, value)
+
 
 class Authenticator(UnionAuthenticator):
     """The server's union authenticator, built from its parts.

@@ -236,5 +236,7 @@ async def test_legacy_token_works_until_its_secret_is_deleted(api):
     status, me = await whoami(api, token)
     assert status == 201, json.dumps(me)
     assert me["status"]["userInfo"]["username"] == "system:serviceaccount:team:bot"
+    stored = await (await api.get("/api/v1/namespaces/team/secrets/bot-token", headers=ADMIN)).json()
+    assert "kubernetes.io/legacy-token-last-used" in stored["metadata"]["labels"]  # upstream's tracking
     await api.delete("/api/v1/namespaces/team/secrets/bot-token", headers=ADMIN)
     assert (await whoami(api, token))[0] == 401

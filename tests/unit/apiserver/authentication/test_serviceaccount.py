@@ -142,3 +142,19 @@ async def test_legacy_token_works_while_its_secret_holds_it(issuer):
         await authn(issuer, world(secret=other)).authenticate_token(token, API)
     with pytest.raises(AuthenticationError, match='serviceaccounts "bot" not found'):
         await authn(issuer, world(secret=secret, sa=None)).authenticate_token(token, API)
+
+
+async def test_legacy_token_use_is_tracked_and_an_invalid_since_label_refuses_it(issuer):
+    token = issuer.sign(satokens.legacy_claims(namespace="team", service_account="bot", service_account_uid="sa-uid",
+                                               secret_name="bot-token"))
+    secret = {"metadata": {"name": "bot-token", "namespace": "team", "uid": "s1"},
+              "type": "kubernetes.io/service-account-token",
+              "data": {"token": base64.b64encode(token.encode()).decode()}}
+    getter = world(secret=secret)
+    assert await authn(issuer, getter).authenticate_token(token, API) is not None
+    assert secret["metadata"]["labels"] == {"kubernetes.io/legacy-token-last-used": "2027-01-15"}
+    secret["metadata"]["labels"]["kubernetes.io/legacy-token-invalid-since"] = "2027-01-01"
+    with pytest.raises(AuthenticationError) as exc:
+        await authn(issuer, getter).authenticate_token(token, API)
+    assert str(exc.value).startswith("the token in secret team/bot-token for service account team/bot has been "
+                                     "marked invalid.")
