@@ -1,8 +1,8 @@
 """The admission contract: one request's ``Attributes`` and the ``Plugin`` base.
 
-The generic store builds an ``Attributes`` for every create and main-resource
-update (subresource writes skip admission, as upstream's plugins ignore
-them), then the chain (``chain.py``) runs every enabled plugin's ``admit``
+The generic store builds an ``Attributes`` for every create and update
+(``subresource`` set for ``status`` and other subresource updates, which
+most plugins ignore: ``Plugin.handles``), then the chain (``chain.py``) runs every enabled plugin's ``admit``
 (mutating phase, on the defaulted body) and later every plugin's ``validate``
 (validating phase, after the strategy's validation, right before the write).
 A plugin names the ``(group, plural)`` resources it cares about and refuses a
@@ -70,7 +70,9 @@ class Plugin:
     resources: frozenset[tuple[str, str]] = frozenset()
 
     def handles(self, attrs: Attributes) -> bool:
-        return attrs.resource in self.resources
+        """Whether this request concerns the plugin; by default main-resource writes of ``resources``
+        (a plugin that polices subresources, as NodeRestriction does pods/status, overrides it)."""
+        return not attrs.subresource and attrs.resource in self.resources
 
     async def admit(self, registry: Registry, attrs: Attributes) -> None:
         """Mutating phase: may change ``attrs.obj``."""

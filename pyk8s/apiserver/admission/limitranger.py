@@ -208,6 +208,8 @@ class LimitRanger(Plugin):
     resources = frozenset({PODS, PVCS})
 
     def handles(self, attrs: Attributes) -> bool:
+        if attrs.subresource:
+            return False
         if attrs.resource == PODS:
             return attrs.operation == CREATE
         return attrs.resource == PVCS and attrs.operation in (CREATE, UPDATE)

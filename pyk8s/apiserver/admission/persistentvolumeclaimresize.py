@@ -27,7 +27,7 @@ class PersistentVolumeClaimResize(Plugin):
     resources = frozenset({PVCS})
 
     def handles(self, attrs: Attributes) -> bool:
-        return attrs.resource == PVCS and attrs.operation == UPDATE and attrs.old is not None
+        return attrs.resource == PVCS and attrs.operation == UPDATE and attrs.old is not None and not attrs.subresource
 
     async def validate(self, registry: Registry, attrs: Attributes) -> None:
         old = attrs.old or {}

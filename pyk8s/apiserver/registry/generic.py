@@ -9,8 +9,9 @@ patches, internal callers of ``guaranteed_update``).
 
 Subclasses (registry/core/*.py) hook ``before_create`` / ``after_delete`` /
 ``graceful_delete`` for what no strategy covers.  The registry refuses writes into a
-missing or terminating namespace (``admit_namespace``) and runs its admission plugins
-(``_admit``: mutating after defaulting, validating after the strategy's validation).
+missing or terminating namespace (``admit_namespace``) and runs its admission chain
+(``_admit``: mutating after defaulting, validating after the strategy's validation; subresource
+updates too, which most plugins ignore).
 """
 
 from __future__ import annotations
@@ -275,13 +276,14 @@ class GenericStore:
         self.strategy.default(obj)
 
     async def _admit(self, operation: str, obj: Obj, old: Obj | None, opts: WriteOptions, *,
-                     validating: bool = False) -> None:
-        """The registry's admission chain (mutating, or ``validating``) for this resource."""
+                     subresource: str = "", validating: bool = False) -> None:
+        """The registry's admission chain (mutating, or ``validating``) for this resource (plugins
+        see subresource writes too, as upstream's, and most ignore them)."""
         if self.registry is None:
             return
         attrs = admission.Attributes(operation, self.resource.group, self.resource.plural, obj, old,
-                                     user=opts.user, groups=opts.groups, dry_run=opts.dry_run,
-                                     warnings=opts.warnings)
+                                     subresource=subresource, user=opts.user, groups=opts.groups,
+                                     dry_run=opts.dry_run, warnings=opts.warnings)
         if validating:
             await self.registry.validate(attrs)
         else:
@@ -393,9 +395,11 @@ class GenericStore:
                 meta.pop(k, None)
         meta["resourceVersion"] = old_meta["resourceVersion"]
         if subresource == "status":
+            await self._admit(admission.UPDATE, new, old, opts, subresource=subresource)
             self.strategy.prepare_for_status_update(new, old)
             errs = self.strategy.validate_status_update(new, old)
         elif subresource:
+            await self._admit(admission.UPDATE, new, old, opts, subresource=subresource)
             self._prepare_subresource(new, old, subresource)
             errs = self.strategy.validate_update(new, old)
         else:
@@ -409,8 +413,7 @@ class GenericStore:
         objectmeta.drop_empty(meta)
         if errs:
             raise self._invalid(name, errs)
-        if not subresource:
-            await self._admit(admission.UPDATE, new, old, opts, validating=True)
+        await self._admit(admission.UPDATE, new, old, opts, subresource=subresource, validating=True)
         await self.before_update(new, old, opts, subresource)
         if not subresource:
             opts.warnings.extend(self.strategy.warnings(new))

@@ -88,6 +88,8 @@ class PodSecurity(Plugin):
     resources = frozenset({PODS, NAMESPACES, *TEMPLATES})
 
     def handles(self, attrs: Attributes) -> bool:
+        if attrs.subresource:
+            return False
         if attrs.resource == NAMESPACES:
             return attrs.operation in (CREATE, UPDATE)
         if attrs.resource == PODS:
