@@ -22,6 +22,12 @@ Topology (every name carries a random tag, so clusters side by side never meet):
 * each node runs its own ``pyk8s kubelet`` (``pyk8s.testing.kubelet``) with
   its own root dir: containerd's root, state, socket and CNI dirs, the local
   registry on the node's own 127.0.0.1, and the NetworkPolicy agent;
+* each node runs the service proxy (``pyk8s proxy``, ``pyk8s.testing.proxy``)
+  in its namespace, when this checkout has it;
+* the cluster DNS (``pyk8s dns --no-forward``, behind ``kube-dns`` at
+  10.96.0.10) runs on the machine, bound to its end of the bridge, as a
+  separate process: the server's embedded one would forward names outside
+  the cluster to the machine's resolvers, and no query may leave the machine;
 * certificates come from the server's admin kubeconfig (joining with
   bootstrap tokens is for later).
 
@@ -35,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import pathlib
@@ -163,6 +170,10 @@ class MultiNodeCluster:
     netns: list[NodeOnSwitch] = field(default_factory=list)
     server: ServerProcess | None = None
     kubelets: list[KubeletProcess] = field(default_factory=list)
+    proxy_mode: str = "nftables"  # "" runs no service proxy on the nodes
+    proxies: list[Any] = field(default_factory=list)
+    dns: bool = True
+    dns_proc: subprocess.Popen[bytes] | None = None
 
     def node_name(self, index: int) -> str:
         return f"node-{index}"
@@ -176,15 +187,42 @@ class MultiNodeCluster:
                 self.netns.append(NodeOnSwitch(tag=f"{self.tag}{i}", switch=self.switch, index=i).create())
             self.server = ServerProcess(control_plane=True, bind_address=self.switch.host_ip,
                                         extra_args=self.server_args).start()
+            if self.dns:
+                self._start_dns()
             for i, ns in enumerate(self.netns, start=1):
                 self.kubelets.append(KubeletProcess(self.server, ns, node_name=self.node_name(i),
                                                     extra_args=self.kubelet_args).start())
             for kubelet in self.kubelets:
                 kubelet.wait_ready(timeout)
+            self._start_proxies()
         except BaseException:
             self.down()
             raise
         return self
+
+    @property
+    def dns_log(self) -> pathlib.Path:
+        assert self.server is not None
+        return pathlib.Path(self.server.root) / "dns.log"
+
+    def _start_dns(self) -> None:
+        assert self.server is not None and self.switch is not None
+        with open(self.dns_log, "ab") as log:
+            self.dns_proc = subprocess.Popen(
+                [server_binary(), "dns", "--kubeconfig", self.server.kubeconfig, "--bind-address",
+                 self.switch.host_ip, "--no-forward"], stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+    def _start_proxies(self) -> None:
+        if not self.proxy_mode or not proxy_available():
+            return
+        from pyk8s.testing.proxy import ProxyProcess
+
+        assert self.server is not None
+        for i, ns in enumerate(self.netns, start=1):
+            self.proxies.append(ProxyProcess(self.server, ns, node_name=self.node_name(i), mode=self.proxy_mode).start())
+        for proxy in self.proxies:
+            proxy.wait_ready()
 
     def kubectl(self, *args: str, check: bool = True, input: str | None = None,
                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -196,11 +234,22 @@ class MultiNodeCluster:
         return self.kubelets[index - 1].node(*args, timeout=timeout)
 
     def down(self) -> None:
-        """Kubelets stopped and their nodes reset, the server stopped, every namespace and veth deleted."""
+        """Proxies and kubelets stopped, their nodes reset, the server stopped, every namespace and veth deleted."""
+        for proxy in self.proxies:
+            with contextlib.suppress(Exception):
+                proxy.close()
+        self.proxies = []
+        errors: list[str] = []
         for kubelet in self.kubelets:
             with contextlib.suppress(Exception):
-                kubelet.close()
+                kubelet.stop()
+            errors += reset_node(kubelet.netns.path, kubelet.root_dir, kubelet.root)
         self.kubelets = []
+        if self.dns_proc is not None:
+            _stop_group(self.dns_proc.pid)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.dns_proc.wait(5)
+            self.dns_proc = None
         if self.server is not None:
             with contextlib.suppress(Exception):
                 self.server.close()
@@ -211,6 +260,8 @@ class MultiNodeCluster:
         if self.switch is not None:
             self.switch.delete()
             self.switch = None
+        if errors:
+            raise RuntimeError("multinode teardown: " + "; ".join(errors))
 
     def state(self) -> dict[str, Any]:
         """What ``down`` in another process needs: PIDs, dirs, namespaces."""
@@ -219,6 +270,9 @@ class MultiNodeCluster:
                 "server": {"pid": self.server.pid, "root": self.server.root, "url": self.server.url},
                 "kubelets": [{"pid": k.proc.pid if k.proc else None, "root": str(k.root), "root_dir": str(k.root_dir),
                               "netns": k.netns.path, "node": k.node_name} for k in self.kubelets],
+                "dns": {"pid": self.dns_proc.pid if self.dns_proc else None},
+                "proxies": [{"pid": p.proc.pid if p.proc else None, "netns": p.netns.path, "log": str(p.log_path)}
+                            for p in self.proxies],
                 "netns": [ns.name for ns in self.netns], "switch": self.switch.name, "uplink": self.switch.uplink}
 
     def __enter__(self) -> MultiNodeCluster:
@@ -230,8 +284,17 @@ class MultiNodeCluster:
 
 # --------------------------------------------------------------- the command (scripts/multinode.sh)
 
+def _ours(pid: int) -> bool:
+    """Whether ``pid`` is still a process this module started (a pyk8s command, maybe under nsenter), not a
+    recycled PID."""
+    try:
+        return b"pyk8s" in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def _stop_group(pid: int | None, timeout: float = 15.0) -> None:
-    if not pid:
+    if not pid or not _ours(pid):
         return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
@@ -244,17 +307,58 @@ def _stop_group(pid: int | None, timeout: float = 15.0) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
+def _containerd_pid(root_dir: pathlib.Path) -> int | None:
+    try:
+        pid = int((root_dir / "containerd" / "containerd.pid").read_text())
+    except (OSError, ValueError):
+        return None
+    try:
+        return pid if b"containerd" in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes() else None
+    except OSError:
+        return None
+
+
+def reset_node(netns_path: str, root_dir: pathlib.Path, root: pathlib.Path) -> list[str]:
+    """``pyk8s kubelet --reset`` in the node's namespace (retried once while its containerd still runs), then
+    the node's dirs removed; returns what could not be cleaned, so a teardown that leaks says so."""
+    output = ""
+    for _ in range(2):
+        done = subprocess.run(["nsenter", f"--net={netns_path}", "--", server_binary(), "kubelet", "--reset",
+                               "--root-dir", str(root_dir)], capture_output=True, text=True, timeout=180,
+                              check=False)
+        output = (done.stdout + done.stderr)[-2000:]
+        if _containerd_pid(root_dir) is None:
+            break
+    else:
+        # Never remove the dirs of a containerd that still runs: they would lose its pid file and socket.
+        return [f"containerd of {root_dir} still runs after kubelet --reset:\n{output}"]
+    shutil.rmtree(root, ignore_errors=True)
+    return []
+
+
+def proxy_available() -> bool:
+    """Whether this checkout has the service proxy (``pyk8s proxy`` and its test helper)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("pyk8s.cli.proxy", "pyk8s.testing.proxy"))
+
+
 def down_from_state(state: dict[str, Any]) -> None:
+    for proxy in state.get("proxies", []):
+        _stop_group(proxy["pid"])
+        subprocess.run(["nsenter", f"--net={proxy['netns']}", "--", server_binary(), "proxy", "--cleanup"],
+                       capture_output=True, timeout=60, check=False)
+        pathlib.Path(proxy["log"]).unlink(missing_ok=True)
+    errors: list[str] = []
     for kubelet in state["kubelets"]:
         _stop_group(kubelet["pid"])
-        subprocess.run(["nsenter", f"--net={kubelet['netns']}", "--", server_binary(), "kubelet", "--reset",
-                        "--root-dir", kubelet["root_dir"]], capture_output=True, timeout=120, check=False)
-        shutil.rmtree(kubelet["root"], ignore_errors=True)
+        errors += reset_node(kubelet["netns"], pathlib.Path(kubelet["root_dir"]), pathlib.Path(kubelet["root"]))
+    _stop_group(state.get("dns", {}).get("pid"))
     _stop_group(state["server"]["pid"])
     shutil.rmtree(state["server"]["root"], ignore_errors=True)
     for name in [*state["netns"], state["switch"]]:
         subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
     subprocess.run(["ip", "link", "delete", state["uplink"]], capture_output=True, check=False)
+    if errors:
+        raise RuntimeError("multinode teardown: " + "; ".join(errors))
 
 
 def main(argv: list[str] | None = None) -> int:
