@@ -335,6 +335,7 @@ class CSRStrategy(Strategy):
     """Main-resource updates keep spec and status; the approval/status subresources are in the store."""
 
     tracks_generation = False
+    field_selectors = {"spec.signerName": lambda o: str((o.get("spec") or {}).get("signerName") or "")}
 
     def default(self, obj: Obj) -> None:
         default_conditions(obj)

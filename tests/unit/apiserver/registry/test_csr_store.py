@@ -15,7 +15,7 @@ from pyk8s.api import certificates_v1 as certs
 from pyk8s.apiserver.authorization import context as authz_context
 from pyk8s.apiserver.filters.authn import UserInfo
 from pyk8s.apiserver.registry import Registry
-from pyk8s.apiserver.registry.rest import WriteOptions
+from pyk8s.apiserver.registry.rest import ListOptions, WriteOptions
 from pyk8s.machinery.errors import StatusError
 from pyk8s.testing import csrs
 from pyk8s.util import pki
@@ -38,6 +38,14 @@ async def test_requester_comes_from_the_user_not_the_body(registry: Registry) ->
     assert out["spec"]["groups"] == ["devs", "system:authenticated"]
     assert "uid" not in out["spec"] and "status" not in out
     assert "generation" not in out["metadata"]
+
+
+async def test_field_selector_on_signer_name(registry: Registry) -> None:
+    s = store(registry, "certificates.k8s.io", "certificatesigningrequests")
+    await s.create("", _csr("a"), ALICE)
+    await s.create("", _csr("b", signerName="example.com/other"), ALICE)
+    out = await s.list("", ListOptions(field_selector="spec.signerName=example.com/other"))
+    assert [i["metadata"]["name"] for i in out["items"]] == ["b"]
 
 
 async def test_a_created_request_cannot_be_pre_approved(registry: Registry) -> None:
