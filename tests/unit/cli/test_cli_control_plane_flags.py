@@ -135,12 +135,12 @@ def names(opts: ServerOptions) -> list[str]:
 def test_server_runs_controller_manager_scheduler_and_kubelet_by_default() -> None:
     opts = server_cli.options(server_args(), environ={})
     assert opts.disable == frozenset()
-    assert names(opts) == ["controller-manager", "scheduler", "kubelet"]
+    assert names(opts) == ["controller-manager", "scheduler", "kubelet", "proxy", "dns", "ingress"]
 
 
 def test_server_simulate_nodes_adds_the_agent() -> None:
     opts = server_cli.options(server_args("--simulate-nodes", "3"), environ={})
-    assert names(opts) == ["controller-manager", "scheduler", "kubelet", "simulated-nodes"]
+    assert names(opts) == ["controller-manager", "scheduler", "kubelet", "proxy", "dns", "ingress", "simulated-nodes"]
     with pytest.raises(SystemExit):
         server_args("--simulate-nodes", "-1")
 
@@ -159,7 +159,8 @@ def test_server_unknown_disable_names_are_kept_with_a_warning(caplog: pytest.Log
     with caplog.at_level(logging.WARNING, logger="pyk8s.server"):
         opts = server_cli.options(server_args("--disable", "traefik,scheduler"), environ={})
     assert opts.disable == {"traefik", "scheduler"}
-    assert "ignoring unknown components traefik (known: controller-manager, scheduler, kubelet)" in caplog.text
+    assert ("ignoring unknown components traefik (known: controller-manager, scheduler, kubelet, proxy, dns, "
+            "ingress)") in caplog.text
 
 
 def test_server_control_plane_options_pass_through() -> None:
@@ -181,4 +182,4 @@ def test_server_bad_control_plane_flags_exit_1_before_starting(capsys: pytest.Ca
 
 
 def test_component_names_are_the_disable_vocabulary() -> None:
-    assert controlplane.COMPONENTS == ("controller-manager", "scheduler", "kubelet")
+    assert controlplane.COMPONENTS == ("controller-manager", "scheduler", "kubelet", "proxy", "dns", "ingress")
