@@ -70,6 +70,20 @@ def test_external_traffic_policy_local_keeps_the_client_address(ready: Workload,
     assert client != cluster.netns.host_ip and client.startswith("10.244.")
 
 
+def test_load_balancer_ip_and_its_health_check_node_port(ready: Workload, cluster: Cluster) -> None:
+    """The LoadBalancer controller hands out the node's address; the proxy programs it (Local policy)."""
+    ip = wait_until(lambda: ready.kubectl("get", "svc", "web-lb", "-o",
+                                          "jsonpath={.status.loadBalancer.ingress[0].ip}").stdout.strip(),
+                    timeout=30, interval=0.5, what="web-lb's ingress IP")
+    client, name = wait_until(lambda: ready.who_from_machine(f"http://{ip}/cgi-bin/who"), timeout=10,
+                              interval=0.5, what="web-lb answering")
+    assert client == cluster.netns.host_ip and name in ready.web_pods()
+    port = ready.kubectl("get", "svc", "web-lb", "-o", "jsonpath={.spec.healthCheckNodePort}").stdout
+    health = json.loads(ready.from_machine(f"http://{cluster.netns.node_ip}:{port}/healthz"))
+    assert health["service"] == {"namespace": "svc-e2e", "name": "web-lb"}
+    assert health["localEndpoints"] == 3
+
+
 def test_endpoint_changes_reach_the_rules(ready: Workload) -> None:
     """The only endpoint leaves its Service (relabelled): refused at once; back: served again."""
     ip = ready.cluster_ip("solo")

@@ -47,7 +47,8 @@ def objects() -> list[dict[str, Any]]:
             _service("empty", {"app": "nothing"}),
             _service("solo", {"app": "solo"}),
             _service("web-np", {"app": "web"}, type="NodePort"),
-            _service("web-local", {"app": "web"}, type="NodePort", externalTrafficPolicy="Local")]
+            _service("web-local", {"app": "web"}, type="NodePort", externalTrafficPolicy="Local"),
+            _service("web-lb", {"app": "web"}, type="LoadBalancer", externalTrafficPolicy="Local")]
 
 
 def who(line: str) -> tuple[str, str]:

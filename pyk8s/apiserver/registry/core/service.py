@@ -46,6 +46,8 @@ class Allocations:
         for port in spec.get("ports") or []:
             if isinstance(port, dict) and port.get("nodePort"):
                 self.ports.add((port.get("protocol") or "TCP", int(port["nodePort"])))
+        if spec.get("healthCheckNodePort"):
+            self.ports.add(("TCP", int(spec["healthCheckNodePort"])))
 
     def release_service(self, svc: Obj) -> None:
         spec = svc.get("spec") or {}
@@ -54,6 +56,8 @@ class Allocations:
         for port in spec.get("ports") or []:
             if isinstance(port, dict) and port.get("nodePort"):
                 self.ports.discard((port.get("protocol") or "TCP", int(port["nodePort"])))
+        if spec.get("healthCheckNodePort"):
+            self.ports.discard(("TCP", int(spec["healthCheckNodePort"])))
 
     def first_ip(self) -> str:
         return str(self.net.network_address + 1)
@@ -80,6 +84,21 @@ class Allocations:
             if (protocol, port) not in self.ports:
                 return port
         raise errors.internal("failed to allocate a nodePort: range is full")
+
+
+def _health_check_port(alloc: Allocations, spec: Obj, old_spec: Obj) -> int:
+    """A LoadBalancer Service with externalTrafficPolicy Local gets a healthCheckNodePort from the node port
+    range, as upstream allocates it (the service proxy serves it); returns the port newly taken, or 0."""
+    if spec.get("type") != "LoadBalancer" or spec.get("externalTrafficPolicy") != "Local":
+        return 0
+    port = int(spec.get("healthCheckNodePort") or 0)
+    if port and port == old_spec.get("healthCheckNodePort"):
+        return 0
+    if not port or ("TCP", port) in alloc.ports:
+        port = alloc.pick_port("TCP")
+    spec["healthCheckNodePort"] = port
+    alloc.ports.add(("TCP", port))
+    return port
 
 
 class ServiceStore(GenericStore):
@@ -196,4 +215,7 @@ class ServiceStore(GenericStore):
                 port["nodePort"] = int(node_port)
                 alloc.ports.add((proto, int(node_port)))
                 taken_ports.append((proto, int(node_port)))
+        health = _health_check_port(alloc, spec, old_spec)
+        if health:
+            taken_ports.append(("TCP", health))
         return taken_ips, taken_ports
