@@ -91,11 +91,15 @@ class UnionAuthorizer:
         return next((a for a in self.authorizers if isinstance(a, RBACAuthorizer)), None)
 
 
-def build_authorizer(modes: tuple[str, ...], registry: object) -> UnionAuthorizer:
-    """The union for ``modes``; Node and RBAC read ``registry``'s watch caches (a pyk8s ``Registry``)."""
+def build_authorizer(modes: tuple[str, ...], registry: object) -> UnionAuthorizer | None:
+    """The union for ``modes``; Node and RBAC read ``registry``'s watch caches (a pyk8s ``Registry``).
+    None (no authorization filter) when those modes have no registry to read: only test servers built
+    over a fake registry, which has no RBAC objects to hold a policy."""
     from pyk8s.apiserver.registry import Registry
 
     stores = registry if isinstance(registry, Registry) else None
+    if stores is None and ("Node" in modes or "RBAC" in modes):
+        return None
     authorizers: list[Authorizer] = []
     for mode in modes:
         if mode == "AlwaysAllow":
