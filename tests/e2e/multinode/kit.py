@@ -61,9 +61,9 @@ class Kit:
 
     def wait_blocked(self, client: str, url: str, *, namespace: str | None = None, timeout: float = 30) -> None:
         """Until ``url`` fails from ``client``, then once more: a policy applies within seconds and stays."""
-        wait_until(lambda: self.fetch(client, url, namespace=namespace) is None, timeout=timeout, interval=0.5,
-                   what=f"{client} blocked from {url}")
-        assert self.fetch(client, url, namespace=namespace) is None, f"{client} reached {url} again"
+        wait_until(lambda: self.fetch(client, url, namespace=namespace, timeout=1) is None, timeout=timeout,
+                   interval=0.5, what=f"{client} blocked from {url}")
+        assert self.fetch(client, url, namespace=namespace, timeout=1) is None, f"{client} reached {url} again"
 
     def policy(self, name: str, spec: dict[str, Any]) -> None:
         self.apply({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": name},

@@ -3,20 +3,42 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+
+import pytest
 
 from pyk8s.testing.multinode import MultiNodeCluster
 from tests.e2e.multinode.kit import Kit
 
 
+@pytest.fixture(scope="module")
+def np_kit(multinode: MultiNodeCluster) -> Iterator[Kit]:
+    """One namespace for this module: server web (app=web) on node-1, clients near (node-1) and far (node-2)."""
+    ns = f"mn-np-{uuid.uuid4().hex[:6]}"
+    multinode.kubectl("create", "namespace", ns)
+    kit = Kit(multinode, ns)
+    try:
+        kit.pod("web", "node-1", {"app": "web"}, server=True)
+        kit.pod("near", "node-1", {"role": "near"}, server=False)
+        kit.pod("far", "node-2", {"role": "far"}, server=False)
+        kit.wait_ready("web", "near", "far")
+        yield kit
+    finally:
+        multinode.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+@pytest.fixture
+def kit(np_kit: Kit) -> Iterator[Kit]:
+    """The module's namespace with no policy at the start and end of each test."""
+    yield np_kit
+    np_kit.kubectl("delete", "networkpolicy", "--all")
+
+
 def _servers_and_clients(kit: Kit) -> str:
-    """server (app=web) on node-1; clients on node-1 (near) and node-2 (far). Returns the server URL."""
-    kit.pod("web", "node-1", {"app": "web"}, server=True)
-    kit.pod("near", "node-1", {"role": "near"}, server=False)
-    kit.pod("far", "node-2", {"role": "far"}, server=False)
-    kit.wait_ready("web", "near", "far")
+    """The server's URL, once both clients reach it (no policy left from an earlier test)."""
     url = f"http://{kit.ip('web')}:8080/"
     for client in ("near", "far"):
-        kit.wait_reachable(client, url)  # open before any policy
+        kit.wait_reachable(client, url)
     return url
 
 
@@ -30,7 +52,7 @@ def test_default_deny_ingress_then_allow_from_a_pod_selector(kit: Kit) -> None:
                              "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "far"}}}],
                                           "ports": [{"port": "http"}]}]})
     assert kit.wait_reachable("far", url) == "web"
-    assert kit.fetch("near", url) is None
+    assert kit.fetch("near", url, timeout=1) is None
     # A port the rule does not name stays closed even for the allowed client.
     kit.policy("allow-far", {"podSelector": {"matchLabels": {"app": "web"}},
                              "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "far"}}}],
@@ -56,12 +78,12 @@ def test_allow_from_a_namespace_selector_and_combined_selectors(kit: Kit, multin
              "podSelector": {"matchLabels": {"role": "guest"}}}]}]})
         kit.wait_blocked("far", url)  # the policy's own namespace is not selected
         assert kit.wait_reachable("guest", url, namespace=other) == "web"
-        assert kit.fetch("stranger", url, namespace=other) is None
+        assert kit.fetch("stranger", url, namespace=other, timeout=1) is None
         # namespaceSelector alone: every pod of the selected namespaces.
         kit.policy("from-friends", {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"from": [
             {"namespaceSelector": {"matchLabels": {"team": "friends"}}}]}]})
         assert kit.wait_reachable("stranger", url, namespace=other) == "web"
-        assert kit.fetch("near", url) is None
+        assert kit.fetch("near", url, timeout=1) is None
     finally:
         multinode.kubectl("delete", "namespace", other, "--wait=false", check=False)
 
