@@ -106,6 +106,7 @@ BUILTIN = {
     "job-controller": "pyk8s.controllers.job_controller:new",
     "cronjob-controller": "pyk8s.controllers.cronjob_controller:new",
     "ttl-after-finished-controller": "pyk8s.controllers.ttlafterfinished:new",
+    "clusterrole-aggregation-controller": "pyk8s.controllers.clusterroleaggregation:new",
     "certificatesigningrequest-signing-controller": "pyk8s.controllers.csrsigning:new",
     "certificatesigningrequest-approving-controller": "pyk8s.controllers.csrapproving:new",
     "certificatesigningrequest-cleaner-controller": "pyk8s.controllers.csrcleaner:new",

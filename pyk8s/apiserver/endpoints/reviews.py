@@ -23,6 +23,9 @@ from typing import Any
 
 from aiohttp import web
 
+from pyk8s.apiserver.authorization import context as authz_context
+from pyk8s.apiserver.authorization import review as authz_review
+from pyk8s.apiserver.authorization.union import UnionAuthorizer
 from pyk8s.apiserver.endpoints.objects import check_type
 from pyk8s.apiserver.endpoints.responses import json_response
 from pyk8s.apiserver.filters.authn import USER_KEY, Authenticator, UserInfo
@@ -59,17 +62,20 @@ def _reply(body: Obj, status: Obj) -> Obj:
             "spec": body.get("spec") or {}, "status": status}
 
 
-def _access(body: Obj, user: UserInfo, auth: Authenticator) -> Obj:
-    # No authorizer yet (RBAC comes later): every question gets "allowed".
-    return _reply(body, {"allowed": True})
+def _authorizer() -> UnionAuthorizer | None:
+    """The server's authorizers (set for the request by the authorization filter; None: allow all)."""
+    ctx = authz_context.REQUEST.get()
+    return ctx.authorizer if ctx is not None else None
 
 
-def _rules(body: Obj, user: UserInfo, auth: Authenticator) -> Obj:
-    return _reply(body, {
-        "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
-        "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
-        "incomplete": False,
-    })
+async def _access(body: Obj, user: UserInfo, auth: Authenticator) -> Obj:
+    """(Self|Local)SubjectAccessReview: the authorizers' answer (``authorization/review.py``)."""
+    return _reply(body, await authz_review.access_review(_authorizer(), body["kind"], body, user))
+
+
+async def _rules(body: Obj, user: UserInfo, auth: Authenticator) -> Obj:
+    """SelfSubjectRulesReview: the rules RBAC grants the user in ``spec.namespace``."""
+    return _reply(body, await authz_review.rules_review(_authorizer(), body, user))
 
 
 def _self(body: Obj, user: UserInfo, auth: Authenticator) -> Obj:
