@@ -6,6 +6,7 @@ plugin's job; the strategy validates the caps and resets status on create.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pyk8s.api import meta_v1
@@ -47,10 +48,16 @@ SCOPES = ["BestEffort", "CrossNamespacePodAffinity", "NotBestEffort", "NotTermin
           "Terminating", "VolumeAttributesClass"]
 
 
+# Non-negative quantities in the forms the API server writes (every one parses and is >= 0).
+_PLAIN = re.compile(r"[0-9]{1,18}(\.[0-9]{1,9})?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
+
+
 def _validate_amounts(values: Any, path: str) -> list[FieldError]:
     errs: list[FieldError] = []
     for name, value in (values or {}).items():
-        parsed = resources.parse_quantity(value)  # cached: status writes repeat the same amounts
+        if isinstance(value, str) and _PLAIN.fullmatch(value):
+            continue  # a plain non-negative amount, the common case: no exact parse needed
+        parsed = resources.parse_quantity(value)
         if parsed is not None:
             if parsed.value < 0:
                 errs.append(invalid(f"{path}[{name}]", str(value), "must be greater than or equal to 0"))

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pyk8s.api.core_v1.helpers import quota as q
+from pyk8s.api.core_v1.helpers import resources
 from pyk8s.apiserver.admission.interface import CREATE, UPDATE, Attributes, Obj, Plugin
 from pyk8s.apiserver.registry import cachedreads
 from pyk8s.apiserver.registry.rest import ListOptions, WriteOptions
@@ -34,11 +35,17 @@ if TYPE_CHECKING:
 NAME = "ResourceQuota"
 QUOTAS = ("", "resourcequotas")
 RETRIES = 10
+MAX_REMEMBERED = 4096
 UPDATE_COUNTED = frozenset({q.PODS, q.SERVICES, q.PVCS})
 
 
 class ResourceQuota(Plugin):
     name = NAME
+
+    def __init__(self) -> None:
+        # The quotas this plugin wrote last, by key: the watch cache lags each of them a moment,
+        # and the next create must charge the newest (else every create would conflict once).
+        self.written: dict[tuple[str, str], Obj] = {}
 
     def handles(self, attrs: Attributes) -> bool:
         if not attrs.namespace or attrs.subresource:
@@ -49,7 +56,8 @@ class ResourceQuota(Plugin):
         store = registry.store(*QUOTAS)
         if store is None:
             return
-        quotas = await cachedreads.namespace_items(store, attrs.namespace)
+        quotas = [self._newest(q_) for q_ in await cachedreads.namespace_items(store, attrs.namespace,
+                                                                              stale_ok=True)]
         if not quotas:
             return
         for attempt in range(RETRIES):
@@ -84,7 +92,29 @@ class ResourceQuota(Plugin):
             return
         for updated in charged:
             name = updated["metadata"]["name"]
-            await store.update(attrs.namespace, name, updated, WriteOptions(), subresource="status")
+            written, _ = await store.update(attrs.namespace, name, updated, WriteOptions(), subresource="status")
+            self._remember(written)
+
+    def _newest(self, cached: Obj) -> Obj:
+        meta = cached["metadata"]
+        mine = self.written.get((meta.get("namespace", ""), meta["name"]))
+        if mine is not None and mine["metadata"].get("uid") == meta.get("uid") and \
+                _rv(mine) > _rv(cached):
+            return mine
+        return cached
+
+    def _remember(self, quota: Obj) -> None:
+        if len(self.written) >= MAX_REMEMBERED:
+            self.written.clear()
+        meta = quota["metadata"]
+        self.written[(meta.get("namespace", ""), meta["name"])] = quota
+
+
+def _rv(obj: Obj) -> int:
+    try:
+        return int(obj["metadata"].get("resourceVersion") or 0)
+    except ValueError:
+        return 0
 
 
 def check_quota_status(quota: Obj, attrs: Attributes) -> None:
@@ -119,7 +149,10 @@ def charge(quota: Obj, delta: dict[str, q.quantity.Quantity], attrs: Attributes)
             f"requested: {q.pretty({k: requested[k] for k in exceeded})}, "
             f"used: {q.pretty({k: used.get(k, q.ZERO) for k in exceeded})}, "
             f"limited: {q.pretty({k: hard[k] for k in exceeded})}")
-    return {k: str(v) for k, v in new_used.items()}
+    out = {k: str(v) for k, v in new_used.items()}
+    for k, text in out.items():
+        resources.remember(text, new_used[k])  # read back by the next create's charge
+    return out
 
 
 def build(options: object) -> Plugin:

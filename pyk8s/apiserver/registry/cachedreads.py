@@ -62,10 +62,14 @@ async def items(store: GenericStore) -> list[Obj]:
     return listed
 
 
-async def namespace_items(store: GenericStore, namespace: str) -> list[Obj]:
-    """Every object of a namespaced resource in ``namespace``, sorted by name (as ``items``)."""
-    cache = await _caught_up(store)
-    if cache is not None:
+async def namespace_items(store: GenericStore, namespace: str, *, stale_ok: bool = False) -> list[Obj]:
+    """Every object of a namespaced resource in ``namespace``, sorted by name (as ``items``).
+    ``stale_ok``: the cache as it is, even behind this server's last writes (for a caller that
+    writes back with a resourceVersion precondition, so a stale read costs a retry, never a
+    wrong answer)."""
+    cache = store.watch_cache()
+    await cache.ensure_started()
+    if cache.ready.is_set() and (stale_ok or cache.reflects(store.written)):
         return cache.snapshot(f"{store.prefix}{namespace}/")[0]
     listed: list[Obj] = (await store.list(namespace, ListOptions()))["items"]
     return listed

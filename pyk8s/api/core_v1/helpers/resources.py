@@ -71,16 +71,30 @@ def _max(into: Resources, more: Mapping[str, int]) -> None:
 QuantityList = dict[str, quantity.Quantity]
 
 
-@functools.lru_cache(maxsize=4096)
-def _parse_text(text: str) -> quantity.Quantity | None:
-    return quantity.try_parse(text)
+_PARSED: dict[str, quantity.Quantity | None] = {}
+_PARSED_MAX = 8192
 
 
 def parse_quantity(value: object) -> quantity.Quantity | None:
-    """``quantity.try_parse``, cached for strings: quotas and limits repeat the same few."""
+    """``quantity.try_parse``, cached for strings: quotas and limits repeat the same few, and the
+    quota usage written a moment ago is read back on the next create (``remember``)."""
     if isinstance(value, quantity.Quantity):
         return value
-    return _parse_text(value) if isinstance(value, str) else quantity.try_parse(value)
+    if not isinstance(value, str):
+        return quantity.try_parse(value)
+    try:
+        return _PARSED[value]
+    except KeyError:
+        parsed = quantity.try_parse(value)
+        remember(value, parsed)
+        return parsed
+
+
+def remember(text: str, parsed: quantity.Quantity | None) -> None:
+    """Record the parse of ``text`` (the cache is simply emptied when full)."""
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[text] = parsed
 
 
 def _parsed(values: Mapping[str, Any] | None) -> QuantityList:
