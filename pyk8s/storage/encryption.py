@@ -22,8 +22,9 @@ which is what makes upstream's re-encryption procedure work
 
 ``TransformingStorage`` wraps any driver (SQLite, etcd, memory), so the
 bytes on disk or in etcd are ciphertext while the registry and its watch
-cache see plaintext.  A value nothing can decrypt is a 500 InternalError
-(``unable to transform key "<key>": <reason>``), as upstream answers.
+cache see plaintext.  A value nothing can decrypt is a 500 InternalError, worded as
+upstream's store words it: ``Internal error occurred: <reason>`` for a single read,
+``Internal error occurred: unable to transform key "<key>": <reason>`` in a list.
 """
 
 from __future__ import annotations
@@ -292,7 +293,7 @@ class TransformingStorage:
         chain = self._rule(key)
         return value if chain is None else chain.to_storage(value, key)
 
-    def _decode(self, kv: KeyValue) -> KeyValue:
+    def _decode(self, kv: KeyValue, *, in_list: bool = False) -> KeyValue:
         chain = self._rule(kv.key)
         if chain is None and not kv.value.startswith(ENCRYPTED):
             return kv
@@ -301,7 +302,8 @@ class TransformingStorage:
                 return KeyValue(kv.key, Identity().decrypt(kv.value, kv.key), kv.create_revision, kv.mod_revision)
             plain, stale = chain.from_storage(kv.value, kv.key)
         except TransformError as exc:
-            raise errors.internal(f'Internal error occurred: unable to transform key "{kv.key}": {exc}') from None
+            where = f'unable to transform key "{kv.key}": ' if in_list else ""
+            raise errors.internal(f"Internal error occurred: {where}{exc}") from None
         if stale:
             return StaleKeyValue(kv.key, plain, kv.create_revision, kv.mod_revision)
         return KeyValue(kv.key, plain, kv.create_revision, kv.mod_revision)
@@ -352,7 +354,8 @@ class TransformingStorage:
 
     async def list(self, prefix: str, *, revision: int = 0, limit: int = 0, start_after: str = "") -> ListResult:
         res = await self.inner.list(prefix, revision=revision, limit=limit, start_after=start_after)
-        return ListResult([self._decode(kv) for kv in res.items], res.revision, res.more, res.remaining)
+        return ListResult([self._decode(kv, in_list=True) for kv in res.items], res.revision, res.more,
+                          res.remaining)
 
     async def count(self, prefix: str) -> int:
         return await self.inner.count(prefix)

@@ -142,7 +142,7 @@ async def test_wrapper_stores_ciphertext_and_serves_plaintext() -> None:
         await store.close()
 
 
-async def test_undecryptable_value_is_a_500_naming_the_key() -> None:
+async def test_undecryptable_value_is_upstreams_500() -> None:
     inner = open_storage("memory://")
     await inner.start()
     try:
@@ -153,8 +153,7 @@ async def test_undecryptable_value_is_a_500_naming_the_key() -> None:
         with pytest.raises(StatusError) as info:
             await uncovered.get(KEY)
         assert info.value.code == 500 and info.value.reason == "InternalError"
-        assert info.value.message == ('Internal error occurred: unable to transform key '
-                                      f'"{KEY}": identity transformer tried to read encrypted data')
+        assert info.value.message == "Internal error occurred: identity transformer tried to read encrypted data"
         boxed = encryption.TransformingStorage(inner, encryption.parse_config(_config(_secretbox(("k", K1)))))
         await boxed.update(KEY, b"{}", expected_revision=0)
         wrong = encryption.TransformingStorage(inner, encryption.parse_config(_config(_secretbox(("k", K2)))))
