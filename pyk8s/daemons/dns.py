@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ipaddress
 import logging
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ DEFAULT_RECURSION_FROM = ("127.0.0.0/8", "::1/128", DEFAULT_CLUSTER_CIDR, "169.2
 
 @dataclass(frozen=True, slots=True)
 class DNSOptions:
+    #: Empty: this node's IP, looked up when the daemon starts (``default_bind_address``).
     bind_address: str = "127.0.0.1"
     port: int = 53
     #: The address the kube-dns EndpointSlice names (default: ``bind_address``; required when that is 0.0.0.0).
@@ -89,7 +91,7 @@ def embedded_options(api_bind_address: str, service_cidr: str) -> DNSOptions:
     """The ``dns`` component of ``pyk8s server``: the API server's address if it is a specific non-loopback
     one (pods reach the control plane there), else the node IP; the Service at the range's 10th address."""
     ip = ipaddress.ip_address(api_bind_address)
-    bind = api_bind_address if not (ip.is_loopback or ip.is_unspecified) else default_bind_address()
+    bind = api_bind_address if not (ip.is_loopback or ip.is_unspecified) else ""
     return DNSOptions(bind_address=bind, cluster_dns_ip=tenth_address(service_cidr))
 
 
@@ -116,8 +118,14 @@ class DNSDaemon:
         self.server: DNSServer | None = None
         self.registration: kubedns.KubeDNSRegistration | None = None
 
+    async def settle_address(self) -> DNSOptions:
+        """The options with an empty bind address replaced by the node IP (``ip addr`` runs in a thread)."""
+        if self.opts.bind_address:
+            return self.opts
+        return dataclasses.replace(self.opts, bind_address=await asyncio.to_thread(default_bind_address))
+
     async def run(self) -> None:
-        opts = self.opts
+        opts = self.opts = await self.settle_address()
         address = opts.endpoint_address() if opts.register else opts.bind_address
         forwarder = make_forwarder(opts)
         factory = SharedInformerFactory(self.client)

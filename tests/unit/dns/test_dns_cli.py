@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from pyk8s.cli.main import build_parser, main
@@ -38,10 +40,12 @@ def test_embedded_options(monkeypatch: pytest.MonkeyPatch) -> None:
     assert tenth_address("10.0.0.0/16") == "10.0.0.10"
     opts = embedded_options("169.254.7.1", "10.96.0.0/12")
     assert (opts.bind_address, opts.cluster_dns_ip, opts.port, opts.forward) == ("169.254.7.1", "10.96.0.10", 53, None)
-    # an API server on loopback or on every address: the DNS listens on the node IP instead
+    # an API server on loopback or on every address: the DNS listens on the node IP, looked up at start
+    assert embedded_options("127.0.0.1", "10.96.0.0/12").bind_address == ""
+    assert embedded_options("0.0.0.0", "10.96.0.0/12").bind_address == ""
     monkeypatch.setattr(dns_daemon, "default_bind_address", lambda: "192.0.2.5")
-    assert embedded_options("127.0.0.1", "10.96.0.0/12").bind_address == "192.0.2.5"
-    assert embedded_options("0.0.0.0", "10.96.0.0/12").bind_address == "192.0.2.5"
+    daemon = dns_daemon.DNSDaemon(object(), embedded_options("127.0.0.1", "10.96.0.0/12"))  # type: ignore[arg-type]
+    assert asyncio.run(daemon.settle_address()).bind_address == "192.0.2.5"
     with pytest.raises(ValueError):
         DNSOptions(bind_address="0.0.0.0").endpoint_address()
     assert DNSOptions(bind_address="0.0.0.0", advertise_address="192.0.2.1").endpoint_address() == "192.0.2.1"
