@@ -89,6 +89,14 @@ def nslookup(c: Cluster, name: str) -> str:
     return wait_until(attempt, timeout=30, interval=1, what=f"nslookup {name}")
 
 
+def fetch(c: Cluster, url: str) -> str:
+    """busybox wget from the client pod; retried while a new Service's proxy rules land (a second or so)."""
+    def attempt() -> str:
+        out = exec_in(c, "client", f"wget -qO- -T 5 {url}")
+        return str(out.stdout).strip() if out.returncode == 0 else ""
+    return wait_until(attempt, timeout=30, interval=1, what=f"wget {url}")
+
+
 def dig(c: Cluster, *args: str) -> str:
     out = exec_in(c, "dig", "dig +time=3 +tries=2 " + " ".join(args))
     assert out.returncode == 0, out.stderr
@@ -104,16 +112,14 @@ def test_pod_resolv_conf_points_at_kube_dns(ns: Cluster) -> None:
 def test_short_name_resolves_and_serves(ns: Cluster) -> None:
     ip = get(ns, NS, "svc", "web", "-o", "jsonpath={.spec.clusterIP}")
     assert ip in nslookup(ns, "web")
-    page = exec_in(ns, "client", "wget -qO- -T 5 http://web")
-    assert page.returncode == 0 and page.stdout.strip() == "web", page.stderr
+    assert fetch(ns, "http://web") == "web"
 
 
 def test_other_namespace_and_fqdn(ns: Cluster) -> None:
     ip = get(ns, OTHER, "svc", "web", "-o", "jsonpath={.spec.clusterIP}")
     assert ip in nslookup(ns, f"web.{OTHER}")
     assert ip in nslookup(ns, f"web.{OTHER}.svc.cluster.local")
-    page = exec_in(ns, "client", f"wget -qO- -T 5 http://web.{OTHER}")
-    assert page.returncode == 0 and page.stdout.strip() == "web", page.stderr
+    assert fetch(ns, f"http://web.{OTHER}") == "web"
 
 
 def test_headless_and_statefulset_pod_names(ns: Cluster) -> None:
@@ -122,8 +128,7 @@ def test_headless_and_statefulset_pod_names(ns: Cluster) -> None:
     assert ips["web-0"] in both and ips["web-1"] in both
     assert ips["web-0"] in nslookup(ns, "web-0.nginx")
     assert ips["web-1"] in nslookup(ns, f"web-1.nginx.{NS}.svc.cluster.local")
-    page = exec_in(ns, "client", "wget -qO- -T 5 http://web-0.nginx:8080")
-    assert page.stdout.strip() == "web-0", page.stderr
+    assert fetch(ns, "http://web-0.nginx:8080") == "web-0"
 
 
 def test_external_name_is_a_cname(ns: Cluster) -> None:
