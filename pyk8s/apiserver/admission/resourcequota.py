@@ -35,17 +35,12 @@ if TYPE_CHECKING:
 NAME = "ResourceQuota"
 QUOTAS = ("", "resourcequotas")
 RETRIES = 10
-MAX_REMEMBERED = 4096
+SETTLE = 3  # event-loop turns to wait for the watch cache to apply the previous create's charge
 UPDATE_COUNTED = frozenset({q.PODS, q.SERVICES, q.PVCS})
 
 
 class ResourceQuota(Plugin):
     name = NAME
-
-    def __init__(self) -> None:
-        # The quotas this plugin wrote last, by key: the watch cache lags each of them a moment,
-        # and the next create must charge the newest (else every create would conflict once).
-        self.written: dict[tuple[str, str], Obj] = {}
 
     def handles(self, attrs: Attributes) -> bool:
         if not attrs.namespace or attrs.subresource:
@@ -56,8 +51,7 @@ class ResourceQuota(Plugin):
         store = registry.store(*QUOTAS)
         if store is None:
             return
-        quotas = [self._newest(q_) for q_ in await cachedreads.namespace_items(store, attrs.namespace,
-                                                                              stale_ok=True)]
+        quotas = await cachedreads.namespace_items(store, attrs.namespace, settle=SETTLE)
         if not quotas:
             return
         for attempt in range(RETRIES):
@@ -92,29 +86,7 @@ class ResourceQuota(Plugin):
             return
         for updated in charged:
             name = updated["metadata"]["name"]
-            written, _ = await store.update(attrs.namespace, name, updated, WriteOptions(), subresource="status")
-            self._remember(written)
-
-    def _newest(self, cached: Obj) -> Obj:
-        meta = cached["metadata"]
-        mine = self.written.get((meta.get("namespace", ""), meta["name"]))
-        if mine is not None and mine["metadata"].get("uid") == meta.get("uid") and \
-                _rv(mine) > _rv(cached):
-            return mine
-        return cached
-
-    def _remember(self, quota: Obj) -> None:
-        if len(self.written) >= MAX_REMEMBERED:
-            self.written.clear()
-        meta = quota["metadata"]
-        self.written[(meta.get("namespace", ""), meta["name"])] = quota
-
-
-def _rv(obj: Obj) -> int:
-    try:
-        return int(obj["metadata"].get("resourceVersion") or 0)
-    except ValueError:
-        return 0
+            await store.update(attrs.namespace, name, updated, WriteOptions(), subresource="status")
 
 
 def check_quota_status(quota: Obj, attrs: Attributes) -> None:

@@ -21,6 +21,7 @@ Objects returned from the cache are shared: read-only.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from pyk8s.apiserver.registry.rest import ListOptions
@@ -62,14 +63,18 @@ async def items(store: GenericStore) -> list[Obj]:
     return listed
 
 
-async def namespace_items(store: GenericStore, namespace: str, *, stale_ok: bool = False) -> list[Obj]:
+async def namespace_items(store: GenericStore, namespace: str, *, settle: int = 0) -> list[Obj]:
     """Every object of a namespaced resource in ``namespace``, sorted by name (as ``items``).
-    ``stale_ok``: the cache as it is, even behind this server's last writes (for a caller that
-    writes back with a resourceVersion precondition, so a stale read costs a retry, never a
-    wrong answer)."""
+    ``settle``: first yield to the event loop up to that many times for the cache to apply this
+    server's latest writes (a caller that itself writes the resource on every request would
+    otherwise always find it a moment behind and read storage)."""
     cache = store.watch_cache()
     await cache.ensure_started()
-    if cache.ready.is_set() and (stale_ok or cache.reflects(store.written)):
+    for _ in range(settle):
+        if cache.reflects(store.written):
+            break
+        await asyncio.sleep(0)
+    if cache.reflects(store.written):
         return cache.snapshot(f"{store.prefix}{namespace}/")[0]
     listed: list[Obj] = (await store.list(namespace, ListOptions()))["items"]
     return listed
