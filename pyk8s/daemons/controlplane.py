@@ -234,7 +234,8 @@ def dns(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientComponent:
 
     config = assembly.opts.config
     dns_opts = embedded_options(config.bind_address, config.service_cluster_ip_range)
-    return ClientComponent(DNS, kubeconfig=config.kubeconfig_path, build=lambda client: DNSDaemon(client, dns_opts),
+    own = identities.kubeconfig_path(config.data_dir, identities.DNS)  # ServiceAccount kube-system/coredns
+    return ClientComponent(DNS, kubeconfig=own, build=lambda client: DNSDaemon(client, dns_opts),
                            user_agent="pyk8s-dns", field_manager="pyk8s-dns", restart_delay=opts.restart_delay)
 
 
@@ -242,7 +243,8 @@ def ingress(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientCompon
     from pyk8s.daemons.ingress import EmbeddedIngress
 
     embedded, config = EmbeddedIngress(*opts.ingress_ports), assembly.opts.config
-    return ClientComponent(INGRESS, kubeconfig=config.kubeconfig_path,
+    own = identities.kubeconfig_path(config.data_dir, identities.INGRESS)  # kube-system/pyk8s-ingress
+    return ClientComponent(INGRESS, kubeconfig=own,
                            build=lambda client: embedded.build(client, config.data_dir), user_agent="pyk8s-ingress",
                            field_manager="pyk8s-ingress", restart_delay=opts.restart_delay)
 

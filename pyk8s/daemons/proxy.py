@@ -19,6 +19,7 @@ import logging
 import socket
 from typing import Any
 
+from pyk8s.apiserver.authorization import identities
 from pyk8s.client.rest import Client
 from pyk8s.controllers.nodeipam import DEFAULT_CLUSTER_CIDR
 from pyk8s.proxy.proxier import Proxier, ProxyOptions
@@ -55,6 +56,8 @@ def component(assembly: Any, controller_options: dict[str, Any], restart_delay: 
     def build(client: Client) -> Proxier:
         return Proxier(client, options)
 
-    return ClientComponent(PROXY, kubeconfig=assembly.opts.config.kubeconfig_path, build=build,
+    config = assembly.opts.config
+    own = identities.kubeconfig_path(config.data_dir, identities.KUBE_PROXY)  # system:kube-proxy
+    return ClientComponent(PROXY, kubeconfig=own, build=build,
                            user_agent=f"kube-proxy/v1.32.0 ({options.hostname})", campaign_again=False,
                            restart_delay=restart_delay)

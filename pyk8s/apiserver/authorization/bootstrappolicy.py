@@ -342,12 +342,26 @@ def namespace_role_bindings() -> list[Obj]:
 
 
 def all_cluster_roles() -> list[Obj]:
+    from pyk8s.apiserver.authorization import addonpolicy
     from pyk8s.apiserver.authorization.controllerpolicy import controller_roles
 
-    return cluster_roles() + controller_roles()
+    return cluster_roles() + controller_roles() + addonpolicy.cluster_roles()
 
 
 def all_cluster_role_bindings() -> list[Obj]:
+    from pyk8s.apiserver.authorization import addonpolicy
     from pyk8s.apiserver.authorization.controllerpolicy import controller_role_bindings
 
-    return cluster_role_bindings() + controller_role_bindings()
+    return cluster_role_bindings() + controller_role_bindings() + addonpolicy.cluster_role_bindings()
+
+
+def all_namespace_roles() -> list[Obj]:
+    from pyk8s.apiserver.authorization import addonpolicy
+
+    return namespace_roles() + addonpolicy.namespace_roles()
+
+
+def all_namespace_role_bindings() -> list[Obj]:
+    from pyk8s.apiserver.authorization import addonpolicy
+
+    return namespace_role_bindings() + addonpolicy.namespace_role_bindings()

@@ -15,7 +15,9 @@ bootstrap policy gives it rather than as the admin:
   CommonName's 64 characters, ``clusterrole-aggregation-controller`` and
   ``endpointslicemirroring-controller``, have none and keep the admin's);
 * ``kubelet.kubeconfig``: ``system:node:<node>`` in ``system:nodes``;
-* ``kube-proxy.kubeconfig``: ``system:kube-proxy``.
+* ``kube-proxy.kubeconfig``: ``system:kube-proxy``;
+* ``dns.kubeconfig`` and ``ingress.kubeconfig``: the ServiceAccounts
+  ``kube-system/coredns`` and ``kube-system/pyk8s-ingress`` (``addonpolicy.py``).
 
 Certificates are made once and reused; keys are 0600.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from pyk8s.apiserver.authorization import addonpolicy
 from pyk8s.apiserver.authorization.bootstrappolicy import CONTROLLER_PREFIX
 from pyk8s.apiserver.authorization.controllerpolicy import controller_roles
 from pyk8s.util import kubeconfig, pki
@@ -33,11 +36,17 @@ SCHEDULER = "scheduler"
 CONTROLLER_MANAGER = "controller-manager"
 KUBELET = "kubelet"
 KUBE_PROXY = "kube-proxy"
+DNS = "dns"
+INGRESS = "ingress"
+_SA_GROUPS = ("system:serviceaccounts", "system:serviceaccounts:kube-system")
 #: component -> (user, groups)
 USERS: dict[str, tuple[str, tuple[str, ...]]] = {
     SCHEDULER: ("system:kube-scheduler", ()),
     CONTROLLER_MANAGER: ("system:kube-controller-manager", ()),
     KUBE_PROXY: ("system:kube-proxy", ()),
+    # The add-ons as the ServiceAccounts their roles are bound to (``addonpolicy.py``).
+    DNS: (f"system:serviceaccount:kube-system:{addonpolicy.DNS_ACCOUNT}", _SA_GROUPS),
+    INGRESS: (f"system:serviceaccount:kube-system:{addonpolicy.INGRESS_ACCOUNT}", _SA_GROUPS),
 }
 #: controller-manager controller name -> the kube-system ServiceAccount it runs as (upstream's names).
 CONTROLLER_ACCOUNTS = {
@@ -121,6 +130,5 @@ def ensure_component_kubeconfigs(data_dir: Path, pki_dir: Path, server: str, ca:
         user = f"system:serviceaccount:kube-system:{account}"
         if len(user) > MAX_COMMON_NAME:
             continue  # cannot be a certificate's CN; that controller keeps the admin's credentials
-        pair = _pair(ca, pki_dir / "controllers", account, user,
-                     ("system:serviceaccounts", "system:serviceaccounts:kube-system"))
+        pair = _pair(ca, pki_dir / "controllers", account, user, _SA_GROUPS)
         _write(controller_kubeconfig_path(data_dir, account), server, ca, pair, user)

@@ -111,8 +111,8 @@ async def ensure_policy(registry: Registry) -> None:
         await _ensure(registry, "clusterroles", role)
     for binding in bootstrappolicy.all_cluster_role_bindings():
         await _ensure(registry, "clusterrolebindings", binding)
-    for role in bootstrappolicy.namespace_roles():
+    for role in bootstrappolicy.all_namespace_roles():
         await _ensure(registry, "roles", role)
-    for binding in bootstrappolicy.namespace_role_bindings():
+    for binding in bootstrappolicy.all_namespace_role_bindings():
         await _ensure(registry, "rolebindings", binding)
     log.info("RBAC bootstrap policy in place")
