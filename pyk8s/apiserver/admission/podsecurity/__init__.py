@@ -107,21 +107,25 @@ class PodSecurity(Plugin):
         ns = None if store is None else await cachedreads.get(store, "", attrs.namespace)
         if ns is None:
             return
-        modes, _ = policy((ns.get("metadata") or {}).get("labels") or {})
+        labels = (ns.get("metadata") or {}).get("labels") or {}
+        if not any(k.startswith(PREFIX) for k in labels):
+            return  # privileged everywhere: nothing to check
+        modes, _ = policy(labels)
         meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+        results: dict[str, list[checks.Violation]] = {}  # by level: each evaluated once
+
+        def violations(level: str) -> list[checks.Violation]:
+            if level not in results:
+                results[level] = checks.evaluate(level, meta, spec)
+            return results[level]
+
         enforce = modes.get("enforce")
-        if enforce is not None and attrs.resource == PODS:
-            found = checks.evaluate(enforce[0], meta, spec)
-            if found:
-                raise attrs.forbidden("violates " + describe(*enforce, found))
-        if "warn" in modes:
-            found = checks.evaluate(modes["warn"][0], meta, spec)
-            if found:
-                attrs.warnings.append("would violate " + describe(*modes["warn"], found))
-        if "audit" in modes:
-            found = checks.evaluate(modes["audit"][0], meta, spec)
-            if found:
-                attrs.audit_annotations[AUDIT_ANNOTATION] = "would violate " + describe(*modes["audit"], found)
+        if enforce is not None and attrs.resource == PODS and (found := violations(enforce[0])):
+            raise attrs.forbidden("violates " + describe(*enforce, found))
+        if "warn" in modes and (found := violations(modes["warn"][0])):
+            attrs.warnings.append("would violate " + describe(*modes["warn"], found))
+        if "audit" in modes and (found := violations(modes["audit"][0])):
+            attrs.audit_annotations[AUDIT_ANNOTATION] = "would violate " + describe(*modes["audit"], found)
 
     async def _namespace(self, registry: Registry, attrs: Attributes) -> None:
         labels = (attrs.obj.get("metadata") or {}).get("labels") or {}
