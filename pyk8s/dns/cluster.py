@@ -88,12 +88,17 @@ class ClusterView:
         self._reverse: dict[str, list[str]] | None = None
         self._reverse_names: set[str] = set()
         self._dirty: set[str] = set()
+        # Per-Service endpoint lists and name indexes, built on first use after a change.
+        self._endpoints: dict[str, list[Endpoint]] = {}
+        self._by_name: dict[str, dict[str, list[str]]] = {}
 
     def changed(self, *objs: object) -> None:
         """An informer event (its objects; none: anything may have changed): forget derived data."""
         self.generation += 1
         self.serial = max(self.serial + 1, int(time.time()))
         self._reverse = None
+        self._endpoints.clear()
+        self._by_name.clear()
         self._dirty.add(REVERSE)
         if objs:
             self._dirty.update(scope_of(obj) for obj in objs)
@@ -117,14 +122,29 @@ class ClusterView:
 
     def endpoints(self, namespace: str, service: str) -> list[Endpoint]:
         """Ready endpoints of a Service, one per address (the first slice that lists it wins)."""
-        seen: set[str] = set()
-        out: list[Endpoint] = []
-        for eps in self.slices.by_index(BY_SERVICE, f"{namespace}/{service}"):
-            for ep in _slice_endpoints(eps):
-                if ep.address not in seen:
-                    seen.add(ep.address)
-                    out.append(ep)
+        key = f"{namespace}/{service}"
+        out = self._endpoints.get(key)
+        if out is None:
+            seen: set[str] = set()
+            out = []
+            for eps in self.slices.by_index(BY_SERVICE, key):
+                for ep in _slice_endpoints(eps):
+                    if ep.address not in seen:
+                        seen.add(ep.address)
+                        out.append(ep)
+            self._endpoints[key] = out
         return out
+
+    def endpoint_addresses(self, namespace: str, service: str, name: str) -> list[str]:
+        """Addresses of a Service's ready endpoints named ``name`` (an index: SRV glue asks once per target)."""
+        key = f"{namespace}/{service}"
+        index = self._by_name.get(key)
+        if index is None:
+            index = {}
+            for ep in self.endpoints(namespace, service):
+                index.setdefault(ep.name, []).append(ep.address)
+            self._by_name[key] = index
+        return index.get(name, [])
 
     # --- reverse -------------------------------------------------------------------
 

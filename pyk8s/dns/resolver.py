@@ -209,8 +209,7 @@ class Resolver:
                 node[T.SRV] = _srv([(port, fqdn) for _, port, _ in ports])
             return node
         if q.kind is k.ENDPOINT:
-            return _addresses([ep.address for ep in self.view.endpoints(q.namespace, q.service)
-                               if ep.name == q.endpoint]) or None
+            return _addresses(self.view.endpoint_addresses(q.namespace, q.service, q.endpoint)) or None
         if q.kind is k.SRV_PROTO:
             return {} if any(n and proto.lower() == q.protocol for n, _, proto in ports) else None
         matching = [(port, fqdn) for n, port, proto in ports if _port_matches(q, n, proto)]
@@ -226,7 +225,7 @@ class Resolver:
                 node[T.SRV] = _srv(targets)
             return node
         if q.kind is k.ENDPOINT:
-            return _addresses([ep.address for ep in endpoints if ep.name == q.endpoint]) or None
+            return _addresses(self.view.endpoint_addresses(q.namespace, q.service, q.endpoint)) or None
         if q.kind is k.SRV_PROTO:
             return {} if any(n and proto.lower() == q.protocol for ep in endpoints for n, _, proto in ep.ports) \
                 else None
