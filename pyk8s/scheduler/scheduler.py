@@ -61,6 +61,7 @@ PVCS = Client.resource("", "v1", "persistentvolumeclaims", namespaced=True)
 PVS = Client.resource("", "v1", "persistentvolumes", namespaced=False)
 STORAGE_CLASSES = Client.resource("storage.k8s.io", "v1", "storageclasses", namespaced=False)
 NAMESPACES = Client.resource("", "v1", "namespaces", namespaced=False)
+PDBS = Client.resource("policy", "v1", "poddisruptionbudgets", namespaced=True)
 
 
 class Recorder(Protocol):
@@ -186,6 +187,7 @@ class KubeScheduler:
             volume_binder=ApiVolumeBinder(client, volumes, self.factory.lister(PVS).list, clock=clock),
             namespace_labels=lambda ns: ((ns_lister.get(ns) or {}).get("metadata") or {}).get("labels"),
             evictor=_ApiEvictor(client, self.recorder, clock),
+            pdb_lister=self.factory.lister(PDBS).list,
         )
         self.nominator = Nominator()
         self.framework = Framework(plugins, profile_name=scheduler_name, nominator=self.nominator)

@@ -31,6 +31,7 @@ def default_plugins(
     namespace_labels: Callable[[str], Mapping[str, str] | None] | None = None,
     scoring_strategy: str = noderesourcesfit.LEAST_ALLOCATED,
     evictor: fw.Evictor | None = None,
+    pdb_lister: Callable[[], list[Any]] | None = None,
 ) -> list[Any]:
     """The default profile, in upstream's order (filters run cheapest first)."""
     plugins: list[Any] = [
@@ -46,7 +47,7 @@ def default_plugins(
     plugins += [
         podtopologyspread.PodTopologySpread(),
         interpodaffinity.InterPodAffinity(namespace_labels),
-        defaultpreemption.DefaultPreemption(evictor),
+        defaultpreemption.DefaultPreemption(evictor, pdb_lister=pdb_lister),
         balancedallocation.BalancedAllocation(),
         imagelocality.ImageLocality(),
         defaultbinder.DefaultBinder(binder),

@@ -31,8 +31,14 @@ with the ``DefaultPreemption`` interface):
    upstream.  The preemptor then waits in the queue; the victims' deletion
    events move it back, and the nomination keeps others off the freed room.
 
-PodDisruptionBudgets are not consulted (no PDB lister is wired in yet):
-every victim counts as non-violating, so the first criterion never decides.
+PodDisruptionBudgets (``pdb_lister``, the scheduler's PDB informer) steer the
+dry run as upstream's ``filterPodsWithPDBViolation``: a potential victim whose
+removal would take a selecting budget's ``disruptionsAllowed`` below zero
+(counting the other victims on the node first, and not pods already in the
+budget's ``disruptedPods``; an empty selector selects nothing here) is
+violating; violating pods are reprieved first, those that cannot be count as
+PDB violations, and candidates with fewer violations win.  The evictions
+themselves are deletes, as upstream's preemption (budgets are best effort).
 When no candidate exists the message is upstream's nested FitError:
 ``preemption: 0/N nodes are available: ...`` with one verdict per node
 (``No preemption victims found for incoming pod``, the filter reasons that
@@ -44,11 +50,12 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pyk8s.api.core_v1.helpers.timestamps import parse_time
+from pyk8s.machinery import labels
 from pyk8s.scheduler import schedule_one
 from pyk8s.scheduler.cache import NodeInfo
 from pyk8s.scheduler.framework import interface as fw
@@ -96,6 +103,32 @@ class Candidate:
     num_pdb_violations: int = 0
 
 
+def _selects_something(selector: Any) -> bool:
+    return isinstance(selector, dict) and bool(selector.get("matchLabels") or selector.get("matchExpressions"))
+
+
+def split_by_pdb_violation(pods: list[PodInfo], pdbs: list[dict[str, Any]]) -> tuple[list[PodInfo], list[PodInfo]]:
+    """(violating, non-violating), each in the given order: upstream's filterPodsWithPDBViolation."""
+    allowed = [int((b.get("status") or {}).get("disruptionsAllowed") or 0) for b in pdbs]
+    violating: list[PodInfo] = []
+    non_violating: list[PodInfo] = []
+    for info in pods:
+        meta = info.pod.get("metadata") or {}
+        pod_labels = meta.get("labels") or {}
+        broken = False
+        for i, pdb in enumerate(pdbs):
+            selector = (pdb.get("spec") or {}).get("selector")
+            if not pod_labels or (pdb.get("metadata") or {}).get("namespace") != meta.get("namespace") or \
+                    not _selects_something(selector) or not labels.matches_label_selector(selector, pod_labels):
+                continue
+            if meta.get("name") in ((pdb.get("status") or {}).get("disruptedPods") or {}):
+                continue  # the API server has taken this one into account already
+            allowed[i] -= 1
+            broken = broken or allowed[i] < 0
+        (violating if broken else non_violating).append(info)
+    return violating, non_violating
+
+
 def pick_one_node_for_preemption(candidates: list[Candidate]) -> Candidate | None:
     """Upstream's ordered tie-breaks; the first candidate wins a full tie."""
     if not candidates:
@@ -132,8 +165,10 @@ class DefaultPreemption:
         min_candidate_nodes_percentage: int = MIN_CANDIDATE_NODES_PERCENTAGE,
         min_candidate_nodes_absolute: int = MIN_CANDIDATE_NODES_ABSOLUTE,
         rng: random.Random | None = None,
+        pdb_lister: Callable[[], list[dict[str, Any]]] | None = None,
     ) -> None:
         self._evictor = evictor
+        self._pdbs = pdb_lister
         self._pct = min_candidate_nodes_percentage
         self._abs = min_candidate_nodes_absolute
         self._rng = rng or random.Random()
@@ -226,22 +261,27 @@ class DefaultPreemption:
         status = fwk.run_filters_with_nominated_pods(filters, state, pod, node)
         if status is not None:
             return [], 0, status
-        # Reprieve the most important pods first.  No PDBs are consulted: all
-        # potential victims are "non-violating" (see the module docstring).
+        # Reprieve the pods whose eviction would break a budget first, then the others,
+        # the most important first in each group.
         potential.sort(key=importance)
+        violating, non_violating = split_by_pdb_violation(potential, self._pdbs() if self._pdbs else [])
         victims: list[PodInfo] = []
-        for p in potential:
-            node.add_pod(p)
-            status = fwk.run_pre_filter_extension_add_pod(state, pod, p, node)
-            if status is not None:
-                return [], 0, status
-            if fwk.run_filters_with_nominated_pods(filters, state, pod, node) is not None:
-                node.remove_pod(p.key)
-                status = fwk.run_pre_filter_extension_remove_pod(state, pod, p, node)
+        num_violating = 0
+        for group in (violating, non_violating):
+            for p in group:
+                node.add_pod(p)
+                status = fwk.run_pre_filter_extension_add_pod(state, pod, p, node)
                 if status is not None:
                     return [], 0, status
-                victims.append(p)
-        return victims, 0, None
+                if fwk.run_filters_with_nominated_pods(filters, state, pod, node) is not None:
+                    node.remove_pod(p.key)
+                    status = fwk.run_pre_filter_extension_remove_pod(state, pod, p, node)
+                    if status is not None:
+                        return [], 0, status
+                    victims.append(p)
+                    num_violating += group is violating
+        victims.sort(key=importance)
+        return victims, num_violating, None
 
     # -- acting -------------------------------------------------------------------
     def _prepare(self, pod: fw.Pod, info: PodInfo, best: Candidate) -> Any:
