@@ -43,9 +43,9 @@ def cluster_roles() -> list[Obj]:
             rule(("list", "watch"), DISCOVERY, "endpointslices"),
         ]),
         cluster_role("pyk8s:ingress-controller", [
-            rule(("list", "watch"), NETWORKING, "ingresses"),
+            rule(READ, NETWORKING, "ingresses"),
             rule(READ + ("create",), NETWORKING, "ingressclasses"),
-            rule(("update", "patch"), NETWORKING, "ingresses/status"),
+            rule(("get", "update", "patch"), NETWORKING, "ingresses/status"),
             rule(("list", "watch"), CORE, ("services", "secrets", "endpoints")),
             rule(("list", "watch"), DISCOVERY, "endpointslices"),
             rule("get", CORE, "nodes"),
