@@ -3,9 +3,9 @@
 On create the requester fields of ``spec`` (``username``, ``uid``,
 ``groups``, ``extra``) are overwritten with the authenticated user the
 request arrived as, as upstream's PrepareForCreate does: a client cannot ask
-in someone else's name.  The store reads the user from the write options the
-HTTP layer fills (``WriteOptions.user`` and, where present, its groups, uid
-and extra), so it does not depend on how authentication found them.
+in someone else's name.  The user is the one the authorization filter put in
+the request's context (``authorization.context``, with uid and extra); without
+that filter (``AlwaysAllow``), the write options' name and groups.
 
 ``approval`` (PUT/PATCH ``.../certificatesigningrequests/<name>/approval``,
 what ``kubectl certificate approve|deny`` sends) keeps everything of the
