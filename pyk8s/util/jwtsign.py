@@ -85,7 +85,9 @@ class SigningKey:
         return key_id(self.public)
 
     def sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode(claims, self.private, algorithm=algorithm(self.private), headers={"kid": self.kid})
+        # Header as go-jose writes it for kube-apiserver: alg and kid, no typ.
+        return jwt.encode(claims, self.private, algorithm=algorithm(self.private),
+                          headers={"kid": self.kid, "typ": None})
 
     @classmethod
     def from_pem(cls, pem: bytes) -> SigningKey:

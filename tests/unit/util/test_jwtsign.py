@@ -33,4 +33,6 @@ def test_sign_and_verify_rsa_and_ecdsa():
         assert jwtsign.verify(token, [jwtsign.generate().public]) is None
         assert jwtsign.unverified_claims(token)["iss"] == "me"
         assert jwtsign.jwk(key.public)["kid"] == key.kid
+        header = jwtsign._parse(token).header
+        assert header == {"alg": jwtsign.algorithm(key.private), "kid": key.kid}  # as upstream: no typ
     assert jwtsign.unverified_claims("nope") is None
