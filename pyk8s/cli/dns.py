@@ -62,6 +62,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--forward", action=argparse.BooleanOptionalAction, default=None,
                    help="forward names outside the cluster to --resolv-conf's servers "
                         "(default: when it names a non-loopback one)")
+    p.add_argument("--metrics-port", type=_port, default=9153,
+                   help="Prometheus metrics port on --bind-address (0 turns them off; default 9153)")
     p.add_argument("--recursion-from", default="", metavar="CIDRS",
                    help="comma-separated networks whose clients may have outside names forwarded (default: "
                         "loopback, the pod network 10.244.0.0/16, link-local and this server's addresses; "
@@ -87,6 +89,7 @@ def main(args: argparse.Namespace) -> int:
                           advertise_address=args.advertise_address or "", cluster_domain=args.cluster_domain,
                           cluster_dns_ip=args.cluster_dns_ip, ttl=args.ttl, pods=args.pods, forward=args.forward,
                           resolv_conf=args.resolv_conf, register=args.register,
+                          metrics_port=args.metrics_port or None,
                           recursion_from=tuple(c.strip() for c in args.recursion_from.split(",") if c.strip()))
         opts.recursion_networks()
         if opts.register:

@@ -34,6 +34,7 @@ from pyk8s.controllers.nodeipam import DEFAULT_CLUSTER_CIDR
 from pyk8s.dns import kubedns
 from pyk8s.dns.cluster import ClusterView
 from pyk8s.dns.forward import DEFAULT_RESOLV_CONF, Forwarder, upstreams
+from pyk8s.dns.metrics import MetricsServer
 from pyk8s.dns.resolver import DEFAULT_TTL, Resolver
 from pyk8s.dns.server import DNSServer
 
@@ -59,6 +60,8 @@ class DNSOptions:
     forward: bool | None = None
     resolv_conf: str = DEFAULT_RESOLV_CONF
     register: bool = True
+    #: Prometheus metrics on ``bind_address:metrics_port`` (None: off; 0 picks a port).
+    metrics_port: int | None = kubedns.METRICS_PORT
     #: Who may have outside names forwarded (CIDRs); the cluster's own addresses by default, so a
     #: server on a node IP is no open resolver for its LAN.  ``("0.0.0.0/0", "::/0")``: anyone.
     recursion_from: tuple[str, ...] = ()
@@ -117,6 +120,7 @@ class DNSDaemon:
         self.resolver: Resolver | None = None
         self.server: DNSServer | None = None
         self.registration: kubedns.KubeDNSRegistration | None = None
+        self.metrics: MetricsServer | None = None
 
     async def settle_address(self) -> DNSOptions:
         """The options with an empty bind address replaced by the node IP (``ip addr`` runs in a thread)."""
@@ -145,9 +149,16 @@ class DNSDaemon:
                 await factory.wait_for_cache_sync()
                 tg.create_task(self.server.run(), name="dns-server")
                 await self.server.ready.wait()
+                metrics_port = None
+                if opts.metrics_port is not None:
+                    self.metrics = MetricsServer(self.server.metrics, address=opts.bind_address, port=opts.metrics_port)
+                    tg.create_task(self.metrics.run(), name="dns-metrics")
+                    await self.metrics.ready.wait()
+                    metrics_port = self.metrics.bound_port
                 if opts.register:
                     self.registration = kubedns.KubeDNSRegistration(
-                        self.client, cluster_ip=opts.cluster_dns_ip, address=address, port=self.server.bound_port)
+                        self.client, cluster_ip=opts.cluster_dns_ip, address=address, port=self.server.bound_port,
+                        metrics_port=metrics_port)
                     self._watch_registration(services, slices)
                     tg.create_task(self.registration.run(), name="kube-dns-registration")
                 self.ready.set()

@@ -26,6 +26,8 @@ import dns.exception
 import dns.flags
 import dns.message
 
+from pyk8s.dns.metrics import DNSMetrics
+
 log = logging.getLogger("pyk8s.dns.forward")
 DEFAULT_RESOLV_CONF = "/etc/resolv.conf"
 #: systemd-resolved's list of the real upstream servers, behind its 127.0.0.53 stub (kubeadm points
@@ -89,6 +91,7 @@ class Forwarder:
         if not servers:
             raise ValueError("no upstream DNS servers")
         self.servers, self.port = list(servers), port
+        self.metrics: DNSMetrics | None = None  # set by the server that uses this forwarder
         self.timeout = timeout
         self.max_concurrent = max_concurrent
         self.in_flight = 0
@@ -107,11 +110,16 @@ class Forwarder:
             self.in_flight -= 1
 
     async def _ask(self, request: dns.message.Message, server: str) -> dns.message.Message | None:
+        to = f"{server}:{self.port}"
+        if self.metrics is not None:
+            self.metrics.forward_requests[to] += 1
         try:
             reply = await dns.asyncquery.udp(request, server, port=self.port, timeout=self.timeout,
                                              ignore_unexpected=True)
             if reply.flags & dns.flags.TC:
                 reply = await dns.asyncquery.tcp(request, server, port=self.port, timeout=self.timeout)
+            if self.metrics is not None:
+                self.metrics.forward_responses[to, reply.rcode()] += 1
             return reply
         except (dns.exception.DNSException, OSError) as exc:
             log.debug("upstream %s: %s", server, exc)

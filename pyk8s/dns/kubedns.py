@@ -6,10 +6,11 @@ this module writes its endpoints itself, as any selector-less Service's
 owner does:
 
 * the Service as kubeadm's addon makes it (the 10th address of the service
-  range, ports ``dns`` 53/UDP and ``dns-tcp`` 53/TCP, the labels
-  ``k8s-app: kube-dns`` and ``kubernetes.io/cluster-service: "true"``), but
-  named ``kubernetes.io/name: pyk8s-dns`` (it is not CoreDNS) and without
-  the ``metrics`` port 9153 (nothing serves Prometheus metrics here yet);
+  range, ports ``dns`` 53/UDP, ``dns-tcp`` 53/TCP and ``metrics`` 9153/TCP
+  when metrics are served, the labels ``k8s-app: kube-dns`` and
+  ``kubernetes.io/cluster-service: "true"``, the ``prometheus.io/scrape``
+  annotations), but named ``kubernetes.io/name: pyk8s-dns`` (it is not
+  CoreDNS);
 * one EndpointSlice per server address, ``kube-dns-<address>-<port>``,
   labelled ``endpointslice.kubernetes.io/managed-by: dns.pyk8s.io`` (the
   EndpointSlice controller leaves other managers' slices alone), owned by
@@ -42,27 +43,34 @@ SERVICE = "kube-dns"
 MANAGED_BY = "dns.pyk8s.io"
 FIELD_MANAGER = "pyk8s-dns"
 WITHDRAW_TIMEOUT = 3.0
+METRICS_PORT = 9153
 SERVICES = DynamicResource("", "v1", "services", True, "Service")
 SLICES = DynamicResource("discovery.k8s.io", "v1", "endpointslices", True, "EndpointSlice")
 LABELS = {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "pyk8s-dns"}
 
 
-def service_manifest(cluster_ip: str | None) -> Obj:
+def service_manifest(cluster_ip: str | None, *, metrics: bool = True) -> Obj:
     spec: Obj = {"type": "ClusterIP",
                  "ports": [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
                            {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]}
+    meta: Obj = {"name": SERVICE, "namespace": NAMESPACE, "labels": dict(LABELS)}
+    if metrics:
+        spec["ports"].append({"name": "metrics", "port": METRICS_PORT, "protocol": "TCP", "targetPort": METRICS_PORT})
+        meta["annotations"] = {"prometheus.io/port": str(METRICS_PORT), "prometheus.io/scrape": "true"}
     if cluster_ip:
         spec["clusterIP"] = cluster_ip
-    return {"apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": SERVICE, "namespace": NAMESPACE, "labels": dict(LABELS)}, "spec": spec}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec}
 
 
 def slice_name(address: str, port: int) -> str:
     return f"{SERVICE}-{names.dashed(address)}-{port}"
 
 
-def slice_manifest(address: str, port: int, service: Obj) -> Obj:
+def slice_manifest(address: str, port: int, service: Obj, metrics_port: int | None = None) -> Obj:
     meta = service["metadata"]
+    ports = [{"name": "dns", "port": port, "protocol": "UDP"}, {"name": "dns-tcp", "port": port, "protocol": "TCP"}]
+    if metrics_port:
+        ports.append({"name": "metrics", "port": metrics_port, "protocol": "TCP"})
     return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
             "addressType": "IPv6" if ":" in address else "IPv4",
             "metadata": {"name": slice_name(address, port), "namespace": NAMESPACE,
@@ -73,14 +81,14 @@ def slice_manifest(address: str, port: int, service: Obj) -> Obj:
                                               "blockOwnerDeletion": True}]},
             "endpoints": [{"addresses": [address],
                            "conditions": {"ready": True, "serving": True, "terminating": False}}],
-            "ports": [{"name": "dns", "port": port, "protocol": "UDP"},
-                      {"name": "dns-tcp", "port": port, "protocol": "TCP"}]}
+            "ports": ports}
 
 
 class KubeDNSRegistration:
     def __init__(self, client: Client, *, cluster_ip: str | None, address: str, port: int,
-                 resync: float = 30.0) -> None:
+                 metrics_port: int | None = None, resync: float = 30.0) -> None:
         self.client, self.cluster_ip, self.address, self.port = client, cluster_ip, address, port
+        self.metrics_port = metrics_port
         self.resync = resync
         self.wake = asyncio.Event()
         self.registered = asyncio.Event()
@@ -104,7 +112,7 @@ class KubeDNSRegistration:
             return
         if meta.get("name") != slice_name(self.address, self.port):
             return
-        want = slice_manifest(self.address, self.port, {"metadata": {}})
+        want = slice_manifest(self.address, self.port, {"metadata": {}}, self.metrics_port)
         if deleted or obj.get("endpoints") != want["endpoints"] or obj.get("ports") != want["ports"]:
             self.poke()
 
@@ -127,9 +135,9 @@ class KubeDNSRegistration:
                 log.warning("%s/%s has clusterIP %s, not %s: keeping it (clusterIP is immutable)",
                             NAMESPACE, SERVICE, spec.get("clusterIP"), cluster_ip)
                 cluster_ip = None
-        service = await self.client.apply(SERVICES, service_manifest(cluster_ip), field_manager=FIELD_MANAGER,
-                                          force=True)
-        await self.client.apply(SLICES, slice_manifest(self.address, self.port, service),
+        service = await self.client.apply(SERVICES, service_manifest(cluster_ip, metrics=bool(self.metrics_port)),
+                                          field_manager=FIELD_MANAGER, force=True)
+        await self.client.apply(SLICES, slice_manifest(self.address, self.port, service, self.metrics_port),
                                 field_manager=FIELD_MANAGER, force=True)
         return True
 

@@ -48,6 +48,7 @@ import dns.rdataclass
 
 from pyk8s.dns.cluster import EVERYTHING
 from pyk8s.dns.forward import Forwarder
+from pyk8s.dns.metrics import DNSMetrics
 from pyk8s.dns.resolver import Answer, Resolver
 
 log = logging.getLogger("pyk8s.dns")
@@ -61,8 +62,8 @@ TCP_IDLE_TIMEOUT = 10.0   # RFC 7766 suggests seconds, not minutes, for idle con
 class _Forward:
     """Marker: the answer needs an upstream round trip."""
 
-    def __init__(self, request: dns.message.Message, answer: Answer | None) -> None:
-        self.request, self.answer = request, answer
+    def __init__(self, request: dns.message.Message, answer: Answer | None, v6: bool = False) -> None:
+        self.request, self.answer, self.v6 = request, answer, v6
 
 
 class DNSServer:
@@ -70,14 +71,19 @@ class DNSServer:
 
     def __init__(self, resolver: Resolver, *, address: str = "127.0.0.1", port: int = 53,
                  forwarder: Forwarder | None = None, cache_size: int = CACHE_SIZE,
-                 recursion_from: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] | None = None) -> None:
+                 recursion_from: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] | None = None,
+                 metrics: DNSMetrics | None = None) -> None:
         self.resolver, self.forwarder = resolver, forwarder
+        self.metrics = metrics if metrics is not None else DNSMetrics(f"dns://{address}:{port}")
+        if forwarder is not None:
+            forwarder.metrics = self.metrics
         self.recursion_from = tuple(recursion_from) if recursion_from is not None else None
         self._recursion_ok: dict[str, bool] = {}
         self.address, self.port = address, port
         self.cache_size = cache_size
         self.ready = asyncio.Event()
-        self._cache: dict[tuple[bool, bool, bytes], bytes] = {}
+        # key -> (reply after its ID, qtype, rcode): the last two only for the metrics
+        self._cache: dict[tuple[bool, bool, bytes], tuple[bytes, int, int]] = {}
         self._by_scope: dict[str, list[tuple[bool, bool, bytes]]] = {}
         self._generation = -1
         self._tg: asyncio.TaskGroup | None = None
@@ -117,6 +123,7 @@ class DNSServer:
                     raise
                 continue
             self.bound_port = port
+            self.metrics.server = f"dns://{self.address}:{port}"
             return udp, tcp
         raise OSError(f"no port free for both UDP and TCP on {self.address}")
 
@@ -161,23 +168,31 @@ class DNSServer:
         recurse = self.may_recurse(source)
         key = (udp, recurse, data[2:])
         cached = self._cache.get(key)
+        metrics, v6 = self.metrics, ":" in source
         if cached is not None:
-            return data[:2] + cached
+            tail, qtype, rcode = cached
+            metrics.answered(udp=udp, v6=v6, qtype=qtype, rcode=rcode)
+            metrics.cache_hits["denial" if rcode == dns.rcode.NXDOMAIN else "success"] += 1
+            return data[:2] + tail
         try:
             request = dns.message.from_wire(data)
         except dns.exception.DNSException:
+            metrics.answered(udp=udp, v6=v6, qtype=0, rcode=dns.rcode.FORMERR)
             return _format_error(data)
         if request.flags & dns.flags.QR:
             return None  # a response sent to us: answering it could start a reflection loop
         response, answer = self._respond(request, recurse)
         if response is None:
-            return _Forward(request, answer)
+            return _Forward(request, answer, v6)
         wire = _to_wire(response, _limit(request, udp))
+        qtype = request.question[0].rdtype if request.question else 0
+        metrics.answered(udp=udp, v6=v6, qtype=qtype, rcode=response.rcode())
         if self.cache_size > 0 and answer is not None:
+            metrics.cache_misses += 1
             if len(self._cache) >= self.cache_size:
                 self._cache.clear()
                 self._by_scope.clear()
-            self._cache[key] = wire[2:]
+            self._cache[key] = (wire[2:], qtype, response.rcode())
             self._by_scope.setdefault(answer.scope, []).append(key)
         return wire
 
@@ -246,6 +261,8 @@ class DNSServer:
             if reply is not None:
                 response.answer.extend(reply.answer)
                 response.set_rcode(reply.rcode())
+        qtype = request.question[0].rdtype if request.question else 0
+        self.metrics.answered(udp=udp, v6=job.v6, qtype=qtype, rcode=response.rcode())
         return _to_wire(response, _limit(request, udp))
 
     # --- transports ----------------------------------------------------------------

@@ -38,7 +38,7 @@ async def client(api_server: ServerProcess) -> AsyncIterator[Client]:
 @pytest.fixture
 async def daemon(api_server: ServerProcess) -> AsyncIterator[DNSDaemon]:
     c = Client.from_kubeconfig(api_server.kubeconfig, field_manager="pyk8s-dns")
-    d = DNSDaemon(c, DNSOptions(bind_address="127.0.0.1", port=0, forward=False))
+    d = DNSDaemon(c, DNSOptions(bind_address="127.0.0.1", port=0, forward=False, metrics_port=0))
     task = asyncio.create_task(d.run())
     try:
         await asyncio.wait_for(d.ready.wait(), 20)
@@ -82,12 +82,14 @@ async def test_registers_kube_dns_service_and_its_own_slice(daemon: DNSDaemon, c
     assert svc["spec"]["clusterIP"] == "10.96.0.10" and "selector" not in svc["spec"]
     assert svc["metadata"]["labels"]["k8s-app"] == "kube-dns"
     assert [(p["name"], p["port"], p["protocol"]) for p in svc["spec"]["ports"]] == \
-        [("dns", 53, "UDP"), ("dns-tcp", 53, "TCP")]
+        [("dns", 53, "UDP"), ("dns-tcp", 53, "TCP"), ("metrics", 9153, "TCP")]
+    assert svc["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
     assert eps["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"] == "dns.pyk8s.io"
     assert eps["metadata"]["labels"]["kubernetes.io/service-name"] == "kube-dns"
     assert eps["endpoints"][0]["addresses"] == ["127.0.0.1"] and eps["endpoints"][0]["conditions"]["ready"]
-    assert {(p["name"], p["port"], p["protocol"]) for p in eps["ports"]} == {("dns", port, "UDP"),
-                                                                              ("dns-tcp", port, "TCP")}
+    assert daemon.metrics is not None
+    assert {(p["name"], p["port"], p["protocol"]) for p in eps["ports"]} == \
+        {("dns", port, "UDP"), ("dns-tcp", port, "TCP"), ("metrics", daemon.metrics.bound_port, "TCP")}
 
     # the DNS answers for its own Service, and a deleted slice comes back
     r = await eventually(lambda: _a(daemon, "kube-dns.kube-system.svc.cluster.local.", ["10.96.0.10"]))
@@ -142,3 +144,24 @@ async def test_stopping_withdraws_the_slice(api_server: ServerProcess, client: C
     with pytest.raises(ApiError) as err:
         await client.get(kubedns.SLICES, name, namespace="kube-system")
     assert err.value.code == 404
+
+
+async def test_metrics_count_requests_responses_and_cache(daemon: DNSDaemon) -> None:
+    import aiohttp
+
+    for _ in range(3):
+        await ask(daemon, "nope.default.svc.cluster.local.")
+    await ask(daemon, "dns-version.cluster.local.", "TXT")
+    assert daemon.metrics is not None
+    async with aiohttp.ClientSession() as http, \
+            http.get(f"http://127.0.0.1:{daemon.metrics.bound_port}/metrics") as resp:
+        assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = await resp.text()
+    lines = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    server = f"dns://127.0.0.1:{daemon.server.bound_port}" if daemon.server else ""
+    assert float(lines[f'coredns_dns_requests_total{{family="1",proto="udp",server="{server}",type="A",'
+                       f'view="",zone="."}}']) >= 3
+    assert float(lines[f'coredns_dns_responses_total{{plugin="",rcode="NXDOMAIN",server="{server}",view="",'
+                       f'zone="."}}']) >= 3
+    assert float(lines[f'coredns_cache_hits_total{{server="{server}",type="denial",view="",zones="."}}']) >= 2
+    assert "# TYPE coredns_cache_misses_total counter" in text
