@@ -161,7 +161,7 @@ def test_etcd_holds_ciphertext(server_available: None, tmp_path: Path) -> None:
         srv.start()
         srv.kubectl("create", "secret", "generic", "in-etcd", "--from-literal=password=hunter2")
         raw = subprocess.run(["etcdctl", f"--endpoints={srv.etcd.endpoint}", "get", SECRET_KEY.format("in-etcd"),
-                              "--print-value-only"], capture_output=True, timeout=30, check=True).stdout
+                              "--print-value-only"], capture_output=True, timeout=60, check=True).stdout
         assert raw.startswith(b"k8s:enc:secretbox:v1:key2:") and b"hunter2" not in raw
         out = srv.kubectl("get", "secret", "in-etcd", "-o", "jsonpath={.data.password}").stdout
         assert base64.b64decode(out) == b"hunter2"
