@@ -45,10 +45,17 @@ class ServerConfig:
     service_account_max_token_expiration: int = 0  # seconds; 0: only validation's bound
     service_account_extend_token_expiration: bool = True
     service_account_jwks_uri: str = ""
+    service_account_signing_key_file: Path | None = None  # None: DATA_DIR/pki/sa.key, made on first start
+    service_account_key_files: tuple[Path, ...] = ()  # more public keys tokens may be verified with
 
     @property
     def pki_dir(self) -> Path:
         return self.data_dir / "pki"
+
+    @property
+    def service_account_key_path(self) -> Path:
+        """The private key that signs ServiceAccount tokens (the API server's and the tokens controller's)."""
+        return self.service_account_signing_key_file or self.pki_dir / "sa.key"
 
     @property
     def kubeconfig_path(self) -> Path:

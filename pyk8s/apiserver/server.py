@@ -105,7 +105,9 @@ def prepare_credentials(config: ServerConfig) -> Credentials:
     dns, ips = serving_names(config)
     cluster_pki = pki.ensure_pki(config.pki_dir, dns_names=dns, ip_addresses=ips)
     token = _secret_file(config.pki_dir / "admin.token", lambda: secrets.token_hex(32).encode()).decode()
-    sa_key = jwtsign.load_or_create(config.pki_dir / "sa.key")  # RSA, 0600; signs ServiceAccount tokens
+    # Signs ServiceAccount tokens: --service-account-signing-key-file, or pki/sa.key (RSA, 0600, made once).
+    sa_key = (jwtsign.load(config.service_account_signing_key_file) if config.service_account_signing_key_file
+              else jwtsign.load_or_create(config.service_account_key_path))
     doc = kubeconfig.build_kubeconfig(server=config.url, ca_pem=cluster_pki.ca.cert_pem, user="kubernetes-admin",
                                       client_cert_pem=cluster_pki.admin.cert_pem,
                                       client_key_pem=cluster_pki.admin.key_pem)
@@ -115,7 +117,8 @@ def prepare_credentials(config: ServerConfig) -> Credentials:
     signer = TokenSigner(sa_key, config.service_account_issuer, api_audiences=config.api_audiences,
                          max_expiration_seconds=config.service_account_max_token_expiration,
                          extend_expiration=config.service_account_extend_token_expiration,
-                         jwks_uri=config.service_account_jwks_uri)
+                         jwks_uri=config.service_account_jwks_uri,
+                         extra_keys=[k for f in config.service_account_key_files for k in jwtsign.load_public_keys(f)])
     return Credentials(cluster_pki, token, signer)
 
 

@@ -3,8 +3,9 @@
 ``--anonymous-auth`` (default true), ``--token-auth-file``,
 ``--service-account-issuer``, ``--api-audiences``,
 ``--service-account-max-token-expiration``,
-``--service-account-extend-token-expiration`` (default true) and
-``--service-account-jwks-uri``.  ``config_kwargs`` turns them into
+``--service-account-extend-token-expiration`` (default true),
+``--service-account-jwks-uri``, ``--service-account-signing-key-file`` and
+``--service-account-key-file``.  ``config_kwargs`` turns them into
 ``ServerConfig`` fields; a token file that cannot be used is a ValueError
 (one line on stderr, exit 1) before anything starts.
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 from pyk8s.apiserver.authentication.tokenfile import load_token_file
 from pyk8s.machinery.duration import parse_duration
+from pyk8s.util import jwtsign
 
 
 def go_bool(text: str) -> bool:
@@ -61,12 +63,27 @@ def add_flags(p: argparse.ArgumentParser) -> None:
                    metavar="BOOL", help="extend kubelet projected tokens to a year with a warn-after mark")
     p.add_argument("--service-account-jwks-uri", default="", metavar="URL",
                    help="jwks_uri in the OIDC discovery document (default: the issuer's /openid/v1/jwks)")
+    p.add_argument("--service-account-signing-key-file", type=Path, default=None, metavar="FILE",
+                   help="PEM RSA or ECDSA private key that signs ServiceAccount tokens (default: DATA_DIR/pki/sa.key)")
+    p.add_argument("--service-account-key-file", type=Path, action="append", default=[], metavar="FILE",
+                   help="PEM file of more public keys tokens may be verified with (repeatable)")
 
 
 def config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     token_file = args.token_auth_file.resolve() if args.token_auth_file else None
     if token_file is not None:
         load_token_file(token_file)  # TokenFileError (a ValueError) for an unusable file
+    signing = args.service_account_signing_key_file.resolve() if args.service_account_signing_key_file else None
+    try:
+        if signing is not None:
+            jwtsign.load(signing)
+        key_files = tuple(f.resolve() for f in args.service_account_key_file)
+        for f in key_files:
+            jwtsign.load_public_keys(f)
+    except OSError as exc:
+        raise ValueError(f"service account key: {exc.filename}: {exc.strerror}") from None
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"service account key: {exc}") from None
     max_exp = args.service_account_max_token_expiration
     if max_exp and not 3600 <= max_exp <= 1 << 32:
         raise ValueError("the service-account-max-token-expiration must be between 1 hour and 2^32 seconds")
@@ -75,4 +92,5 @@ def config_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             "api_audiences": tuple(a.strip() for a in args.api_audiences.split(",") if a.strip()),
             "service_account_max_token_expiration": max_exp,
             "service_account_extend_token_expiration": args.service_account_extend_token_expiration,
-            "service_account_jwks_uri": args.service_account_jwks_uri}
+            "service_account_jwks_uri": args.service_account_jwks_uri,
+            "service_account_signing_key_file": signing, "service_account_key_files": key_files}

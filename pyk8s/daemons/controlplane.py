@@ -153,7 +153,7 @@ def controller_manager(assembly: ServerAssembly, opts: ControlPlaneOptions) -> C
 
     def build(client: Client) -> Runnable:
         # The tokens controller signs legacy token Secrets with the API server's key (kubeadm's sa.key).
-        options = {"service_account_private_key_file": str(assembly.opts.config.pki_dir / "sa.key"),
+        options = {"service_account_private_key_file": str(assembly.opts.config.service_account_key_path),
                    **opts.controller_options}
         return ControllerManager(client, controllers=opts.controllers, leader_elect=s.enabled,
                                  options=options, lease_duration=s.lease_duration,

@@ -19,12 +19,14 @@ import base64
 import binascii
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jwt
 import orjson
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
@@ -161,6 +163,29 @@ _VERIFIERS: dict[str, Any] = {"RS256": RSAAlgorithm(RSAAlgorithm.SHA256), "ES256
                               "ES384": ECAlgorithm(ECAlgorithm.SHA384), "ES512": ECAlgorithm(ECAlgorithm.SHA512)}
 
 
+def load_public_keys(path: os.PathLike[str] | str) -> list[PublicKey]:
+    """Every RSA or ECDSA public key in a PEM file of public keys, private keys or certificates
+    (upstream's ``keyutil.PublicKeysFromFile``, as ``--service-account-key-file`` reads it)."""
+    data = Path(path).read_bytes()
+    keys: list[PublicKey] = []
+    for match in re.finditer(rb"-----BEGIN ([A-Z ]+)-----.*?-----END \1-----", data, re.S):
+        pem, kind = match.group(0), match.group(1)
+        key: Any
+        if kind.endswith(b"PRIVATE KEY"):
+            key = serialization.load_pem_private_key(pem, password=None).public_key()
+        elif kind.endswith(b"PUBLIC KEY"):
+            key = serialization.load_pem_public_key(pem)
+        elif kind == b"CERTIFICATE":
+            key = x509.load_pem_x509_certificate(pem).public_key()
+        else:
+            continue
+        if isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+            keys.append(key)
+    if not keys:
+        raise ValueError(f"no RSA or ECDSA public key in {os.fspath(path)}")
+    return keys
+
+
 def verify(token: str, keys: list[PublicKey]) -> dict[str, Any] | None:
     """The claims of ``token`` if one of ``keys`` signed it (no time or audience checks), else None.
     The header's ``alg`` must be the key's own (no algorithm confusion)."""
@@ -185,5 +210,5 @@ def unverified_claims(token: str) -> dict[str, Any] | None:
     return None if parsed is None else parsed.claims
 
 
-__all__ = ["SigningKey", "algorithm", "generate", "jwk", "key_id", "load", "load_or_create",
+__all__ = ["SigningKey", "algorithm", "generate", "jwk", "key_id", "load", "load_or_create", "load_public_keys",
            "unverified_claims", "verify"]

@@ -21,16 +21,18 @@ from pyk8s.apiserver.registry import build_registry
 from pyk8s.apiserver.server import build_app
 from pyk8s.machinery.scheme import SCHEME
 from pyk8s.storage import open_storage
+from pyk8s.util import jwtsign
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 
 
-async def _client(tmp_path, *, anonymous: bool = True, max_expiration: int = 0) -> AsyncIterator[TestClient]:
+async def _client(tmp_path, *, anonymous: bool = True, max_expiration: int = 0,
+                  key: jwtsign.SigningKey | None = None) -> AsyncIterator[TestClient]:
     storage = open_storage("memory://")
     await storage.start()
     registry = build_registry(SCHEME, storage)
-    signer = TokenSigner(b"test", max_expiration_seconds=max_expiration)
+    signer = TokenSigner(key or b"test", max_expiration_seconds=max_expiration)
     auth = Authenticator(tokens={"admin-token": UserInfo("admin", ("system:masters",)),
                                  "alice-token": UserInfo("alice", ("dev",), "1001")},
                          signer=signer, anonymous=anonymous)
@@ -240,3 +242,15 @@ async def test_legacy_token_works_until_its_secret_is_deleted(api):
     assert "kubernetes.io/legacy-token-last-used" in stored["metadata"]["labels"]  # upstream's tracking
     await api.delete("/api/v1/namespaces/team/secrets/bot-token", headers=ADMIN)
     assert (await whoami(api, token))[0] == 401
+
+
+async def test_an_ecdsa_signing_key_works_end_to_end(tmp_path):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    async for api in _client(tmp_path, key=jwtsign.SigningKey(ec.generate_private_key(ec.SECP256R1()))):
+        await account_and_pod(api)
+        _, tr = await token_request(api, {})
+        assert jwt.get_unverified_header(tr["status"]["token"])["alg"] == "ES256"
+        assert (await whoami(api, tr["status"]["token"]))[0] == 201
+        keys = (await (await api.get("/openid/v1/jwks", headers=ADMIN)).json())["keys"]
+        assert (keys[0]["kty"], keys[0]["crv"], keys[0]["alg"]) == ("EC", "P-256", "ES256")

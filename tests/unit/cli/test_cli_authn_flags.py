@@ -38,3 +38,24 @@ def test_unusable_settings_are_one_line_errors(tmp_path) -> None:
         server_cli.options(server_args("--service-account-max-token-expiration", "10m"), environ={})
     with pytest.raises(SystemExit):
         server_args("--anonymous-auth=maybe")
+
+
+def test_signing_and_verification_keys(tmp_path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from pyk8s.util import jwtsign
+
+    signing = jwtsign.SigningKey(ec.generate_private_key(ec.SECP256R1()))
+    (tmp_path / "sa-ec.key").write_bytes(signing.private_pem())
+    old = jwtsign.generate()
+    (tmp_path / "old.pub").write_bytes(old.public_pem() + jwtsign.generate().public_pem())
+    config = server_cli.options(server_args("--service-account-signing-key-file", str(tmp_path / "sa-ec.key"),
+                                            "--service-account-key-file", str(tmp_path / "old.pub")), environ={}).config
+    assert config.service_account_key_path == tmp_path / "sa-ec.key"
+    assert [k.public_numbers() for k in jwtsign.load_public_keys(config.service_account_key_files[0])][0] == \
+        old.public.public_numbers()
+    (tmp_path / "junk").write_text("not a key")
+    with pytest.raises(ValueError, match="service account key"):
+        server_cli.options(server_args("--service-account-key-file", str(tmp_path / "junk")), environ={})
+    with pytest.raises(ValueError, match="No such file"):
+        server_cli.options(server_args("--service-account-signing-key-file", str(tmp_path / "absent")), environ={})
