@@ -44,7 +44,7 @@ def config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def enc_server(server_available: None, config_file: Path) -> Iterator[ServerProcess]:
-    srv = ServerProcess(extra_args=["--encryption-provider-config", str(config_file)])
+    srv = ServerProcess(extra_args=["--encryption-provider-config", str(config_file)], start_timeout=120)
     try:
         srv.start()
         yield srv
@@ -156,7 +156,7 @@ def test_etcd_holds_ciphertext(server_available: None, tmp_path: Path) -> None:
         pytest.skip("etcd binaries are missing")
     config = tmp_path / "enc.yaml"
     config.write_text(_config(SECRETBOX_KEY2, IDENTITY))
-    srv = ServerProcess(etcd=True, extra_args=["--encryption-provider-config", str(config)])
+    srv = ServerProcess(etcd=True, extra_args=["--encryption-provider-config", str(config)], start_timeout=120)
     try:
         srv.start()
         srv.kubectl("create", "secret", "generic", "in-etcd", "--from-literal=password=hunter2")
