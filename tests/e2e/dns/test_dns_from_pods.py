@@ -161,3 +161,8 @@ def test_ptr_nxdomain_nodata_and_txt(ns: Cluster) -> None:
 def test_names_outside_the_cluster_are_not_forwarded_in_tests(ns: Cluster) -> None:
     out = dig(ns, "example.com")
     assert "status: REFUSED" in out
+
+
+def test_metrics_through_the_kube_dns_service(ns: Cluster) -> None:
+    text = fetch(ns, "http://kube-dns.kube-system:9153/metrics")
+    assert "coredns_dns_requests_total{" in text and 'rcode="NXDOMAIN"' in text
