@@ -1,7 +1,9 @@
 """LimitRanges: per-namespace defaults and bounds for compute resources.
 
-``apply_container_defaults`` is the defaulting half of the LimitRanger
-admission plugin, for the API server's admission chain to call on pod create.
+The LimitRanger admission plugin (``apiserver/admission/limitranger.py``)
+applies them to pods and claims; here are the kind's defaulting (a ``max``
+is the default limit, the default limit the default request, a ``min`` the
+default request) and upstream's validation of the items.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from typing import Any
 from pyk8s.api import meta_v1
 from pyk8s.api.core_v1 import quantities
 from pyk8s.api.core_v1.common import P, ref, register_kind, spec_of
-from pyk8s.machinery.quantity import parse as parse_q
+from pyk8s.machinery import quantity
 from pyk8s.machinery.schema import STRING, ArrayOf, Field, MapOf, Quantity, define
 from pyk8s.machinery.scheme import Strategy
-from pyk8s.machinery.validation import FieldError, invalid, not_supported, required
+from pyk8s.machinery.validation import FieldError, duplicate, forbidden, invalid, not_supported, required
 
 Obj = dict[str, Any]
 
@@ -55,15 +57,17 @@ def default_limit_range_item(item: Obj) -> None:
         item["defaultRequest"] = request
 
 
-def _q(value: Any) -> Any:
-    try:
-        return parse_q(value).value
-    except ValueError:
-        return None
+def _q(value: Any) -> quantity.Quantity | None:
+    return quantity.try_parse(value)
+
+
+ONE = quantity.parse(1)
 
 
 def validate_limit_range_spec(spec: Obj) -> list[FieldError]:
+    """Upstream's ValidateLimitRange, on the defaulted spec (so a max also shows up as the default)."""
     errs: list[FieldError] = []
+    seen: set[str] = set()
     for i, item in enumerate(spec.get("limits") or []):
         p = f"spec.limits[{i}]"
         kind = item.get("type") or ""
@@ -71,56 +75,65 @@ def validate_limit_range_spec(spec: Obj) -> list[FieldError]:
             errs.append(required(p + ".type"))
         elif kind not in LIMIT_TYPES:
             errs.append(not_supported(p + ".type", kind, LIMIT_TYPES))
+        elif kind in seen:
+            errs.append(duplicate(p + ".type", kind))
+        seen.add(kind)
+        if kind == "Pod":
+            for part in ("default", "defaultRequest"):
+                if item.get(part):
+                    errs.append(forbidden(f"{p}.{part}", "may not be specified when `type` is 'Pod'"))
+        parts: dict[str, dict[str, quantity.Quantity]] = {}
         for part in ("max", "min", "default", "defaultRequest", "maxLimitRequestRatio"):
+            parts[part] = {}
             for name, value in (item.get(part) or {}).items():
-                if _q(value) is None:
+                q = _q(value)
+                if q is None:
                     errs.append(invalid(f"{p}.{part}[{name}]", value, "must be a valid quantity"))
-        mins, maxs = item.get("min") or {}, item.get("max") or {}
-        for name, lo in mins.items():
-            hi = maxs.get(name)
-            if hi is not None and None not in (_q(lo), _q(hi)) and _q(lo) > _q(hi):
-                errs.append(invalid(f"{p}.min[{name}]", str(lo), f"min value {lo} is greater than max value {hi}"))
-        for name, dflt in (item.get("default") or {}).items():
-            hi = maxs.get(name)
-            if hi is not None and None not in (_q(dflt), _q(hi)) and _q(dflt) > _q(hi):
-                errs.append(invalid(f"{p}.default[{name}]", str(dflt),
-                                    f"default value {dflt} is greater than max value {hi}"))
+                else:
+                    parts[part][name] = q
+        names: set[str] = set()
+        for values in parts.values():
+            names.update(values)
+        for name in sorted(names):
+            errs += _bounds(p, name, {part: values.get(name) for part, values in parts.items()})
     return errs
 
 
-def apply_container_defaults(pod: Obj, limit_ranges: list[Obj]) -> str:
-    """LimitRanger defaulting for a pod; returns the annotation text ("" if nothing was set)."""
-    notes: list[str] = []
-    for lr in limit_ranges:
-        for item in (lr.get("spec") or {}).get("limits") or []:
-            if item.get("type") != "Container":
-                continue
-            item = dict(item)
-            default_limit_range_item(item)
-            for key, what in (("initContainers", "init container"), ("containers", "container")):
-                for ctr in (pod.get("spec") or {}).get(key) or []:
-                    notes += _merge_container(ctr, item, f"{what} {ctr.get('name')}")
-    return "LimitRanger plugin set: " + "; ".join(notes) if notes else ""
+# (lower part, upper part, message, field reported): a ``lower`` amount may not exceed an ``upper`` one.
+_ORDER = (("min", "max", "min value {lo} is greater than max value {hi}", "min"),
+          ("min", "defaultRequest", "min value {lo} is greater than default request value {hi}", "defaultRequest"),
+          ("defaultRequest", "max", "default request value {lo} is greater than max value {hi}", "defaultRequest"),
+          ("defaultRequest", "default", "default request value {lo} is greater than default limit value {hi}",
+           "defaultRequest"),
+          ("min", "default", "min value {lo} is greater than default value {hi}", "default"),
+          ("default", "max", "default value {lo} is greater than max value {hi}", "default"))
 
 
-def _merge_container(ctr: Obj, item: Obj, label: str) -> list[str]:
-    res = ctr.get("resources") or {}
-    ctr["resources"] = res
-    set_names: dict[str, list[str]] = {"limits": [], "requests": []}
-    for part, source in (("limits", "default"), ("requests", "defaultRequest")):
-        values = res.get(part) or {}
-        for name, value in (item.get(source) or {}).items():
-            if name not in values:
-                values[name] = value
-                set_names[part].append(name)
-        if values:
-            res[part] = values
-    notes = []
-    if set_names["requests"]:
-        notes.append(", ".join(sorted(set_names["requests"])) + f" request for {label}")
-    if set_names["limits"]:
-        notes.append(", ".join(sorted(set_names["limits"])) + f" limit for {label}")
-    return notes
+def _bounds(path: str, name: str, q: dict[str, quantity.Quantity | None]) -> list[FieldError]:
+    errs: list[FieldError] = []
+    for lower, upper, message, where in _ORDER:
+        lo, hi = q[lower], q[upper]
+        if lo is not None and hi is not None and hi < lo:
+            errs.append(invalid(f"{path}.{where}[{name}]", str(q[where]), message.format(lo=lo, hi=hi)))
+    ratio, lo, hi = q["maxLimitRequestRatio"], q["min"], q["max"]
+    if ratio is not None and ratio < ONE:
+        errs.append(invalid(f"{path}.maxLimitRequestRatio[{name}]", str(ratio), f"ratio {ratio} is less than 1"))
+    if ratio is not None and lo is not None and hi is not None and not lo.is_zero():
+        limit = float(hi.value / lo.value)
+        if float(ratio.value) > limit:
+            errs.append(invalid(f"{path}.maxLimitRequestRatio[{name}]", str(ratio),
+                                f"ratio {ratio} is greater than max/min = {limit:f}"))
+    dflt, req = q["default"], q["defaultRequest"]
+    if not _overcommit_allowed(name) and dflt is not None and req is not None and dflt != req:
+        errs.append(invalid(f"{path}.defaultRequest[{name}]", str(req),
+                            f"default value {dflt} must equal to defaultRequest value {req} in {name}"))
+    return errs
+
+
+def _overcommit_allowed(name: str) -> bool:
+    """Upstream's IsOverCommitAllowed: native resources (no domain, or kubernetes.io/) but hugepages."""
+    native = "/" not in name or name.startswith("kubernetes.io/")
+    return native and not name.startswith("hugepages-")
 
 
 class LimitRangeStrategy(Strategy):

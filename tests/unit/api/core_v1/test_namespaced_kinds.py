@@ -97,19 +97,6 @@ def test_limit_range_defaults() -> None:
     assert strategy("limitranges").validate(lr) == []
 
 
-def test_limit_ranger_applies_container_defaults() -> None:
-    from pyk8s.api.core_v1.limitrange import apply_container_defaults
-
-    lr = {"spec": {"limits": [{"type": "Container", "default": {"cpu": "500m"}, "defaultRequest": {"cpu": "100m"}}]}}
-    pod = {"spec": {"containers": [{"name": "app", "image": "x"},
-                                   {"name": "set", "image": "x", "resources": {"limits": {"cpu": "1"}}}]}}
-    note = apply_container_defaults(pod, [lr])
-    assert pod["spec"]["containers"][0]["resources"] == {"limits": {"cpu": "500m"}, "requests": {"cpu": "100m"}}
-    assert pod["spec"]["containers"][1]["resources"] == {"limits": {"cpu": "1"}, "requests": {"cpu": "100m"}}
-    assert note == ("LimitRanger plugin set: cpu request for container app; cpu limit for container app; "
-                    "cpu request for container set")
-
-
 def test_quota_and_service_account() -> None:
     q = create("resourcequotas", {"metadata": _meta(), "spec": {"hard": {"pods": "-1"}}, "status": {"used": {}}})
     assert "status" not in q

@@ -85,3 +85,29 @@ async def test_claim_bounds(registry: Registry) -> None:
     err = await refused(store(registry, "", "persistentvolumeclaims").create("default", claim, WriteOptions()))
     assert err.message == ('persistentvolumeclaims "c" is forbidden: maximum storage usage per '
                            'PersistentVolumeClaim is 2Gi, but request is 5Gi')
+
+
+def test_limit_range_validation_as_upstream() -> None:
+    from pyk8s.api.core_v1.limitrange import LimitRangeStrategy
+
+    strategy = LimitRangeStrategy()
+    lr = {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "lr", "namespace": "default"},
+          "spec": {"limits": [{"type": "Container", "min": {"cpu": "2"}, "max": {"cpu": "1"},
+                               "maxLimitRequestRatio": {"cpu": "500m"}},
+                              {"type": "Pod", "default": {"cpu": "1"}},
+                              {"type": "Container"},
+                              {"type": "Container", "default": {"example.com/gpu": "2"},
+                               "defaultRequest": {"example.com/gpu": "1"}}]}}
+    strategy.default(lr)
+    got = [f"{e.field}: {e.detail}" for e in strategy.validate(lr)]
+    assert got == [
+        "spec.limits[0].min[cpu]: min value 2 is greater than max value 1",
+        "spec.limits[0].defaultRequest[cpu]: min value 2 is greater than default request value 1",
+        "spec.limits[0].default[cpu]: min value 2 is greater than default value 1",
+        "spec.limits[0].maxLimitRequestRatio[cpu]: ratio 500m is less than 1",
+        "spec.limits[1].default: may not be specified when `type` is 'Pod'",
+        "spec.limits[2].type: ",
+        "spec.limits[3].type: ",
+        "spec.limits[3].defaultRequest[example.com/gpu]: default value 2 must equal to defaultRequest value 1 in "
+        "example.com/gpu",
+    ]
