@@ -12,4 +12,7 @@
   answer cache keyed by the query's bytes, flushed on every change.
 * ``kubedns``: the ``kube-system/kube-dns`` Service and the EndpointSlice that
   points it at this server.
+* ``metrics``: Prometheus counters on port 9153 under CoreDNS's names.
+
+See docs/dns.md.
 """
