@@ -132,7 +132,7 @@ async def test_answers_follow_the_api(daemon: DNSDaemon, client: Client) -> None
 
 async def test_stopping_withdraws_the_slice(api_server: ServerProcess, client: Client) -> None:
     c = Client.from_kubeconfig(api_server.kubeconfig, field_manager="pyk8s-dns")
-    d = DNSDaemon(c, DNSOptions(bind_address="127.0.0.1", port=0, forward=False))
+    d = DNSDaemon(c, DNSOptions(bind_address="127.0.0.1", port=0, forward=False, metrics_port=None))
     task = asyncio.create_task(d.run())
     await asyncio.wait_for(d.ready.wait(), 20)
     assert d.server is not None and d.registration is not None
