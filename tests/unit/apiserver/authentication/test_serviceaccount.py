@@ -158,3 +158,17 @@ async def test_legacy_token_use_is_tracked_and_an_invalid_since_label_refuses_it
         await authn(issuer, getter).authenticate_token(token, API)
     assert str(exc.value).startswith("the token in secret team/bot-token for service account team/bot has been "
                                      "marked invalid.")
+
+
+async def test_node_bound_token_dies_with_its_node(issuer):
+    token = bound(issuer, node=NODE)
+    getter = world()
+    getter.objects[("nodes", "", "n1")] = NODE
+    result = await authn(issuer, getter).authenticate_token(token, API)
+    assert result is not None and result.user.extra["authentication.kubernetes.io/node-name"] == ["n1"]
+    getter.objects[("nodes", "", "n1")] = {"metadata": {"name": "n1", "uid": "replaced"}}
+    with pytest.raises(AuthenticationError, match=r"^node UID \(replaced\) does not match"):
+        await authn(issuer, getter).authenticate_token(token, API)
+    del getter.objects[("nodes", "", "n1")]
+    with pytest.raises(AuthenticationError, match="has been invalidated"):
+        await authn(issuer, getter).authenticate_token(token, API)
