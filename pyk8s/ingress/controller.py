@@ -13,6 +13,7 @@ Secrets only queue one key; the sync rebuilds the whole model
 (``model.build``), renders it (``nginxconf.render``) and, when the text
 differs from what nginx runs, has ``nginx.NginxProcess`` check and reload
 it.  Bursts of changes collapse into one sync (the queue holds the key once).
+At most one reload a second (a burst of changes becomes one reload).
 Endpoint changes reload nginx too: ingress-nginx avoids that with Lua in
 nginx, which nginx-light lacks; a reload drops no request.  A configuration
 nginx refuses is reported and retried with back-off while the old one keeps
@@ -64,6 +65,7 @@ LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 SYNC_KEY = "sync"
 NGINX_CHECK_SECONDS = 1.0
 PUBLISH_RETRY_SECONDS = 5.0
+MIN_RELOAD_INTERVAL = 1.0
 
 
 class Nginx(Protocol):
@@ -144,6 +146,8 @@ class IngressController:
         self.recorder = EventRecorder(client, component="pyk8s-ingress-controller", clock=clock)
         self.ready = asyncio.Event()
         self.applied: str | None = None
+        self.clock = clock
+        self.last_reload = -MIN_RELOAD_INTERVAL
         self.synced_generations: dict[str, tuple[str, int]] = {}
         self.warned: dict[str, set[tuple[str, str]]] = {}
         self.publish_service = publish.parse(options.publish_service)
@@ -204,6 +208,10 @@ class IngressController:
         model = self.build(ingresses)
         conf, files = render(model, self.settings)
         if conf != self.applied:
+            wait = self.last_reload + MIN_RELOAD_INTERVAL - self.clock.monotonic()
+            if self.applied is not None and wait > 0:
+                return wait  # at most one reload a second: a burst of endpoint changes becomes one
+            self.last_reload = self.clock.monotonic()
             await self.nginx.apply(conf, files)  # NginxError: retried with back-off, the old config serves
             log.info("ingress: nginx configured (%d ingresses, %d servers, %d upstreams)", len(ingresses),
                      len(model.servers), len(model.upstreams))

@@ -144,3 +144,13 @@ async def test_the_publish_service_carries_our_endpoints_and_its_ip_is_published
     await env.client.update(SERVICES, svc, namespace="kube-system", subresource="status")
     await eventually(lambda: ((env.obj("networking.k8s.io/v1/ingresses", "ns", "site") or {}).get("status") or {})
                      .get("loadBalancer") == {"ingress": [{"ip": "10.0.0.8"}]})
+
+
+async def test_a_burst_of_changes_is_one_or_two_reloads(env: Env) -> None:
+    await asyncio.sleep(1.1)  # past the start's reload
+    before = len(env.nginx.configs)
+    for i in range(8):
+        await env.client.create(INGRESSES, ingress(f"burst-{i}", f"b{i}.example.com", "web"), namespace="ns")
+    await eventually(lambda: "server_name b7.example.com;" in env.nginx.configs[-1])
+    assert all(f"server_name b{i}.example.com;" in env.nginx.configs[-1] for i in range(8))
+    assert len(env.nginx.configs) - before <= 3  # at most one reload a second
