@@ -32,3 +32,13 @@ def test_compact_string_is_upstreams() -> None:
                                  'Verbs:["get" "list"]}')
     assert compact_string(Rule.from_dict({"verbs": ["*"], "nonResourceURLs": ["*"]})) == \
         '{NonResourceURLs:["*"], Verbs:["*"]}'
+
+
+def test_gc_only_updates_skip_the_check() -> None:
+    from pyk8s.apiserver.registry.rbac import only_gc_fields_changed
+
+    old = {"metadata": {"name": "r", "ownerReferences": [{"uid": "1"}]}, "rules": [{"verbs": ["get"]}]}
+    gc = {"metadata": {"name": "r"}, "rules": [{"verbs": ["get"]}]}
+    assert only_gc_fields_changed(gc, old)
+    assert not only_gc_fields_changed({**gc, "rules": [{"verbs": ["*"]}]}, old)
+    assert not only_gc_fields_changed(gc, None)
