@@ -13,8 +13,8 @@ optional ``<mode>-version`` (``latest`` or ``v1.N``; pyk8s evaluates every versi
   annotation on the request (``Attributes.audit_annotations``).  pyk8s writes no audit log yet, so
   nothing reads it.
 
-Pods are checked on creation (updates of a pod's spec are limited to images and tolerations, which
-no check looks at).  Workload objects with a pod template (Deployments, ReplicaSets, ...) get
+Pods are checked on creation and when ``kubectl debug`` adds an ephemeral container (other updates
+of a pod's spec are limited to images and tolerations, which no check looks at).  Workload objects with a pod template (Deployments, ReplicaSets, ...) get
 ``warn`` and ``audit`` but never ``enforce``, as upstream.  Namespaces: invalid labels are refused
 (422, upstream's wording), and changing ``enforce`` to a stricter level warns about existing pods
 that would violate it (``existing pods in namespace "x" violate the new PodSecurity enforce level
@@ -89,7 +89,8 @@ class PodSecurity(Plugin):
 
     def handles(self, attrs: Attributes) -> bool:
         if attrs.subresource:
-            return False
+            # kubectl debug: an ephemeral container is judged like the pod's own (upstream checks it).
+            return attrs.resource == PODS and attrs.subresource == "ephemeralcontainers"
         if attrs.resource == NAMESPACES:
             return attrs.operation in (CREATE, UPDATE)
         if attrs.resource == PODS:

@@ -112,3 +112,17 @@ def test_restricted_checks() -> None:
         'restricted volume types (volume "n" uses restricted volume type "nfs")',
         "runAsUser=0 (pod must not set runAsUser=0)",
     ]
+
+
+async def test_ephemeral_containers_are_checked(registry: Registry) -> None:
+    await namespace(registry, "dbg", enforce="baseline")
+    pods = store(registry, "", "pods")
+    created = await pods.create("dbg", pod("app", namespace="dbg"), WriteOptions())
+    created["spec"]["ephemeralContainers"] = [{"name": "debugger", "image": "busybox",
+                                               "securityContext": {"privileged": True}}]
+    err = await refused(pods.update("dbg", "app", created, WriteOptions(), subresource="ephemeralcontainers"))
+    assert err.message == ('pods "app" is forbidden: violates PodSecurity "baseline:latest": privileged '
+                           '(container "debugger" must not set securityContext.privileged=true)')
+    created["spec"]["ephemeralContainers"][0]["securityContext"] = {}
+    updated, _ = await pods.update("dbg", "app", created, WriteOptions(), subresource="ephemeralcontainers")
+    assert updated["spec"]["ephemeralContainers"][0]["name"] == "debugger"
