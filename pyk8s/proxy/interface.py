@@ -24,6 +24,9 @@ from typing import Protocol
 #: kube-proxy's --masquerade-bit default (14): packets to SNAT carry this mark.
 MASQUERADE_MARK = 0x4000
 DEFAULT_AFFINITY_TIMEOUT = 10800
+#: How often every rule is rewritten from scratch (upstream's fullSyncPeriod); the 30 s resync in between
+#: re-reads every Service and slice from the caches but writes only what differs.
+FULL_REWRITE_PERIOD = 3600.0
 
 
 class ProxyError(Exception):

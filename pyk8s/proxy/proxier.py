@@ -9,9 +9,14 @@
 2. starts /healthz and /metrics;
 3. watches Services and EndpointSlices (shared informers), folding each change
    into the ``ChangeTracker`` and asking the ``BoundedFrequencyRunner`` for a
-   sync (at most one per ``min_sync_period``, a full one every ``sync_period``);
-4. on each sync: hands the service map to the backend (in a thread: it runs
-   ``nft``/``iptables-restore``), removes stale UDP conntrack entries, updates
+   sync (at most one per ``min_sync_period``, a full one every ``sync_period``:
+   every Service re-read from the caches, the rules brought in line with
+   them, only the difference written);
+4. on each sync: hands the service map to the backend, which rewrites every
+   rule from scratch only on the first sync, after a failed one, and once
+   per ``FULL_REWRITE_PERIOD`` (an hour, upstream's fullSyncPeriod: a full
+   rewrite of 10,000 Services costs seconds of kernel time); the backend
+   runs in a thread (it runs ``nft``/``iptables-restore``); then removes stale UDP conntrack entries, updates
    metrics, health and the healthCheckNodePort listeners.
 
 ``ready`` is set after the first successful sync.
@@ -32,7 +37,7 @@ from pyk8s.client.rest import Client, DynamicResource
 from pyk8s.client.tools.informer import SharedInformerFactory
 from pyk8s.proxy import backends, conntrack, healthcheck, nodeinfo
 from pyk8s.proxy.changetracker import ChangeTracker
-from pyk8s.proxy.interface import Provider, ProxyConfig, ServicePort, ServicePortName
+from pyk8s.proxy.interface import FULL_REWRITE_PERIOD, Provider, ProxyConfig, ServicePort, ServicePortName
 from pyk8s.proxy.metrics import ProxyMetrics
 from pyk8s.proxy.runner import BoundedFrequencyRunner
 
@@ -69,6 +74,7 @@ class Proxier:
         self.cleaner = conntrack.ConntrackCleaner()
         self.synced: dict[ServicePortName, ServicePort] = {}
         self.config: ProxyConfig | None = None
+        self._last_rewrite: float | None = None
 
     def _changed(self) -> None:
         self.health.queued()
@@ -131,12 +137,15 @@ class Proxier:
         started = time.monotonic()
         pending = self.tracker.pending_since
         services, changed = self.tracker.snapshot(full=full)
+        rewrite = self._last_rewrite is None or started - self._last_rewrite >= FULL_REWRITE_PERIOD
         try:
-            rules = await asyncio.to_thread(self.provider.sync, services, None if full else changed)
+            rules = await asyncio.to_thread(self.provider.sync, services, None if rewrite else changed)
         except Exception:
             self.metrics.failures += 1
             raise
         done = time.monotonic()
+        if rewrite:
+            self._last_rewrite = started
         flushes = conntrack.stale_entries(self.synced, services)
         self.synced = dict(services)
         if flushes:

@@ -26,10 +26,10 @@ mode sets ``net.ipv4.conf.all.route_localnet=1`` as upstream does.
 Partial sync as upstream's MinimizeIPTablesRestore: the top-level chains are
 rewritten every time, per-Service chains only when their rules changed;
 chains no longer needed are flushed and deleted (``-X``) in the same
-``iptables-restore --noflush`` transaction.  A full resync rewrites
-everything and also deletes KUBE-SVC/SEP/EXT/SVL chains it does not know
+``iptables-restore --noflush`` transaction.  A full rewrite (``changed is
+None``: the first sync, after a failure, hourly) rewrites everything and also deletes KUBE-SVC/SEP/EXT/SVL chains it does not know
 (leftovers of an earlier run).  The jumps from the built-in chains are
-checked (``-C``) and inserted (``-I``) on full syncs.
+checked (``-C``) and inserted (``-I``) on full rewrites.
 """
 
 from __future__ import annotations

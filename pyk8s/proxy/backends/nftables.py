@@ -27,9 +27,9 @@ touched, so other firewall tools may flush their own tables freely.
 
 Writes are text through ``nft -f -``: one atomic transaction per sync.  The
 provider keeps what it wrote last and sends only the difference (chains whose
-rules changed, map elements added or removed); a full resync (``changed is
-None``) rewrites every chain and map but keeps the affinity sets, so clients
-stay stuck to their endpoint.  The first sync deletes and recreates the table.
+rules changed, map elements added or removed); a full rewrite (``changed is
+None``: hourly, see ``FULL_REWRITE_PERIOD``) rewrites every chain and map
+but keeps the affinity sets, so clients stay stuck to their endpoint.  The first sync deletes and recreates the table.
 Localhost NodePorts are not supported in this mode, as upstream.
 """
 
