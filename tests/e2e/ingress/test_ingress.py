@@ -39,7 +39,7 @@ def _until(c: Cluster, host: str, path: str, want: tuple[str, str]) -> None:
 
 
 def test_two_hosts_and_a_path_reach_two_services(cluster: Cluster) -> None:
-    # No ingressClassName: ours because IngressClass pyk8s is the default.
+    # No ingressClassName: the DefaultIngressClass admission gives it pyk8s, the default class.
     cluster.apply(_ingress("site", [
         {"host": "alpha.example.test", "http": {"paths": [_path("/", "alpha")]}},
         {"host": "beta.example.test", "http": {"paths": [_path("/api", "beta"), _path("/", "alpha")]}},
