@@ -124,6 +124,9 @@ class SchemaRegistry:
         self._schemas[schema.name] = schema
         return schema
 
+    def remove(self, name: str) -> None:
+        self._schemas.pop(name, None)
+
     def get(self, name: str) -> ObjectSchema | None:
         return self._schemas.get(name)
 

@@ -132,6 +132,21 @@ class Scheme:
             versions.append(rt.version)
         return rt
 
+    def remove(self, rt: ResourceType) -> None:
+        """Stop serving a resource added at run time (a CRD's version); its group goes when empty."""
+        if self._by_gvr.get((rt.group, rt.version, rt.plural)) is rt:
+            del self._by_gvr[(rt.group, rt.version, rt.plural)]
+        versions = self._versions.get(rt.group, [])
+        if rt.version in versions and not self.resources(rt.group, rt.version):
+            versions.remove(rt.version)
+        if not versions:
+            self._versions.pop(rt.group, None)
+
+    def set_versions(self, group: str, versions: list[str]) -> None:
+        """The preferred-first order of a group's versions (a CRD orders its own, as upstream sorts them)."""
+        known = self._versions.get(group, [])
+        self._versions[group] = [v for v in versions if v in known] + [v for v in known if v not in versions]
+
     def get(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self._by_gvr.get((group, version, plural))
 
