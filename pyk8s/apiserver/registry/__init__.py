@@ -12,6 +12,8 @@ the scheme at run time (CRDs).  ``admit``/``validate`` run the admission chain
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyk8s.apiserver.admission.chain import Chain, Options, build_chain
@@ -21,6 +23,21 @@ from pyk8s.storage.interface import Storage
 
 if TYPE_CHECKING:
     from pyk8s.apiserver.registry.generic import GenericStore
+
+
+@dataclass(slots=True)
+class ResourceBundle:
+    """One resource's storage, assembled in one place: its main store and its subresources.
+
+    ``make_store(rt, storage, registry)`` builds the main store; ``subresources`` maps a
+    subresource name to a factory taking that store and returning what the HTTP layer
+    calls (``get``/``update``/``patch`` for scale, ``create`` for binding...).  Resources
+    added at run time (a CRD's versions) are served through a bundle installed with
+    ``Registry.install`` and go again with ``Registry.uninstall``.
+    """
+
+    make_store: Callable[..., GenericStore]
+    subresources: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
 
 
 class Registry:
@@ -35,6 +52,7 @@ class Registry:
             node_port_range = (int(lo), int(hi or lo))
         self.node_port_range = node_port_range
         self._stores: dict[tuple[str, str, str], GenericStore] = {}
+        self._bundles: dict[tuple[str, str, str], ResourceBundle] = {}
         if admission_plugins is None:
             admission_plugins = build_chain()
         self.admission = admission_plugins if isinstance(admission_plugins, Chain) else Chain(admission_plugins)
@@ -43,11 +61,34 @@ class Registry:
         key = (rt.group, rt.version, rt.plural)
         store = self._stores.get(key)
         if store is None:
-            from pyk8s.apiserver.registry.special import store_class
+            bundle = self._bundles.get(key)
+            if bundle is not None:
+                store = bundle.make_store(rt, self.storage, self)
+            else:
+                from pyk8s.apiserver.registry.special import store_class
 
-            store = store_class(rt)(rt, self.storage, self)
+                store = store_class(rt)(rt, self.storage, self)
             self._stores[key] = store
         return store
+
+    async def install(self, rt: ResourceType, bundle: ResourceBundle) -> None:
+        """Serve ``rt`` through ``bundle`` (the scheme entry is the caller's business).
+
+        A store built for an earlier install closes (its watchers' streams end, as
+        upstream ends them when a CRD changes)."""
+        key = (rt.group, rt.version, rt.plural)
+        self._bundles[key] = bundle
+        old = self._stores.pop(key, None)
+        if old is not None:
+            await old.close()
+
+    async def uninstall(self, rt: ResourceType) -> None:
+        """Stop serving ``rt``: its store and watch cache close (watchers see their stream end)."""
+        key = (rt.group, rt.version, rt.plural)
+        self._bundles.pop(key, None)
+        store = self._stores.pop(key, None)
+        if store is not None:
+            await store.close()
 
     def store(self, group: str, plural: str) -> GenericStore | None:
         """The store of a resource by group and plural, at the group's preferred version."""
@@ -59,6 +100,9 @@ class Registry:
 
     def subresource(self, rt: ResourceType, sub: str) -> Any:
         """Registry-side subresource implementations; None lets the HTTP layer do its generic one."""
+        bundle = self._bundles.get((rt.group, rt.version, rt.plural))
+        if bundle is not None and sub in bundle.subresources:
+            return bundle.subresources[sub](self.storage_for(rt))
         if (rt.group, rt.plural, sub) == ("", "pods", "binding"):
             from pyk8s.apiserver.registry.core.pod import PodBinding
 
@@ -93,4 +137,4 @@ def build_registry(scheme: Scheme, storage: Storage, *, service_cidr: str = "10.
                     admission_plugins=chain)
 
 
-__all__ = ["Registry", "build_registry"]
+__all__ = ["Registry", "ResourceBundle", "build_registry"]
