@@ -145,6 +145,8 @@ def controller_manager(assembly: ServerAssembly, opts: ControlPlaneOptions) -> C
         pyk8s does not map yet keeps the admin's credentials."""
         account = identities.CONTROLLER_ACCOUNTS.get(controller)
         path = identities.controller_kubeconfig_path(data_dir, account) if account else None
+        if controller in identities.MANAGER_CONTROLLERS:  # upstream's root client: the manager's own user
+            path = identities.kubeconfig_path(data_dir, identities.CONTROLLER_MANAGER)
         if path is None or not path.exists():
             log.warning("controller %s has no identity of its own; it runs with the admin's", controller)
             path = assembly.opts.config.kubeconfig_path

@@ -89,6 +89,9 @@ CONTROLLER_ACCOUNTS = {
 #: X.509's upper bound on a CommonName (ub-common-name): two upstream account names are longer as users.
 MAX_COMMON_NAME = 64
 
+#: Controllers upstream runs with the controller manager's own credentials, not a ServiceAccount.
+MANAGER_CONTROLLERS = frozenset({"serviceaccount-token-controller"})
+
 
 def node_name() -> str:
     """The name the server's own kubelet registers under."""
