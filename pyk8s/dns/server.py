@@ -309,7 +309,7 @@ class _UDP(asyncio.DatagramProtocol):
             self.transport.sendto(reply, addr)
 
     def _send(self, wire: bytes, addr: tuple[str, int]) -> None:
-        if self.transport is not None:
+        if self.transport is not None and not self.transport.is_closing():  # the server may have stopped meanwhile
             self.transport.sendto(wire, addr)
 
     def error_received(self, exc: Exception) -> None:
