@@ -11,6 +11,9 @@ Topology (every name carries a random tag, so clusters side by side never meet):
   nodes use 64..254) and the API server binds there, so every node reaches it
   on-link; node i is ``169.254.S.(10+i)``.  No namespace has a default route,
   so nothing a pod sends can leave the machine;
+* ``10.96.0.0/12`` (the Service range) is routed to loopback in each node
+  (source: the node IP), so the node itself reaches ClusterIPs through the
+  proxy's output rules, and nothing untranslated leaves;
 * each node forwards (``net.ipv4.ip_forward=1``) and its kubelet's route sync
   (``pyk8s.kubelet.network.routes``) adds ``<other podCIDR> via <other node
   IP>``: host-gw, so pod to pod across nodes keeps source IPs;
@@ -61,6 +64,7 @@ from pyk8s.testing.kubelet import KubeletProcess
 from pyk8s.testing.nodenet import NodeNetns
 
 CLUSTER_CIDR = "10.244.0.0/16"  # the controller manager's default node IPAM range
+SERVICE_CIDR = "10.96.0.0/12"  # the API server's default --service-cluster-ip-range
 BRIDGE = "br0"
 STATE_DIR = pathlib.Path("/run/pyk8s-multinode")
 
@@ -148,6 +152,10 @@ class NodeOnSwitch(NodeNetns):
             _ip("link", "set", "eth0", "up", netns=self.name)
             _in_netns(self.path, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
             _in_netns(self.path, ["nft", "-f", "-"], stdin=masquerade_script())
+            # The node itself reaching a ClusterIP needs a route before the proxy's output DNAT applies (there is
+            # no default route, and this kernel has no dummy devices): loopback, with the node IP as source, so
+            # whatever no rule translates stays in the namespace.
+            _ip("route", "add", SERVICE_CIDR, "dev", "lo", "src", self.node_ip, netns=self.name)
         except BaseException:
             self.delete()
             raise
