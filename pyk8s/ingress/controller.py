@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pyk8s.client.errors import ApiError, is_already_exists, is_not_found
-from pyk8s.client.rest import Client, DynamicResource
+from pyk8s.client.rest import REQUEST_ERRORS, Client, DynamicResource
 from pyk8s.client.tools.controller import Controller
 from pyk8s.client.tools.events import EventRecorder
 from pyk8s.client.tools.informer import SharedInformerFactory
@@ -158,9 +158,9 @@ class IngressController:
         self.controller.queue.add(SYNC_KEY)
 
     async def run(self) -> None:
-        await self.ensure_class()
         try:
             async with asyncio.TaskGroup() as tg:
+                tg.create_task(self.ensure_class())
                 tg.create_task(self.factory.run())
                 tg.create_task(self.recorder.run())
                 tg.create_task(self.controller.run())
@@ -174,12 +174,19 @@ class IngressController:
                 await self._withdraw()
 
     async def ensure_class(self) -> None:
-        try:
-            await self.client.create(CLASSES, ingress_class_object(self.options.class_name))
-            log.info("ingress: created IngressClass %s", self.options.class_name)
-        except ApiError as exc:
-            if not is_already_exists(exc):
-                raise
+        """Create our IngressClass unless it exists; retried (the API may not be ready, or not yet let us)."""
+        delay = 0.5
+        while True:
+            try:
+                await self.client.create(CLASSES, ingress_class_object(self.options.class_name))
+                log.info("ingress: created IngressClass %s", self.options.class_name)
+                return
+            except REQUEST_ERRORS as exc:
+                if isinstance(exc, ApiError) and is_already_exists(exc):
+                    return
+                log.warning("ingress: cannot create IngressClass %s yet: %s", self.options.class_name, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
     async def _watch_nginx(self) -> None:
         while True:

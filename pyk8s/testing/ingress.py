@@ -42,8 +42,15 @@ class IngressProcess:
     def data_dir(self) -> pathlib.Path:
         return self.root / "data"
 
+    @property
+    def kubeconfig(self) -> str:
+        """The identity the server issues for the ingress controller (kube-system/pyk8s-ingress), so its
+        RBAC role is what the tests exercise; the admin kubeconfig where the server writes none."""
+        own = pathlib.Path(self.server.data_dir) / "ingress.kubeconfig"
+        return str(own) if own.exists() else self.server.kubeconfig
+
     def command(self) -> list[str]:
-        return self.netns.command([server_binary(), "ingress", "--kubeconfig", self.server.kubeconfig,
+        return self.netns.command([server_binary(), "ingress", "--kubeconfig", self.kubeconfig,
                                    "--data-dir", str(self.data_dir), "--node-name", self.node_name,
                                    "--http-port", str(self.http_port), "--https-port", str(self.https_port),
                                    "--worker-processes", "1", *self.extra_args])
