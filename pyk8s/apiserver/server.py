@@ -23,6 +23,7 @@ run time, which a parser states more plainly than a route table.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -34,6 +35,8 @@ from typing import Any
 from aiohttp import web
 
 from pyk8s.apiserver import tls
+from pyk8s.apiserver.apiextensions import types as _crd_types  # noqa: F401  (registers the CRD kind)
+from pyk8s.apiserver.apiextensions.controller import CRDController
 from pyk8s.apiserver.authentication.tokenfile import load_token_file
 from pyk8s.apiserver.authorization import identities
 from pyk8s.apiserver.authorization.union import UnionAuthorizer, build_authorizer
@@ -50,6 +53,7 @@ from pyk8s.apiserver.filters.impersonation import impersonation_middleware
 from pyk8s.apiserver.filters.inflight import inflight_middleware
 from pyk8s.apiserver.kubeletclient import KubeletClient
 from pyk8s.apiserver.listener import SecureSite
+from pyk8s.apiserver.registry import Registry as RegistryImpl
 from pyk8s.machinery.errors import method_not_allowed, resource_not_found_for_path
 from pyk8s.machinery.schema import REGISTRY, SchemaRegistry
 from pyk8s.machinery.scheme import SCHEME, Scheme
@@ -249,7 +253,10 @@ class APIServer:
 
     async def run(self) -> None:
         runners: list[web.AppRunner] = []
+        crds: asyncio.Task[None] | None = None
         try:
+            if isinstance(self.registry, RegistryImpl):  # CRDs are served by a loop inside the API server
+                crds = asyncio.create_task(CRDController(self.registry).run(), name="crd-controller")
             runners.append(await self._serve(self.app(), self.config.secure_port, tls_context(self.credentials)))
             if self.config.insecure_port:
                 # Plain HTTP is for local debugging only: loopback, and requests act as the admin.
@@ -258,6 +265,10 @@ class APIServer:
             self.started.set()
             await asyncio.Event().wait()
         finally:
+            if crds is not None:
+                crds.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await crds
             for runner in reversed(runners):
                 await runner.cleanup()
             await self.kubelets.close()

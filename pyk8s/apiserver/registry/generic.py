@@ -87,6 +87,8 @@ class GenericStore:
         self.storage = storage
         self.registry = registry
         self.strategy = rt.strategy
+        # Go's typed decoding applies (custom resources are unstructured: their schema answers instead).
+        self.typed = getattr(rt.strategy, "typed_decode", True)
         self.prefix, self.to_storage, self.from_storage = storage_layout(rt)
         self._cache: WatchCache | None = None
         # The newest revision this server wrote under the prefix: cached reads wait for the cache to reach it.
@@ -522,7 +524,7 @@ class GenericStore:
                 raise errors.bad_request("the patch did not produce an object")
             if new.get("metadata") is None:  # null decodes to an empty ObjectMeta, as in Go
                 new["metadata"] = {}
-            if self.resource.schema:  # a result that does not decode (metadata: "x") is a 422 before anything reads it
+            if self.resource.schema and self.typed:  # a result that does not decode (metadata: "x") is a 422 first
                 typecheck.check_patched(new, self.resource.schema)
             new_rv = str((new.get("metadata") or {}).get("resourceVersion") or "")
             if new_rv and new_rv != rv:
@@ -561,7 +563,7 @@ class GenericStore:
         if not isinstance(config, dict):
             raise errors.bad_request("invalid apply configuration")
         schema = self.resource.schema
-        if schema:  # before anything reads the configuration (metadata: "x" must be a 400, not a crash)
+        if schema and self.typed:  # before anything reads the configuration (metadata: "x" must be a 400)
             group, _, version = self.resource.api_version.rpartition("/")
             typecheck.check_apply_config(config, schema, f"{group}/{version}, Kind={self.resource.kind}")
         kv = await self.storage.get(self.key(namespace, name))

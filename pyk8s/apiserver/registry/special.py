@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pyk8s.apiserver.apiextensions.crdstore import CRDStore
 from pyk8s.apiserver.registry.certificates.csr import CertificateSigningRequestStore
 from pyk8s.apiserver.registry.core.namespace import NamespaceStore
 from pyk8s.apiserver.registry.core.pod import PodStore
@@ -21,6 +22,7 @@ SPECIAL: dict[tuple[str, str], type[GenericStore]] = {
     ("rbac.authorization.k8s.io", "rolebindings"): BindingStore,
     ("rbac.authorization.k8s.io", "clusterrolebindings"): BindingStore,
     ("certificates.k8s.io", "certificatesigningrequests"): CertificateSigningRequestStore,
+    ("apiextensions.k8s.io", "customresourcedefinitions"): CRDStore,
 }
 
 
