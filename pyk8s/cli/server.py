@@ -230,6 +230,8 @@ def options(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
     if unknown:
         log.warning("--disable: ignoring unknown components %s (known: %s)", ", ".join(sorted(unknown)),
                     ", ".join(controlplane.COMPONENTS))
+    admission_chain.enabled_names(_flat(args.enable_admission_plugins),  # overlaps fail here, as upstream
+                                  _flat(args.disable_admission_plugins))
     if args.encryption_provider_config:
         encryption.load_config(args.encryption_provider_config)  # a bad file fails here, before anything starts
     return daemons_server.ServerOptions(config=config, storage_url=storage_url(args),
