@@ -515,7 +515,9 @@ class PodStrategy(Strategy):
         spec = spec_of(obj)
         # What the ServiceAccount admission plugin does first; mounting the
         # token volume stays with admission, which knows the account exists.
-        if not spec.get("serviceAccountName"):
+        # Mirror pods get no account, as upstream (NodeRestriction refuses one).
+        mirror = "kubernetes.io/config.mirror" in ((obj.get("metadata") or {}).get("annotations") or {})
+        if not spec.get("serviceAccountName") and not mirror:
             spec["serviceAccountName"] = spec["serviceAccount"] = "default"
         try:
             qos = qos_class(spec)

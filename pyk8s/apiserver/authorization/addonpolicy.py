@@ -11,6 +11,10 @@
   creating its IngressClass, and a kube-system Role for its publish Service
   ``pyk8s-ingress`` and that Service's EndpointSlices.
 * The service proxy is ``system:kube-proxy`` with upstream's ``system:node-proxier``.
+* The NetworkPolicy agent runs inside the kubelet's process with the node's
+  credentials (kube-router-style agents have a ServiceAccount of their own):
+  ``pyk8s:node-network-policy`` lets ``system:nodes`` read what it enforces
+  (pods, namespaces, NetworkPolicies).
 """
 
 from __future__ import annotations
@@ -42,6 +46,10 @@ def cluster_roles() -> list[Obj]:
             rule(("list", "watch"), CORE, ("endpoints", "services", "pods", "namespaces")),
             rule(("list", "watch"), DISCOVERY, "endpointslices"),
         ]),
+        cluster_role("pyk8s:node-network-policy", [
+            rule(READ, CORE, ("pods", "namespaces")),
+            rule(READ, NETWORKING, "networkpolicies"),
+        ]),
         cluster_role("pyk8s:ingress-controller", [
             rule(READ, NETWORKING, "ingresses"),
             rule(READ + ("create",), NETWORKING, "ingressclasses"),
@@ -58,6 +66,7 @@ def cluster_role_bindings() -> list[Obj]:
     return [
         cluster_binding("system:coredns", [subject("ServiceAccount", DNS_ACCOUNT, "kube-system")]),
         cluster_binding("pyk8s:ingress-controller", [subject("ServiceAccount", INGRESS_ACCOUNT, "kube-system")]),
+        cluster_binding("pyk8s:node-network-policy", [subject("Group", "system:nodes")]),
     ]
 
 

@@ -131,3 +131,23 @@ def test_components_work_under_their_own_identities(cluster: Cluster) -> None:
     assert out.returncode != 0
     assert any(f'pods "{pod}" is forbidden: User "peek" cannot {verb} resource "pods/exec" in API group "" in the '
                f'namespace "{NS}"' in out.stderr for verb in ("get", "create")), out.stderr
+
+
+def test_static_pod_is_mirrored_by_the_node_identity(cluster: Cluster) -> None:
+    """NodeRestriction lets the kubelet (as its node) create the mirror of a static pod bound to itself."""
+    import yaml
+
+    manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "static-auth"},
+                "spec": {"containers": [{"name": "c", "image": "busybox", "imagePullPolicy": "IfNotPresent",
+                                         "command": ["sleep", "3600"]}]}}
+    (cluster.kubelet.manifests_dir / "static-auth.yaml").write_text(yaml.safe_dump(manifest))
+    name = f"static-auth-{NODE}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        out = cluster.admin("get", "pod", name, "-o", "jsonpath={.status.phase}", check=False)
+        if out.returncode == 0 and out.stdout == "Running":
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"no running mirror pod {name}:\n{cluster.kubelet.log_tail()}")
+    (cluster.kubelet.manifests_dir / "static-auth.yaml").unlink()
