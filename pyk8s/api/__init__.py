@@ -20,6 +20,7 @@ from pyk8s.api import (  # noqa: F401  isort: skip
     coordination_v1,
     rbac_v1,
     storage_v1,
+    admissionregistration_v1,
     scheduling_v1,
     policy_v1,
     events_v1,

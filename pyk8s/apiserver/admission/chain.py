@@ -4,8 +4,9 @@
 knows.  Each name maps to a module of this package exposing ``build(options) -> Plugin``;
 a module that does not exist (yet) is skipped, so a plugin is added by writing its module
 (``noderestriction.py``, say) and nothing else.  Plugins built outside this package may
-``register(name, factory)`` instead.  Names upstream has but pyk8s does not build (the
-webhooks, ValidatingAdmissionPolicy) keep their slot: enabling them is accepted and logged.
+``register(name, factory)`` instead.  The webhook slots are filled by ``mutatingwebhook.py`` and
+``validatingwebhook.py`` (``pyk8s/apiserver/webhooks``).  Names upstream has but pyk8s does not build
+(ValidatingAdmissionPolicy) keep their slot: enabling them is accepted and logged.
 
 On by default: upstream's default set plus NodeRestriction (kubeadm enables it), changed with
 ``--enable-admission-plugins`` / ``--disable-admission-plugins`` as kube-apiserver does: the

@@ -14,6 +14,7 @@ registers them all.  Kinds without a printer print Name and Age.
 """
 
 from pyk8s.apiserver.printers import (
+    admissionregistration,
     apps,
     batch,
     certificates,
@@ -48,4 +49,4 @@ __all__ = [
 ]
 
 # The modules register their printers when imported.
-_LOADED = (apps, batch, certificates, core, networking, pod, rbac, scaling, scheduling, volumes)
+_LOADED = (admissionregistration, apps, batch, certificates, core, networking, pod, rbac, scaling, scheduling, volumes)
