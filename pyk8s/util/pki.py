@@ -202,6 +202,16 @@ def ensure_pki(directory: Path, *, dns_names: tuple[str, ...], ip_addresses: tup
     return ClusterPKI(ca=ca, serving=serving, admin=admin, kubelet_client=kubelet_client)
 
 
+def ensure_front_proxy(directory: Path) -> tuple[KeyPair, KeyPair]:
+    """The front-proxy CA and the client certificate the aggregator presents to extension API servers
+    (kubeadm's ``front-proxy-ca.*`` and ``front-proxy-client.*``)."""
+    ca = _load(directory / "front-proxy-ca.crt", directory / "front-proxy-ca.key") or create_ca(
+        directory / "front-proxy-ca.crt", directory / "front-proxy-ca.key", common_name="front-proxy-ca")
+    client = _load(directory / "front-proxy-client.crt", directory / "front-proxy-client.key") or issue_cert(
+        ca, directory / "front-proxy-client.crt", directory / "front-proxy-client.key", common_name="front-proxy-client")
+    return ca, client
+
+
 def subject_identity(cert_der: bytes) -> tuple[str, tuple[str, ...]]:
     """(CN, O values) of a DER certificate: the user name and groups Kubernetes derives from it."""
     cert = x509.load_der_x509_certificate(cert_der)
