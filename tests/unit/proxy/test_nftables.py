@@ -29,10 +29,17 @@ def test_cluster_ip_dispatch_by_map_and_random_pick() -> None:
     rules = r.chains[f"service-{BASE}"]
     assert rules[0] == ("ip daddr 10.96.0.10 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade")
     e1, e2 = nft_endpoint_base(WEB, E1), nft_endpoint_base(WEB, E2)
-    assert rules[1] == f"numgen random mod 2 vmap {{ 0 : goto endpoint-{e1}, 1 : goto endpoint-{e2} }}"
+    assert rules[1:] == [f"numgen random mod 2 == 0 goto endpoint-{e1}", f"goto endpoint-{e2}"]
     assert r.chains[f"endpoint-{e1}"] == ["ip saddr 10.244.0.5 jump mark-for-masquerade",  # hairpin
                                           "meta l4proto tcp dnat to 10.244.0.5:8080"]
     assert r.sets == {}
+
+
+def test_random_pick_is_uniform_one_rule_per_endpoint() -> None:
+    e3 = Endpoint("10.244.2.5", 8080)
+    rules = nftables.render_service(web(E1, E2, e3), CONFIG).chains[f"service-{BASE}"][1:]
+    assert [r.split(" goto ")[0] for r in rules] == ["numgen random mod 3 == 0", "numgen random mod 2 == 0", ""]
+    assert "vmap" not in " ".join(rules)  # no anonymous map per Service (see nftables._pick)
 
 
 def test_session_affinity_uses_one_timeout_set_per_endpoint() -> None:
@@ -66,7 +73,7 @@ def test_external_policy_local_keeps_the_source_for_outsiders() -> None:
         f"ip saddr 10.244.0.0/16 goto service-{BASE}", "fib saddr type local jump mark-for-masquerade",
         f"fib saddr type local goto service-{BASE}", f"goto local-{BASE}"]
     e1 = nft_endpoint_base(WEB, E1)
-    assert r.chains[f"local-{BASE}"] == [f"numgen random mod 1 vmap {{ 0 : goto endpoint-{e1} }}"]
+    assert r.chains[f"local-{BASE}"] == [f"goto endpoint-{e1}"]
     r = nftables.render_service(web(E2, node_port=30080, external_local=True), CONFIG)
     assert r.chains[f"local-{BASE}"] == ["drop"]  # no endpoint on this node
 
@@ -130,7 +137,7 @@ def test_full_resync_rewrites_everything_but_keeps_affinity_sets(sent: list[str]
     script = sent[-1]
     assert "delete table" not in script and "delete set" not in script and "flush set ip kube-proxy affinity" not in script
     assert "flush map ip kube-proxy service-ips" in script
-    assert f"add rule ip kube-proxy service-{BASE} numgen random" in script
+    assert f"add rule ip kube-proxy service-{BASE} goto endpoint-" in script
 
 
 def test_a_failed_write_makes_the_next_sync_start_over(monkeypatch: pytest.MonkeyPatch) -> None:
