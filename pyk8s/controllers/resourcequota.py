@@ -1,7 +1,8 @@
 """The resource quota controller: keeps every ResourceQuota's ``status.hard`` and ``status.used`` true.
 
 As upstream's ``pkg/controller/resourcequota``: a quota is synced when it is created or its spec
-changes, when an object it may count changes in its namespace (replenishment), and every
+changes, when an object it may count is created or deleted in its namespace or changes what it
+costs (replenishment), and every
 ``resource_quota_sync_period`` seconds (upstream's 5 minutes) in any case.  A sync recounts from
 scratch: ``status.hard`` becomes ``spec.hard`` and ``status.used`` the sum, over the namespace's
 objects that match the quota's scopes, of what each costs (``api/core_v1/helpers/quota.py``, the
@@ -16,6 +17,7 @@ list through the API (the group's preferred version from discovery) and rechecke
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 from typing import Any
 
@@ -75,7 +77,7 @@ class ResourceQuotaController:
         for gr, informer in self.informers.items():
             if gr != ("", "resourcequotas"):
                 informer.add_event_handler(EventHandler(
-                    on_add=self._replenish, on_update=lambda old, new: self._replenish(new),
+                    on_add=self._replenish, on_update=functools.partial(self._updated, gr),
                     on_delete=self._replenish))
         self.versions: dict[str, str] = {}
         self.ready = self.controller.ready
@@ -86,6 +88,12 @@ class ResourceQuotaController:
         if old.get("spec") != new.get("spec") or (new.get("status") or {}).get("hard") != \
                 (new.get("spec") or {}).get("hard"):
             self.controller.enqueue(new)
+
+    def _updated(self, resource: q.GroupResource, old: Obj, new: Obj) -> None:
+        # Only a change of what the object costs (a pod finishing or being deleted, a service changing
+        # type) needs a recount: status churn of thousands of pods must not recount each time.
+        if q.usage(resource, old) != q.usage(resource, new):
+            self._replenish(new)
 
     def _replenish(self, obj: Any) -> None:
         meta = (obj.get("metadata") if isinstance(obj, dict) else getattr(obj, "obj", {}).get("metadata")) or {}

@@ -85,5 +85,9 @@ async def test_controller_writes_status_and_replenishes() -> None:
         assert e.obj("v1/resourcequotas", "ns", "q")["status"]["hard"] == {"pods": "3"}
         await e.srv.put("v1/pods", {**pod("b"), "metadata": {"name": "b", "namespace": "ns", "uid": "ub"}}, "ADDED")
         await eventually(lambda: used() == {"pods": "2"})
+        # A pod that finishes stops counting (its update changes what it costs).
+        done = {**pod("b", phase="Succeeded"), "metadata": {"name": "b", "namespace": "ns", "uid": "ub"}}
+        await e.srv.put("v1/pods", done, "MODIFIED")
+        await eventually(lambda: used() == {"pods": "1"})
     finally:
         await stop_env(e, tasks)
