@@ -1,7 +1,7 @@
 """scheduling.k8s.io/v1: PriorityClass (cluster-scoped; ``kubectl get pc``).
 
 A PriorityClass maps a name to the integer priority pods that name it get
-(the Priority admission in ``apiserver/registry/admission.py`` resolves it at
+(the Priority admission in ``apiserver/admission/priority.py`` resolves it at
 pod creation).  User classes may go up to ``HIGHEST_USER_DEFINABLE_PRIORITY``;
 names starting with ``system-`` are reserved for the two built-in classes the
 API server creates at start (``SYSTEM_PRIORITY_CLASSES``).  ``value`` and

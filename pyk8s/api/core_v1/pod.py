@@ -8,7 +8,7 @@ Public helpers reused by workload kinds (apps, batch):
 ``prepare_for_create`` applies the DefaultTolerationSeconds admission
 (not-ready/unreachable for 300 s).  ``spec.priority`` and
 ``spec.preemptionPolicy`` are not defaults: the Priority admission
-(``apiserver/registry/admission.py``) resolves them from the PriorityClass.
+(``apiserver/admission/priority.py``) resolves them from the PriorityClass.
 """
 
 from __future__ import annotations
