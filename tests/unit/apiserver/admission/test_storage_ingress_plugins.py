@@ -51,3 +51,14 @@ async def test_default_ingress_class(registry: Registry) -> None:
     legacy = await ingresses.create("default", {"metadata": {"name": "j", "annotations": {
         "kubernetes.io/ingress.class": "other"}}, "spec": {"defaultBackend": backend}}, WriteOptions())
     assert "ingressClassName" not in legacy["spec"]
+
+
+async def test_runtime_class_must_exist(registry: Registry) -> None:
+    from .conftest import pod
+
+    pods = store(registry, "", "pods")
+    err = await refused(pods.create("default", pod("g", runtimeClassName="gvisor"), WriteOptions()))
+    assert err.code == 403 and err.message == 'pods "g" is forbidden: pod rejected: RuntimeClass "gvisor" not found'
+    err = await refused(pods.create("default", pod("o", overhead={"cpu": "100m"}), WriteOptions()))
+    assert err.message == 'pods "o" is forbidden: pod rejected: Pod Overhead set without corresponding RuntimeClass'
+    await pods.create("default", pod("plain"), WriteOptions())
