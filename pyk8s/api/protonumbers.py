@@ -169,3 +169,6 @@ KEEP_ZERO_NAMES = {
 OMIT_ZERO_INT_NAMES = {"generation", "hostPort", "nodePort", "minReadySeconds", "healthCheckNodePort"}
 
 register_numbers(NUMBERS, keep_zero_names=KEEP_ZERO_NAMES, omit_zero_int_names=OMIT_ZERO_INT_NAMES)
+
+# core/v1 in full, and the option types clients send (DeleteOptions, Eviction), transcribed from generated.proto.
+from pyk8s.api import protonumbers_core  # noqa: E402,F401  (registers on import; overrides entries above)

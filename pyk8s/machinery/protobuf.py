@@ -52,6 +52,12 @@ from pyk8s.machinery.schema import (
 
 MAGIC = b"k8s\x00"
 
+META_PREFIX = "io.k8s.apimachinery.pkg.apis.meta.v1."
+#: meta/v1 types upstream registers in every group version: a client sends them under its own
+#: group version (``DeleteOptions`` in ``v1``, ``apps/v1``, ...), so they are found by kind alone.
+OPTION_KINDS = frozenset({"DeleteOptions", "CreateOptions", "UpdateOptions", "PatchOptions", "GetOptions",
+                          "ListOptions"})
+
 VARINT, FIXED64, LENGTH, FIXED32 = 0, 1, 2, 5
 
 NumberSpec = int | tuple[int, int]
@@ -329,6 +335,8 @@ def decode_k8s_protobuf(body: bytes, registry: SchemaRegistry | None = None) -> 
         api_version, kind, raw = decode_unknown(body)
         group, _, version = api_version.rpartition("/")
         schema = reg.for_gvk(group, version, kind)
+        if schema is None and kind in OPTION_KINDS:
+            schema = reg.get(META_PREFIX + kind)
         if schema is None:
             raise bad_request(f'no kind "{kind}" is registered for version "{api_version}"')
         obj = _Decoder(reg).message(raw, schema)
