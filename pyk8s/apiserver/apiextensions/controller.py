@@ -98,7 +98,7 @@ class CRDController:
                     record.state.terminating = True
                 task = asyncio.create_task(self._cleanup(crd))
                 self._cleanups[name] = task
-                task.add_done_callback(lambda _t, n=name: self._cleanups.pop(n, None))
+                task.add_done_callback(self._forget_cleanup(name))
             return
         conflict = self._name_conflict(crd)
         fingerprint = repr((crd.get("spec"), (crd.get("status") or {}).get("acceptedNames")))
@@ -110,6 +110,12 @@ class CRDController:
                 record.fingerprint = fingerprint
                 self.served[name] = record
         await self._write_status(crd, conflict)
+
+    def _forget_cleanup(self, name: str) -> Any:
+        def done(_task: asyncio.Task[None]) -> None:
+            self._cleanups.pop(name, None)
+
+        return done
 
     @staticmethod
     def _names(crd: Obj) -> Obj:

@@ -30,7 +30,7 @@ def validate_crd(crd: Obj, old: Obj | None = None) -> list[FieldError]:
         return [required("spec")]
     errs: list[FieldError] = []
     group = spec.get("group") or ""
-    names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+    names: Obj = spec["names"] if isinstance(spec.get("names"), dict) else {}
     plural = names.get("plural") or ""
     name = (crd.get("metadata") or {}).get("name") or ""
     if name and plural and group and name != f"{plural}.{group}":
