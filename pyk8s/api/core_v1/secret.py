@@ -37,6 +37,18 @@ _REQUIRED_KEYS = {
 }
 
 
+def canonical_base64(value: Any) -> Any:
+    """A ``[]byte`` value as Go stores it: Go's decoder skips CR and LF (the docs' TLS example wraps
+    its base64 at 64 columns), and what is stored is the bytes, so it reads back unwrapped.
+    A value that is not base64 is left for validation to report."""
+    if not isinstance(value, str) or ("\n" not in value and "\r" not in value):
+        return value
+    try:
+        return base64.b64encode(base64.b64decode(value.replace("\r", "").replace("\n", ""), validate=True)).decode()
+    except (binascii.Error, ValueError):
+        return value
+
+
 class SecretStrategy(Strategy):
     has_status = False
     tracks_generation = False
@@ -45,6 +57,9 @@ class SecretStrategy(Strategy):
     def default(self, obj: Obj) -> None:
         if not obj.get("type"):
             obj["type"] = "Opaque"
+        data = obj.get("data")
+        if isinstance(data, dict):
+            obj["data"] = {key: canonical_base64(value) for key, value in data.items()}
         string_data = obj.pop("stringData", None)
         if string_data:
             data = obj.get("data") or {}

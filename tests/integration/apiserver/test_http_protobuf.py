@@ -10,49 +10,18 @@ Eviction's deleteOptions were dropped.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import orjson
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-import pyk8s.api  # noqa: F401  (fills the scheme)
-from pyk8s.apiserver.bootstrap import bootstrap
-from pyk8s.apiserver.config import ServerConfig
-from pyk8s.apiserver.endpoints.system import Readiness
-from pyk8s.apiserver.filters.authn import Authenticator, TokenSigner, UserInfo
-from pyk8s.apiserver.registry import build_registry
-from pyk8s.apiserver.server import build_app
 from pyk8s.machinery.protobuf import encode_field as F
 from pyk8s.machinery.protobuf import envelope
-from pyk8s.machinery.scheme import SCHEME
-from pyk8s.storage import open_storage
+from tests.integration.apiserver import realserver
+from tests.integration.apiserver.realserver import AUTH, JSON, PB
 
-TOKEN = "protobuf-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-JSON = {**AUTH, "Content-Type": "application/json"}
-PB = {**AUTH, "Content-Type": "application/vnd.kubernetes.protobuf"}
+client, registry = realserver.client, realserver.registry  # fixtures
+
 PODS = "/api/v1/namespaces/default/pods"
-
-
-@pytest.fixture
-async def client(tmp_path) -> AsyncIterator[TestClient]:
-    storage = open_storage("memory://")
-    await storage.start()
-    registry = build_registry(SCHEME, storage)
-    await bootstrap(registry, api_address="127.0.0.1", api_port=6443)
-    signer = TokenSigner(b"k" * 32)
-    auth = Authenticator(tokens={TOKEN: UserInfo("admin", ("system:masters", "system:authenticated"))}, signer=signer)
-    app = build_app(config=ServerConfig(data_dir=tmp_path), registry=registry, authenticator=auth,
-                    readiness=Readiness(()), token_signer=signer)
-    c = TestClient(TestServer(app))
-    await c.start_server()
-    try:
-        yield c
-    finally:
-        await c.close()
-        await registry.close()
-        await storage.close()
 
 
 def meta(name: str, **labels: str) -> bytes:
