@@ -35,6 +35,7 @@ from typing import Any
 from aiohttp import web
 
 from pyk8s.apiserver import tls
+from pyk8s.apiserver.aggregator.aggregator import Aggregator
 from pyk8s.apiserver.apiextensions import types as _crd_types  # noqa: F401  (registers the CRD kind)
 from pyk8s.apiserver.apiextensions.controller import CRDController
 from pyk8s.apiserver.authentication.tokenfile import load_token_file
@@ -144,7 +145,11 @@ class Router:
         self.readiness = readiness
         self.server_address = server_address
 
+    aggregator: Aggregator | None = None  # asked first: aggregated group-versions and the merged /apis
+
     async def __call__(self, request: web.Request) -> web.StreamResponse:
+        if self.aggregator is not None and (answer := await self.aggregator.route(request)) is not None:
+            return answer
         segments = request.path.strip("/").split("/")
         gv = split_group_version(segments) if segments[0] in ("api", "apis") else None
         if gv is not None and gv[2]:
@@ -199,7 +204,7 @@ def build_app(*, config: ServerConfig, registry: Registry | None, authenticator:
               readiness: system.Readiness, token_signer: TokenSigner | None = None,
               scheme: Scheme | None = None, schemas: SchemaRegistry | None = None,
               anonymous_user: UserInfo | None = None, kubelets: KubeletClient | None = None,
-              authorizer: UnionAuthorizer | None = None) -> web.Application:
+              authorizer: UnionAuthorizer | None = None, aggregator: Aggregator | None = None) -> web.Application:
     """The aiohttp application.  ``anonymous_user``: who credential-less requests run as (insecure port);
     ``authorizer``: None allows everything (``--authorization-mode=AlwaysAllow`` without the filter)."""
     scheme = scheme if scheme is not None else SCHEME
@@ -211,6 +216,7 @@ def build_app(*, config: ServerConfig, registry: Registry | None, authenticator:
     router = Router(scheme=scheme, schemas=schemas if schemas is not None else REGISTRY, resources=resources,
                     authenticator=authenticator, readiness=readiness,
                     server_address=f"{config.advertised_host}:{config.secure_port}")
+    router.aggregator = aggregator
     # Bodies are read and capped by the endpoints themselves (413 as a Status), so aiohttp's own cap is off.
     # Anonymous requests: the authorizer decides; without one, the interim policy (health and version only).
     anonymous_authorizer = anonymous_policy if authorizer is None else None
@@ -243,17 +249,20 @@ class APIServer:
                                            client_ca=self.credentials.pki.ca.cert_pem,
                                            anonymous=config.anonymous_auth)
         self.authorizer = build_authorizer(config.authorization_modes, registry)
+        self.aggregator = Aggregator(registry, SCHEME, config.pki_dir, self.credentials.pki.ca.cert_pem) \
+            if isinstance(registry, RegistryImpl) else None
         self.started = asyncio.Event()
         self.bound_ports: list[int] = []
 
     def app(self, *, anonymous_user: UserInfo | None = None) -> web.Application:
         return build_app(config=self.config, registry=self.registry, authenticator=self.authenticator,
                          readiness=self.readiness, token_signer=self.credentials.signer, kubelets=self.kubelets,
-                         anonymous_user=anonymous_user, authorizer=self.authorizer)
+                         anonymous_user=anonymous_user, authorizer=self.authorizer, aggregator=self.aggregator)
 
     async def run(self) -> None:
         runners: list[web.AppRunner] = []
         crds: asyncio.Task[None] | None = None
+        aggregation: asyncio.Task[None] | None = None
         try:
             if isinstance(self.registry, RegistryImpl):  # CRDs are served by a loop inside the API server
                 crds = asyncio.create_task(CRDController(self.registry).run(), name="crd-controller")
@@ -263,12 +272,15 @@ class APIServer:
                 runners.append(await self._serve(self.app(anonymous_user=ADMIN_USER), self.config.insecure_port,
                                                  None, host="127.0.0.1"))
             self.started.set()
+            if self.aggregator is not None:
+                aggregation = asyncio.create_task(self.aggregator.run(), name="aggregator")
             await asyncio.Event().wait()
         finally:
-            if crds is not None:
-                crds.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await crds
+            for task in (crds, aggregation):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             for runner in reversed(runners):
                 await runner.cleanup()
             await self.kubelets.close()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import ssl
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
+from pyk8s.testing.aggregatedserver import announce
 from pyk8s.testing.tlsfixtures import serving_cert
 
 Obj = dict[str, Any]
@@ -117,10 +117,7 @@ class WebhookServer:
 async def _main(directory: Path) -> None:
     server = WebhookServer()
     await server.start()
-    (directory / "ca.crt").write_bytes(server.ca_pem)
-    tmp = directory / "port.tmp"
-    tmp.write_text(str(server.port))
-    os.replace(tmp, directory / "port")
+    announce(directory, server.ca_pem, server.port)
     await asyncio.Event().wait()
 
 
