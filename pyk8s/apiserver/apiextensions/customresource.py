@@ -59,6 +59,14 @@ class VersionInfo:
     deprecated: bool = False
     deprecation_warning: str = ""
     state: ServingState = field(default_factory=ServingState)
+    defaulter: structural.Defaulter | None = None
+
+    def __post_init__(self) -> None:
+        self.defaulter = structural.compile_defaults(self.schema)
+
+    def apply_defaults(self, obj: Obj) -> None:
+        if self.defaulter is not None:
+            self.defaulter.apply(obj)
 
 
 def _selector_getter(path: str) -> Any:
@@ -88,7 +96,7 @@ class CustomResourceStrategy(Strategy):
 
     def default(self, obj: Obj) -> None:
         structural.prune(obj, self.info.schema, root=True)
-        structural.apply_defaults(obj, self.info.schema)
+        self.info.apply_defaults(obj)
 
     def spec_changed(self, new: Obj, old: Obj) -> bool:
         skip = ("metadata", "status") if self.has_status else ("metadata",)
@@ -142,7 +150,7 @@ class CustomResourceStore(GenericStore):
     def decode(self, kv: KeyValue) -> Obj:
         self._check_conversion()
         obj = super().decode(kv)
-        structural.apply_defaults(obj, self.info.schema)
+        self.info.apply_defaults(obj)
         return obj
 
     async def create(self, namespace: str, obj: Obj, opts: WriteOptions) -> Obj:
