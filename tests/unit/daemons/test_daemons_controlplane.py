@@ -93,14 +93,19 @@ def test_factories_read_the_assembly_kubeconfig_and_build_nothing_yet(tmp_path: 
     opts = ControlPlaneOptions(controllers=("replicaset-controller",), simulate_nodes=2,
                                election=LeaseSettings(lease_duration=4, renew_deadline=3, retry_period=1))
     assembly = ServerAssembly(ServerOptions(config=ServerConfig(data_dir=tmp_path), storage_url="memory://"))
-    comps = [make(assembly) for make in controlplane.components(opts)]
-    assert [c.name for c in comps] == ["controller-manager", "scheduler", "kubelet", "simulated-nodes"]
-    for c in comps:
+    comps = {c.name: c for c in (make(assembly) for make in controlplane.components(opts))}
+    names = ["controller-manager", "scheduler", "kubelet", "simulated-nodes"]
+    assert list(comps)[:3] == names[:3] and "simulated-nodes" in comps
+    # Each component runs under its own identity (authorization/identities.py); simulated nodes as the admin.
+    own = {"controller-manager": "controller-manager.kubeconfig", "scheduler": "scheduler.kubeconfig",
+           "kubelet": "kubelet.kubeconfig", "simulated-nodes": "admin.kubeconfig"}
+    for name in names:
+        c = comps[name]
         assert isinstance(c, ClientComponent)
-        assert c.kubeconfig == tmp_path / "admin.kubeconfig"
+        assert c.kubeconfig == tmp_path / own[name]
         assert c.worker is None and not c.ready.is_set()
-    assert [c.campaign_again for c in comps] == [True, True, False, False]
-    assert controlplane.components(ControlPlaneOptions()).__len__() == 3
+    assert [comps[n].campaign_again for n in names] == [True, True, False, False]
+    assert "simulated-nodes" not in {make(assembly).name for make in controlplane.components(ControlPlaneOptions())}
 
 
 async def test_built_workers_carry_the_options(kubeconfig: Path, tmp_path: Path) -> None:
@@ -112,13 +117,15 @@ async def test_built_workers_carry_the_options(kubeconfig: Path, tmp_path: Path)
     opts = ControlPlaneOptions(controllers=("replicaset-controller",), simulate_nodes=2, election=settings,
                                controller_options={"node_monitor_grace_period": 8})
     assembly = ServerAssembly(ServerOptions(config=ServerConfig(data_dir=tmp_path), storage_url="memory://"))
-    cm, sched, node, sim = (make(assembly) for make in controlplane.components(opts))
+    comps = {c.name: c for c in (make(assembly) for make in controlplane.components(opts))}
+    cm, sched, node, sim = (comps[n] for n in ("controller-manager", "scheduler", "kubelet", "simulated-nodes"))
     client = Client.from_kubeconfig(str(kubeconfig))
     try:
         manager = cm.build(client)  # type: ignore[attr-defined]
         assert isinstance(manager, ControllerManager)
         assert manager.names == ["replicaset-controller"] and manager.leader_elect
-        assert manager.lease == (4, 3, 1) and manager.options == {"node_monitor_grace_period": 8}
+        assert manager.lease == (4, 3, 1) and manager.options["node_monitor_grace_period"] == 8
+        assert manager.client_for is not None  # each controller gets a client of its own
         daemon = sched.build(client)  # type: ignore[attr-defined]
         assert isinstance(daemon, SchedulerDaemon) and daemon.election == settings
         kubelet = node.build(client)  # type: ignore[attr-defined]
