@@ -72,6 +72,8 @@ class ServicePort:
     internal_local: bool = False  # internalTrafficPolicy: Local
     health_check_node_port: int = 0
     endpoints: tuple[Endpoint, ...] = ()
+    #: spec.loadBalancerSourceRanges: not enforced yet (the proxier warns), kept so the warning can be given
+    source_ranges: tuple[str, ...] = ()
 
     @property
     def protocol(self) -> str:

@@ -97,5 +97,6 @@ def service_ports(service: Obj, slices: Iterable[Obj], node_name: str) -> list[S
             affinity_timeout=_affinity_timeout(spec), external_local=external_local,
             internal_local=spec.get("internalTrafficPolicy") == "Local",
             health_check_node_port=int(spec.get("healthCheckNodePort") or 0) if external_local else 0,
+            source_ranges=tuple(spec.get("loadBalancerSourceRanges") or ()) if svc_type == "LoadBalancer" else (),
             endpoints=_endpoints(slices, name.port, protocol, node_name)))
     return result
