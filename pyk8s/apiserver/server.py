@@ -52,8 +52,10 @@ from pyk8s.apiserver.filters.authz import AUTHORIZER_KEY, authz_middleware
 from pyk8s.apiserver.filters.errors import status_middleware
 from pyk8s.apiserver.filters.impersonation import impersonation_middleware
 from pyk8s.apiserver.filters.inflight import inflight_middleware
+from pyk8s.apiserver.filters.requestmetrics import request_metrics_middleware
 from pyk8s.apiserver.kubeletclient import KubeletClient
 from pyk8s.apiserver.listener import SecureSite
+from pyk8s.apiserver.metrics import APIServerMetrics, InstrumentedStorage
 from pyk8s.apiserver.registry import Registry as RegistryImpl
 from pyk8s.machinery.errors import method_not_allowed, resource_not_found_for_path
 from pyk8s.machinery.schema import REGISTRY, SchemaRegistry
@@ -146,6 +148,7 @@ class Router:
         self.server_address = server_address
 
     aggregator: Aggregator | None = None  # asked first: aggregated group-versions and the merged /apis
+    metrics: APIServerMetrics | None = None  # /metrics
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         if self.aggregator is not None and (answer := await self.aggregator.route(request)) is not None:
@@ -156,9 +159,15 @@ class Router:
             return await self.resource(request, *gv)
         if request.method not in ("GET", "HEAD"):
             raise method_not_allowed()
-        return self.fixed(request)
+        return await self.fixed(request)
 
-    def fixed(self, request: web.Request) -> web.StreamResponse:
+    async def serve_metrics(self) -> web.Response:
+        assert self.metrics is not None
+        await self.metrics.refresh_storage_objects()
+        body, content_type = self.metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    async def fixed(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
         if path == "/version":
             return system.version(request)
@@ -169,6 +178,8 @@ class Router:
             return system.health(request, kind, self.readiness, only=check)
         if path.startswith("/openapi/"):
             return openapi.serve(request, self.scheme, self.schemas)
+        if path == "/metrics" and self.metrics is not None:
+            return await self.serve_metrics()
         if path in ("/api", "/apis"):
             return self.discovery_root(request, legacy=path == "/api")
         segments = path.strip("/").split("/")
@@ -204,7 +215,8 @@ def build_app(*, config: ServerConfig, registry: Registry | None, authenticator:
               readiness: system.Readiness, token_signer: TokenSigner | None = None,
               scheme: Scheme | None = None, schemas: SchemaRegistry | None = None,
               anonymous_user: UserInfo | None = None, kubelets: KubeletClient | None = None,
-              authorizer: UnionAuthorizer | None = None, aggregator: Aggregator | None = None) -> web.Application:
+              authorizer: UnionAuthorizer | None = None, aggregator: Aggregator | None = None,
+              metrics: APIServerMetrics | None = None) -> web.Application:
     """The aiohttp application.  ``anonymous_user``: who credential-less requests run as (insecure port);
     ``authorizer``: None allows everything (``--authorization-mode=AlwaysAllow`` without the filter)."""
     scheme = scheme if scheme is not None else SCHEME
@@ -217,6 +229,8 @@ def build_app(*, config: ServerConfig, registry: Registry | None, authenticator:
                     authenticator=authenticator, readiness=readiness,
                     server_address=f"{config.advertised_host}:{config.secure_port}")
     router.aggregator = aggregator
+    router.metrics = metrics = metrics if metrics is not None else APIServerMetrics()
+    metrics.count_objects_of(registry if isinstance(registry, RegistryImpl) else None)
     # Bodies are read and capped by the endpoints themselves (413 as a Status), so aiohttp's own cap is off.
     # Anonymous requests: the authorizer decides; without one, the interim policy (health and version only).
     anonymous_authorizer = anonymous_policy if authorizer is None else None
@@ -226,6 +240,7 @@ def build_app(*, config: ServerConfig, registry: Registry | None, authenticator:
     if authorizer is not None:  # upstream's order: authentication, impersonation, in-flight limit, authorization
         middlewares.insert(2, impersonation_middleware(authorizer))
         middlewares.append(authz_middleware(authorizer))
+    middlewares.insert(0, request_metrics_middleware(metrics))  # outermost: it sees the code the client gets
     app = web.Application(middlewares=middlewares, client_max_size=0)
     if authorizer is not None:
         app[AUTHORIZER_KEY] = authorizer
@@ -251,13 +266,17 @@ class APIServer:
         self.authorizer = build_authorizer(config.authorization_modes, registry)
         self.aggregator = Aggregator(registry, SCHEME, config.pki_dir, self.credentials.pki.ca.cert_pem) \
             if isinstance(registry, RegistryImpl) else None
+        self.metrics = APIServerMetrics()
+        if isinstance(registry, RegistryImpl):  # every storage call timed (etcd_request_duration_seconds)
+            registry.storage = InstrumentedStorage(registry.storage, self.metrics)  # type: ignore[assignment]
         self.started = asyncio.Event()
         self.bound_ports: list[int] = []
 
     def app(self, *, anonymous_user: UserInfo | None = None) -> web.Application:
         return build_app(config=self.config, registry=self.registry, authenticator=self.authenticator,
                          readiness=self.readiness, token_signer=self.credentials.signer, kubelets=self.kubelets,
-                         anonymous_user=anonymous_user, authorizer=self.authorizer, aggregator=self.aggregator)
+                         anonymous_user=anonymous_user, authorizer=self.authorizer, aggregator=self.aggregator,
+                         metrics=self.metrics)
 
     async def run(self) -> None:
         runners: list[web.AppRunner] = []

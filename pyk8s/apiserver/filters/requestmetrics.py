@@ -1,0 +1,48 @@
+"""The request-metrics filter: every request counted and timed into ``apiserver_request_total`` and
+``apiserver_request_duration_seconds``, long-running ones held in ``apiserver_longrunning_requests``
+while they last (``apiserver/metrics.py`` holds the families).
+
+It is the outermost filter, so it sees the code the client gets, refusals by authentication,
+authorization and the in-flight bound included.  Its cost per request is one path parse and three
+label look-ups (``benchmarks/metrics_bench.py`` measures it; see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from pyk8s.apiserver.metrics import APIServerMetrics, request_labels
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def request_metrics_middleware(metrics: APIServerMetrics) -> Callable[..., Awaitable[web.StreamResponse]]:
+    requests, latency, longrunning = metrics.requests, metrics.latency, metrics.longrunning
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        labels, long_running = request_labels(request.method, request.path, request.query,
+                                              request.headers.get("Content-Type", ""))
+        gauge = None
+        if long_running:
+            gauge = longrunning.labels(labels[0], *labels[2:])
+            gauge.inc()
+        started = time.perf_counter()
+        code = "500"  # what the client sees when the handler is cut short (a cancelled request)
+        try:
+            response = await handler(request)
+            code = str(response.status)
+            return response
+        except web.HTTPException as exc:
+            code = str(exc.status)
+            raise
+        finally:
+            latency.labels(*labels).observe(time.perf_counter() - started)
+            requests.labels(*labels, code).inc()
+            if gauge is not None:
+                gauge.dec()
+
+    return middleware

@@ -1,0 +1,214 @@
+"""The API server's own metrics, served at ``/metrics`` in Prometheus' text format.
+
+The families and labels are kube-apiserver's (v1.32), so dashboards and alerts written for it read
+ours unchanged:
+
+* ``apiserver_request_total{verb,dry_run,group,version,resource,subresource,scope,component,code}``
+* ``apiserver_request_duration_seconds{verb,dry_run,group,version,resource,subresource,scope,component}``
+  (a histogram with upstream's buckets; watches are observed when they end, as upstream does)
+* ``apiserver_longrunning_requests{verb,group,version,resource,subresource,scope,component}``: watches
+  and streaming subresources open now
+* ``apiserver_storage_objects{resource}``: stored objects per resource (``pods``, ``deployments.apps``),
+  counted in storage when ``/metrics`` is read (at most once a second) rather than by upstream's
+  one-minute timer, so a scrape is never a minute stale
+* ``etcd_request_duration_seconds{operation,type}`` and ``etcd_requests_total{operation,type}``: every
+  storage call, whatever the driver (SQLite or etcd); ``type`` is the resource as above, because our
+  storage keys carry no Go type name.
+
+The exposition is prometheus-client's, from a registry of our own (several servers may share a
+process in tests).  ``request_labels`` is what the request filter (``filters/requestmetrics.py``)
+derives per request; it is a plain path parse, kept cheap because it runs on every request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+
+from pyk8s.storage.interface import Event, KeyValue, ListResult, Storage
+
+if TYPE_CHECKING:
+    from pyk8s.apiserver.registry import Registry
+
+COMPONENT = "apiserver"
+# kube-apiserver's buckets for request and etcd latencies (seconds).
+LATENCY_BUCKETS = (0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0,
+                   10.0, 15.0, 20.0, 30.0, 45.0, 60.0)
+REQUEST_LABELS = ("verb", "dry_run", "group", "version", "resource", "subresource", "scope", "component")
+LONGRUNNING_LABELS = ("verb", "group", "version", "resource", "subresource", "scope", "component")
+_METHOD_VERBS = {"GET": "GET", "HEAD": "GET", "POST": "POST", "PUT": "PUT", "PATCH": "PATCH", "DELETE": "DELETE",
+                 "OPTIONS": "OPTIONS"}
+_TRUE = frozenset({"true", "1", "t", "True", "TRUE"})
+_NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
+_STREAMING = frozenset({"exec", "attach", "portforward", "proxy", "log"})
+STORAGE_COUNT_INTERVAL = 1.0
+
+
+def request_labels(method: str, path: str, query: Mapping[str, str],
+                   content_type: str = "") -> tuple[tuple[str, ...], bool]:
+    """(labels in ``REQUEST_LABELS`` order, long-running?) for one request, as upstream's RequestInfo
+    names it: verbs LIST, WATCH, APPLY, CONNECT and DELETECOLLECTION besides the HTTP ones; scope
+    ``resource`` (one named object), ``namespace`` or ``cluster``; non-resource paths have empty labels."""
+    verb = _METHOD_VERBS.get(method, method)
+    dry_run = "All" if query.get("dryRun") == "All" else ""
+    parts = [p for p in path.split("/") if p]
+    group = version = ""
+    rest: list[str] = []
+    if len(parts) >= 3 and parts[0] == "api":
+        version, rest = parts[1], parts[2:]
+    elif len(parts) >= 4 and parts[0] == "apis":
+        group, version, rest = parts[1], parts[2], parts[3:]
+    if not rest:
+        return (verb, dry_run, "", "", "", "", "", COMPONENT), False
+    watching = False
+    if rest[0] == "watch" and len(rest) > 1:
+        watching, rest = True, rest[1:]
+    namespaced = False
+    if rest[0] == "namespaces" and len(rest) > 2 and rest[2] not in _NAMESPACE_SUBRESOURCES:
+        namespaced, rest = True, rest[2:]
+    resource = rest[0]
+    name = rest[1] if len(rest) > 1 else ""
+    subresource = rest[2] if len(rest) > 2 else ""
+    scope = "resource" if name else ("namespace" if namespaced else "cluster")
+    watching = watching or query.get("watch", "") in _TRUE
+    if verb == "GET" and (watching or not name):
+        verb = "WATCH" if watching else "LIST"
+    elif verb == "DELETE" and not name:
+        verb = "DELETECOLLECTION"
+    elif verb == "PATCH" and content_type.startswith("application/apply-patch"):
+        verb = "APPLY"
+    long_running = verb == "WATCH" or subresource in _STREAMING
+    if subresource in _STREAMING and verb in ("GET", "POST") and subresource != "log":
+        verb = "CONNECT"
+    return (verb, dry_run, group, version, resource, subresource, scope, COMPONENT), long_running
+
+
+def resource_of_key(key: str) -> str:
+    """``/registry/apps/deployments/ns/x`` -> ``deployments.apps``; ``/registry/core/pods/...`` -> ``pods``."""
+    parts = key.split("/", 4)
+    if len(parts) < 4 or parts[1] != "registry":
+        return ""
+    group, plural = parts[2], parts[3].split(".", 1)[0]
+    return plural if group == "core" else f"{plural}.{group}"
+
+
+class APIServerMetrics:
+    """One server's metric families, its exposition, and the storage counts behind ``apiserver_storage_objects``."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        r = self.registry
+        self.requests = Counter("apiserver_request_total", "Counter of apiserver requests broken out for each verb, "
+                                "dry run value, group, version, resource, scope, component, and HTTP response code.",
+                                (*REQUEST_LABELS, "code"), registry=r)
+        self.latency = Histogram("apiserver_request_duration_seconds", "Response latency distribution in seconds for "
+                                 "each verb, dry run value, group, version, resource, subresource, scope and component.",
+                                 REQUEST_LABELS, buckets=LATENCY_BUCKETS, registry=r)
+        self.longrunning = Gauge("apiserver_longrunning_requests", "Gauge of all active long-running apiserver "
+                                 "requests broken out by verb, group, version, resource, scope and component. Not all "
+                                 "requests are tracked this way.", LONGRUNNING_LABELS, registry=r)
+        self.storage_objects = Gauge("apiserver_storage_objects", "Number of stored objects at the time of last check "
+                                     "split by kind.", ("resource",), registry=r)
+        self.storage_latency = Histogram("etcd_request_duration_seconds", "Etcd request latency in seconds for each "
+                                         "operation and object type.", ("operation", "type"),
+                                         buckets=LATENCY_BUCKETS, registry=r)
+        self.storage_requests = Counter("etcd_requests_total", "Etcd request counts for each operation and object "
+                                        "type.", ("operation", "type"), registry=r)
+        self._counted_at = 0.0
+        self._source: Registry | None = None
+
+    def count_objects_of(self, registry: Registry | None) -> None:
+        self._source = registry
+
+    async def refresh_storage_objects(self) -> None:
+        """Count each served resource's stored objects (once per ``STORAGE_COUNT_INTERVAL`` at most)."""
+        source = self._source
+        now = time.monotonic()
+        if source is None or now - self._counted_at < STORAGE_COUNT_INTERVAL:
+            return
+        self._counted_at = now
+        seen: set[str] = set()
+        storage = getattr(source, "storage", None)
+        if storage is None:
+            return
+        for rt in list(source.scheme.all()):
+            store = source.store(rt.group, rt.plural)
+            prefix = getattr(store, "prefix", None)
+            if not prefix or prefix in seen:
+                continue
+            seen.add(prefix)
+            try:
+                count = await storage.count(prefix)
+            except Exception:  # noqa: BLE001 - a storage hiccup leaves the last figure, as upstream's timer does
+                continue
+            self.storage_objects.labels(resource_of_key(prefix)).set(count)
+
+    def exposition(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_PLAIN_0_0_4  # what kube-apiserver answers
+
+
+class InstrumentedStorage:
+    """A ``Storage`` that times every call into ``etcd_request_duration_seconds`` and passes it on."""
+
+    def __init__(self, inner: Storage, metrics: APIServerMetrics) -> None:
+        self.inner = inner
+        self._latency = metrics.storage_latency
+        self._requests = metrics.storage_requests
+
+    def _observe(self, operation: str, key: str, started: float) -> None:
+        kind = resource_of_key(key)
+        self._latency.labels(operation, kind).observe(time.perf_counter() - started)
+        self._requests.labels(operation, kind).inc()
+
+    def __getattr__(self, name: str) -> Any:  # start, close, compact, revisions...: passed through
+        return getattr(self.inner, name)
+
+    async def get(self, key: str, *, revision: int = 0) -> KeyValue | None:
+        started = time.perf_counter()
+        try:
+            return await self.inner.get(key, revision=revision)
+        finally:
+            self._observe("get", key, started)
+
+    async def list(self, prefix: str, **kwargs: Any) -> ListResult:
+        started = time.perf_counter()
+        try:
+            return await self.inner.list(prefix, **kwargs)
+        finally:
+            self._observe("list", prefix, started)
+
+    async def count(self, prefix: str) -> int:
+        started = time.perf_counter()
+        try:
+            return await self.inner.count(prefix)
+        finally:
+            self._observe("count", prefix, started)
+
+    async def create(self, key: str, value: bytes) -> KeyValue:
+        started = time.perf_counter()
+        try:
+            return await self.inner.create(key, value)
+        finally:
+            self._observe("create", key, started)
+
+    async def update(self, key: str, value: bytes, *, expected_revision: int) -> KeyValue:
+        started = time.perf_counter()
+        try:
+            return await self.inner.update(key, value, expected_revision=expected_revision)
+        finally:
+            self._observe("update", key, started)
+
+    async def delete(self, key: str, *, expected_revision: int = 0) -> KeyValue:
+        started = time.perf_counter()
+        try:
+            return await self.inner.delete(key, expected_revision=expected_revision)
+        finally:
+            self._observe("delete", key, started)
+
+    def watch(self, prefix: str, *, after_revision: int) -> AsyncIterator[Event]:
+        self._requests.labels("watch", resource_of_key(prefix)).inc()
+        return self.inner.watch(prefix, after_revision=after_revision)
