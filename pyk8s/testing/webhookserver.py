@@ -4,7 +4,7 @@ In process: ``WebhookServer(handler)`` where ``handler(path, request) -> respons
 the AdmissionReview response; ``uid`` is filled in), ``await start()``, ``url(path)``, ``ca_pem``,
 ``reviews`` (every request received), ``await stop()``.
 
-As a test process: ``python -m pyk8s.testing.webhookserver DIR`` serves the built-in behaviours below and
+As a test process: ``python -m pyk8s.testing.webhookserver DIR [NAME...]`` serves the built-in behaviours below and
 writes ``DIR/port`` and ``DIR/ca.crt`` once listening:
 
 * ``/mutate``: adds the label ``webhook.pyk8s.io/mutated: "true"`` (JSONPatch) and warns
@@ -57,11 +57,13 @@ def builtin_handler(path: str, request: Obj) -> Obj:
 
 
 class WebhookServer:
-    def __init__(self, handler: Handler = builtin_handler, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, handler: Handler = builtin_handler, *, host: str = "127.0.0.1", port: int = 0,
+                 names: tuple[str, ...] = ()) -> None:
+        """``names``: more names for the serving certificate (``<service>.<namespace>.svc``)."""
         self.handler = handler
         self.host = host
         self.port = port
-        self.tls = serving_cert("localhost", "127.0.0.1", "webhook.default.svc", "webhook.webhooks.svc")
+        self.tls = serving_cert("localhost", "127.0.0.1", "webhook.default.svc", *names)
         self.reviews: list[Obj] = []
         self._runner: web.AppRunner | None = None
 
@@ -114,12 +116,12 @@ class WebhookServer:
             self._runner = None
 
 
-async def _main(directory: Path) -> None:
-    server = WebhookServer()
+async def _main(directory: Path, names: tuple[str, ...]) -> None:
+    server = WebhookServer(names=names)
     await server.start()
     announce(directory, server.ca_pem, server.port)
     await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
-    asyncio.run(_main(Path(sys.argv[1])))
+    asyncio.run(_main(Path(sys.argv[1]), tuple(sys.argv[2:])))

@@ -46,14 +46,14 @@ def ssl_context(ca: bytes | None, *, insecure: bool = False) -> ssl.SSLContext:
     return ctx
 
 
-def go_error(exc: BaseException, host: str, port: int) -> str:
-    """How Go's HTTP client describes a failed request."""
+def go_error(exc: BaseException, host: str, port: int, server_name: str | None = None) -> str:
+    """How Go's HTTP client describes a failed request (``server_name``: the name TLS verified)."""
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return "context deadline exceeded"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError) or isinstance(exc, ssl.SSLCertVerificationError):
         cert = getattr(exc, "certificate_error", exc)
         if "hostname" in str(cert).lower() or "match" in str(cert).lower():
-            return f"tls: failed to verify certificate: x509: certificate is valid for other names, not {host}"
+            return f"tls: failed to verify certificate: x509: certificate is not valid for {server_name or host}"
         return "tls: failed to verify certificate: x509: certificate signed by unknown authority"
     if isinstance(exc, aiohttp.ClientConnectorError):
         os_err = exc.os_error
@@ -105,7 +105,8 @@ class Client:
         except CallError:
             raise
         except (aiohttp.ClientError, OSError, TimeoutError, ssl.SSLError) as exc:
-            raise CallError(name, f"failed to call webhook: Post \"{shown}\": {go_error(exc, host, port)}") from None
+            reason = go_error(exc, host, port, server_name)
+            raise CallError(name, f"failed to call webhook: Post \"{shown}\": {reason}") from None
         if resp.status != 200:
             text = raw.decode(errors="replace").strip()
             raise CallError(name, f"failed to call webhook: an error on the server (\"{text}\") has prevented "
