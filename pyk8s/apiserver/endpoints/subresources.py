@@ -109,6 +109,20 @@ def to_scale(obj: Obj) -> Obj:
             "spec": {"replicas": int(spec.get("replicas", 1) or 0)}, "status": scale_status}
 
 
+def manager_from_user_agent(user_agent: str) -> str:
+    """The field manager of a write that names none: the User-Agent up to its first ``/``, printable
+    characters only, at most 128 bytes (``kubectl/v1.32.0 (linux/amd64) ...`` is ``kubectl``), as upstream."""
+    out, size = [], 0
+    for ch in user_agent.split("/", 1)[0]:
+        if not ch.isprintable():
+            continue
+        size += len(ch.encode())
+        if size > 128:
+            break
+        out.append(ch)
+    return "".join(out)
+
+
 def _patched_scale(current: Obj, patch_type: str, doc: Any) -> Obj:
     if patch_type == negotiation.JSON_PATCH:
         return apply_json_patch(current, doc)
@@ -141,6 +155,7 @@ async def scale(handler: ResourceHandler, request: web.Request, rp: ResourcePath
     if request.method not in ("PUT", "PATCH"):
         raise method_not_allowed()
     opts = handler.write_options(request)
+    opts.field_manager = opts.field_manager or manager_from_user_agent(request.headers.get("User-Agent", ""))
     if request.method == "PUT":
         body, _ = await handler.read_object(request)
         check_type(body, "autoscaling/v1", "Scale")
@@ -163,15 +178,17 @@ async def _write_scale(handler: ResourceHandler, rp: ResourcePath, rt: ResourceT
         current = to_scale(obj)
         new = make(copy.deepcopy(current))
         replicas = _check_scale(new, current)
+        # A precondition is a resourceVersion the client sent: a PUT body's, or one a patch set. A patch
+        # that leaves the current one in place has none, so a write racing it is retried, as upstream's.
         wanted_rv = (new.get("metadata") or {}).get("resourceVersion")
         if wanted_rv and wanted_rv != current["metadata"].get("resourceVersion"):
             raise conflict(rt.plural, rp.name, rt.group)
         obj.setdefault("spec", {})["replicas"] = replicas
         try:
-            result, _ = await store.update(rp.namespace, rp.name, obj, opts)
+            result, _ = await store.update(rp.namespace, rp.name, obj, opts, subresource="scale")
         except StatusError as err:
-            if err.code == 409 and not wanted_rv:
-                continue  # someone else wrote the parent meanwhile: re-read and retry
+            if err.code == 409:
+                continue  # the parent changed since it was read: re-read; a precondition fails above
             raise
         return json_response(to_scale(result), warnings=opts.warnings)
     raise conflict(rt.plural, rp.name, rt.group)

@@ -400,13 +400,13 @@ class GenericStore:
             await self._admit(admission.UPDATE, new, old, opts, subresource=subresource)
             self.strategy.prepare_for_status_update(new, old)
             errs = self.strategy.validate_status_update(new, old)
-        elif subresource:
+        elif subresource and subresource != "scale":
             await self._admit(admission.UPDATE, new, old, opts, subresource=subresource)
             self._prepare_subresource(new, old, subresource)
             errs = self.strategy.validate_update(new, old)
-        else:
+        else:  # the whole object, or its scale (a spec write that managedFields record as "scale")
             self.strategy.default(new)
-            await self._admit(admission.UPDATE, new, old, opts)
+            await self._admit(admission.UPDATE, new, old, opts, subresource=subresource)
             self.strategy.prepare_for_update(new, old)
             errs = self.strategy.validate_update(new, old)
             if self.strategy.tracks_generation and self.strategy.spec_changed(new, old):

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import base64
+import copy
 import textwrap
 
+import orjson
+
+from pyk8s.apiserver.registry.rest import WriteOptions
+from pyk8s.machinery.scheme import SCHEME
 from tests.integration.apiserver import realserver
-from tests.integration.apiserver.realserver import AUTH, YAML
+from tests.integration.apiserver.realserver import AUTH, JSON, MERGE_PATCH, YAML
 
 client, registry = realserver.client, realserver.registry  # fixtures
 
@@ -38,3 +43,65 @@ async def test_secret_data_that_is_not_base64_is_still_refused(client):
     doc = b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: bad\ndata:\n  a: |\n    not*base64\n    !!\n"
     resp = await client.post(SECRETS, data=doc, headers=YAML)
     assert resp.status in (400, 422), await resp.text()
+
+
+# --- PATCH /scale right after a write -----------------------------------------------------------
+
+DEPLOYS = "/apis/apps/v1/namespaces/default/deployments"
+
+
+def deployment(name: str, replicas: int = 1) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
+
+
+async def test_scale_patch_without_precondition_never_conflicts(client, registry, monkeypatch):
+    """Another write lands between the scale handler's read and its write (as after a write whose
+    watch event the cache has not seen yet): with no resourceVersion in the patch it retries, never 409."""
+    assert (await client.post(DEPLOYS, data=orjson.dumps(deployment("racy")), headers=JSON)).status == 201
+    store = registry.storage_for(SCHEME.get("apps", "v1", "deployments"))
+    real_get, raced = store.get, []
+
+    async def get_then_someone_writes(namespace, name, *args, **kwargs):
+        obj = await real_get(namespace, name, *args, **kwargs)
+        if not raced:
+            raced.append(name)
+            other = copy.deepcopy(obj)
+            other["metadata"].setdefault("labels", {})["touched"] = "yes"
+            await store.update(namespace, name, other, WriteOptions())
+        return obj
+
+    monkeypatch.setattr(store, "get", get_then_someone_writes)
+    resp = await client.patch(f"{DEPLOYS}/racy/scale", data=orjson.dumps({"spec": {"replicas": 3}}), headers=MERGE_PATCH)
+    assert raced and resp.status == 200, await resp.text()
+    got = await (await client.get(f"{DEPLOYS}/racy", headers=AUTH)).json()
+    assert (got["spec"]["replicas"], got["metadata"]["labels"]["touched"]) == (3, "yes")
+
+
+async def test_scale_patch_with_stale_precondition_conflicts(client):
+    assert (await client.post(DEPLOYS, data=orjson.dumps(deployment("pinned")), headers=JSON)).status == 201
+    resp = await client.patch(f"{DEPLOYS}/pinned/scale", headers=MERGE_PATCH,
+                              data=orjson.dumps({"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 3}}))
+    assert resp.status == 409, await resp.text()
+
+
+async def test_scale_writes_record_managed_fields(client):
+    assert (await client.post(DEPLOYS, data=orjson.dumps(deployment("managed")), headers=JSON)).status == 201
+    resp = await client.patch(f"{DEPLOYS}/managed/scale", data=orjson.dumps({"spec": {"replicas": 5}}),
+                              headers={**MERGE_PATCH, "User-Agent": "kubectl/v1.32.0 (linux/amd64) kubernetes/abc"})
+    assert resp.status == 200, await resp.text()
+    got = await (await client.get(f"{DEPLOYS}/managed", headers=AUTH)).json()
+    entries = [m for m in got["metadata"].get("managedFields", []) if m.get("subresource") == "scale"]
+    assert len(entries) == 1, got["metadata"].get("managedFields")
+    entry = entries[0]
+    assert (entry["manager"], entry["operation"], entry["apiVersion"]) == ("kubectl", "Update", "apps/v1")
+    assert entry["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    # An explicit fieldManager wins over the User-Agent.
+    resp = await client.put(f"{DEPLOYS}/managed/scale?fieldManager=hpa", headers=JSON, data=orjson.dumps(
+        {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": "managed"}, "spec": {"replicas": 2}}))
+    assert resp.status == 200, await resp.text()
+    got = await (await client.get(f"{DEPLOYS}/managed", headers=AUTH)).json()
+    managers = {(m["manager"], m.get("subresource", "")) for m in got["metadata"]["managedFields"]}
+    assert ("hpa", "scale") in managers and ("kubectl", "scale") not in managers  # hpa took spec.replicas over
