@@ -141,7 +141,9 @@ class LeaderElector:
                         renewTime=micro_time(now))
         if holder != self.identity:
             new_spec["acquireTime"] = micro_time(now)
-            new_spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + (1 if holder else 0)
+            # Every acquisition by a new holder is a transition, a released (empty) lease's too, as client-go
+            # counts them; a holder re-acquiring its own lease after a restart is not.
+            new_spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
         lease["spec"] = new_spec
         try:
             updated = await self.client.update(LEASES, lease, namespace=self.namespace)

@@ -108,7 +108,23 @@ async def test_release_on_cancel_hands_over_quickly(client: Client, fake_server:
     assert (await client.get(LEASES, "ctrl", namespace="kube-system"))["spec"]["holderIdentity"] == ""
     waited = await run_for(clock, 1, 30, stop=b.leading.is_set)
     assert b.leading.is_set() and waited <= 2 * 2.2 + 0.01
+    spec = (await client.get(LEASES, "ctrl", namespace="kube-system"))["spec"]
+    assert spec["holderIdentity"] == "b" and spec["leaseTransitions"] == 1  # a takeover of a released lease counts
     await b.cancel()
+
+
+async def test_restarted_holder_reacquiring_its_own_lease_is_no_transition(client: Client, fake_server: FakeApiServer,
+                                                                           clock: FakeClock) -> None:
+    a = Candidate(client, clock, "a")
+    a.start()
+    await asyncio.wait_for(a.leading.wait(), 5)
+    await a.cancel()
+    again = Candidate(client, clock, "a")
+    again.start()
+    await asyncio.wait_for(again.leading.wait(), 5)
+    spec = (await client.get(LEASES, "ctrl", namespace="kube-system"))["spec"]
+    assert spec["holderIdentity"] == "a" and spec["leaseTransitions"] == 0
+    await again.cancel()
 
 
 async def test_leader_steps_down_when_renewals_fail(client: Client, fake_server: FakeApiServer,
