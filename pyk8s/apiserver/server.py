@@ -53,6 +53,7 @@ from pyk8s.apiserver.filters.errors import status_middleware
 from pyk8s.apiserver.filters.impersonation import impersonation_middleware
 from pyk8s.apiserver.filters.inflight import inflight_middleware
 from pyk8s.apiserver.filters.requestmetrics import request_metrics_middleware
+from pyk8s.apiserver.identitylease import run_identity_lease
 from pyk8s.apiserver.kubeletclient import KubeletClient
 from pyk8s.apiserver.listener import SecureSite
 from pyk8s.apiserver.metrics import APIServerMetrics, InstrumentedStorage
@@ -282,6 +283,7 @@ class APIServer:
         runners: list[web.AppRunner] = []
         crds: asyncio.Task[None] | None = None
         aggregation: asyncio.Task[None] | None = None
+        identity: asyncio.Task[None] | None = None
         try:
             if isinstance(self.registry, RegistryImpl):  # CRDs are served by a loop inside the API server
                 crds = asyncio.create_task(CRDController(self.registry).run(), name="crd-controller")
@@ -293,9 +295,11 @@ class APIServer:
             self.started.set()
             if self.aggregator is not None:
                 aggregation = asyncio.create_task(self.aggregator.run(), name="aggregator")
+            if isinstance(self.registry, RegistryImpl):  # kube-system/apiserver-<hash>, renewed every 10 s
+                identity = asyncio.create_task(run_identity_lease(self.registry), name="identity-lease")
             await asyncio.Event().wait()
         finally:
-            for task in (crds, aggregation):
+            for task in (crds, aggregation, identity):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
