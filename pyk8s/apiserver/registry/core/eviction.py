@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pyk8s.api import policy_v1
 from pyk8s.api.core_v1.helpers import podready, timestamps
 from pyk8s.apiserver.registry import cachedreads
-from pyk8s.apiserver.registry.rest import DeleteOptions, WriteOptions
+from pyk8s.apiserver.registry.rest import DeleteOptions, RESTStorage, WriteOptions
 from pyk8s.machinery import errors
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def spend(pdb: Obj, pod: Obj, now: datetime.datetime) -> Obj | None:
     return status
 
 
-async def evict(pods: GenericStore, budgets: GenericStore | None, namespace: str, name: str,
+async def evict(pods: RESTStorage, budgets: GenericStore | None, namespace: str, name: str,
                 opts: DeleteOptions) -> None:
     """Check the budgets, spend one, delete the pod (or raise the refusal)."""
     for _ in range(RETRIES):
