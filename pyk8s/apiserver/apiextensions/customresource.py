@@ -86,6 +86,9 @@ class CustomResourceStrategy(Strategy):
     #: The HTTP layer and the store skip Go's typed decoding: a custom object is unstructured,
     #: its schema errors are 422s from ``validate`` (as upstream), not decode errors.
     typed_decode = False
+    #: No patch strategy in a CRD's schema: OpenAPI offers no strategic merge patch for the resource,
+    #: so kubectl's client-side apply sends a merge patch, and a strategic one is a 415 (as upstream).
+    strategic_merge = False
 
     def __init__(self, info: VersionInfo, namespaced: bool) -> None:
         self.info = info
