@@ -17,8 +17,9 @@ selector selects are counted:
   expected), ``observedGeneration``, and the ``DisruptionAllowed`` condition (``SufficientPods`` /
   ``InsufficientPods``).
 
-``plan`` decides from listed objects; the controller class wires informers and writes the status
-only when it changed.
+``plan`` decides from listed objects (and names the events upstream records: ``NoPods``,
+``NoControllerRef`` / ``NoControllers`` with ``CalculateExpectedPodCountFailed``); the controller
+class wires informers, records the events and writes the status only when it changed.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pyk8s.api.core_v1.helpers import podready, timestamps
 from pyk8s.client.errors import ApiError, is_conflict, is_not_found
 from pyk8s.client.rest import DynamicResource
 from pyk8s.client.tools.controller import Controller
+from pyk8s.client.tools.events import EventRecorder
 from pyk8s.client.tools.informer import EventHandler, SharedInformer
 from pyk8s.client.tools.store import split_key
 from pyk8s.controllers import workload
@@ -93,15 +95,27 @@ def expected_and_desired(pdb: Obj, pods: list[Obj], workloads: Workloads) -> tup
     return 0, 0
 
 
-def plan(pdb: Obj, pods: list[Obj], workloads: Workloads, now: datetime.datetime) -> tuple[Obj, float | None]:
-    """The budget's status, and when to look again (a disrupted-pod entry expiring)."""
+Event = tuple[str, str, str]  # type, reason, message
+
+
+def plan(pdb: Obj, pods: list[Obj], workloads: Workloads, now: datetime.datetime,
+         events: list[Event] | None = None) -> tuple[Obj, float | None]:
+    """The budget's status, and when to look again (a disrupted-pod entry expiring); the events
+    upstream's controller records go to ``events``."""
+    events = [] if events is None else events
     mine = [p for p in pods if policy_v1.selects(pdb, p)]
+    if not mine:
+        events.append(("Normal", "NoPods", "No matching pods found"))
     status: Obj = {"observedGeneration": int(pdb["metadata"].get("generation") or 0),
                    "conditions": list((pdb.get("status") or {}).get("conditions") or [])}
     stamp = timestamps.format_time(now)
     try:
         expected, desired = expected_and_desired(pdb, mine, workloads)
     except SyncFailed as exc:
+        reason = "NoControllerRef" if "controller ref" in str(exc) else "NoControllers"
+        events.append(("Warning", reason, str(exc)))
+        events.append(("Warning", "CalculateExpectedPodCountFailed",
+                       f"Failed to calculate the number of expected pods: {exc}"))
         status.update(disruptionsAllowed=0, currentHealthy=0, desiredHealthy=0, expectedPods=0)
         policy_v1.set_disruption_condition(status, stamp, reason=policy_v1.SYNC_FAILED, message=str(exc))
         return status, None
@@ -149,6 +163,7 @@ class DisruptionController:
             informer.add_event_handler(EventHandler(on_add=self._namespace_changed,
                                                     on_update=lambda old, new: self._namespace_changed(new),
                                                     on_delete=self._namespace_changed))
+        self.recorder = EventRecorder(ctx.client, component="controllermanager", clock=ctx.clock)
         self.ready = self.controller.ready
 
     def _namespace_changed(self, obj: Any) -> None:
@@ -159,7 +174,7 @@ class DisruptionController:
                 self.controller.enqueue(pdb)
 
     async def run(self) -> None:
-        await self.controller.run()
+        await workload.run_with_recorder(self.controller, self.recorder)
 
     async def sync(self, key: str) -> float | None:
         ns, name = split_key(key)
@@ -167,9 +182,14 @@ class DisruptionController:
         if pdb is None:
             return None
         owners = {o["metadata"]["uid"]: o for informer in self.workloads for o in informer.lister.list(ns)}
-        status, recheck = plan(pdb, self.pods.lister.list(ns), Workloads(owners), self.clock.now())
+        events: list[Event] = []
+        status, recheck = plan(pdb, self.pods.lister.list(ns), Workloads(owners), self.clock.now(), events)
         if status == (pdb.get("status") or {}):
             return recheck
+        # Recorded when the status changes, not on every sync: upstream's recorder would drop the
+        # repeats with its spam filter, which this one does not have.
+        for kind, reason, message in events:
+            self.recorder.event(pdb, kind, reason, message)
         try:
             await self.client.update_status(PDBS, {**pdb, "status": status}, namespace=ns)
         except ApiError as exc:

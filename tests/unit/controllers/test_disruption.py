@@ -84,3 +84,14 @@ async def test_controller_writes_status() -> None:
         assert counts(status()) == (2, 1, 2, 1)
     finally:
         await stop_env(e, tasks)
+
+
+def test_events_as_upstream() -> None:
+    events: list = []
+    plan(pdb(minAvailable=1), [], OWNERS, NOW, events)
+    assert events == [("Normal", "NoPods", "No matching pods found")]
+    events.clear()
+    plan(pdb(maxUnavailable=1), [pod("a", owner="gone")], OWNERS, NOW, events)
+    assert events == [("Warning", "NoControllers", 'found no controllers for pod "a"'),
+                      ("Warning", "CalculateExpectedPodCountFailed",
+                       'Failed to calculate the number of expected pods: found no controllers for pod "a"')]
