@@ -9,9 +9,11 @@ then follows one ``storage.watch`` from that revision.  It keeps
 * ``buffer``: a ring of recent events, so a watch that resumes from a
   recent resourceVersion replays what it missed from memory.
 
-A watch older than the ring (``rv < window_start``) is not an error here:
-``CacheTooOld`` tells the store to fall back to a direct storage watch, which
-still works until compaction (then 410 Gone).
+A watch older than the ring (``rv < window_start``) whose events the ring has
+dropped gets 410 Expired, as from upstream's cacher.  One older than the cache
+itself (history from before its list) gets ``CacheTooOld``: the store falls
+back to a direct storage watch, which works until compaction (then 410 Gone),
+so clients resume across an API server restart.
 
 Delivery never blocks the cache: every watcher has a bounded queue, and a
 watcher that lets it fill up is closed (its client re-watches from the last
@@ -276,6 +278,7 @@ class WatchCache:
         self.buffer: deque[CacheEvent] = deque()
         self.rev = 0  # everything up to here is reflected in state
         self.window_start = 0  # the buffer replays every event after this revision
+        self.loaded_at = 0  # the revision of the last (re)list; older history is storage's to replay
         self.ready = asyncio.Event()
         self._watchers: set[Watcher] = set()
         self._encoded: deque[CacheEvent] = deque()  # the recent events that hold shared serializations
@@ -313,7 +316,7 @@ class WatchCache:
             if not res.more or not res.items:
                 break
             start = res.items[-1].key
-        self.state, self.rev, self.window_start = state, revision, revision
+        self.state, self.rev, self.window_start, self.loaded_at = state, revision, revision, revision
         self.buffer.clear()
         self._encoded.clear()
         self.ready.set()
@@ -395,7 +398,11 @@ class WatchCache:
             self._watchers.add(w)
             return w, items, self.rev
         if after < self.window_start:
-            raise CacheTooOld(after)
+            if after >= self.loaded_at:
+                # The ring dropped events this watch needs: upstream's cacher answers 410 Expired
+                # (naming the oldest revision it can still replay after), and the client lists again.
+                raise gone(f"too old resource version: {after} ({self.window_start})")
+            raise CacheTooOld(after)  # history from before this cache loaded: storage replays it
         # Events up to ``after`` are the client's already, even those the cache has yet to apply.
         w = Watcher(prefix, WATCHER_QUEUE, after)
         for cev in self.buffer:
