@@ -27,6 +27,13 @@ def httpd_container(**extra: Any) -> dict[str, Any]:
 class Kit:
     def __init__(self, cluster: MultiNodeCluster, namespace: str) -> None:
         self.c, self.ns = cluster, namespace
+        self.other = ""  # a second namespace, when a module sets one up
+
+    def fetch_many(self, client: str, url: str, count: int, *, timeout: int = 2) -> list[str]:
+        """``count`` requests from ``client`` in one exec; the bodies of those that succeeded."""
+        script = f"for i in $(seq {count}); do wget -qO- -T {timeout} {url} || echo FAILED; done"
+        out = self.kubectl("exec", client, "--", "sh", "-c", script, check=False, timeout=count * (timeout + 1) + 30)
+        return [line for line in out.stdout.split() if line != "FAILED"]
 
     def kubectl(self, *args: str, check: bool = True, input: str | None = None, timeout: float = 60,
                 namespace: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -13,18 +13,28 @@ from tests.e2e.multinode.kit import Kit
 
 @pytest.fixture(scope="module")
 def np_kit(multinode: MultiNodeCluster) -> Iterator[Kit]:
-    """One namespace for this module: server web (app=web) on node-1, clients near (node-1) and far (node-2)."""
-    ns = f"mn-np-{uuid.uuid4().hex[:6]}"
+    """The module's pods, all started at once: in a namespace of its own, server web (app=web) on node-1 and
+    clients near (node-1) and far (node-2); in a second namespace labelled team=friends, guest (node-2) and
+    stranger (node-1)."""
+    tag = uuid.uuid4().hex[:6]
+    ns, other = f"mn-np-{tag}", f"mn-friends-{tag}"
     multinode.kubectl("create", "namespace", ns)
+    multinode.kubectl("create", "namespace", other)
     kit = Kit(multinode, ns)
+    kit.other = other
     try:
+        multinode.kubectl("label", "namespace", other, "team=friends")
         kit.pod("web", "node-1", {"app": "web"}, server=True)
         kit.pod("near", "node-1", {"role": "near"}, server=False)
         kit.pod("far", "node-2", {"role": "far"}, server=False)
+        kit.pod("guest", "node-2", {"role": "guest"}, server=False, namespace=other)
+        kit.pod("stranger", "node-1", {"role": "stranger"}, server=False, namespace=other)
         kit.wait_ready("web", "near", "far")
+        kit.wait_ready("guest", "stranger", namespace=other)
         yield kit
     finally:
-        multinode.kubectl("delete", "namespace", ns, "--wait=false", check=False)
+        for name in (ns, other):
+            multinode.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
 @pytest.fixture
@@ -63,29 +73,21 @@ def test_default_deny_ingress_then_allow_from_a_pod_selector(kit: Kit) -> None:
     kit.wait_reachable("near", url)
 
 
-def test_allow_from_a_namespace_selector_and_combined_selectors(kit: Kit, multinode: MultiNodeCluster) -> None:
+def test_allow_from_a_namespace_selector_and_combined_selectors(kit: Kit) -> None:
     url = _servers_and_clients(kit)
-    other = f"mn-other-{uuid.uuid4().hex[:6]}"
-    multinode.kubectl("create", "namespace", other)
-    try:
-        multinode.kubectl("label", "namespace", other, "team=friends")
-        kit.pod("guest", "node-2", {"role": "guest"}, server=False, namespace=other)
-        kit.pod("stranger", "node-1", {"role": "stranger"}, server=False, namespace=other)
-        kit.wait_ready("guest", "stranger", namespace=other)
-        # Both selectors in one peer: pods labelled role=guest in namespaces labelled team=friends.
-        kit.policy("from-friends", {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"from": [
-            {"namespaceSelector": {"matchLabels": {"team": "friends"}},
-             "podSelector": {"matchLabels": {"role": "guest"}}}]}]})
-        kit.wait_blocked("far", url)  # the policy's own namespace is not selected
-        assert kit.wait_reachable("guest", url, namespace=other) == "web"
-        assert kit.fetch("stranger", url, namespace=other, timeout=1) is None
-        # namespaceSelector alone: every pod of the selected namespaces.
-        kit.policy("from-friends", {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"from": [
-            {"namespaceSelector": {"matchLabels": {"team": "friends"}}}]}]})
-        assert kit.wait_reachable("stranger", url, namespace=other) == "web"
-        assert kit.fetch("near", url, timeout=1) is None
-    finally:
-        multinode.kubectl("delete", "namespace", other, "--wait=false", check=False)
+    other = kit.other
+    # Both selectors in one peer: pods labelled role=guest in namespaces labelled team=friends.
+    kit.policy("from-friends", {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"from": [
+        {"namespaceSelector": {"matchLabels": {"team": "friends"}},
+         "podSelector": {"matchLabels": {"role": "guest"}}}]}]})
+    kit.wait_blocked("far", url)  # the policy's own namespace is not selected
+    assert kit.wait_reachable("guest", url, namespace=other) == "web"
+    assert kit.fetch("stranger", url, namespace=other, timeout=1) is None
+    # namespaceSelector alone: every pod of the selected namespaces.
+    kit.policy("from-friends", {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"from": [
+        {"namespaceSelector": {"matchLabels": {"team": "friends"}}}]}]})
+    assert kit.wait_reachable("stranger", url, namespace=other) == "web"
+    assert kit.fetch("near", url, timeout=1) is None
 
 
 def test_ip_block_with_except(kit: Kit, multinode: MultiNodeCluster) -> None:
