@@ -197,10 +197,13 @@ class Router:
         version = negotiation.discovery_version(request.headers.get("Accept", ""))
         if version:
             doc = discovery.aggregated(self.scheme, legacy=legacy, version=version)
+            if self.aggregator is not None and not legacy:
+                doc = self.aggregator.merge_aggregated(doc)
             return json_response(doc, content_type=discovery.aggregated_content_type(version))
         if legacy:
             return json_response(discovery.api_versions(self.server_address))
-        return json_response(discovery.api_group_list(self.scheme))
+        doc = discovery.api_group_list(self.scheme)
+        return json_response(self.aggregator.merge_group_list(doc) if self.aggregator is not None else doc)
 
     async def resource(self, request: web.Request, group: str, version: str, rest: list[str]) -> web.StreamResponse:
         target = reviews.review_target(group, rest)

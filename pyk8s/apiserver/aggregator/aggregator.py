@@ -1,10 +1,11 @@
 """The aggregator: routing of aggregated group-versions and the loop that keeps APIServices current.
 
 ``route(request)`` answers what the aggregator owns (None lets the server's own router go on):
-``/apis`` (merged discovery, both forms), ``/apis/<group>`` of an aggregated group, and everything under
+``/apis/<group>`` of an aggregated group, and everything under
 ``/apis/<group>/<version>`` of an APIService that names a Service (proxied; 503 ``service unavailable``
 while it is not Available, as upstream).  Authentication and authorization have already run (the
-server's middlewares), as in kube-apiserver's handler chain.
+server's middlewares), as in kube-apiserver's handler chain.  The server's own ``/apis`` documents
+take the aggregated groups in through ``merge_group_list`` and ``merge_aggregated``.
 
 ``run()`` every ``interval`` seconds: publishes ``kube-system/extension-apiserver-authentication``,
 creates the Local APIServices of every group-version the server serves (and removes those of groups
@@ -26,8 +27,6 @@ from aiohttp import web
 
 from pyk8s.api import apiregistration_v1 as apireg
 from pyk8s.apiserver.aggregator import availability, discovery, proxy
-from pyk8s.apiserver.endpoints import discovery as local_discovery
-from pyk8s.apiserver.endpoints import negotiation
 from pyk8s.apiserver.endpoints.responses import json_response
 from pyk8s.apiserver.endpoints.upgradeproxy import is_upgrade
 from pyk8s.apiserver.registry import cachedreads
@@ -64,7 +63,7 @@ class Aggregator:
         if segments[0] != "apis":
             return None
         if len(segments) == 1:
-            return self._discovery_root(request) if request.method in ("GET", "HEAD") else None
+            return None  # the server's own /apis, which merges ours in (merge_group_list, merge_aggregated)
         group = segments[1]
         if len(segments) == 2:
             services = [s for (g, _), s in self.remote.items() if g == group]
@@ -86,14 +85,14 @@ class Aggregator:
             return await proxy.upgrade(request, self._ssl(ca, insecure), found)
         return await proxy.forward(request, self._session(ca, insecure), found)
 
-    def _discovery_root(self, request: web.Request) -> web.Response:
+    def merge_group_list(self, doc: Obj) -> Obj:
+        """The legacy ``/apis`` APIGroupList with the aggregated groups added."""
+        return discovery.merge_group_list(doc, discovery.groups_of(list(self.remote.values())))
+
+    def merge_aggregated(self, doc: Obj) -> Obj:
+        """The aggregated ``/apis`` APIGroupDiscoveryList with the aggregated groups added."""
         by_group = discovery.groups_of(list(self.remote.values()))
-        version = negotiation.discovery_version(request.headers.get("Accept", ""))
-        if version:
-            doc = local_discovery.aggregated(self.scheme, legacy=False, version=version)
-            doc = discovery.merge_aggregated(doc, by_group, self.resource_lists, self.available)
-            return json_response(doc, content_type=local_discovery.aggregated_content_type(version))
-        return json_response(discovery.merge_group_list(local_discovery.api_group_list(self.scheme), by_group))
+        return discovery.merge_aggregated(doc, by_group, self.resource_lists, self.available)
 
     # ------------------------------------------------------------------ TLS to extension servers
 
