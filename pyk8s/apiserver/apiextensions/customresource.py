@@ -58,6 +58,7 @@ class VersionInfo:
     conversion: str = "None"
     deprecated: bool = False
     deprecation_warning: str = ""
+    successor: str = ""  # the newest served, not deprecated version newer than this one (for the warning)
     state: ServingState = field(default_factory=ServingState)
     defaulter: structural.Defaulter | None = None
 
@@ -119,7 +120,9 @@ class CustomResourceStrategy(Strategy):
     def validate_status_update(self, new: Obj, old: Obj) -> list[FieldError]:
         return meta_v1.validate_object_meta_update(new, old) + self._schema_errors(new, old)
 
-    def warnings(self, obj: Obj) -> list[str]:
+    @property
+    def request_warnings(self) -> list[str]:
+        """The Warning every answer of a deprecated version carries (the HTTP layer adds it)."""
         return deprecation_warnings(self.info)
 
 
@@ -128,7 +131,10 @@ def deprecation_warnings(info: VersionInfo) -> list[str]:
         return []
     if info.deprecation_warning:
         return [info.deprecation_warning]
-    return [f"{info.group}/{info.version} {info.kind} is deprecated"]
+    text = f"{info.group}/{info.version} {info.kind} is deprecated"
+    if info.successor:
+        text += f"; use {info.group}/{info.successor} {info.kind}"
+    return [text]
 
 
 class CustomResourceStore(GenericStore):

@@ -78,7 +78,8 @@ def build_types(crd: Obj, state: ServingState) -> list[ResourceType]:
                            selectable=[s["jsonPath"] for s in v.get("selectableFields") or []],
                            conversion=(spec.get("conversion") or {}).get("strategy", "None"),
                            deprecated=bool(v.get("deprecated")),
-                           deprecation_warning=str(v.get("deprecationWarning") or ""), state=state)
+                           deprecation_warning=str(v.get("deprecationWarning") or ""),
+                           successor=_successor(spec, v["name"]), state=state)
         sub_names = tuple(s for s in ("status", "scale") if s in subs)
         rt = ResourceType(group, v["name"], kind, plural, names.get("singular") or kind.lower(), namespaced,
                           CustomResourceStrategy(info, namespaced), tuple(names.get("shortNames") or ()),
@@ -86,6 +87,13 @@ def build_types(crd: Obj, state: ServingState) -> list[ResourceType]:
                           schema=dsl.definition_name(group, v["name"], kind))
         out.append(rt)
     return out
+
+
+def _successor(spec: Obj, version: str) -> str:
+    """Upstream's default deprecation warning names the newest served, non-deprecated newer version."""
+    newer = [v["name"] for v in spec.get("versions") or []
+             if v.get("served") and not v.get("deprecated") and version_priority(v["name"]) < version_priority(version)]
+    return min(newer, key=version_priority) if newer else ""
 
 
 def _columns(crd: Obj, version: str) -> list[Obj]:

@@ -30,7 +30,13 @@ from aiohttp import web
 from pyk8s.apiserver.endpoints import negotiation, params, subresources, tables
 from pyk8s.apiserver.endpoints.objects import check_name, check_namespace, check_type
 from pyk8s.apiserver.endpoints.paths import ResourcePath
-from pyk8s.apiserver.endpoints.responses import is_pretty, json_response, table_content_type
+from pyk8s.apiserver.endpoints.responses import (
+    is_pretty,
+    json_response,
+    table_content_type,
+    warning_texts,
+    warning_value,
+)
 from pyk8s.apiserver.endpoints.watch import TableEncoder, serve_watch
 from pyk8s.apiserver.filters.authn import USER_KEY, TokenSigner, UserInfo
 from pyk8s.apiserver.kubeletclient import KubeletClient
@@ -113,7 +119,12 @@ class ResourceHandler:
             if not name:
                 raise bad_request("metadata.name: Required value: name is required for a binding")
             return await subresources.bind_named(self, rp.namespace, name, body, self.write_options(request))
-        return await getattr(self, verb)(request, rp, rt)
+        resp: web.StreamResponse = await getattr(self, verb)(request, rp, rt)
+        deprecated = getattr(rt.strategy, "request_warnings", ())  # a deprecated CRD version: on every answer
+        if deprecated and not resp.prepared:
+            for text in warning_texts(deprecated):
+                resp.headers.add("Warning", warning_value(text))
+        return resp
 
     # --- reads ---------------------------------------------------------------
 

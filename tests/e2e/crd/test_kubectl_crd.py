@@ -213,3 +213,50 @@ def test_deleting_the_crd_removes_its_objects(crd_server: ServerProcess) -> None
     assert out.returncode != 0 and "NotFound" in out.stderr
     wait_until(lambda: crd_server.kubectl("get", "gadgets", check=False).returncode != 0, timeout=10,
                what="gadgets to stop being served")
+
+
+VERSIONED = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: shapes.geo.example.com
+spec:
+  group: geo.example.com
+  scope: Cluster
+  names: {plural: shapes, singular: shape, kind: Shape}
+  versions:
+  - name: v1beta1
+    served: true
+    storage: false
+    deprecated: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {sides: {type: integer}}}
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {sides: {type: integer}}}
+"""
+
+
+def test_versions_share_storage_and_deprecated_warns(crd_server: ServerProcess) -> None:
+    crd_server.kubectl("apply", "-f", "-", input=VERSIONED)
+    crd_server.kubectl("wait", "--for=condition=Established", "crd/shapes.geo.example.com", "--timeout=30s")
+    wait_until(lambda: crd_server.kubectl("get", "shapes.v1beta1.geo.example.com", check=False).returncode == 0,
+               timeout=10, what="shapes v1beta1 to be served")
+    out = crd_server.kubectl("create", "-f", "-", input="apiVersion: geo.example.com/v1beta1\nkind: Shape\n"
+                             "metadata: {name: tri}\nspec: {sides: 3}\n")
+    assert "geo.example.com/v1beta1 Shape is deprecated; use geo.example.com/v1 Shape" in out.stderr
+    v1 = json.loads(crd_server.kubectl("get", "--raw", "/apis/geo.example.com/v1/shapes/tri").stdout)
+    assert v1["apiVersion"] == "geo.example.com/v1" and v1["spec"] == {"sides": 3}
+    group = json.loads(crd_server.kubectl("get", "--raw", "/apis/geo.example.com").stdout)
+    assert group["preferredVersion"]["version"] == "v1"
+    assert [v["version"] for v in group["versions"]] == ["v1", "v1beta1"]
+    crd = json.loads(crd_server.kubectl("get", "crd", "shapes.geo.example.com", "-o", "json").stdout)
+    assert crd["status"]["storedVersions"] == ["v1"]
