@@ -1,6 +1,7 @@
 """A tiny extension API server (group ``widgets.pyk8s.test``, version ``v1alpha1``) over TLS, for tests.
 
-It serves discovery for its group-version, a namespaced ``widgets`` resource (list, get, watch) and trusts
+It serves discovery for its group-version, a namespaced ``widgets`` resource (list, get, watch, and a
+WebSocket ``widgets/<name>/echo`` that greets the user and echoes text) and trusts
 ``X-Remote-User`` / ``X-Remote-Group`` / ``X-Remote-Extra-*`` only from a client presenting a certificate
 signed by the front-proxy CA it is given (as upstream's request-header authenticator does); every widget it
 returns carries the user it saw in the annotation ``widgets.pyk8s.test/requested-by`` (groups in
@@ -77,6 +78,8 @@ class AggregatedServer:
             gv = {"groupVersion": GV, "version": VERSION}
             return web.json_response({"kind": "APIGroup", "apiVersion": "v1", "name": GROUP, "versions": [gv],
                                       "preferredVersion": gv})
+        if len(parts) == 8 and parts[:4] == ["apis", GROUP, VERSION, "namespaces"] and parts[7] == "echo":
+            return await self._echo(request, user[0])
         if len(parts) >= 6 and parts[:4] == ["apis", GROUP, VERSION, "namespaces"] and parts[5] == "widgets":
             ns = parts[4]
             items = [_widget(n, ns, *user) for n in WIDGETS]
@@ -94,6 +97,16 @@ class AggregatedServer:
         return web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Failure",
                                   "message": "the server could not find the requested resource", "reason": "NotFound",
                                   "code": 404}, status=404)
+
+    async def _echo(self, request: web.Request, user: str) -> web.StreamResponse:
+        """``widgets/<name>/echo``: a WebSocket that greets the user, then echoes text frames."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_str(f"hello {user}")
+        async for msg in ws:
+            if msg.type == web.WSMsgType.TEXT:
+                await ws.send_str(msg.data)
+        return ws
 
     async def _watch(self, request: web.Request, items: list[Obj]) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "application/json"})

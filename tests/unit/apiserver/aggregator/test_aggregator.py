@@ -200,3 +200,17 @@ async def test_apiservice_validation(registry: Registry) -> None:
     assert f'metadata.name: Invalid value: "wrong": must be `spec.version+"."+spec.group`: "{NAME}"' in message
     assert "spec.groupPriorityMinimum: Invalid value: 30000: must be positive and less than 20000" in message
     assert "spec.insecureSkipTLSVerify: Invalid value: true: may not be true if caBundle is present" in message
+
+
+async def test_upgrade_requests_stream_through(registry: Registry, aggregator: Aggregator,
+                                               backend: AggregatedServer) -> None:
+    await register_backend(registry, backend)
+    await aggregator.sync()
+    client = await _client(aggregator, UserInfo("jane", ("devs",)))
+    try:
+        async with client.ws_connect(f"/apis/{GROUP}/{VERSION}/namespaces/default/widgets/alpha/echo") as ws:
+            assert (await ws.receive_str()) == "hello jane"
+            await ws.send_str("ping")
+            assert (await ws.receive_str()) == "ping"
+    finally:
+        await client.close()
