@@ -105,6 +105,31 @@ async def _ensure(registry: Registry, plural: str, want: Obj) -> None:
         await store.update(ns, name, updated, opts)
 
 
+async def ensure_service_accounts(registry: Registry) -> None:
+    """The kube-system ServiceAccounts the default bindings name (each controller's, coredns,
+    pyk8s-ingress).  Upstream's controller manager creates its controllers' accounts as it builds their
+    clients; pyk8s's controllers authenticate with certificates for these users (``identities.py``), so
+    the accounts are made here, once, for ``kubectl get serviceaccounts -n kube-system`` to show them."""
+    store = registry.store("", "serviceaccounts")
+    if store is None:
+        return
+    names = {s["name"] for b in bootstrappolicy.all_cluster_role_bindings() for s in b.get("subjects") or []
+             if s.get("kind") == "ServiceAccount" and s.get("namespace") == "kube-system"}
+    for name in sorted(names):
+        try:
+            await store.get("kube-system", name)
+        except StatusError as exc:
+            if exc.code != 404:
+                raise
+            try:
+                await store.create("kube-system", {"apiVersion": "v1", "kind": "ServiceAccount",
+                                                   "metadata": {"name": name, "namespace": "kube-system"}},
+                                   WriteOptions(field_manager=MANAGER))
+            except StatusError as err:
+                if err.reason != "AlreadyExists":
+                    raise
+
+
 async def ensure_policy(registry: Registry) -> None:
     """Create or top up every default ClusterRole, ClusterRoleBinding, Role and RoleBinding."""
     for role in bootstrappolicy.all_cluster_roles():
@@ -115,4 +140,5 @@ async def ensure_policy(registry: Registry) -> None:
         await _ensure(registry, "roles", role)
     for binding in bootstrappolicy.all_namespace_role_bindings():
         await _ensure(registry, "rolebindings", binding)
+    await ensure_service_accounts(registry)
     log.info("RBAC bootstrap policy in place")
