@@ -16,6 +16,7 @@ import logging
 import shutil
 from collections.abc import Awaitable, Callable
 
+from pyk8s.client.errors import ApiError
 from pyk8s.client.rest import Client
 from pyk8s.client.tools.informer import EventHandler, SharedInformerFactory
 from pyk8s.networkpolicy import model, nftables
@@ -78,7 +79,24 @@ class NetworkPolicyAgent:
             log.info("network policy table %s updated (%d lines)", self.table, script.count("\n"))
         self.installed = script
 
+    async def allowed(self) -> bool:
+        """Whether our credentials may read what policies need; a node's own identity (the Node authorizer's
+        system:node:<name>) may not list NetworkPolicies or Namespaces, and then we say so once and stop rather
+        than retry forever: enforcing then needs ``pyk8s network-policy`` with credentials that may."""
+        for rt in (NETWORK_POLICIES, NAMESPACES, PODS):
+            try:
+                await self.client.list(rt, limit=1)
+            except ApiError as exc:
+                if exc.code in (401, 403):
+                    log.error("NetworkPolicies are NOT enforced on node %s: cannot list %s: %s", self.node_name,
+                              rt.plural, exc.message)
+                    return False
+                raise
+        return True
+
     async def run(self) -> None:
+        if not await self.allowed():
+            return
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self.factory.run())
             await self.factory.wait_for_cache_sync()

@@ -40,3 +40,19 @@ def test_sync_applies_the_rendered_table_once_until_something_changes() -> None:
     assert "ip daddr vmap { 10.244.0.5 : jump ingress-0 }" in applied[1]
     assert "10.244.1.5" not in applied[1]  # the other node's pod is that node's agent's business
     assert applied[2] == applied[1]
+
+
+def test_an_identity_that_may_not_list_policies_stops_the_agent_with_an_error(caplog) -> None:  # type: ignore[no-untyped-def]
+    from pyk8s.client.errors import ApiError
+
+    class ForbiddenClient(Client):
+        async def list(self, rt, **kwargs):  # type: ignore[no-untyped-def,override]
+            raise ApiError({"code": 403, "reason": "Forbidden",
+                            "message": f'{rt.plural} is forbidden: User "system:node:n1" cannot list resource'})
+
+    async def scenario() -> None:
+        agent = NetworkPolicyAgent(ForbiddenClient(ClientConfig(server="http://127.0.0.1:1")), "n1")
+        await asyncio.wait_for(agent.run(), 5)  # returns at once instead of retrying forever
+
+    asyncio.run(scenario())
+    assert "NetworkPolicies are NOT enforced on node n1: cannot list networkpolicies" in caplog.text
