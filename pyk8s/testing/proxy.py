@@ -35,8 +35,14 @@ class ProxyProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: Any = None
 
+    @property
+    def kubeconfig(self) -> str:
+        """The server's kubeconfig for ``system:kube-proxy`` (upstream's identity), else the admin's."""
+        own = pathlib.Path(self.server.data_dir) / "kube-proxy.kubeconfig"
+        return str(own) if own.exists() else self.server.kubeconfig
+
     def command(self) -> list[str]:
-        return self.netns.command([server_binary(), "proxy", "--kubeconfig", self.server.kubeconfig,
+        return self.netns.command([server_binary(), "proxy", "--kubeconfig", self.kubeconfig,
                                    "--hostname-override", self.node_name, "--proxy-mode", self.mode,
                                    "--cluster-cidr", CLUSTER_CIDR, "-v", *self.extra_args])
 
