@@ -10,6 +10,7 @@ from __future__ import annotations
 
 # Imported for their registration side effects, in discovery order.
 from pyk8s.api import core_v1, meta_v1  # noqa: F401  isort: skip
+from pyk8s.api import componentstatus_v1  # noqa: F401  isort: skip
 from pyk8s.api import (  # noqa: F401  isort: skip
     apiregistration_v1,
     apps_v1,
@@ -21,10 +22,13 @@ from pyk8s.api import (  # noqa: F401  isort: skip
     coordination_v1,
     rbac_v1,
     storage_v1,
+    storage_v1_csi,
     admissionregistration_v1,
     scheduling_v1,
+    node_v1,
     policy_v1,
     events_v1,
+    flowcontrol_v1,
     authorization,
     protonumbers,
 )

@@ -15,6 +15,7 @@ import ipaddress
 import logging
 from typing import Any
 
+from pyk8s.api.flowcontrol_v1_defaults import default_objects as apf_defaults
 from pyk8s.api.scheduling_v1 import system_priority_classes
 from pyk8s.api.storage_v1 import local_path_class
 from pyk8s.apiserver.authorization.reconcile import ensure_policy
@@ -65,6 +66,8 @@ async def bootstrap(registry: Registry, *, api_address: str, api_port: int) -> N
     for pc in system_priority_classes():
         await _ensure(registry, "scheduling.k8s.io", "priorityclasses", "", pc)
     await _ensure(registry, "storage.k8s.io", "storageclasses", "", local_path_class())
+    for plural, apf in apf_defaults():  # upstream's APF defaults, stored (not enforced: flowcontrol_v1.py)
+        await _ensure(registry, "flowcontrol.apiserver.k8s.io", plural, "", apf)
     cluster_ip = str(ipaddress.ip_network(registry.service_cidr, strict=False).network_address + 1)
     svc = {"apiVersion": "v1", "kind": "Service",
            "metadata": {"name": "kubernetes", "namespace": "default", "labels": dict(SERVICE_LABELS)},

@@ -49,6 +49,7 @@ from pyk8s.apiserver.endpoints.resources import Registry, ResourceHandler
 from pyk8s.apiserver.endpoints.responses import json_response
 from pyk8s.apiserver.filters.authn import Authenticator, TokenSigner, UserInfo, anonymous_policy, authn_middleware
 from pyk8s.apiserver.filters.authz import AUTHORIZER_KEY, authz_middleware
+from pyk8s.apiserver.filters.deprecation import deprecation_middleware
 from pyk8s.apiserver.filters.errors import status_middleware
 from pyk8s.apiserver.filters.impersonation import impersonation_middleware
 from pyk8s.apiserver.filters.inflight import inflight_middleware
@@ -245,6 +246,7 @@ def build_app(*, config: ServerConfig, registry: Registry | None, authenticator:
         middlewares.insert(2, impersonation_middleware(authorizer))
         middlewares.append(authz_middleware(authorizer))
     middlewares.insert(0, request_metrics_middleware(metrics))  # outermost: it sees the code the client gets
+    middlewares.insert(1, deprecation_middleware)  # warns on errors too, so outside the Status conversion
     app = web.Application(middlewares=middlewares, client_max_size=0)
     if authorizer is not None:
         app[AUTHORIZER_KEY] = authorizer

@@ -18,7 +18,10 @@ from pyk8s.apiserver.printers import (
     apps,
     batch,
     certificates,
+    componentstatus,
     core,
+    csi,
+    flowcontrol,
     networking,
     pod,
     rbac,
@@ -49,4 +52,5 @@ __all__ = [
 ]
 
 # The modules register their printers when imported.
-_LOADED = (admissionregistration, apps, batch, certificates, core, networking, pod, rbac, scaling, scheduling, volumes)
+_LOADED = (admissionregistration, apps, batch, certificates, componentstatus, core, csi, flowcontrol, networking, pod, rbac, scaling,
+           scheduling, volumes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pyk8s.apiserver.apiextensions.crdstore import CRDStore
 from pyk8s.apiserver.registry.certificates.csr import CertificateSigningRequestStore
+from pyk8s.apiserver.registry.core.componentstatus import ComponentStatusStore
 from pyk8s.apiserver.registry.core.namespace import NamespaceStore
 from pyk8s.apiserver.registry.core.pod import PodStore
 from pyk8s.apiserver.registry.core.service import ServiceStore
@@ -16,6 +17,7 @@ SPECIAL: dict[tuple[str, str], type[GenericStore]] = {
     ("", "namespaces"): NamespaceStore,
     ("", "pods"): PodStore,
     ("", "services"): ServiceStore,
+    ("", "componentstatuses"): ComponentStatusStore,
     ("scheduling.k8s.io", "priorityclasses"): PriorityClassStore,
     ("rbac.authorization.k8s.io", "roles"): RoleStore,
     ("rbac.authorization.k8s.io", "clusterroles"): RoleStore,
