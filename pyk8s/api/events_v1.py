@@ -162,9 +162,28 @@ def validate_event_update(new: Obj, old: Obj) -> list[FieldError]:
     return errs
 
 
+def _regarding(key: str) -> Any:
+    return lambda o: str((o.get("regarding") or {}).get(key) or "")
+
+
+def _source(obj: Obj) -> str:
+    """``source``: the deprecated source component, else the reporting controller (as upstream)."""
+    return str((obj.get("deprecatedSource") or {}).get("component") or obj.get("reportingController") or "")
+
+
 class EventStrategy(Strategy):
     has_status = False
     tracks_generation = False
+    # The field labels upstream's events.k8s.io/v1 conversion accepts (besides metadata.name/namespace):
+    # the core Event's selectable fields under their events.k8s.io names.
+    field_selectors = {
+        **{f"regarding.{key}": _regarding(key)
+           for key in ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")},
+        "reason": lambda o: str(o.get("reason") or ""),
+        "reportingController": lambda o: str(o.get("reportingController") or ""),
+        "source": _source,
+        "type": lambda o: str(o.get("type") or ""),
+    }
 
     def validate(self, obj: Obj) -> list[FieldError]:
         return validate_event(obj)
