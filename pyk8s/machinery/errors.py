@@ -48,7 +48,6 @@ class StatusError(Exception):
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "code": self.code,
         }
         details: dict[str, Any] = {}
         if self.name:
@@ -63,6 +62,7 @@ class StatusError(Exception):
             details["retryAfterSeconds"] = self.retry_after_seconds
         if details:
             status["details"] = details
+        status["code"] = self.code  # last, as metav1.Status's fields are ordered in Go
         return status
 
 

@@ -62,6 +62,9 @@ CREATE_ON_UPDATE = {("", "endpoints"), ("", "events"), ("events.k8s.io", "events
                     ("coordination.k8s.io", "leases"), ("rbac.authorization.k8s.io", "roles"),
                     ("rbac.authorization.k8s.io", "rolebindings"), ("rbac.authorization.k8s.io", "clusterroles"),
                     ("rbac.authorization.k8s.io", "clusterrolebindings")}
+# Stores upstream builds with ReturnDeletedObject: a delete answers with the object, not a Status.
+RETURN_DELETED_OBJECT = {("", "pods"), ("", "services"), ("", "serviceaccounts"), ("", "namespaces"),
+                         ("", "persistentvolumes"), ("", "persistentvolumeclaims"), ("storage.k8s.io", "storageclasses")}
 GENERATE_NAME_RETRIES = 8
 # etcd's default --max-request-bytes (1.5 MiB): no stored object may be larger, on any driver.
 MAX_STORED_BYTES = 1536 * 1024
@@ -627,14 +630,31 @@ class GenericStore:
             obj = self.decode(kv)
             self._check_preconditions(obj, opts.preconditions)
             try:
-                return await self._delete_one(kv, obj, opts)
+                out, removed = await self._delete_one(kv, obj, opts)
             except RevisionConflictError:
                 continue
             except KeyNotFoundError:
                 raise self._not_found(name) from None
+            return out if not removed or self.returns_deleted_object() else self._deleted_status(out)
         raise self._conflict(name)
 
-    async def _delete_one(self, kv: KeyValue, obj: Obj, opts: DeleteOptions) -> Obj:
+    def returns_deleted_object(self) -> bool:
+        """Upstream's ``ReturnDeletedObject``: these stores answer a delete with the object; the others
+        answer with a Status of Success once the object is gone (and with the object while a grace
+        period or finalizers hold it)."""
+        return (self.resource.group, self.resource.plural) in RETURN_DELETED_OBJECT
+
+    def _deleted_status(self, obj: Obj) -> Obj:
+        meta = obj.get("metadata") or {}
+        details: Obj = {"name": meta.get("name", "")}
+        if self.resource.group:
+            details["group"] = self.resource.group
+        details["kind"] = self.resource.plural  # upstream fills kind with the resource
+        if meta.get("uid"):
+            details["uid"] = meta["uid"]
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+
+    async def _delete_one(self, kv: KeyValue, obj: Obj, opts: DeleteOptions) -> tuple[Obj, bool]:
         old = copy.deepcopy(obj)
         meta = obj["metadata"]
         finalizer = self._policy_finalizer(opts)
@@ -649,14 +669,14 @@ class GenericStore:
                 meta.setdefault("deletionTimestamp", objectmeta.now_rfc3339())
                 meta.setdefault("deletionGracePeriodSeconds", 0)
             if obj == old:
-                return obj
+                return obj, False
             if opts.dry_run:
-                return obj
+                return obj, False
             out = await self.storage.update(kv.key, _strip_rv(obj, self.to_storage), expected_revision=kv.mod_revision)
             self._wrote(out)
             meta["resourceVersion"] = str(out.mod_revision)
-            return obj
-        return await self._delete_now(kv, obj, opts.dry_run)
+            return obj, False
+        return await self._delete_now(kv, obj, opts.dry_run), True
 
     async def _delete_now(self, kv: KeyValue, obj: Obj, dry_run: bool) -> Obj:
         if dry_run:
@@ -675,10 +695,12 @@ class GenericStore:
         for obj in listed["items"]:
             meta = obj["metadata"]
             try:
-                items.append(await self.delete(meta.get("namespace", ""), meta["name"], opts))
+                out = await self.delete(meta.get("namespace", ""), meta["name"], opts)
             except StatusError as exc:
                 if exc.code != 404:
                     raise
+                continue
+            items.append(obj if out.get("kind") == "Status" else out)
         listed["items"] = items
         return listed
 

@@ -105,3 +105,44 @@ async def test_scale_writes_record_managed_fields(client):
     got = await (await client.get(f"{DEPLOYS}/managed", headers=AUTH)).json()
     managers = {(m["manager"], m.get("subresource", "")) for m in got["metadata"]["managedFields"]}
     assert ("hpa", "scale") in managers and ("kubectl", "scale") not in managers  # hpa took spec.replicas over
+
+
+# --- DELETE answers and error Status bodies ---------------------------------------------------
+
+CMS = "/api/v1/namespaces/default/configmaps"
+
+
+async def test_delete_answers_a_success_status_when_the_object_is_gone(client):
+    created = await (await client.post(CMS, data=orjson.dumps({"metadata": {"name": "gone"}}), headers=JSON)).json()
+    resp = await client.delete(f"{CMS}/gone", headers=AUTH)
+    body = await resp.json()
+    assert resp.status == 200
+    assert body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                    "details": {"name": "gone", "kind": "configmaps", "uid": created["metadata"]["uid"]}}
+    assert (await client.post(DEPLOYS, data=orjson.dumps(deployment("d")), headers=JSON)).status == 201
+    body = await (await client.delete(f"{DEPLOYS}/d", headers=AUTH)).json()
+    assert (body["kind"], body["details"]["group"], body["details"]["kind"]) == ("Status", "apps", "deployments")
+
+
+async def test_delete_answers_the_object_while_finalizers_hold_it(client):
+    body = {"metadata": {"name": "held", "finalizers": ["example.com/hold"]}}
+    assert (await client.post(CMS, data=orjson.dumps(body), headers=JSON)).status == 201
+    resp = await client.delete(f"{CMS}/held", headers=AUTH)
+    got = await resp.json()
+    assert (resp.status, got["kind"]) == (200, "ConfigMap")
+    assert got["metadata"]["deletionTimestamp"] and got["metadata"]["finalizers"] == ["example.com/hold"]
+
+
+async def test_delete_answers_the_object_for_return_deleted_object_stores(client):
+    """Pods (like services, service accounts, PVs, PVCs, storage classes) answer with the object."""
+    pod = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    assert (await client.post("/api/v1/namespaces/default/pods", data=orjson.dumps(pod), headers=JSON)).status == 201
+    got = await (await client.delete("/api/v1/namespaces/default/pods/p?gracePeriodSeconds=0", headers=AUTH)).json()
+    assert (got["kind"], got["metadata"]["name"]) == ("Pod", "p")
+
+
+async def test_error_status_fields_in_upstreams_order(client):
+    resp = await client.get(f"{DEPLOYS}/missing", headers=AUTH)
+    text = await resp.text()
+    assert list(orjson.loads(text)) == ["kind", "apiVersion", "metadata", "status", "message", "reason", "details", "code"]
+    assert text.endswith('"details":{"name":"missing","group":"apps","kind":"deployments"},"code":404}')

@@ -144,13 +144,22 @@ async def test_finalizers_keep_object_until_cleared(registry: Registry) -> None:
 
 
 async def test_delete_answers_with_the_deletions_resource_version(registry: Registry) -> None:
-    cms = store(registry, "", "configmaps")
-    created = await cms.create("default", configmap("gone"), WriteOptions())
+    sas = store(registry, "", "serviceaccounts")  # a store that answers with the deleted object
+    created = await sas.create("default", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "gone"}},
+                               WriteOptions())
     before = int(created["metadata"]["resourceVersion"])
-    out = await cms.delete("default", "gone", DeleteOptions())
+    out = await sas.delete("default", "gone", DeleteOptions())
     deleted_at = int(out["metadata"]["resourceVersion"])
     assert deleted_at > before  # the deletion is a write of its own, as upstream reports it
     assert deleted_at == await registry.storage.current_revision()
+
+
+async def test_delete_of_other_kinds_answers_a_success_status(registry: Registry) -> None:
+    cms = store(registry, "", "configmaps")
+    created = await cms.create("default", configmap("gone"), WriteOptions())
+    out = await cms.delete("default", "gone", DeleteOptions())
+    assert out == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                   "details": {"name": "gone", "kind": "configmaps", "uid": created["metadata"]["uid"]}}
 
 
 async def test_update_of_an_object_deleted_meanwhile_is_404(registry: Registry) -> None:
