@@ -91,6 +91,7 @@ BUILTIN = {
     "root-ca-certificate-publisher-controller": "pyk8s.controllers.rootcacertpublisher:new",
     "endpoints-controller": "pyk8s.controllers.endpoints:new",
     "endpointslice-controller": "pyk8s.controllers.endpointslice:new",
+    "endpointslice-mirroring-controller": "pyk8s.controllers.endpointslicemirroring:new",
     "node-lifecycle-controller": "pyk8s.controllers.nodelifecycle:new",
     "node-ipam-controller": "pyk8s.controllers.nodeipam:new",
     "pod-garbage-collector-controller": "pyk8s.controllers.podgc:new",
