@@ -6,9 +6,9 @@ states a different overhead is refused), its ``scheduling.nodeSelector`` is merg
 (a conflicting key is refused) and its ``scheduling.tolerations`` are added.  Validating: a pod
 stating an overhead without a class is refused.
 
-pyk8s serves no ``node.k8s.io`` RuntimeClass API yet (the kubelet runs one runtime), so no class can
-exist: a pod naming one is refused with upstream's not-found message instead of being run with a
-runtime it did not ask for.
+Classes are ``node.k8s.io/v1`` RuntimeClasses (``api/node_v1.py``); a pod naming a missing one is
+refused with upstream's not-found message.  The kubelet runs every pod with containerd's default
+handler, which is why a class naming another handler is warned about when it is written.
 """
 
 from __future__ import annotations
