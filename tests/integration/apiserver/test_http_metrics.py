@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
+from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
+from pyk8s.apiserver.authorization.union import build_authorizer
+from pyk8s.apiserver.config import ServerConfig
+from pyk8s.apiserver.endpoints.system import Readiness
+from pyk8s.apiserver.filters.authn import Authenticator, TokenSigner, UserInfo
 from pyk8s.apiserver.metrics import LATENCY_BUCKETS
+from pyk8s.apiserver.server import build_app
 from tests.integration.apiserver.realserver import AUTH, JSON, client, registry  # noqa: F401
 
 CM = "/api/v1/namespaces/default/configmaps"
@@ -78,3 +86,27 @@ async def test_refusals_are_counted_with_their_code(client):  # noqa: F811
     assert (await client.get(CM)).status == 403  # anonymous, refused by the interim policy
     samples = await _scrape(client)
     assert any(s.labels["code"] == "403" and s.labels["verb"] == "LIST" for s in samples["apiserver_request_total"])
+
+
+async def test_rbac_lets_system_monitoring_read_metrics(tmp_path, registry):  # noqa: F811
+    signer = TokenSigner(b"k" * 32)
+    auth = Authenticator(tokens={"mon": UserInfo("prometheus", ("system:monitoring", "system:authenticated")),
+                                 "bob": UserInfo("bob", ("system:authenticated",))}, signer=signer)
+    authorizer = build_authorizer(("Node", "RBAC"), registry)
+    app = build_app(config=ServerConfig(data_dir=tmp_path), registry=registry, authenticator=auth,
+                    readiness=Readiness(()), token_signer=signer, authorizer=authorizer)
+    c = TestClient(TestServer(app))
+    await c.start_server()
+    try:
+        for _ in range(50):  # the RBAC caches fill from the watch caches
+            resp = await c.get("/metrics", headers={"Authorization": "Bearer mon"})
+            if resp.status == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert resp.status == 200 and "apiserver_request_total" in await resp.text()
+        resp = await c.get("/metrics", headers={"Authorization": "Bearer bob"})
+        body = await resp.json()
+        assert resp.status == 403
+        assert body["message"] == 'forbidden: User "bob" cannot get path "/metrics"'
+    finally:
+        await c.close()
