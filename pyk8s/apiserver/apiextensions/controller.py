@@ -20,7 +20,7 @@ import asyncio
 import logging
 from typing import Any
 
-from pyk8s.apiserver.apiextensions import serving
+from pyk8s.apiserver.apiextensions import conversion, serving
 from pyk8s.apiserver.apiextensions.types import CRD_RESOURCE, FINALIZER
 from pyk8s.apiserver.registry import Registry
 from pyk8s.apiserver.registry.objectmeta import now_rfc3339
@@ -79,6 +79,7 @@ class CRDController:
             for record in list(self.served.values()):
                 await serving.unserve(self.registry, self.scheme, self.schemas, record)
             self.served.clear()
+            await conversion.CLIENT.close()
 
     async def handle(self, event: str, crd: Obj) -> None:
         name = crd["metadata"]["name"]

@@ -149,21 +149,12 @@ class CustomResourceStore(GenericStore):
             self.to_storage = lambda obj: dict(obj, apiVersion=storage_api)
             self.from_storage = lambda obj: dict(obj, apiVersion=rt.api_version)
 
-    def _check_conversion(self) -> None:
-        if self.info.conversion == "Webhook" and self.info.storage_version != self.info.version:
-            raise StatusError(500, "InternalError",
-                              f"conversion webhook for {self.info.group}/{self.info.kind} failed: conversion webhooks "
-                              "are not supported by this server yet; only the storage version "
-                              f"{self.info.group}/{self.info.storage_version} is served")
-
     def decode(self, kv: KeyValue) -> Obj:
-        self._check_conversion()
         obj = super().decode(kv)
         self.info.apply_defaults(obj)
         return obj
 
     async def create(self, namespace: str, obj: Obj, opts: WriteOptions) -> Obj:
-        self._check_conversion()
         if self.info.state.terminating:
             raise StatusError(405, "MethodNotAllowed",
                               "create not allowed while custom resource definition is terminating")

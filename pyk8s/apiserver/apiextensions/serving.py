@@ -18,6 +18,7 @@ from typing import Any
 
 from pyk8s.apiserver import printers
 from pyk8s.apiserver.apiextensions import cel, dsl
+from pyk8s.apiserver.apiextensions.conversion import WebhookConverter, WebhookConvertingStore
 from pyk8s.apiserver.apiextensions.customresource import (
     CustomResourceStore,
     CustomResourceStrategy,
@@ -122,7 +123,7 @@ async def serve(registry: Registry, scheme: Scheme, schemas: SchemaRegistry, crd
         subresources: dict[str, Any] = {}
         if "scale" in rt.subresources:
             subresources["scale"] = CustomScale
-        await registry.install(rt, ResourceBundle(CustomResourceStore, subresources))
+        await registry.install(rt, ResourceBundle(_store_factory(registry, crd, rt), subresources))
         scheme.add(rt)
         record.resources.append(rt)
     if new_types:
@@ -130,6 +131,31 @@ async def serve(registry: Registry, scheme: Scheme, schemas: SchemaRegistry, crd
         first = new_types[0]
         printers.register_printer(first.group, first.kind, printers.crd_printer(_columns(crd, first.version)))
     return record
+
+
+def _store_factory(registry: Registry, crd: Obj, rt: ResourceType) -> Any:
+    """The generic store; for a non-storage version under a conversion webhook, that store of the
+    storage version behind the webhook's conversions."""
+    info: VersionInfo = rt.strategy.info  # type: ignore[attr-defined]
+    spec = crd["spec"]
+    conv = spec.get("conversion") or {}
+    if conv.get("strategy") != "Webhook" or info.version == info.storage_version:
+        return CustomResourceStore
+    storage_rt = _storage_type(crd, info.state)
+    converter = WebhookConverter(registry, crd["metadata"]["name"], info.group, info.kind, conv.get("webhook") or {})
+
+    def make(served: ResourceType, storage: Any, reg: Any) -> Any:
+        return WebhookConvertingStore(served, CustomResourceStore(storage_rt, storage, reg), converter)
+
+    return make
+
+
+def _storage_type(crd: Obj, state: ServingState) -> ResourceType:
+    """The storage version's type, served or not (a converting store writes through it)."""
+    spec = crd["spec"]
+    everything = dict(crd, spec=dict(spec, versions=[dict(v, served=bool(v.get("storage")))
+                                                     for v in spec.get("versions") or []]))
+    return build_types(everything, state)[0]
 
 
 async def _drop(registry: Registry, scheme: Scheme, rt: ResourceType) -> None:
