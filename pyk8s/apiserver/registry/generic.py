@@ -28,7 +28,7 @@ from pyk8s.apiserver.registry import objectmeta
 from pyk8s.apiserver.registry.rest import DeleteOptions, ListOptions, WatchEvent, WatchOptions, WriteOptions
 from pyk8s.apiserver.registry.versions import storage_layout
 from pyk8s.apiserver.watchcache import Filter, WatchCache
-from pyk8s.machinery import errors, fieldcheck, fields, labels, typecheck
+from pyk8s.machinery import errors, fieldcheck, fields, goshape, labels, typecheck
 from pyk8s.machinery.errors import StatusError
 from pyk8s.machinery.patch.jsonpatch import apply_json_patch
 from pyk8s.machinery.patch.mergepatch import apply_merge_patch
@@ -304,6 +304,7 @@ class GenericStore:
             meta["generation"] = 1
         else:
             meta.pop("generation", None)
+        goshape.normalize(obj, self.resource.schema)  # times and embedded ObjectMeta as Go writes them
         errs = self.strategy.validate(obj)
         if errs:
             raise self._invalid(meta.get("name", ""), errs)
@@ -414,6 +415,7 @@ class GenericStore:
             errs = self.strategy.validate_update(new, old)
             if self.strategy.tracks_generation and self.strategy.spec_changed(new, old):
                 meta["generation"] = int(old_meta.get("generation") or 1) + 1
+        goshape.normalize(new, self.resource.schema)
         meta = new["metadata"]
         objectmeta.drop_empty(meta)
         if errs:

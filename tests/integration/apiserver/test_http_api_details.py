@@ -146,3 +146,52 @@ async def test_error_status_fields_in_upstreams_order(client):
     text = await resp.text()
     assert list(orjson.loads(text)) == ["kind", "apiVersion", "metadata", "status", "message", "reason", "details", "code"]
     assert text.endswith('"details":{"name":"missing","group":"apps","kind":"deployments"},"code":404}')
+
+
+# --- objects as Go serialises them --------------------------------------------------------------
+
+async def test_pod_templates_carry_creation_timestamp_null(client):
+    assert (await client.post(DEPLOYS, data=orjson.dumps(deployment("tmpl")), headers=JSON)).status == 201
+    got = await (await client.get(f"{DEPLOYS}/tmpl", headers=AUTH)).json()
+    assert got["spec"]["template"]["metadata"] == {"creationTimestamp": None, "labels": {"app": "tmpl"}}
+    assert got["metadata"]["creationTimestamp"]  # the object's own is set
+    # As kubectl get -o yaml prints it (the YAML form of the same JSON).
+    assert "creationTimestamp" in str(got["spec"]["template"]["metadata"])
+    # A template written without metadata still reads back with it, as Go's struct is never omitted.
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+           "spec": {"serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                    "template": {"metadata": {"labels": {"app": "db"}},
+                                 "spec": {"containers": [{"name": "c", "image": "i"}]}},
+                    "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                                              "spec": {"accessModes": ["ReadWriteOnce"],
+                                                       "resources": {"requests": {"storage": "1Gi"}}}}]}}
+    resp = await client.post("/apis/apps/v1/namespaces/default/statefulsets?fieldManager=kubectl-create",
+                             data=orjson.dumps(sts), headers=JSON)
+    assert resp.status == 201, await resp.text()
+    got = await resp.json()
+    assert got["spec"]["volumeClaimTemplates"][0]["metadata"] == {"name": "data", "creationTimestamp": None}
+    # Upstream's managedFields of an Update own the template's null creationTimestamp too.
+    assert b'"f:creationTimestamp":{}' in orjson.dumps(got["metadata"]["managedFields"])
+
+
+async def test_times_are_normalised_as_go_writes_them(client):
+    event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e1"},
+             "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"}, "reason": "Test",
+             "firstTimestamp": "2024-05-01T12:00:00.123456+02:00", "lastTimestamp": "2024-05-01T10:00:01Z",
+             "eventTime": "2024-05-01T10:00:00.5+00:00", "reportingComponent": "test", "reportingInstance": "x",
+             "action": "Testing", "type": "Normal"}
+    resp = await client.post("/api/v1/namespaces/default/events", data=orjson.dumps(event), headers=JSON)
+    assert resp.status == 201, await resp.text()
+    got = await resp.json()
+    assert got["firstTimestamp"] == "2024-05-01T10:00:00Z"  # UTC, Z, whole seconds
+    assert got["lastTimestamp"] == "2024-05-01T10:00:01Z"
+    assert got["eventTime"] == "2024-05-01T10:00:00.500000Z"  # MicroTime: six digits
+    # Conditions in a status written by a Python client.
+    dep = await (await client.post(DEPLOYS, data=orjson.dumps(deployment("conds")), headers=JSON)).json()
+    dep["status"] = {"conditions": [{"type": "Available", "status": "True", "reason": "R", "message": "m",
+                                     "lastUpdateTime": "2024-05-01T10:00:00.999999+00:00",
+                                     "lastTransitionTime": "2024-05-01T10:00:00.000001+00:00"}]}
+    resp = await client.put(f"{DEPLOYS}/conds/status", data=orjson.dumps(dep), headers=JSON)
+    assert resp.status == 200, await resp.text()
+    cond = (await resp.json())["status"]["conditions"][0]
+    assert (cond["lastUpdateTime"], cond["lastTransitionTime"]) == ("2024-05-01T10:00:00Z", "2024-05-01T10:00:00Z")
