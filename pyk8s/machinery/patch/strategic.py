@@ -259,28 +259,33 @@ def _partition(merged: list[Any], named: list[Any], key: str) -> tuple[list[Any]
 
 def _normalize(patch_items: list[Any], server_only: list[Any], patch_order: list[Any],
                server_order: list[Any], key: str) -> list[Any]:
-    """Patch items in patch order, server-only items in server order, interleaved by server position."""
+    """Patch items in patch order, server-only items in server order, interleaved by server position.
+
+    As upstream's mergeSortedSlice: a server-only item goes first only when both it and the next patch
+    item are in the server's list and it comes earlier there; so an item the patch adds (not on the
+    server) goes before the server-only items that follow it, as ``kubectl patch`` users see upstream.
+    """
     porder = _index_of(patch_order, key)
     sorder = _index_of(server_order, key)
-    left = sorted(patch_items, key=lambda m: porder.get(_ident(m, key), len(porder)))
-    right = sorted(server_only, key=lambda m: sorder.get(_ident(m, key), len(sorder)))
+    patched = sorted(patch_items, key=lambda m: porder.get(_ident(m, key), len(porder)))
+    server = sorted(server_only, key=lambda m: sorder.get(_ident(m, key), len(sorder)))
     out: list[Any] = []
     i = j = 0
-    while i < len(left) or j < len(right):
-        if j >= len(right):
-            out.append(left[i])
-            i += 1
-        elif i >= len(left):
-            out.append(right[j])
+    while i < len(server) or j < len(patched):
+        if i >= len(server):
+            out.append(patched[j])
             j += 1
+        elif j >= len(patched):
+            out.append(server[i])
+            i += 1
         else:
-            li = sorder.get(_ident(left[i], key))
-            ri = sorder.get(_ident(right[j], key))
-            if li is not None and ri is not None and li < ri:
-                out.append(left[i])
+            si = sorder.get(_ident(server[i], key))
+            pi = sorder.get(_ident(patched[j], key))
+            if si is not None and pi is not None and si < pi:
+                out.append(server[i])
                 i += 1
             else:
-                out.append(right[j])
+                out.append(patched[j])
                 j += 1
     return out
 

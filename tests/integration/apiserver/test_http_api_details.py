@@ -11,7 +11,7 @@ import orjson
 from pyk8s.apiserver.registry.rest import WriteOptions
 from pyk8s.machinery.scheme import SCHEME
 from tests.integration.apiserver import realserver
-from tests.integration.apiserver.realserver import AUTH, JSON, MERGE_PATCH, YAML
+from tests.integration.apiserver.realserver import AUTH, JSON, MERGE_PATCH, SMP, YAML
 
 client, registry = realserver.client, realserver.registry  # fixtures
 
@@ -195,3 +195,30 @@ async def test_times_are_normalised_as_go_writes_them(client):
     assert resp.status == 200, await resp.text()
     cond = (await resp.json())["status"]["conditions"][0]
     assert (cond["lastUpdateTime"], cond["lastTransitionTime"]) == ("2024-05-01T10:00:00Z", "2024-05-01T10:00:00Z")
+
+
+# --- conformance behaviours -------------------------------------------------------------------
+
+async def test_strategic_patch_adds_a_container_where_upstream_puts_it(client):
+    """The StatefulSet and ReplicaSet conformance tests patch in a container and read Containers[0]."""
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "ss"},
+           "spec": {"serviceName": "ss", "selector": {"matchLabels": {"app": "ss"}},
+                    "template": {"metadata": {"labels": {"app": "ss"}},
+                                 "spec": {"containers": [{"name": "webserver", "image": "httpd"}]}}}}
+    url = "/apis/apps/v1/namespaces/default/statefulsets"
+    assert (await client.post(url, data=orjson.dumps(sts), headers=JSON)).status == 201
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "ss", "image": "nginx:patched"}]}}}}
+    resp = await client.patch(f"{url}/ss", data=orjson.dumps(patch), headers=SMP)
+    assert resp.status == 200, await resp.text()
+    cs = (await resp.json())["spec"]["template"]["spec"]["containers"]
+    assert [(c["name"], c["image"]) for c in cs] == [("ss", "nginx:patched"), ("webserver", "httpd")]
+
+    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "rs"},
+          "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "rs"}},
+                   "template": {"metadata": {"labels": {"app": "rs"}},
+                                "spec": {"containers": [{"name": "httpd", "image": "httpd"}]}}}}
+    url = "/apis/apps/v1/namespaces/default/replicasets"
+    assert (await client.post(url, data=orjson.dumps(rs), headers=JSON)).status == 201
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "rs", "image": "nginx:patched"}]}}}}
+    cs = (await (await client.patch(f"{url}/rs", data=orjson.dumps(patch), headers=SMP)).json())["spec"]["template"]["spec"]["containers"]
+    assert cs[0]["image"] == "nginx:patched" and [c["name"] for c in cs] == ["rs", "httpd"]

@@ -238,7 +238,7 @@ def test_smp_kubectl_apply_body_with_api_schemas():
     assert cs[1]["image"] == "nginx:1.26" and cs[1]["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
     assert cs[1]["env"] == [{"name": "B", "value": "3"}, {"name": "A", "value": "1"}]
     assert out["spec"]["strategy"] == {"type": "Recreate"}
-    assert out["metadata"]["finalizers"] == ["a", "b", "z"]
+    assert out["metadata"]["finalizers"] == ["z", "a", "b"]  # a new item goes first, as upstream's mergeSortedSlice
     assert out["spec"]["template"]["spec"]["tolerations"] == [{"key": "k1"}]
 
 
