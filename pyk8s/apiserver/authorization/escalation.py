@@ -129,8 +129,13 @@ def _trusted(ctx: RequestContext | None) -> bool:
     return ctx is None or PRIVILEGED_GROUP in ctx.user.groups
 
 
-async def check_role(plural: str, obj: Obj) -> None:
-    """A Role or ClusterRole create/update: ``escalate`` allowed, or every rule already held."""
+FULL_AUTHORITY = compile_rules([{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},
+                                 {"verbs": ["*"], "nonResourceURLs": ["*"]}])
+
+
+async def check_role(plural: str, obj: Obj, old: Obj | None = None) -> None:
+    """A Role or ClusterRole create/update: ``escalate`` allowed, or every rule already held; a new or
+    changed aggregationRule (it can gather anything) needs cluster-admin's rights, as upstream."""
     ctx = REQUEST.get()
     if _trusted(ctx):
         return
@@ -140,6 +145,13 @@ async def check_role(plural: str, obj: Obj) -> None:
     if await _allowed(ctx, "escalate", plural, ns, name):
         return
     await _confirm_no_escalation(ctx, plural, name, ns, list(compile_rules(obj.get("rules") or [])))
+    aggregation = obj.get("aggregationRule")
+    if aggregation and aggregation != (old or {}).get("aggregationRule"):
+        rbac = ctx.authorizer.rbac()
+        owner = (await rbac.rules_for(ctx.user, ns))[0] if rbac is not None else []
+        if missing_rules(owner, FULL_AUTHORITY):
+            raise errors.forbidden("must have cluster-admin privileges to use the aggregationRule", plural, name,
+                                   GROUP)
 
 
 async def check_binding(plural: str, obj: Obj) -> None:

@@ -37,7 +37,7 @@ class RoleStore(GenericStore):
     async def _admit(self, operation: str, obj: Obj, old: Obj | None, *args: Any, **kwargs: Any) -> None:
         await super()._admit(operation, obj, old, *args, **kwargs)
         if kwargs.get("validating") and not only_gc_fields_changed(obj, old):
-            await escalation.check_role(self.resource.plural, obj)
+            await escalation.check_role(self.resource.plural, obj, old)
 
 
 class BindingStore(GenericStore):

@@ -151,3 +151,14 @@ def test_static_pod_is_mirrored_by_the_node_identity(cluster: Cluster) -> None:
     else:
         pytest.fail(f"no running mirror pod {name}:\n{cluster.kubelet.log_tail()}")
     (cluster.kubelet.manifests_dir / "static-auth.yaml").unlink()
+
+
+def test_aggregation_rule_needs_cluster_admin_rights(cluster: Cluster) -> None:
+    cluster.admin("create", "clusterrole", "cr-writer", "--verb=create", "--resource=clusterroles")
+    cluster.admin("create", "clusterrolebinding", "writer-writes", "--clusterrole=cr-writer", "--user=writer")
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "sneaky"},
+            "aggregationRule": {"clusterRoleSelectors": [
+                {"matchLabels": {"rbac.authorization.k8s.io/aggregate-to-admin": "true"}}]}}
+    out = cluster.users.kubectl(cluster.users.kubeconfig("writer"), "create", "-f", "-", input=json.dumps(role))
+    assert ('clusterroles.rbac.authorization.k8s.io "sneaky" is forbidden: must have cluster-admin privileges to use '
+            "the aggregationRule") in out.stderr, out.stderr
