@@ -5,8 +5,9 @@ They are stored, defaulted and validated as upstream does, and the API server cr
 default objects at start (``flowcontrol_v1_defaults.py``: the mandatory ``exempt`` and
 ``catch-all`` and the suggested ones).  **APF is not enforced**: pyk8s bounds requests with
 kube-apiserver's older ``--max-requests-inflight`` / ``--max-mutating-requests-inflight`` limits
-(``apiserver/filters/inflight.py``), so these objects change no request's fate, and their status
-conditions are not maintained.  Creating or changing one answers with a warning saying so.
+(``apiserver/filters/inflight.py``), so these objects change no request's fate.  FlowSchemas'
+``Dangling`` condition is kept (``apiserver/flowcontrolstatus.py``); priority levels' conditions are
+not.  Creating or changing one answers with a warning saying so.
 """
 
 from __future__ import annotations

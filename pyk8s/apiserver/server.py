@@ -54,6 +54,7 @@ from pyk8s.apiserver.filters.errors import status_middleware
 from pyk8s.apiserver.filters.impersonation import impersonation_middleware
 from pyk8s.apiserver.filters.inflight import inflight_middleware
 from pyk8s.apiserver.filters.requestmetrics import request_metrics_middleware
+from pyk8s.apiserver.flowcontrolstatus import run_flowschema_status
 from pyk8s.apiserver.identitylease import run_identity_lease
 from pyk8s.apiserver.kubeletclient import KubeletClient
 from pyk8s.apiserver.listener import SecureSite
@@ -289,6 +290,7 @@ class APIServer:
         crds: asyncio.Task[None] | None = None
         aggregation: asyncio.Task[None] | None = None
         identity: asyncio.Task[None] | None = None
+        apf: asyncio.Task[None] | None = None
         try:
             if isinstance(self.registry, RegistryImpl):  # CRDs are served by a loop inside the API server
                 crds = asyncio.create_task(CRDController(self.registry).run(), name="crd-controller")
@@ -302,9 +304,10 @@ class APIServer:
                 aggregation = asyncio.create_task(self.aggregator.run(), name="aggregator")
             if isinstance(self.registry, RegistryImpl):  # kube-system/apiserver-<hash>, renewed every 10 s
                 identity = asyncio.create_task(run_identity_lease(self.registry), name="identity-lease")
+                apf = asyncio.create_task(run_flowschema_status(self.registry), name="flowschema-status")
             await asyncio.Event().wait()
         finally:
-            for task in (crds, aggregation, identity):
+            for task in (crds, aggregation, identity, apf):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

@@ -71,6 +71,11 @@ def test_new_kinds_with_kubectl(srv):
     assert out.splitlines()[0].split() == ["NAME", "PRIORITYLEVEL", "MATCHINGPRECEDENCE", "DISTINGUISHERMETHOD",
                                            "AGE", "MISSINGPL"]
     assert "catch-all" in out and "global-default" in out
+
+    def missing_pl():
+        rows = [line.split() for line in srv.kubectl("get", "flowschemas").stdout.splitlines()[1:]]
+        return rows if rows and all(r[-1] == "False" for r in rows) else None
+    _eventually(missing_pl)  # the Dangling condition, as upstream's APF controller keeps it
     srv.kubectl("apply", "-f", "-", input="apiVersion: node.k8s.io/v1\nkind: RuntimeClass\n"
                                           "metadata: {name: plain}\nhandler: runc\n")
     assert srv.kubectl("get", "runtimeclass", "plain").stdout.splitlines()[1].split()[:2] == ["plain", "runc"]
