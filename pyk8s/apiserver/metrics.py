@@ -136,6 +136,8 @@ class APIServerMetrics:
         if storage is None:
             return
         for rt in list(source.scheme.all()):
+            if "create" not in rt.verbs or "list" not in rt.verbs:
+                continue  # virtual resources (bindings, reviews, componentstatuses) store nothing
             store = source.store(rt.group, rt.plural)
             prefix = getattr(store, "prefix", None)
             if not prefix or prefix in seen:

@@ -69,6 +69,7 @@ async def test_storage_objects_and_storage_latency(client):  # noqa: F811
     assert objects["configmaps"] >= 3
     assert objects["namespaces"] >= 4  # default, kube-system, kube-public, kube-node-lease
     assert "clusterroles.rbac.authorization.k8s.io" in objects
+    assert "bindings" not in objects and "componentstatuses" not in objects  # nothing stored there
 
 
 async def test_watch_is_longrunning_while_open(client):  # noqa: F811
