@@ -189,6 +189,15 @@ class DeploymentStrategy(WorkloadStrategy):
         default_deployment(obj)
         super().default(obj)
 
+    def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
+        """Upstream's deployment status strategy keeps the spec and the labels: /status cannot set them."""
+        super().prepare_for_status_update(new, old)
+        meta, labels = new.setdefault("metadata", {}), (old.get("metadata") or {}).get("labels")
+        if labels is None:
+            meta.pop("labels", None)
+        else:
+            meta["labels"] = labels
+
     def validate_spec(self, spec: Obj, path: str) -> list[FieldError]:
         errs = nonnegative(spec.get("replicas"), path + ".replicas")
         errs += validate_selector(spec, path, "deployment")

@@ -222,3 +222,17 @@ async def test_strategic_patch_adds_a_container_where_upstream_puts_it(client):
     patch = {"spec": {"template": {"spec": {"containers": [{"name": "rs", "image": "nginx:patched"}]}}}}
     cs = (await (await client.patch(f"{url}/rs", data=orjson.dumps(patch), headers=SMP)).json())["spec"]["template"]["spec"]["containers"]
     assert cs[0]["image"] == "nginx:patched" and [c["name"] for c in cs] == ["rs", "httpd"]
+
+
+async def test_deployment_status_patch_leaves_labels_alone(client):
+    dep = deployment("st")
+    dep["metadata"]["labels"] = {"keep": "me"}
+    assert (await client.post(DEPLOYS, data=orjson.dumps(dep), headers=JSON)).status == 201
+    patch = {"metadata": {"labels": {"keep": "changed", "added": "x"}, "annotations": {"patchedstatus": "true"}},
+             "status": {"replicas": 1, "readyReplicas": 1}}
+    resp = await client.patch(f"{DEPLOYS}/st/status", data=orjson.dumps(patch), headers=SMP)
+    assert resp.status == 200, await resp.text()
+    got = await resp.json()
+    assert got["metadata"]["labels"] == {"keep": "me"}
+    assert got["metadata"]["annotations"] == {"patchedstatus": "true"}  # other metadata still changes, as upstream
+    assert got["status"]["readyReplicas"] == 1
