@@ -122,7 +122,8 @@ class CRDController:
     def _names(crd: Obj) -> Obj:
         return dict(crd["spec"]["names"])
 
-    def _name_conflict(self, crd: Obj) -> str | None:
+    def _name_conflict(self, crd: Obj) -> tuple[str, str] | None:
+        """(reason, message) of the first name another CRD of the group holds, as upstream words it."""
         spec = crd["spec"]
         names = spec["names"]
         mine = crd["metadata"]["name"]
@@ -134,14 +135,17 @@ class CRDController:
                 continue
             taken = {accepted.get("plural"), accepted.get("singular"), *(accepted.get("shortNames") or ())}
             if names.get("plural") in taken:
-                return f'"{names["plural"]}" is already in use'
+                return "PluralConflict", f'"{names["plural"]}" is already in use'
             if names.get("singular") in taken:
-                return f'"{names["singular"]}" is already in use'
+                return "SingularConflict", f'"{names["singular"]}" is already in use'
+            for short in names.get("shortNames") or ():
+                if short in taken:
+                    return "ShortNamesConflict", f'"{short}" is already in use'
             if names.get("kind") in (accepted.get("kind"), accepted.get("listKind")):
-                return f'"{names["kind"]}" is already in use'
+                return "KindConflict", f'"{names["kind"]}" is already in use'
         return None
 
-    async def _write_status(self, crd: Obj, conflict: str | None) -> None:
+    async def _write_status(self, crd: Obj, conflict: tuple[str, str] | None) -> None:
         def mutate(current: Obj) -> Obj | None:
             status = current.setdefault("status", {})
             before = repr(status)
@@ -151,8 +155,7 @@ class CRDController:
                 set_condition(status, "Established", "True", "InitialNamesAccepted",
                               "the initial names have been accepted")
             else:
-                set_condition(status, "NamesAccepted", "False", "MultipleNamesNotAllowed"
-                              if "is already in use" not in conflict else "NameConflict", conflict)
+                set_condition(status, "NamesAccepted", "False", *conflict)
                 if condition(current, "Established") != "True":
                     set_condition(status, "Established", "False", "NotAccepted", "not all names are accepted")
             status.setdefault("acceptedNames", {"plural": "", "kind": ""} if conflict else self._names(current))
