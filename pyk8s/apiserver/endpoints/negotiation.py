@@ -85,6 +85,16 @@ def discovery_version(accept: str) -> str | None:
     return None
 
 
+def require_plain(accept: str) -> None:
+    """For handlers that can only answer with the object itself (reviews have no Table form): an
+    Accept that offers nothing but transformations (``as=Table``, ``as=PartialObjectMetadata``) is
+    a 406, as upstream answers when no media type it serves is acceptable."""
+    ranges = parse_accept(accept)
+    if ranges and all("as" in mr.params for mr in ranges):
+        raise StatusError(406, "NotAcceptable", "the server was unable to respond with a content type that the "
+                                                "client supports")
+
+
 _TSPECIALS = set('()<>@,;:\\"/[]?= \t')
 
 

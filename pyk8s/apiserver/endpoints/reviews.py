@@ -26,6 +26,7 @@ from aiohttp import web
 from pyk8s.apiserver.authorization import context as authz_context
 from pyk8s.apiserver.authorization import review as authz_review
 from pyk8s.apiserver.authorization.union import UnionAuthorizer
+from pyk8s.apiserver.endpoints import negotiation
 from pyk8s.apiserver.endpoints.objects import check_type
 from pyk8s.apiserver.endpoints.responses import json_response
 from pyk8s.apiserver.filters.authn import USER_KEY, Authenticator, UserInfo
@@ -130,6 +131,7 @@ async def handle(request: web.Request, rt: ResourceType, namespace: str, auth: A
     if bool(namespace) != rt.namespaced:
         raise resource_not_found_for_path(request.path)
     kind, fn = _HANDLERS[(rt.group, rt.plural)]
+    negotiation.require_plain(request.headers.get("Accept", ""))  # no Table form: 406 with no fallback
     body, _ = await read_object(request)
     check_type(body, rt.api_version, kind)
     if namespace:

@@ -236,3 +236,18 @@ async def test_deployment_status_patch_leaves_labels_alone(client):
     assert got["metadata"]["labels"] == {"keep": "me"}
     assert got["metadata"]["annotations"] == {"patchedstatus": "true"}  # other metadata still changes, as upstream
     assert got["status"]["readyReplicas"] == 1
+
+
+async def test_table_without_fallback_from_a_handler_without_tables_is_406(client):
+    """The conformance test posts a SelfSubjectAccessReview accepting only a Table."""
+    sar = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+           "spec": {"nonResourceAttributes": {"path": "/", "verb": "get"}}}
+    url = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+    resp = await client.post(url, data=orjson.dumps(sar), headers={
+        **JSON, "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"})
+    body = await resp.json()
+    assert (resp.status, body["reason"], body["code"]) == (406, "NotAcceptable", 406), body
+    # With a JSON fallback the review is answered.
+    resp = await client.post(url, data=orjson.dumps(sar), headers={
+        **JSON, "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"})
+    assert resp.status == 201, await resp.text()
