@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from pyk8s.apiserver.printers.duration import parse_time, since
-from pyk8s.apiserver.printers.table import NAME_DESCRIPTION, Column, Printer, age_column, name_column
+from pyk8s.apiserver.printers.duration import parse_time, rfc3339, since
+from pyk8s.apiserver.printers.table import NAME_DESCRIPTION, Column, Printer, age_column, name_column, register
 
 Obj = dict[str, Any]
 
@@ -102,3 +102,14 @@ def crd_printer(columns: list[Obj] | None) -> Printer:
         return cells
 
     return Printer(tuple(defs), row)
+
+
+CREATED_AT = Column("Created At", "date", "When the object was created (metadata.creationTimestamp).")
+
+
+def _crd_row(obj: Obj, now: datetime) -> list[Any]:
+    """``kubectl get crd``: NAME and CREATED AT, as upstream's CRD printer."""
+    return [str((obj.get("metadata") or {}).get("name", "")), rfc3339((obj.get("metadata") or {}).get("creationTimestamp"))]
+
+
+register("apiextensions.k8s.io", "CustomResourceDefinition", [name_column(), CREATED_AT])(_crd_row)

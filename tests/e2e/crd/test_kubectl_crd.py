@@ -126,6 +126,8 @@ def test_category_and_discovery(crontabs: ServerProcess) -> None:
     assert "cat" in crontabs.kubectl("get", "example").stdout
     resources = crontabs.kubectl("api-resources", "--api-group=stable.example.com").stdout
     assert "crontabs" in resources and "ct" in resources and "CronTab" in resources
+    header = crontabs.kubectl("get", "crd", "crontabs.stable.example.com").stdout.splitlines()[0]
+    assert header.split() == ["NAME", "CREATED", "AT"]
 
 
 def test_unknown_fields_are_pruned(crontabs: ServerProcess) -> None:
