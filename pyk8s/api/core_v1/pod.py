@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from pyk8s.api import meta_v1, names
-from pyk8s.api.core_v1 import affinity, container, quantities, volumes
+from pyk8s.api.core_v1 import affinity, container, quantities, sysctls, volumes
 from pyk8s.api.core_v1.common import LOCAL_OBJECT_REFERENCE, OBJECT_REFERENCE, P, ref, register_kind, spec_of
 from pyk8s.machinery import errors
 from pyk8s.machinery.quantity import parse as parse_q
@@ -360,6 +360,7 @@ def validate_pod_spec(spec: Obj, path: str) -> list[FieldError]:
                                                               "`dnsPolicy` is None"))
     errs += affinity.validate_topology_spread(spec.get("topologySpreadConstraints"),
                                               path + ".topologySpreadConstraints")
+    errs += sysctls.validate_sysctls(spec, path)
     return errs + _validate_pod_spec_scalars(spec, path)
 
 

@@ -251,3 +251,23 @@ async def test_table_without_fallback_from_a_handler_without_tables_is_406(clien
     resp = await client.post(url, data=orjson.dumps(sar), headers={
         **JSON, "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io, application/json"})
     assert resp.status == 201, await resp.text()
+
+
+async def test_pod_sysctl_names_are_validated(client):
+    """As the Sysctls conformance test: invalid names are 422 naming them, valid ones are not mentioned."""
+    pod = {"metadata": {"name": "sysctl"}, "spec": {
+        "containers": [{"name": "c", "image": "busybox"}],
+        "securityContext": {"sysctls": [{"name": "foo-", "value": "bar"}, {"name": "kernel.shmmax", "value": "1"},
+                                        {"name": "safe-and-unsafe", "value": "1"}, {"name": "bar..", "value": "42"}]}}}
+    resp = await client.post("/api/v1/namespaces/default/pods", data=orjson.dumps(pod), headers=JSON)
+    body = await resp.json()
+    assert (resp.status, body["reason"]) == (422, "Invalid"), body
+    message = body["message"]
+    assert 'spec.securityContext.sysctls[0].name: Invalid value: "foo-": must have at most 253 characters and ' \
+           'match regex ^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$' in message
+    assert 'Invalid value: "bar.."' in message
+    assert "safe-and-unsafe" not in message and "kernel.shmmax" not in message
+    pod["spec"]["securityContext"]["sysctls"] = [{"name": "net.ipv4.ip_forward", "value": "1"}]
+    pod["spec"]["hostNetwork"] = True
+    body = await (await client.post("/api/v1/namespaces/default/pods", data=orjson.dumps(pod), headers=JSON)).json()
+    assert "may not be specified when 'hostNetwork' is true" in body["message"], body
