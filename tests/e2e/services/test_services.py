@@ -15,7 +15,7 @@ import pytest
 from pyk8s.testing.proxy import ProxyProcess
 from tests.e2e.helpers import wait_until
 from tests.e2e.services.conftest import Cluster
-from tests.e2e.services.workload import Workload
+from tests.e2e.services.workload import Workload, who
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +59,19 @@ def test_node_port_from_the_machine(ready: Workload, cluster: Cluster) -> None:
     url = f"http://{cluster.netns.node_ip}:{ready.node_port('web-np')}/cgi-bin/who"
     seen = {ready.who_from_machine(url)[1] for _ in range(12)}
     assert seen <= ready.web_pods() and len(seen) >= 2
+
+
+def test_from_the_node_itself_cluster_ip_and_localhost_node_port(ready: Workload, proxy: ProxyProcess) -> None:
+    """The node reaches ClusterIPs; NodePorts answer on 127.0.0.1 in iptables mode only, as upstream."""
+    def get(url: str) -> str:
+        return proxy.node("curl", "-s", "--noproxy", "*", "-m", "5", url).stdout.strip()
+
+    assert who(get(f"http://{ready.cluster_ip('web')}/cgi-bin/who"))[1] in ready.web_pods()
+    local = get(f"http://127.0.0.1:{ready.node_port('web-np')}/cgi-bin/who")
+    if proxy.mode == "iptables":
+        assert who(local)[1] in ready.web_pods()
+    else:
+        assert local == ""
 
 
 def test_external_traffic_policy_local_keeps_the_client_address(ready: Workload, cluster: Cluster) -> None:
