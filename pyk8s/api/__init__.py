@@ -10,7 +10,6 @@ from __future__ import annotations
 
 # Imported for their registration side effects, in discovery order.
 from pyk8s.api import core_v1, meta_v1  # noqa: F401  isort: skip
-from pyk8s.api import componentstatus_v1  # noqa: F401  isort: skip
 from pyk8s.api import (  # noqa: F401  isort: skip
     apiregistration_v1,
     apps_v1,

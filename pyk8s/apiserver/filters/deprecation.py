@@ -8,13 +8,12 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from pyk8s.api.componentstatus_v1 import DEPRECATION_WARNING as COMPONENTSTATUS_WARNING
 from pyk8s.apiserver.endpoints.responses import warning_value
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: path segment after /api/v1 (core group only today) -> warning text
-DEPRECATED_CORE: dict[str, str] = {"componentstatuses": COMPONENTSTATUS_WARNING}
+DEPRECATED_CORE: dict[str, str] = {"componentstatuses": "v1 ComponentStatus is deprecated in v1.19+"}
 
 
 def _warning(path: str) -> str:

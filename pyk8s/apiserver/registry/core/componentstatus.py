@@ -1,4 +1,5 @@
-"""ComponentStatus, computed on every read as upstream's deprecated API computes it.
+"""ComponentStatus (kind in ``api/core_v1/componentstatus.py``), computed on every read as upstream's
+deprecated API computes it.
 
 Upstream probes the scheduler's and controller manager's ``/healthz`` on localhost and asks each
 etcd server for its health.  pyk8s's components may run in other processes or on other machines
