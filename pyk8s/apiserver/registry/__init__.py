@@ -12,32 +12,16 @@ the scheme at run time (CRDs).  ``admit``/``validate`` run the admission chain
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyk8s.apiserver.admission.chain import Chain, Options, build_chain
 from pyk8s.apiserver.admission.interface import Attributes, Plugin
+from pyk8s.apiserver.registry.bundle import ResourceBundle
 from pyk8s.machinery.scheme import ResourceType, Scheme
 from pyk8s.storage.interface import Storage
 
 if TYPE_CHECKING:
     from pyk8s.apiserver.registry.generic import GenericStore
-
-
-@dataclass(slots=True)
-class ResourceBundle:
-    """One resource's storage, assembled in one place: its main store and its subresources.
-
-    ``make_store(rt, storage, registry)`` builds the main store; ``subresources`` maps a
-    subresource name to a factory taking that store and returning what the HTTP layer
-    calls (``get``/``update``/``patch`` for scale, ``create`` for binding...).  Resources
-    added at run time (a CRD's versions) are served through a bundle installed with
-    ``Registry.install`` and go again with ``Registry.uninstall``.
-    """
-
-    make_store: Callable[..., GenericStore]
-    subresources: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
 
 
 class Registry:
@@ -61,15 +45,18 @@ class Registry:
         key = (rt.group, rt.version, rt.plural)
         store = self._stores.get(key)
         if store is None:
-            bundle = self._bundles.get(key)
-            if bundle is not None:
-                store = bundle.make_store(rt, self.storage, self)
-            else:
-                from pyk8s.apiserver.registry.special import store_class
-
-                store = store_class(rt)(rt, self.storage, self)
+            store = self.bundle(rt).make_store(rt, self.storage, self)
             self._stores[key] = store
         return store
+
+    def bundle(self, rt: ResourceType) -> ResourceBundle:
+        """The resource's storage bundle: installed at run time (CRDs), else the built-in one."""
+        bundle = self._bundles.get((rt.group, rt.version, rt.plural))
+        if bundle is None:
+            from pyk8s.apiserver.registry.special import builtin_bundle
+
+            bundle = builtin_bundle(rt)
+        return bundle
 
     async def install(self, rt: ResourceType, bundle: ResourceBundle) -> None:
         """Serve ``rt`` through ``bundle`` (the scheme entry is the caller's business).
@@ -100,14 +87,8 @@ class Registry:
 
     def subresource(self, rt: ResourceType, sub: str) -> Any:
         """Registry-side subresource implementations; None lets the HTTP layer do its generic one."""
-        bundle = self._bundles.get((rt.group, rt.version, rt.plural))
-        if bundle is not None and sub in bundle.subresources:
-            return bundle.subresources[sub](self.storage_for(rt))
-        if (rt.group, rt.plural, sub) == ("", "pods", "binding"):
-            from pyk8s.apiserver.registry.core.pod import PodBinding
-
-            return PodBinding(self.storage_for(rt))
-        return None
+        make = self.bundle(rt).subresources.get(sub)
+        return make(self.storage_for(rt)) if make is not None else None
 
     async def admit_namespace(self, namespace: str, resource: str = "", name: str = "", group: str = "") -> None:
         """404 for a missing namespace, 403 for a terminating one (the NamespaceLifecycle admission)."""

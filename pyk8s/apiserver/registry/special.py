@@ -1,12 +1,17 @@
-"""Which store class serves which resource (the generic one unless listed)."""
+"""The built-in kinds' storage bundles: which store class serves which resource (the generic
+one unless listed) and the registry-side subresources (``pods/binding``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from pyk8s.apiserver.apiextensions.crdstore import CRDStore
+from pyk8s.apiserver.registry.bundle import ResourceBundle
 from pyk8s.apiserver.registry.certificates.csr import CertificateSigningRequestStore
 from pyk8s.apiserver.registry.core.componentstatus import ComponentStatusStore
 from pyk8s.apiserver.registry.core.namespace import NamespaceStore
-from pyk8s.apiserver.registry.core.pod import PodStore
+from pyk8s.apiserver.registry.core.pod import PodBinding, PodStore
 from pyk8s.apiserver.registry.core.service import ServiceStore
 from pyk8s.apiserver.registry.generic import GenericStore
 from pyk8s.apiserver.registry.rbac import BindingStore, RoleStore
@@ -28,5 +33,16 @@ SPECIAL: dict[tuple[str, str], type[GenericStore]] = {
 }
 
 
+#: (group, plural) -> subresource -> factory taking the main store
+SUBRESOURCES: dict[tuple[str, str], dict[str, Callable[[Any], Any]]] = {
+    ("", "pods"): {"binding": PodBinding},
+}
+
+
 def store_class(rt: ResourceType) -> type[GenericStore]:
     return SPECIAL.get((rt.group, rt.plural), GenericStore)
+
+
+def builtin_bundle(rt: ResourceType) -> ResourceBundle:
+    key = (rt.group, rt.plural)
+    return ResourceBundle(store_class(rt), dict(SUBRESOURCES.get(key, {})))
