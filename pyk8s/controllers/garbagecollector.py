@@ -213,6 +213,7 @@ class GarbageCollector:
         policy = "Background"
         if waiting and any(s.ref.get("blockOwnerDeletion") for s in waiting):
             policy = "Foreground"  # the owner waits for us, so our own dependents go first
+            await self._break_cycle(rt, obj)
         log.info("garbagecollector: deleting %s %s/%s (%s)", rt.plural, ns, meta["name"], policy)
         await self._delete(rt, ns, meta["name"], meta["uid"], policy)
 
@@ -223,6 +224,8 @@ class GarbageCollector:
             dmeta = dep["metadata"]
             refs = [r for r in dmeta.get("ownerReferences") or [] if r.get("uid") == meta["uid"]]
             blocks = any(r.get("blockOwnerDeletion") for r in refs)
+            if blocks and not dmeta.get("deletionTimestamp") and await self._break_cycle(drt, dep):
+                blocks = False
             blocking += 1 if blocks else 0
             if dmeta.get("deletionTimestamp"):
                 continue
@@ -234,11 +237,51 @@ class GarbageCollector:
                 await self._strip_refs(drt, dmeta.get("namespace", ""), dmeta["name"], {meta["uid"]})
                 continue
             await self._delete(drt, dmeta.get("namespace", ""), dmeta["name"], dmeta["uid"],
-                               "Foreground" if blocks else "Background")
+                               "Foreground" if any(r.get("blockOwnerDeletion") for r in refs) else "Background")
         if blocking:
             return 1.0  # dependent deletions also enqueue us; this is the safety net
         await self._remove_finalizer(rt, owner, FOREGROUND)
         return None
+
+    async def _break_cycle(self, rt: Resource, obj: Obj) -> bool:
+        """Upstream's cycle breaker: an object about to be deleted in the foreground for an owner that
+        waits on it, one of whose own dependents is already deleting in the foreground, would wait on
+        that dependent while (through the cycle) it waits on us.  Its ownerReferences stop blocking
+        their owners first, so the owners finish and the cycle unwinds.  True when it unblocked."""
+        meta = obj["metadata"]
+        if not any(r.get("blockOwnerDeletion") for r in meta.get("ownerReferences") or []):
+            return False
+        for _, dep in self.dependents(meta["uid"]):
+            dmeta = dep["metadata"]
+            if dmeta.get("deletionTimestamp") and FOREGROUND in (dmeta.get("finalizers") or []):
+                log.info("garbagecollector: %s %s/%s is in an ownership cycle; unblocking its owners", rt.plural,
+                         meta.get("namespace", ""), meta["name"])
+                await self._unblock_refs(rt, meta.get("namespace", ""), meta["name"])
+                return True
+        return False
+
+    async def _unblock_refs(self, rt: Resource, ns: str, name: str) -> None:
+        for _ in range(5):
+            try:
+                live = await self.client.get(rt, name, namespace=ns or None)
+            except ApiError as exc:
+                if is_not_found(exc):
+                    return
+                raise
+            refs = live["metadata"].get("ownerReferences") or []
+            if not any(r.get("blockOwnerDeletion") for r in refs):
+                return
+            live["metadata"]["ownerReferences"] = [{**r, "blockOwnerDeletion": False} if r.get("blockOwnerDeletion")
+                                                   else r for r in refs]
+            try:
+                await self.client.update(rt, live, namespace=ns or None)
+                return
+            except ApiError as exc:
+                if is_not_found(exc):
+                    return
+                if not is_conflict(exc):
+                    raise
+        raise RuntimeError(f"could not unblock the ownerReferences of {rt.plural} {ns}/{name}")
 
     async def orphan_dependents(self, rt: Resource, owner: Obj) -> None:
         uid = owner["metadata"]["uid"]
