@@ -16,6 +16,7 @@ below it, whose value is the schema type of the node, as upstream::
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,10 +150,10 @@ def _run(rule: Rule, value: Any, old: Any, has_old: bool, schema: Obj, path: str
     try:
         result = rule.program.evaluate(activation)
     except evaluation.CELEvalError as exc:
-        return _error(rule, path, schema, f"{rule.text}: {exc.args[0] if exc.args else exc}", evaluation_error=True)
+        result = exc
     if isinstance(result, evaluation.CELEvalError):
-        return _error(rule, path, schema, f"{rule.text}: {result.args[0] if result.args else result}",
-                      evaluation_error=True)
+        # upstream: "<error> evaluating rule: <message, or the rule>", e.g. "no such key: x evaluating rule: ..."
+        return _error(rule, path, schema, f"{_go_error(result)} evaluating rule: {rule.message or rule.text}")
     if bool(result):
         return None
     message = rule.message or f"failed rule: {rule.text}"
@@ -166,11 +167,15 @@ def _run(rule: Rule, value: Any, old: Any, has_old: bool, schema: Obj, path: str
     return _error(rule, path, schema, message)
 
 
-def _error(rule: Rule, path: str, schema: Obj, message: str, *, evaluation_error: bool = False) -> FieldError:
+def _go_error(exc: evaluation.CELEvalError) -> str:
+    text = str(exc.args[0] if exc.args else exc)
+    missing = re.match(r"no such member in mapping: '(.*)'", text)
+    return f"no such key: {missing.group(1)}" if missing else text
+
+
+def _error(rule: Rule, path: str, schema: Obj, message: str) -> FieldError:
     where = path + rule.field_path if rule.field_path else path
-    where = where.lstrip(".")
-    if evaluation_error:
-        return FieldError(INVALID, where, f"rule evaluation error: {message}", _schema_type(schema), True)
+    where = where.lstrip(".") or "<nil>"  # a rule at the root: upstream's nil field path
     kind = _REASONS.get(rule.reason, INVALID)
     if kind == INVALID:
         return FieldError(INVALID, where, message, _schema_type(schema), True)

@@ -45,3 +45,14 @@ def test_transition_rules_only_on_update() -> None:
 def test_compile_errors_are_reported() -> None:
     _, problems = cel.compile_schema({"type": "object", "x-kubernetes-validations": [{"rule": "self.x =="}]})
     assert problems and problems[0][0] == "openAPIV3Schema.x-kubernetes-validations[0].rule"
+
+
+def test_root_rules_and_evaluation_errors() -> None:
+    schema = {"type": "object", "x-kubernetes-validations": [
+        {"rule": "self.metadata.name.startsWith('my-')"},
+        {"rule": "self.spec.organization == 'x'", "message": "organization must be x"}]}
+    rules, _ = cel.compile_schema(schema)
+    errs = cel.evaluate({"metadata": {"name": "other"}, "spec": {}}, None, schema, rules)
+    assert [f"{e.field}: {e.message}" for e in errs] == [
+        "<nil>: Invalid value: \"object\": failed rule: self.metadata.name.startsWith('my-')",
+        '<nil>: Invalid value: "object": no such key: organization evaluating rule: organization must be x']
