@@ -39,7 +39,7 @@ async def test_foreground_delete_through_an_ownership_cycle_completes(client: Cl
         names = await ring(client, ns, size)
         await client.delete(CM, "c0", namespace=ns, propagation_policy="Foreground")
 
-        async def all_gone() -> bool:
+        async def all_gone(ns: str = ns, names: list[str] = names) -> bool:
             return all([await gone(client, CM, n, ns) for n in names])
 
         await eventually(all_gone, within=30)
