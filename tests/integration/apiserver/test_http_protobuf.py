@@ -129,3 +129,13 @@ async def test_protobuf_scale_update(client):
     assert (await resp.json())["spec"]["replicas"] == 4
     got = await (await client.get(f"{url}/web", headers=AUTH)).json()
     assert got["spec"]["replicas"] == 4
+
+
+async def test_protobuf_namespace_teardown(client):
+    """The conformance framework deletes each test namespace with an empty protobuf DeleteOptions."""
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "e2e-teardown"}}
+    assert (await client.post("/api/v1/namespaces", data=orjson.dumps(ns), headers=JSON)).status == 201
+    resp = await client.delete("/api/v1/namespaces/e2e-teardown", data=envelope("v1", "DeleteOptions", b""), headers=PB)
+    assert resp.status == 200, await resp.text()
+    got = await resp.json()
+    assert (got["kind"], got["status"]["phase"]) == ("Namespace", "Terminating")
