@@ -141,6 +141,11 @@ def validate(obj: Obj, schema: Obj) -> list[FieldError]:
     for name in schema.get("required") or ():
         if name not in ROOT_META and name not in obj:
             errs.append(required(name))
+    meta_schema = (props.get("metadata") or {}).get("properties") or {}
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    for key in ("name", "generateName"):  # the only metadata a CRD's schema may restrict
+        if key in meta_schema and isinstance(meta.get(key), str):
+            errs += validate_value(meta[key], meta_schema[key], f"metadata.{key}")
     for key, value in obj.items():
         if key in ROOT_META:
             continue

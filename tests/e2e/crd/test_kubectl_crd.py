@@ -262,3 +262,23 @@ def test_versions_share_storage_and_deprecated_warns(crd_server: ServerProcess) 
     assert [v["version"] for v in group["versions"]] == ["v1", "v1beta1"]
     crd = json.loads(crd_server.kubectl("get", "crd", "shapes.geo.example.com", "-o", "json").stdout)
     assert crd["status"]["storedVersions"] == ["v1"]
+
+
+def test_defaults_apply_on_read(crd_server: ServerProcess) -> None:
+    """A default added to the schema later shows on objects stored before it, as upstream applies
+    defaults to what it reads from storage."""
+    crd = VERSIONED.replace("shapes", "tiles").replace("shape", "tile").replace("Shape", "Tile")
+    crd_server.kubectl("apply", "-f", "-", input=crd)
+    crd_server.kubectl("wait", "--for=condition=Established", "crd/tiles.geo.example.com", "--timeout=30s")
+    wait_until(lambda: crd_server.kubectl("get", "tiles", check=False).returncode == 0, timeout=10,
+               what="tiles to be served")
+    crd_server.kubectl("create", "-f", "-", input="apiVersion: geo.example.com/v1\nkind: Tile\n"
+                       "metadata: {name: old}\nspec: {}\n")
+    crd_server.kubectl("apply", "-f", "-", input=crd.replace("sides: {type: integer}",
+                                                             "sides: {type: integer, default: 4}"))
+
+    def defaulted() -> bool:
+        out = crd_server.kubectl("get", "--raw", "/apis/geo.example.com/v1/tiles/old", check=False)
+        return out.returncode == 0 and json.loads(out.stdout)["spec"] == {"sides": 4}
+
+    wait_until(defaulted, timeout=10, what="the new default on read")

@@ -58,3 +58,10 @@ def test_defaults_and_pruning() -> None:
     assert sorted(dropped) == ["extra", "spec.bogus"]
     assert obj["spec"] == {"size": 3, "free": {"anything": {"goes": True}}}
     assert obj["metadata"] == {"name": "a"}
+
+
+def test_metadata_name_restrictions_apply() -> None:
+    schema = {"type": "object", "properties": {"metadata": {"type": "object", "properties": {
+        "name": {"type": "string", "maxLength": 3}}}}}
+    errs = structural.validate({"metadata": {"name": "toolong"}}, schema)
+    assert [f"{e.field}: {e.message}" for e in errs] == ["metadata.name: Too long: may not be more than 3 bytes"]
