@@ -142,7 +142,7 @@ def validate(obj: Obj, schema: Obj) -> list[FieldError]:
         if name not in ROOT_META and name not in obj:
             errs.append(required(name))
     meta_schema = (props.get("metadata") or {}).get("properties") or {}
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    meta: Obj = obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
     for key in ("name", "generateName"):  # the only metadata a CRD's schema may restrict
         if key in meta_schema and isinstance(meta.get(key), str):
             errs += validate_value(meta[key], meta_schema[key], f"metadata.{key}")
