@@ -7,7 +7,8 @@ apiextensions.k8s.io/v1, POSTed over HTTPS with the webhook client of
 comes back converted to the version asked for.  Patches are applied in the
 requested version, as upstream applies them.  The webhook's answer is checked
 as upstream checks it (same count, the desired apiVersion, the same kind; only
-labels and annotations of the metadata may change).  Failures are 500s worded
+labels and annotations of the metadata may change).  Writes are validated against the requested
+version's schema and rules before conversion, as upstream validates them.  Failures are 500s worded
 ``conversion webhook for <group/version>, Kind=<kind> failed: ...``.
 (Conversion strategy ``None`` needs none of this: ``CustomResourceStore`` only
 rewrites ``apiVersion``.)
@@ -22,7 +23,8 @@ from typing import Any
 
 import orjson
 
-from pyk8s.apiserver.apiextensions.customresource import CustomResourceStore
+from pyk8s.apiserver.apiextensions import cel, structural
+from pyk8s.apiserver.apiextensions.customresource import CustomResourceStore, CustomResourceStrategy
 from pyk8s.apiserver.registry.generic import APPLY_PATCH, JSON_PATCH, MERGE_PATCH
 from pyk8s.apiserver.registry.rest import DeleteOptions, ListOptions, WatchEvent, WatchOptions, WriteOptions
 from pyk8s.apiserver.webhooks.client import Client
@@ -30,6 +32,7 @@ from pyk8s.apiserver.webhooks.review import CallError
 from pyk8s.machinery.errors import StatusError
 from pyk8s.machinery.patch import apply_json_patch, apply_merge_patch
 from pyk8s.machinery.scheme import ResourceType
+from pyk8s.machinery.validation import to_status_error
 
 Obj = dict[str, Any]
 CLIENT = Client()  # one pool of HTTPS sessions for every conversion webhook of this server
@@ -105,7 +108,9 @@ class WebhookConvertingStore:
     def __init__(self, rt: ResourceType, inner: CustomResourceStore, converter: WebhookConverter) -> None:
         self.resource = rt
         self.inner = inner
-        self.info = inner.info
+        strategy = rt.strategy
+        assert isinstance(strategy, CustomResourceStrategy)
+        self.info = strategy.info  # the served version's (schema, rules, scale paths)
         self.converter = converter
 
     async def _out(self, obj: Obj) -> Obj:
@@ -124,11 +129,30 @@ class WebhookConvertingStore:
         listed["apiVersion"] = self.resource.api_version
         return listed
 
+    def _validate(self, obj: Obj, old: Obj | None) -> None:
+        """The requested version's schema and rules, before conversion (upstream validates in that version)."""
+        strategy = self.resource.strategy
+        assert isinstance(strategy, CustomResourceStrategy)
+        strategy.default(obj)
+        errs = structural.validate(obj, self.info.schema)
+        errs += cel.evaluate(obj, old, self.info.schema, self.info.rules, "", old is not None)
+        if errs:
+            name = str((obj.get("metadata") or {}).get("name") or "")
+            raise to_status_error(self.resource.kind, name, errs, self.resource.group)
+
     async def create(self, namespace: str, obj: Obj, opts: WriteOptions) -> Obj:
+        self._validate(obj, None)
         return await self._out(await self.inner.create(namespace, await self._in(obj), opts))
 
     async def update(self, namespace: str, name: str, obj: Obj, opts: WriteOptions,
                      *, subresource: str = "") -> tuple[Obj, bool]:
+        try:
+            old: Obj | None = await self.get(namespace, name)
+        except StatusError as exc:
+            if exc.code != 404:
+                raise
+            old = None
+        self._validate(obj, old)
         stored, created = await self.inner.update(namespace, name, await self._in(obj), opts, subresource=subresource)
         return await self._out(stored), created
 

@@ -73,6 +73,8 @@ def webhook(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, byt
 
 def _crd(port: int, cert: bytes) -> str:
     schema = {"type": "object", "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}
+    v2_schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {"dimensions": {
+        "type": "object", "properties": {"size": {"type": "integer", "maximum": 100}}}}}}}
     return json.dumps({
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
         "metadata": {"name": "boxes.conv.example.com"},
@@ -84,7 +86,7 @@ def _crd(port: int, cert: bytes) -> str:
                                       "caBundle": base64.b64encode(cert).decode()}}},
                  "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": schema}},
                               {"name": "v2", "served": True, "storage": False,
-                               "schema": {"openAPIV3Schema": schema}}]},
+                               "schema": {"openAPIV3Schema": v2_schema}}]},
     })
 
 
@@ -106,3 +108,8 @@ def test_objects_convert_through_the_webhook(crd_server: ServerProcess, webhook:
                        "-p", '{"spec":{"dimensions":{"size":9}}}')
     v1 = json.loads(crd_server.kubectl("get", "--raw", "/apis/conv.example.com/v1/namespaces/default/boxes/b2").stdout)
     assert v1["spec"] == {"size": 9} and v1["metadata"]["labels"] == {"made": "v2"}
+
+    bad = crd_server.kubectl("patch", "boxes.v2.conv.example.com", "b2", "--type=merge",
+                             "-p", '{"spec":{"dimensions":{"size":500}}}', check=False)
+    assert "spec.dimensions.size: Invalid value: 500: spec.dimensions.size in body should be less than or " \
+           "equal to 100" in bad.stderr  # validated in the requested version, before conversion
