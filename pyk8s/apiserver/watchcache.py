@@ -449,6 +449,7 @@ class WatchCache:
                     mark["metadata"]["annotations"] = {"k8s.io/initial-events-end": "true"}
                     yield WatchEvent("BOOKMARK", mark)
             else:
+                await self._check_retained(after)
                 feed = self._feed(flt, after)
             marker = bookmark_object if bookmarks else None
             sink = direct_sink.get()
@@ -496,6 +497,14 @@ class WatchCache:
             outs = [out for out in (transition(e, flt.match) for e in batch) if out is not None]
             for i, (kind, obj, encoded) in enumerate(outs, 1):
                 yield WatchEvent(kind, obj, encoded, more=i < len(outs))
+
+    async def _check_retained(self, after: int) -> None:
+        """The ring never replays history the storage has compacted away: a resume from before the
+        compaction is 410 Expired, as it is from upstream once etcd no longer has it."""
+        if after < self.rev:  # a resume from the past (a watch from now has nothing to check)
+            compacted = await self.storage.compacted_revision()
+            if after < compacted:
+                raise gone(f"too old resource version: {after} ({compacted})")
 
     def _feed(self, flt: Filter, after: int) -> Watcher | StorageFeed:
         try:
