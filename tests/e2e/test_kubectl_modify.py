@@ -44,8 +44,9 @@ def test_patch_strategic_merge_json(deploy: ServerProcess) -> None:
     out = deploy.kubectl("patch", "deployment", "web-m", "-p", json.dumps(smp)).stdout
     assert out.strip() == "deployment.apps/web-m patched"
     containers = get_json(deploy, "deployment", "web-m")["spec"]["template"]["spec"]["containers"]
-    # Strategic merge: the list is merged by name, so nginx stays.
-    assert [c["name"] for c in containers] == ["nginx", "sidecar"]
+    # Strategic merge: the list is merged by name, so nginx stays; the added container goes first, as in
+    # upstream's "Update API Objects in Place Using kubectl patch" (redis before nginx).
+    assert [c["name"] for c in containers] == ["sidecar", "nginx"]
 
     merge = {"spec": {"template": {"spec": {"containers": [{"name": "only", "image": "busybox"}]}}}}
     deploy.kubectl("patch", "deployment", "web-m", "--type", "merge", "-p", json.dumps(merge))

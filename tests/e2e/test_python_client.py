@@ -101,7 +101,7 @@ def test_deployment_crud_and_patches(api: Any) -> None:
     assert merged.spec.replicas == 4 and merged.metadata.generation == 2
     smp = {"spec": {"template": {"spec": {"containers": [{"name": "side", "image": "busybox"}]}}}}
     strategic = apps.patch_namespaced_deployment("py-web", NS, smp)
-    assert [c.name for c in strategic.spec.template.spec.containers] == ["web", "side"]
+    assert [c.name for c in strategic.spec.template.spec.containers] == ["side", "web"]  # added first, as upstream
     scale = apps.read_namespaced_deployment_scale("py-web", NS)
     assert scale.spec.replicas == 4
     apps.patch_namespaced_deployment_scale("py-web", NS, {"spec": {"replicas": 1}})
