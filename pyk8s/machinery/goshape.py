@@ -70,6 +70,8 @@ def go_time(value: Any, micro: bool = False) -> Any:
     """``value`` as Go writes a (Micro)Time; anything that is not an RFC 3339 time is returned as is."""
     if not isinstance(value, str) or not value:
         return value
+    if value[-1:] == "Z" and len(value) == (27 if micro else 20) and value[10:11] == "T":
+        return value  # already as Go writes it (the common case: the server's own stamps)
     try:
         ts = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value)
     except ValueError:
