@@ -170,5 +170,6 @@ OMIT_ZERO_INT_NAMES = {"generation", "hostPort", "nodePort", "minReadySeconds", 
 
 register_numbers(NUMBERS, keep_zero_names=KEEP_ZERO_NAMES, omit_zero_int_names=OMIT_ZERO_INT_NAMES)
 
-# core/v1 in full, and the option types clients send (DeleteOptions, Eviction), transcribed from generated.proto.
-from pyk8s.api import protonumbers_core  # noqa: E402,F401  (registers on import; overrides entries above)
+# core/v1 in full, the option types clients send (DeleteOptions, Eviction) and apiextensions.k8s.io/v1 (CRDs),
+# transcribed from generated.proto; they register on import and override entries above.
+from pyk8s.api import protonumbers_apiextensions, protonumbers_core  # noqa: E402,F401

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import base64
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,6 +80,23 @@ def register_numbers(table: Mapping[str, Mapping[str, NumberSpec]], *, keep_zero
     KEEP_ZERO.update(keep_zero or ())
     KEEP_ZERO_NAMES.update(keep_zero_names or ())
     OMIT_ZERO_INT_NAMES.update(omit_zero_int_names or ())
+
+
+#: (schema, field) of an AnyValue field whose protobuf form is a message (a CRD's openAPIV3Schema): the
+#: proto-only schema that decodes it.
+MESSAGE_FIELDS: dict[tuple[str, str], str] = {}
+#: Proto-only schemas (message types that the JSON schemas hold as AnyValue), and per schema a function
+#: turning a decoded message into its JSON form (JSONSchemaPropsOrBool is a bool or a schema in JSON).
+PROTO_SCHEMAS = SchemaRegistry()
+UNWRAP: dict[str, Callable[[dict[str, Any]], Any]] = {}
+
+
+def register_messages(fields: Mapping[tuple[str, str], str], schemas: list[ObjectSchema],
+                      unwrap: Mapping[str, Callable[[dict[str, Any]], Any]] | None = None) -> None:
+    MESSAGE_FIELDS.update(fields)
+    for schema in schemas:
+        PROTO_SCHEMAS.add(schema)
+    UNWRAP.update(unwrap or {})
 
 
 class ProtobufError(ValueError):
@@ -199,6 +216,8 @@ class _Decoder:
 
     def _set(self, out: dict[str, Any], schema: ObjectSchema, fld: Field, wt: int, val: int | bytes) -> None:
         t = fld.type
+        if isinstance(t, AnyValue) and (schema.name, fld.name) in MESSAGE_FIELDS:
+            t = Ref(MESSAGE_FIELDS[(schema.name, fld.name)])
         if isinstance(t, ArrayOf):
             items = out.setdefault(fld.name, [])
             if wt == LENGTH and isinstance(t.items, Primitive) and t.items.type in ("integer", "boolean", "number"):
@@ -251,8 +270,12 @@ class _Decoder:
         if isinstance(t, AnyValue):
             return _raw_extension(val)
         if isinstance(t, Ref):
-            sub = self.registry.resolve(t)
-            return self.message(val, sub) if sub is not None else None
+            sub = self.registry.resolve(t) or PROTO_SCHEMAS.resolve(t)
+            if sub is None:
+                return None
+            decoded = self.message(val, sub)
+            unwrap = UNWRAP.get(sub.name)
+            return unwrap(decoded) if unwrap is not None else decoded
         return None
 
 

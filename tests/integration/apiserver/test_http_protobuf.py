@@ -10,12 +10,14 @@ Eviction's deleteOptions were dropped.
 
 from __future__ import annotations
 
+import struct
+
 import orjson
 import pytest
 from aiohttp.test_utils import TestClient
 
 from pyk8s.machinery.protobuf import encode_field as F
-from pyk8s.machinery.protobuf import envelope
+from pyk8s.machinery.protobuf import encode_varint, envelope
 from tests.integration.apiserver import realserver
 from tests.integration.apiserver.realserver import AUTH, JSON, PB
 
@@ -139,3 +141,51 @@ async def test_protobuf_namespace_teardown(client):
     assert resp.status == 200, await resp.text()
     got = await resp.json()
     assert (got["kind"], got["status"]["phase"]) == ("Namespace", "Terminating")
+
+
+def _double(num: int, value: float) -> bytes:
+    return encode_varint(num << 3 | 1) + struct.pack("<d", value)
+
+
+def _schema_body() -> bytes:
+    """A JSONSchemaProps: type object, properties.spec{size: integer >= 1 default 3, tags: [string], labels map},
+    a CEL rule, preserve-unknown-fields on status."""
+    size = F(5, "integer") + _double(11, 1.0) + F(8, F(1, b"3"))  # minimum 1, default 3 (JSON raw)
+    tags = F(5, "array") + F(24, F(1, F(5, "string"))) + F(42, "set")  # items: a schema; list-type set
+    labels = F(5, "object") + F(30, F(2, F(5, "string")))  # additionalProperties: a schema
+    free = F(5, "object") + F(30, F(1, 1))  # additionalProperties: true
+    spec = (F(5, "object") + F(29, F(1, "size") + F(2, size)) + F(29, F(1, "tags") + F(2, tags))
+            + F(29, F(1, "labels") + F(2, labels)) + F(29, F(1, "free") + F(2, free)) + F(23, "size")
+            + F(44, F(1, "self.size <= 10") + F(2, "too big")) + F(20, F(1, b'"x"')))
+    status = F(5, "object") + F(38, 1)
+    return F(5, "object") + F(29, F(1, "spec") + F(2, spec)) + F(29, F(1, "status") + F(2, status))
+
+
+async def test_protobuf_crd_keeps_its_schema(client):
+    """The conformance framework's apiextensions client creates CRDs as protobuf."""
+    names = F(1, "widgets") + F(2, "widget") + F(4, "Widget") + F(3, "wd")
+    scale = F(1, ".spec.replicas") + F(2, ".status.replicas")
+    version = (F(1, "v1") + F(2, 1) + F(3, 1) + F(4, F(1, _schema_body())) + F(5, F(1, b"") + F(2, scale))
+               + F(6, F(1, "Size") + F(2, "integer") + F(6, ".spec.size")))
+    spec = F(1, "example.com") + F(3, names) + F(4, "Namespaced") + F(7, version) + F(9, F(1, "None"))
+    body = envelope("apiextensions.k8s.io/v1", "CustomResourceDefinition", F(1, meta("widgets.example.com")) + F(2, spec))
+    resp = await client.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", data=body, headers=PB)
+    assert resp.status == 201, await resp.text()
+    crd = await resp.json()
+    v = crd["spec"]["versions"][0]
+    assert (crd["spec"]["group"], crd["spec"]["scope"], crd["spec"]["names"]["shortNames"]) == \
+        ("example.com", "Namespaced", ["wd"])
+    assert (v["name"], v["served"], v["storage"]) == ("v1", True, True)
+    assert v["subresources"] == {"status": {}, "scale": {"specReplicasPath": ".spec.replicas",
+                                                         "statusReplicasPath": ".status.replicas"}}
+    assert v["additionalPrinterColumns"] == [{"name": "Size", "type": "integer", "jsonPath": ".spec.size"}]
+    schema = v["schema"]["openAPIV3Schema"]
+    spec_schema = schema["properties"]["spec"]
+    assert spec_schema["properties"]["size"] == {"type": "integer", "minimum": 1.0, "default": 3}
+    assert spec_schema["properties"]["tags"] == {"type": "array", "items": {"type": "string"},
+                                                 "x-kubernetes-list-type": "set"}
+    assert spec_schema["properties"]["labels"] == {"type": "object", "additionalProperties": {"type": "string"}}
+    assert spec_schema["properties"]["free"] == {"type": "object", "additionalProperties": True}
+    assert spec_schema["required"] == ["size"] and spec_schema["enum"] == ["x"]
+    assert spec_schema["x-kubernetes-validations"] == [{"rule": "self.size <= 10", "message": "too big"}]
+    assert schema["properties"]["status"] == {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
