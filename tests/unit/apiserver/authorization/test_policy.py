@@ -109,3 +109,10 @@ def test_reconcile_adds_missing_and_keeps_user_additions() -> None:
 def test_controller_identities_cover_every_mapped_account() -> None:
     accounts = {r["metadata"]["name"][len("system:controller:"):] for r in controller_roles()}
     assert set(identities.CONTROLLER_ACCOUNTS.values()) <= accounts | {"service-controller"}
+
+
+def test_any_authenticated_user_may_ask_who_they_are() -> None:
+    # `kubectl auth whoami` creates a SelfSubjectReview; upstream's system:basic-user allows it since 1.28.
+    user = UserInfo("alice", ("system:authenticated",))
+    assert allowed(user, "create", "selfsubjectreviews", group="authentication.k8s.io")
+    assert allowed(user, "create", "selfsubjectaccessreviews", group="authorization.k8s.io")
