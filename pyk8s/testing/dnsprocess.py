@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
-import signal
 import subprocess
 import tempfile
 import time
@@ -24,6 +23,7 @@ import dns.message
 import dns.query
 
 from pyk8s.testing.cluster import ServerProcess, server_binary
+from pyk8s.testing.processes import stop_logged
 
 
 class DNSProcess:
@@ -63,19 +63,8 @@ class DNSProcess:
             time.sleep(0.3)
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        self.proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        stop_logged(self.proc, self._log, timeout)
+        self.proc, self._log = None, None
 
     def close(self) -> None:
         self.stop()

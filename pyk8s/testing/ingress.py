@@ -10,11 +10,9 @@ also gets SIGTERM should the controller die) and removes its data dir.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pathlib
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -22,6 +20,7 @@ from typing import Any
 
 from pyk8s.testing.cluster import ServerProcess, server_binary
 from pyk8s.testing.nodenet import NodeNetns
+from pyk8s.testing.processes import stop_logged
 
 
 class IngressProcess:
@@ -89,18 +88,9 @@ class IngressProcess:
     def stop(self, timeout: float = 20.0) -> None:
         if self.proc is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-        self.proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        # The controller stops its nginx gracefully on TERM: signal it alone.
+        stop_logged(self.proc, self._log, timeout, term_group=False)
+        self.proc, self._log = None, None
 
     def close(self) -> None:
         try:

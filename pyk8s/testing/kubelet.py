@@ -27,6 +27,7 @@ from typing import Any
 
 from pyk8s.testing.cluster import ServerProcess, server_binary
 from pyk8s.testing.nodenet import NodeNetns
+from pyk8s.testing.processes import stop_logged
 
 
 class KubeletProcess:
@@ -79,18 +80,8 @@ class KubeletProcess:
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-        self.proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        stop_logged(self.proc, self._log, timeout)
+        self.proc, self._log = None, None
 
     def kill(self) -> None:
         """SIGKILL the kubelet (only its own process group: containerd runs in a session of its own)."""

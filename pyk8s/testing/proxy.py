@@ -11,10 +11,8 @@ never active in one namespace at once.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pathlib
-import signal
 import subprocess
 import tempfile
 import time
@@ -22,6 +20,7 @@ from typing import Any
 
 from pyk8s.testing.cluster import ServerProcess, server_binary
 from pyk8s.testing.nodenet import NodeNetns
+from pyk8s.testing.processes import stop_logged
 
 CLUSTER_CIDR = "10.244.0.0/16"  # the controller manager's default
 
@@ -71,18 +70,8 @@ class ProxyProcess:
     def stop(self, timeout: float = 10.0) -> None:
         if self.proc is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-        self.proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        stop_logged(self.proc, self._log, timeout)
+        self.proc, self._log = None, None
 
     def close(self) -> None:
         """Stop, then remove every rule the proxy installed in the namespace."""
