@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,27 +261,11 @@ class GarbageCollector:
         return False
 
     async def _unblock_refs(self, rt: Resource, ns: str, name: str) -> None:
-        for _ in range(5):
-            try:
-                live = await self.client.get(rt, name, namespace=ns or None)
-            except ApiError as exc:
-                if is_not_found(exc):
-                    return
-                raise
-            refs = live["metadata"].get("ownerReferences") or []
+        def unblocked(refs: list[Obj]) -> list[Obj] | None:
             if not any(r.get("blockOwnerDeletion") for r in refs):
-                return
-            live["metadata"]["ownerReferences"] = [{**r, "blockOwnerDeletion": False} if r.get("blockOwnerDeletion")
-                                                   else r for r in refs]
-            try:
-                await self.client.update(rt, live, namespace=ns or None)
-                return
-            except ApiError as exc:
-                if is_not_found(exc):
-                    return
-                if not is_conflict(exc):
-                    raise
-        raise RuntimeError(f"could not unblock the ownerReferences of {rt.plural} {ns}/{name}")
+                return None
+            return [{**r, "blockOwnerDeletion": False} if r.get("blockOwnerDeletion") else r for r in refs]
+        await self._rewrite_refs(rt, ns, name, unblocked)
 
     async def orphan_dependents(self, rt: Resource, owner: Obj) -> None:
         uid = owner["metadata"]["uid"]
@@ -301,7 +285,15 @@ class GarbageCollector:
                 raise
 
     async def _strip_refs(self, rt: Resource, ns: str, name: str, uids: set[str]) -> None:
-        """Remove ownerReferences by uid with a conditional read-modify-write."""
+        """Remove ownerReferences by uid."""
+        def stripped(refs: list[Obj]) -> list[Obj] | None:
+            kept = [r for r in refs if r.get("uid") not in uids]
+            return None if len(kept) == len(refs) else kept
+        await self._rewrite_refs(rt, ns, name, stripped)
+
+    async def _rewrite_refs(self, rt: Resource, ns: str, name: str,
+                            edit: Callable[[list[Obj]], list[Obj] | None]) -> None:
+        """Conditional read-modify-write of an object's ownerReferences; ``edit`` returns None for no change."""
         for _ in range(5):
             try:
                 live = await self.client.get(rt, name, namespace=ns or None)
@@ -309,11 +301,10 @@ class GarbageCollector:
                 if is_not_found(exc):
                     return
                 raise
-            refs = live["metadata"].get("ownerReferences") or []
-            kept = [r for r in refs if r.get("uid") not in uids]
-            if len(kept) == len(refs):
+            refs = edit(live["metadata"].get("ownerReferences") or [])
+            if refs is None:
                 return
-            live["metadata"]["ownerReferences"] = kept
+            live["metadata"]["ownerReferences"] = refs
             try:
                 await self.client.update(rt, live, namespace=ns or None)
                 return
