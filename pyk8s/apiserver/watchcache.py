@@ -473,6 +473,9 @@ class WatchCache:
             if deadline is not None:
                 left = deadline - loop.time()
                 if left <= 0:
+                    if marker is not None:
+                        async for ev in self._closing_events(feed, flt, sent, marker):
+                            yield ev
                     return
                 wait = min(wait, left) if wait is not None else left
             try:
@@ -497,6 +500,25 @@ class WatchCache:
             outs = [out for out in (transition(e, flt.match) for e in batch) if out is not None]
             for i, (kind, obj, encoded) in enumerate(outs, 1):
                 yield WatchEvent(kind, obj, encoded, more=i < len(outs))
+
+    @staticmethod
+    async def _closing_events(feed: Watcher | StorageFeed, flt: Filter, sent: int,
+                              marker: BookmarkMaker) -> AsyncIterator[WatchEvent]:
+        """At the deadline: what is already queued, then a bookmark at the settled revision.
+        Under a steady stream the watch is never idle, so without this a client that asked
+        for bookmarks would resume every short watch from its last event instead of from
+        past the other namespaces' changes.  Only events queued now are sent: the deadline
+        still bounds the watch."""
+        batch = feed.drain(max(feed.limit, BATCH))
+        if batch:
+            sent = max(sent, batch[-1].revision)
+        outs = [out for out in (transition(e, flt.match) for e in batch) if out is not None]
+        for i, (kind, obj, encoded) in enumerate(outs, 1):
+            yield WatchEvent(kind, obj, encoded, more=i < len(outs))
+        sent = max(sent, getattr(feed, "delivered", 0))
+        mark = feed.settled()
+        if mark is not None and mark > sent:
+            yield WatchEvent("BOOKMARK", marker(mark))
 
     async def _check_retained(self, after: int) -> None:
         """The ring never replays history the storage has compacted away: a resume from before the

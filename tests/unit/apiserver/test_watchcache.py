@@ -219,6 +219,27 @@ async def test_bookmarks_never_pass_an_undelivered_event(storage: Any, cache: Wa
     assert delivered == [r for r in written if start < r <= rv]
 
 
+async def test_a_watch_never_idle_still_ends_with_a_bookmark(storage: Any, cache: WatchCache) -> None:
+    # Events that keep coming (here: queued before the first read) mean the watch is never
+    # idle; at its deadline it sends what is queued, then a bookmark past the other
+    # namespace's changes, so a client resuming from it does not replay them.
+    rv = await storage.current_revision()
+    it = cache.watch(Filter(PREFIX + "ns/", everything), after=rv, bookmarks=True,
+                     bookmark_object=bookmark, timeout=0.3)
+    first = asyncio.ensure_future(it.__anext__())
+    await asyncio.sleep(0.05)
+    await storage.create(PREFIX + "ns/a", cm("a"))
+    got = [(await asyncio.wait_for(first, 2)).type]
+    await asyncio.sleep(0.4)  # past the deadline, with events queued meanwhile
+    await storage.create(PREFIX + "ns/b", cm("b"))
+    last = await storage.create(PREFIX + "other/c", cm("c"))
+    await asyncio.sleep(0.05)
+    events = [ev async for ev in it]
+    got += [ev.type for ev in events]
+    assert got == ["ADDED", "ADDED", "BOOKMARK"]
+    assert events[-1].object["metadata"]["resourceVersion"] == str(last.mod_revision)
+
+
 async def test_watch_from_a_revision_the_cache_has_not_reached(storage: Any, cache: WatchCache) -> None:
     # A client may hold a resourceVersion newer than the cache (from a write or a GET):
     # events up to it must not be sent again once the cache catches up.
