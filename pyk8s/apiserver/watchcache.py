@@ -474,8 +474,8 @@ class WatchCache:
                 left = deadline - loop.time()
                 if left <= 0:
                     if marker is not None:
-                        async for ev in self._closing_events(feed, flt, sent, marker):
-                            yield ev
+                        async for closing in self._closing_events(feed, flt, sent, marker):
+                            yield closing
                     return
                 wait = min(wait, left) if wait is not None else left
             try:
