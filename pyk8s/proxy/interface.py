@@ -17,7 +17,8 @@ traffic from outside to them (and keeps the client's source address).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ipaddress
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -72,12 +73,17 @@ class ServicePort:
     internal_local: bool = False  # internalTrafficPolicy: Local
     health_check_node_port: int = 0
     endpoints: tuple[Endpoint, ...] = ()
-    #: spec.loadBalancerSourceRanges: not enforced yet (the proxier warns), kept so the warning can be given
+    #: spec.loadBalancerSourceRanges (IPv4 CIDRs, normalised): only these sources reach the load balancer IPs
     source_ranges: tuple[str, ...] = ()
 
     @property
     def protocol(self) -> str:
         return self.name.protocol
+
+    @property
+    def uses_firewall(self) -> bool:
+        """Traffic to the load balancer IPs is filtered by source (upstream's KUBE-FW / ``firewall-ips``)."""
+        return bool(self.source_ranges and self.load_balancer_ips)
 
     @property
     def has_external(self) -> bool:
@@ -103,6 +109,20 @@ def usable(endpoints: list[Endpoint]) -> list[Endpoint]:
     ready = [e for e in endpoints if e.ready]
     chosen = ready or [e for e in endpoints if e.serving and e.terminating]
     return sorted(chosen, key=lambda e: (e.ip, e.port))
+
+
+def firewall_sources(sp: ServicePort, node_ips: Iterable[str]) -> list[str]:
+    """Sources allowed to a load balancer IP: the source ranges, plus the LB IPs when a range holds a node IP.
+
+    As upstream: a node reaching a load balancer IP that is local to it sends from that IP, so when the
+    ranges admit the node, traffic from the LB IPs themselves must pass too.
+    """
+    nets = [ipaddress.ip_network(r) for r in sp.source_ranges]
+    allowed = list(sp.source_ranges)
+    nodes = [a for a in map(ipaddress.ip_address, node_ips) if a.version == 4]
+    if any(a in net for a in nodes for net in nets):
+        allowed += [ip for ip in sp.load_balancer_ips if ip not in allowed]
+    return allowed
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,7 +75,6 @@ class Proxier:
         self.synced: dict[ServicePortName, ServicePort] = {}
         self.config: ProxyConfig | None = None
         self._last_rewrite: float | None = None
-        self._warned: set[ServicePortName] = set()
 
     def _changed(self) -> None:
         self.health.queued()
@@ -133,21 +132,11 @@ class Proxier:
                 with contextlib.suppress(Exception):
                     await server.cleanup()
 
-    def _warn_unsupported(self, services: dict[ServicePortName, ServicePort], changed: set[ServicePortName]) -> None:
-        for name in changed:
-            sp = services.get(name)
-            if sp is not None and sp.source_ranges and name not in self._warned:
-                self._warned.add(name)
-                log.warning("Service %s/%s: loadBalancerSourceRanges %s are not enforced by pyk8s proxy; "
-                            "every source can reach its load balancer address", name.namespace, name.name,
-                            ",".join(sp.source_ranges))
-
     async def _sync(self, full: bool) -> None:
         assert self.provider is not None
         started = time.monotonic()
         pending = self.tracker.pending_since
         services, changed = self.tracker.snapshot(full=full)
-        self._warn_unsupported(services, changed)
         rewrite = self._last_rewrite is None or started - self._last_rewrite >= FULL_REWRITE_PERIOD
         try:
             rules = await asyncio.to_thread(self.provider.sync, services, None if rewrite else changed)

@@ -47,6 +47,21 @@ def _load_balancer_ips(service: Obj) -> tuple[str, ...]:
     return tuple(i["ip"] for i in ingress if is_ipv4(i.get("ip") or "") and i.get("ipMode") != "Proxy")
 
 
+def _source_ranges(spec: Obj) -> tuple[str, ...]:
+    """spec.loadBalancerSourceRanges as IPv4 networks (upstream trims spaces and parses sloppily; IPv6 skipped)."""
+    if spec.get("type") != "LoadBalancer":
+        return ()
+    ranges = []
+    for text in spec.get("loadBalancerSourceRanges") or []:
+        try:
+            net = ipaddress.ip_network(str(text).strip(), strict=False)
+        except ValueError:
+            continue  # validation refuses these on write; never let one break the sync
+        if isinstance(net, ipaddress.IPv4Network):
+            ranges.append(str(net))
+    return tuple(dict.fromkeys(ranges))
+
+
 def _affinity_timeout(spec: Obj) -> int:
     if spec.get("sessionAffinity") != "ClientIP":
         return 0
@@ -97,6 +112,6 @@ def service_ports(service: Obj, slices: Iterable[Obj], node_name: str) -> list[S
             affinity_timeout=_affinity_timeout(spec), external_local=external_local,
             internal_local=spec.get("internalTrafficPolicy") == "Local",
             health_check_node_port=int(spec.get("healthCheckNodePort") or 0) if external_local else 0,
-            source_ranges=tuple(spec.get("loadBalancerSourceRanges") or ()) if svc_type == "LoadBalancer" else (),
+            source_ranges=_source_ranges(spec),
             endpoints=_endpoints(slices, name.port, protocol, node_name)))
     return result

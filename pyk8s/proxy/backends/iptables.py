@@ -38,14 +38,23 @@ import subprocess
 from dataclasses import dataclass, field
 
 from pyk8s.proxy.backends import names
-from pyk8s.proxy.interface import Endpoint, ProxyConfig, ProxyError, ServiceMap, ServicePort, ServicePortName
+from pyk8s.proxy.interface import (
+    Endpoint,
+    ProxyConfig,
+    ProxyError,
+    ServiceMap,
+    ServicePort,
+    ServicePortName,
+    firewall_sources,
+)
 
-SERVICE_PREFIXES = ("KUBE-SVC-", "KUBE-SEP-", "KUBE-EXT-", "KUBE-SVL-")
+SERVICE_PREFIXES = ("KUBE-SVC-", "KUBE-SEP-", "KUBE-EXT-", "KUBE-SVL-", "KUBE-FW-")
 NAT_TOP = ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ")
-FILTER_TOP = ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD")
+FILTER_TOP = ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD", "KUBE-PROXY-FIREWALL")
 _NEW = ["-m", "conntrack", "--ctstate", "NEW"]
 PORTALS = ["-m", "comment", "--comment", "kubernetes service portals"]
 EXTERNAL = ["-m", "comment", "--comment", "kubernetes externally-visible service portals"]
+FIREWALL = ["-m", "comment", "--comment", "kubernetes load balancer firewall"]
 #: (table, built-in chain, match arguments, target): the jumps into our chains.
 JUMPS: tuple[tuple[str, str, list[str], str], ...] = (
     ("nat", "PREROUTING", PORTALS, "KUBE-SERVICES"),
@@ -56,6 +65,10 @@ JUMPS: tuple[tuple[str, str, list[str], str], ...] = (
     ("filter", "FORWARD", [*_NEW, *EXTERNAL], "KUBE-EXTERNAL-SERVICES"),
     ("filter", "FORWARD", ["-m", "comment", "--comment", "kubernetes forwarding rules"], "KUBE-FORWARD"),
     ("filter", "OUTPUT", [*_NEW, *PORTALS], "KUBE-SERVICES"),
+    # Last here, so inserted (-I) ahead of the jumps above, as upstream orders them.
+    ("filter", "INPUT", [*_NEW, *FIREWALL], "KUBE-PROXY-FIREWALL"),
+    ("filter", "FORWARD", [*_NEW, *FIREWALL], "KUBE-PROXY-FIREWALL"),
+    ("filter", "OUTPUT", [*_NEW, *FIREWALL], "KUBE-PROXY-FIREWALL"),
 )
 REJECT = "-j REJECT --reject-with icmp-port-unreachable"
 
@@ -69,6 +82,7 @@ class Rendered:
     nat_nodeports: list[str] = field(default_factory=list)
     filter_services: list[str] = field(default_factory=list)
     filter_external: list[str] = field(default_factory=list)
+    filter_firewall: list[str] = field(default_factory=list)
 
 
 def _match(sp: ServicePort, ip: str, port: int) -> str:
@@ -140,9 +154,11 @@ def _render_external(sp: ServicePort, config: ProxyConfig, out: Rendered, svc: s
         out.chains[ext] = _external_chain(sp, svc, svl, config, has_cluster)
     # Nothing at all: reject; externalTrafficPolicy Local with no endpoint here: drop, as upstream.
     verdict = "-j DROP" if has_cluster or sp.external_local else REJECT
+    fw = _render_firewall(sp, config, out, ext, reachable) if sp.uses_firewall else ext
     for ip in (*sp.external_ips, *sp.load_balancer_ips):
         if reachable:
-            out.nat_services.append(f"{comment} {_match(sp, ip, sp.port)} -j {ext}")
+            target = fw if ip in sp.load_balancer_ips else ext
+            out.nat_services.append(f"{comment} {_match(sp, ip, sp.port)} -j {target}")
         if not reachable or (sp.external_local and not local_eps):
             out.filter_external.append(f"{comment} {_match(sp, ip, sp.port)} {verdict}")
     if sp.node_port:
@@ -151,6 +167,22 @@ def _render_external(sp: ServicePort, config: ProxyConfig, out: Rendered, svc: s
             out.nat_nodeports.append(f"{comment} {port_match} -j {ext}")
         if not reachable or (sp.external_local and not local_eps):
             out.filter_external.append(f"{comment} -m addrtype --dst-type LOCAL {port_match} {verdict}")
+
+
+def _render_firewall(sp: ServicePort, config: ProxyConfig, out: Rendered, ext: str, reachable: bool) -> str:
+    """loadBalancerSourceRanges as upstream: nat ``KUBE-FW`` passes allowed sources on to ``KUBE-EXT``; the
+    rest is not DNATed, so it reaches the filter table still addressed to the load balancer IP and meets
+    ``KUBE-PROXY-FIREWALL``'s DROP (which also drops everyone when there is no endpoint to go to)."""
+    comment = f'-m comment --comment "{sp.name}'
+    fw = names.iptables_chain("KUBE-FW", sp.name)
+    if reachable:
+        out.chains[fw] = [f"-s {src}{'' if '/' in src else '/32'} -j {ext}"
+                          for src in firewall_sources(sp, config.node_ips)]
+        out.chains[fw].append(f'-m comment --comment "other traffic to {sp.name} loadbalancer IP will be dropped '
+                              'by KUBE-PROXY-FIREWALL"')
+    out.filter_firewall += [f'{comment} traffic not accepted by {fw}" {_match(sp, ip, sp.port)} -j DROP'
+                            for ip in sp.load_balancer_ips]
+    return fw
 
 
 def nodeport_jumps(config: ProxyConfig) -> list[str]:
@@ -185,15 +217,39 @@ def _section(table: str, chains: dict[str, list[str]], stale: list[str] | None =
     return [*lines, *[f"-X {c}" for c in stale or []], "COMMIT"]
 
 
+def _by_target(lines: list[str]) -> list[str]:
+    """Jump rules ordered by target chain, descending (the rules match disjoint address/port pairs, so
+    their order does not matter to packets).
+
+    Why: iptables-nft (1.8.9) files every chain name a restore mentions into a sorted linked list
+    (``cache_chain_list_insert``), walking it from the smallest name on each insert. Names arriving in
+    descending order stop at the head; ascending order walks the whole list each time, which made a
+    restore mentioning 10,000 Service chains quadratic in user time.
+    """
+    return sorted(lines, key=lambda line: line.rsplit(" -j ", 1)[-1], reverse=True)
+
+
+def batches(rendered: list[Rendered], rewrite: dict[str, list[str]], size: int) -> list[dict[str, list[str]]]:
+    """``rewrite`` split into groups of about ``size`` chains, a Service port's chains always together."""
+    out: list[dict[str, list[str]]] = [{}]
+    for r in rendered:
+        mine = {c: rewrite[c] for c in r.chains if c in rewrite}
+        if mine and len(out[-1]) + len(mine) > size and out[-1]:
+            out.append({})
+        out[-1].update(mine)
+    return [b for b in out if b]
+
+
 def restore_script(rendered: list[Rendered], config: ProxyConfig, *, rewrite: dict[str, list[str]],
                    stale: list[str]) -> str:
     """The ``iptables-restore --noflush`` input: top-level chains in full, ``rewrite`` chains, ``stale`` deleted."""
-    nat = {"KUBE-SERVICES": [line for r in rendered for line in r.nat_services] + nodeport_jumps(config),
-           "KUBE-NODEPORTS": [line for r in rendered for line in r.nat_nodeports],
+    nat = {"KUBE-SERVICES": _by_target([line for r in rendered for line in r.nat_services]) + nodeport_jumps(config),
+           "KUBE-NODEPORTS": _by_target([line for r in rendered for line in r.nat_nodeports]),
            **fixed_nat(config), **rewrite}
     filt = {"KUBE-SERVICES": [line for r in rendered for line in r.filter_services],
             "KUBE-EXTERNAL-SERVICES": [line for r in rendered for line in r.filter_external],
-            "KUBE-FORWARD": fixed_forward(config)}
+            "KUBE-FORWARD": fixed_forward(config),
+            "KUBE-PROXY-FIREWALL": [line for r in rendered for line in r.filter_firewall]}
     return "\n".join(_section("filter", filt) + _section("nat", nat, stale)) + "\n"
 
 
@@ -204,12 +260,29 @@ def _run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProce
         raise ProxyError(f"iptables mode needs {args[0]} (Debian package iptables)") from None
 
 
+def _restore(script: str) -> int:
+    proc = _run(["iptables-restore", "--noflush", "-w", "5"], script)
+    if proc.returncode != 0:
+        raise ProxyError(f"iptables-restore failed: {proc.stderr.strip()[:2000]}")
+    return script.count("\n")
+
+
 def existing_chains(table: str) -> list[str]:
     out = _run(["iptables-save", "-t", table])
     return [line[1:].split()[0] for line in out.stdout.splitlines() if line.startswith(":KUBE-")]
 
 
+#: Above this many per-Service chains to write, a sync writes them in several iptables-restore runs first.
+BATCH_CHAINS = 1500
+
+
 class IptablesProvider:
+    """Chains of one Service port always go in one transaction, so each is consistent on its own; new
+    chains are unreferenced until the last transaction rewrites KUBE-SERVICES, and chains are deleted
+    only there, after nothing refers to them.  Splitting matters because iptables-nft's restore is
+    quadratic in the chain names of one run (see ``_by_target``): 10,000 Services in one run took minutes.
+    """
+
     mode = "iptables"
 
     def __init__(self, config: ProxyConfig) -> None:
@@ -238,17 +311,19 @@ class IptablesProvider:
             assert self.written is not None
             stale = [c for c in self.written if c not in chains]
             rewrite = {c: rules for c, rules in chains.items() if self.written.get(c) != rules}
-        script = restore_script(rendered, self.config, rewrite=rewrite, stale=stale)
         self.written = None
-        proc = _run(["iptables-restore", "--noflush", "-w", "5"], script)
-        if proc.returncode != 0:
-            raise ProxyError(f"iptables-restore failed: {proc.stderr.strip()[:2000]}")
+        lines = 0
+        if len(rewrite) > BATCH_CHAINS:
+            for batch in batches(rendered, rewrite, BATCH_CHAINS):
+                lines += _restore("\n".join(_section("nat", {**fixed_nat(self.config), **batch})) + "\n")
+            rewrite = {}
+        lines += _restore(restore_script(rendered, self.config, rewrite=rewrite, stale=stale))
         if full:
             self._ensure_jumps()
             if self.config.localhost_nodeports and not self.config.nodeport_ips:
                 _route_localnet()
         self.written = chains
-        return script.count("\n")
+        return lines
 
     def _ensure_jumps(self) -> None:
         for table, chain, match, target in JUMPS:

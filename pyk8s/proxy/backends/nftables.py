@@ -22,6 +22,11 @@ touched, so other firewall tools may flush their own tables freely.
 * A Service with no endpoints gets an entry in ``no-endpoint-services`` /
   ``no-endpoint-nodeports`` going to ``reject-chain`` (ICMP port unreachable,
   so clients fail at once), or ``drop`` for internalTrafficPolicy Local.
+* loadBalancerSourceRanges: ``filter-prerouting`` and ``filter-output``
+  (priority -110, before DNAT, so the destination is still the load
+  balancer IP) look new connections up in ``firewall-ips``; a listed load
+  balancer IP and port goes to ``firewall-<H>-...``, which drops sources
+  outside the ranges (upstream's layout).
 * Off-cluster sources reaching a ClusterIP, and all NodePort traffic under
   the Cluster policy, are marked (``mark-for-masquerade``: ``mark | 0x4000``)
   and masqueraded in ``masquerading``.
@@ -42,7 +47,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pyk8s.proxy.backends import names
-from pyk8s.proxy.interface import Endpoint, ProxyConfig, ProxyError, ServiceMap, ServicePort, ServicePortName
+from pyk8s.proxy.interface import (
+    Endpoint,
+    ProxyConfig,
+    ProxyError,
+    ServiceMap,
+    ServicePort,
+    ServicePortName,
+    firewall_sources,
+)
 
 TABLE = "ip kube-proxy"
 FILTER_PRIORITY = -110
@@ -51,8 +64,10 @@ MAPS = {
     "service-nodeports": "inet_proto . inet_service : verdict",
     "no-endpoint-services": "ipv4_addr . inet_proto . inet_service : verdict",
     "no-endpoint-nodeports": "inet_proto . inet_service : verdict",
+    "firewall-ips": "ipv4_addr . inet_proto . inet_service : verdict",
 }
 BASE_CHAINS = {
+    "filter-prerouting": f"type filter hook prerouting priority {FILTER_PRIORITY} ; policy accept ;",
     "filter-input": f"type filter hook input priority {FILTER_PRIORITY} ; policy accept ;",
     "filter-forward": f"type filter hook forward priority {FILTER_PRIORITY} ; policy accept ;",
     "filter-output": f"type filter hook output priority {FILTER_PRIORITY} ; policy accept ;",
@@ -83,7 +98,8 @@ def fixed_chains(config: ProxyConfig) -> dict[str, list[str]]:
     return {
         "filter-input": ["ct state new jump nodeport-endpoints-check", "ct state new jump service-endpoints-check"],
         "filter-forward": ["ct state new jump service-endpoints-check"],
-        "filter-output": ["ct state new jump service-endpoints-check"],
+        "filter-prerouting": ["ct state new jump firewall-check"],
+        "filter-output": ["ct state new jump service-endpoints-check", "ct state new jump firewall-check"],
         "nat-prerouting": ["jump services"],
         "nat-output": ["jump services"],
         "nat-postrouting": ["jump masquerading"],
@@ -92,6 +108,7 @@ def fixed_chains(config: ProxyConfig) -> dict[str, list[str]]:
         "masquerading": [f"meta mark & {mark} == 0 return", f"meta mark set meta mark ^ {mark}",
                          "masquerade fully-random"],
         "service-endpoints-check": ["ip daddr . meta l4proto . th dport vmap @no-endpoint-services"],
+        "firewall-check": ["ip daddr . meta l4proto . th dport vmap @firewall-ips"],
         "nodeport-endpoints-check": ["ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports"],
         "services": ["ip daddr . meta l4proto . th dport vmap @service-ips",
                      "ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports"],
@@ -167,12 +184,21 @@ def _render_external(sp: ServicePort, config: ProxyConfig, out: Ruleset, base: s
             out.elements["service-ips"][key] = f"goto external-{base}"
         else:
             out.elements["no-endpoint-services"][key] = "goto reject-chain"
+    if sp.uses_firewall:
+        out.chains[f"firewall-{base}"] = [firewall_rule(sp, config)]
+        for ip in sp.load_balancer_ips:
+            out.elements["firewall-ips"][f"{ip} . {proto} . {sp.port}"] = f"goto firewall-{base}"
     if sp.node_port:
         key = f"{proto} . {sp.node_port}"
         if reachable:
             out.elements["service-nodeports"][key] = f"goto external-{base}"
         else:
             out.elements["no-endpoint-nodeports"][key] = "goto reject-chain"
+
+
+def firewall_rule(sp: ServicePort, config: ProxyConfig) -> str:
+    """The rule of ``firewall-<service>``: runs before DNAT, so the destination is still the load balancer IP."""
+    return f"ip saddr != {{ {', '.join(firewall_sources(sp, config.node_ips))} }} drop"
 
 
 def nodeport_ips(config: ProxyConfig) -> list[str]:

@@ -107,3 +107,73 @@ def test_partial_sync_rewrites_only_changed_chains(monkeypatch: pytest.MonkeyPat
     assert iptables_chain("KUBE-SVC", other) not in script.split("*nat")[1].replace(
         f"-j {iptables_chain('KUBE-SVC', other)}", "")  # only referenced from KUBE-SERVICES, not rewritten
     assert f":{SVC} - [0:0]" in script
+
+
+def lb(*eps: Endpoint, ranges: tuple[str, ...] = ("198.51.100.0/24",)) -> ServicePort:
+    return web(*eps, node_port=30080, load_balancer_ips=("192.168.1.50",), source_ranges=ranges)
+
+
+def test_source_ranges_as_upstream_fw_chain_and_proxy_firewall_drop() -> None:
+    fw, ext = iptables_chain("KUBE-FW", WEB), iptables_chain("KUBE-EXT", WEB)
+    r = iptables.render_service(lb(*EPS), CONFIG)
+    # The LB address goes through the firewall chain; the NodePort does not.
+    assert f'-m comment --comment "default/web:http" -d 192.168.1.50/32 -p tcp -m tcp --dport 80 -j {fw}' \
+        in r.nat_services
+    assert r.nat_nodeports == [f'-m comment --comment "default/web:http" -p tcp -m tcp --dport 30080 -j {ext}']
+    assert r.chains[fw] == [f"-s 198.51.100.0/24 -j {ext}",
+                            '-m comment --comment "other traffic to default/web:http loadbalancer IP will be '
+                            'dropped by KUBE-PROXY-FIREWALL"']
+    # What was not DNATed still has the LB address as destination when it reaches the filter table.
+    assert r.filter_firewall == [f'-m comment --comment "default/web:http traffic not accepted by {fw}" '
+                                 "-d 192.168.1.50/32 -p tcp -m tcp --dport 80 -j DROP"]
+    script = iptables.restore_script([r], CONFIG, rewrite=r.chains, stale=[])
+    assert ":KUBE-PROXY-FIREWALL - [0:0]" in script.split("*nat")[0]
+    assert ("filter", "INPUT", ["-m", "conntrack", "--ctstate", "NEW", *iptables.FIREWALL],
+            "KUBE-PROXY-FIREWALL") in iptables.JUMPS
+
+
+def test_source_ranges_holding_a_node_ip_also_admit_the_load_balancer_ips() -> None:
+    fw, ext = iptables_chain("KUBE-FW", WEB), iptables_chain("KUBE-EXT", WEB)
+    r = iptables.render_service(lb(*EPS, ranges=("192.168.1.0/24",)), CONFIG)
+    assert r.chains[fw][:2] == [f"-s 192.168.1.0/24 -j {ext}", f"-s 192.168.1.50/32 -j {ext}"]
+
+
+def test_source_ranges_without_endpoints_drop_everything_to_the_lb_ip() -> None:
+    r = iptables.render_service(lb(), CONFIG)
+    assert iptables_chain("KUBE-FW", WEB) not in r.chains  # no KUBE-EXT to pass allowed sources to
+    assert r.filter_firewall and r.filter_firewall[0].endswith("--dport 80 -j DROP")
+
+
+def test_jumps_to_service_chains_are_written_in_descending_chain_order() -> None:
+    names = [ServicePortName("default", f"s{i}", "", "TCP") for i in range(20)]
+    rendered = [iptables.render_service(ServicePort(n, f"10.96.1.{i}", 80, endpoints=(EPS[0],)), CONFIG)
+                for i, n in enumerate(names)]
+    script = iptables.restore_script(rendered, CONFIG, rewrite={}, stale=[])
+    targets = [line.rsplit(" -j ", 1)[1] for line in script.split("*nat")[1].splitlines()
+               if line.startswith("-A KUBE-SERVICES") and "KUBE-SVC-" in line]
+    assert len(targets) == 20 and targets == sorted(targets, reverse=True)
+
+
+def test_many_chains_are_written_in_batches_before_the_top_level_chains(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[str] = []
+
+    def run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        if args[0] == "iptables-restore":
+            sent.append(stdin or "")
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(iptables, "_run", run)
+    monkeypatch.setattr(iptables, "_route_localnet", lambda: None)
+    monkeypatch.setattr(iptables, "BATCH_CHAINS", 10)
+    names = [ServicePortName("default", f"s{i}", "", "TCP") for i in range(12)]
+    services = {n: ServicePort(n, f"10.96.1.{i}", 80, endpoints=tuple(EPS[:2])) for i, n in enumerate(names)}
+    iptables.IptablesProvider(CONFIG).sync(services, None)
+    *chains, top = sent
+    assert len(chains) == 4  # 12 Services x 3 chains, at most 10 chains (3 Services) per run
+    for script in chains:
+        assert "-A KUBE-SERVICES" not in script and "*filter" not in script
+        declared = [line[1:].split()[0] for line in script.splitlines() if line.startswith(":KUBE-SVC-")]
+        for svc in declared:  # each Service's endpoint chains travel with its service chain
+            rules = [line for line in script.splitlines() if line.startswith(f"-A {svc} ")]
+            assert all(f":{line.rsplit(' -j ', 1)[1]} - [0:0]" in script for line in rules if "KUBE-SEP-" in line)
+    assert top.count("-A KUBE-SERVICES") == 13 and ":KUBE-SVC-" not in top

@@ -155,3 +155,38 @@ def test_a_failed_write_makes_the_next_sync_start_over(monkeypatch: pytest.Monke
     monkeypatch.setattr(nftables, "run_nft", scripts.append)
     p.sync({WEB: web(E1)}, set())
     assert "delete table ip kube-proxy" in scripts[-1]
+
+
+def lb(*eps: Endpoint, ranges: tuple[str, ...] = ("198.51.100.0/24",), **kw: object) -> ServicePort:
+    return web(*eps, node_port=30080, load_balancer_ips=("192.168.1.50",), source_ranges=ranges, **kw)
+
+
+def test_source_ranges_filter_the_load_balancer_ip_before_dnat() -> None:
+    r = nftables.render_service(lb(E1, E2), CONFIG)
+    assert r.chains[f"firewall-{BASE}"] == ["ip saddr != { 198.51.100.0/24 } drop"]
+    assert r.elements["firewall-ips"] == {"192.168.1.50 . tcp . 80": f"goto firewall-{BASE}"}
+    # The Service itself is still dispatched as usual; only the LB address is filtered, not the NodePort.
+    assert r.elements["service-ips"]["192.168.1.50 . tcp . 80"] == f"goto external-{BASE}"
+    assert "tcp . 30080" not in " ".join(r.elements["firewall-ips"])
+    fixed = nftables.fixed_chains(CONFIG)
+    assert fixed["filter-prerouting"] == ["ct state new jump firewall-check"]
+    assert "ct state new jump firewall-check" in fixed["filter-output"]
+    assert fixed["firewall-check"] == ["ip daddr . meta l4proto . th dport vmap @firewall-ips"]
+    assert "priority -110" in nftables.BASE_CHAINS["filter-prerouting"]  # before dstnat (-100)
+
+
+def test_source_ranges_holding_a_node_ip_also_admit_the_load_balancer_ips() -> None:
+    r = nftables.render_service(lb(E1, ranges=("192.168.1.0/24", "198.51.100.0/24")), CONFIG)
+    assert r.chains[f"firewall-{BASE}"] == ["ip saddr != { 192.168.1.0/24, 198.51.100.0/24, 192.168.1.50 } drop"]
+
+
+def test_source_ranges_without_endpoints_still_filter_and_rules_go_with_the_service(sent: list[str]) -> None:
+    r = nftables.render_service(lb(), CONFIG)
+    assert r.elements["firewall-ips"] == {"192.168.1.50 . tcp . 80": f"goto firewall-{BASE}"}
+    p = nftables.NftablesProvider(CONFIG)
+    p.sync({WEB: lb(E1)}, None)
+    assert f"add element ip kube-proxy firewall-ips {{ 192.168.1.50 . tcp . 80 : goto firewall-{BASE} }}" in sent[-1]
+    p.sync({}, {WEB})
+    lines = sent[-1].splitlines()
+    assert lines.index("delete element ip kube-proxy firewall-ips { 192.168.1.50 . tcp . 80 }") < \
+        lines.index(f"delete chain ip kube-proxy firewall-{BASE}")

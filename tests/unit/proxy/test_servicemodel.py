@@ -70,3 +70,23 @@ def test_traffic_policies() -> None:
     assert len(sp.cluster_endpoints()) == 2
     [sp] = service_ports(service("p", "10.96.0.14", internalTrafficPolicy="Local"), [eps], NODE)
     assert [e.ip for e in sp.cluster_endpoints()] == ["10.244.0.5"]
+
+
+def test_load_balancer_source_ranges_are_normalised_ipv4_networks() -> None:
+    svc = service("lb", "10.96.0.30", type="LoadBalancer",
+                  loadBalancerSourceRanges=[" 192.0.2.7/24", "198.51.100.9/32", "2001:db8::/64", "192.0.2.0/24"],
+                  ports=[{"name": "http", "port": 80, "nodePort": 30090}])
+    svc["status"] = {"loadBalancer": {"ingress": [{"ip": "192.168.1.2"}]}}
+    [sp] = service_ports(svc, [], NODE)
+    assert sp.source_ranges == ("192.0.2.0/24", "198.51.100.9/32")
+    assert sp.uses_firewall
+
+
+def test_source_ranges_apply_only_to_load_balancers_with_an_address() -> None:
+    np = service("np", "10.96.0.31", type="NodePort", loadBalancerSourceRanges=["192.0.2.0/24"],
+                 ports=[{"name": "http", "port": 80, "nodePort": 30091}])
+    assert service_ports(np, [], NODE)[0].source_ranges == ()
+    pending = service("lb", "10.96.0.30", type="LoadBalancer", loadBalancerSourceRanges=["192.0.2.0/24"],
+                      ports=[{"name": "http", "port": 80, "nodePort": 30090}])
+    [sp] = service_ports(pending, [], NODE)
+    assert sp.source_ranges == ("192.0.2.0/24",) and not sp.uses_firewall
