@@ -143,6 +143,15 @@ class Chain:
             if plugin.handles(attrs):
                 await plugin.validate(registry, attrs)
 
+    async def admit_other(self, registry: Registry, attrs: Attributes) -> None:
+        """DELETE and CONNECT: both phases at once, by the plugins that take the operation (upstream's
+        ``Handles(op)``; the webhooks, ``pyk8s/apiserver/webhooks/operations.py``)."""
+        plugins = [p for p in self.plugins if attrs.operation in p.operations and p.handles(attrs)]
+        for plugin in plugins:
+            await plugin.admit(registry, attrs)
+        for plugin in plugins:
+            await plugin.validate(registry, attrs)
+
 
 def build_chain(options: Options | None = None) -> Chain:
     """The chain the flags ask for; plugins whose module is not built are left out (logged once)."""

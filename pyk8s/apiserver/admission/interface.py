@@ -68,6 +68,8 @@ class Plugin:
 
     name: str = ""
     resources: frozenset[tuple[str, str]] = frozenset()
+    # The operations it takes: DELETE and CONNECT reach only plugins that name them (``Chain.admit_other``).
+    operations: frozenset[str] = frozenset({"CREATE", "UPDATE"})
 
     def handles(self, attrs: Attributes) -> bool:
         """Whether this request concerns the plugin; by default main-resource writes of ``resources``

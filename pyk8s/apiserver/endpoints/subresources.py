@@ -35,6 +35,7 @@ from pyk8s.apiserver.endpoints.paths import ResourcePath
 from pyk8s.apiserver.endpoints.responses import is_pretty, json_response
 from pyk8s.apiserver.registry.core import eviction
 from pyk8s.apiserver.registry.rest import DeleteOptions, WriteOptions
+from pyk8s.apiserver.webhooks.operations import CONNECT_SUBRESOURCES, admit_connect
 from pyk8s.machinery import labels, typecheck, validation
 from pyk8s.machinery.errors import Cause, StatusError, bad_request, conflict, invalid, method_not_allowed
 from pyk8s.machinery.patch import apply_json_patch, apply_merge_patch, apply_strategic
@@ -70,6 +71,9 @@ def _registry_impl(handler: ResourceHandler, rt: ResourceType, sub: str) -> Any:
 
 async def handle(handler: ResourceHandler, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
     sub = rp.subresource
+    if sub in CONNECT_SUBRESOURCES:  # admission (webhooks) sees every CONNECT before it is served
+        await admit_connect(handler.registry, rt.group, rt.plural, rp.namespace, rp.name, sub, request.query,
+                            getattr(rp, "proxy_path", ""))
     if sub == "log" and rt.kind == "Pod" and handler.kubelets is not None and request.method == "GET":
         return await pod_log(handler, request, rp, rt)
     if sub in POD_STREAMS and rt.kind == "Pod" and handler.kubelets is not None:

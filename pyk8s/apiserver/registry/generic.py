@@ -28,6 +28,7 @@ from pyk8s.apiserver.registry import objectmeta
 from pyk8s.apiserver.registry.rest import DeleteOptions, ListOptions, WatchEvent, WatchOptions, WriteOptions
 from pyk8s.apiserver.registry.versions import storage_layout
 from pyk8s.apiserver.watchcache import Filter, WatchCache
+from pyk8s.apiserver.webhooks.operations import admit_delete
 from pyk8s.machinery import errors, fieldcheck, fields, goshape, labels, typecheck
 from pyk8s.machinery.errors import StatusError
 from pyk8s.machinery.patch.jsonpatch import apply_json_patch
@@ -631,6 +632,7 @@ class GenericStore:
                 raise self._not_found(name)
             obj = self.decode(kv)
             self._check_preconditions(obj, opts.preconditions)
+            await admit_delete(self.registry, self.resource.group, self.resource.plural, obj, opts.dry_run)
             try:
                 out, removed = await self._delete_one(kv, obj, opts)
             except RevisionConflictError:

@@ -18,7 +18,7 @@ import copy
 import logging
 from typing import TYPE_CHECKING, Any
 
-from pyk8s.apiserver.admission.interface import Attributes, Plugin
+from pyk8s.apiserver.admission.interface import CONNECT, CREATE, DELETE, UPDATE, Attributes, Plugin
 from pyk8s.apiserver.webhooks import configs, matching, review
 from pyk8s.apiserver.webhooks.client import Client
 from pyk8s.apiserver.webhooks.conditions import ConditionError, holds
@@ -35,7 +35,7 @@ NO_SIDE_EFFECTS = ("None", "NoneOnDryRun")
 
 
 def request_of(registry: Registry, attrs: Attributes) -> matching.Request:
-    body = attrs.obj if attrs.operation != "DELETE" else (attrs.old or attrs.obj)
+    body = attrs.obj if attrs.operation != DELETE else (attrs.old or attrs.obj)
     api_version = str((body or {}).get("apiVersion") or "")
     version = api_version.rpartition("/")[2]
     rt = registry.scheme.get(attrs.group, version, attrs.plural)
@@ -52,6 +52,7 @@ def _failed(exc: Exception) -> errors.StatusError:
 
 class WebhookPlugin(Plugin):
     plural = ""
+    operations = frozenset({CREATE, UPDATE, DELETE, CONNECT})
 
     def __init__(self) -> None:
         self.client = Client()
@@ -134,6 +135,10 @@ class MutatingWebhook(WebhookPlugin):
                 return
             raise _failed(exc) from None
         if ops is None:
+            return
+        if attrs.operation in (DELETE, CONNECT):  # nothing is written: there is no object to patch
+            log.warning("admission webhook %s answered a %s with a patch; it is not applied", hook.name,
+                        attrs.operation)
             return
         try:
             patched = apply_json_patch(attrs.obj, ops)

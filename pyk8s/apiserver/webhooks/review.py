@@ -40,7 +40,8 @@ def build(attrs: Attributes, req: Request, obj: Obj | None) -> tuple[str, bytes]
     meta = (obj or attrs.old or {}).get("metadata") or {}
     request: Obj = {
         "uid": uid, "kind": gvk, "resource": gvr, "requestKind": gvk, "requestResource": gvr,
-        "name": meta.get("name") or "", "namespace": req.namespace, "operation": attrs.operation,
+        "name": attrs.name if attrs.operation == "CONNECT" else meta.get("name") or "",
+        "namespace": req.namespace, "operation": attrs.operation,
         "userInfo": {"username": attrs.user, "groups": list(attrs.groups)},
         "object": obj if attrs.operation != "DELETE" else None,
         "oldObject": attrs.old, "dryRun": attrs.dry_run,
