@@ -4,6 +4,11 @@ the real kubectl, and the official Python client.
 The server is shared by every test in a module (starting one costs seconds),
 so tests use names of their own and never assume an empty namespace.  The
 fixtures are opt-in: other e2e folders (tests/e2e/runtime) are unaffected.
+
+``shared_node`` is the one real-kubelet cluster that several folders borrow in
+turn (``tests.e2e.shared_node``).  The hooks below run those folders back to
+back and close the cluster as soon as the next test is in a folder that does
+not use it, so it never idles under the rest of the session.
 """
 
 from __future__ import annotations
@@ -15,6 +20,10 @@ from collections.abc import Iterator
 import pytest
 
 from pyk8s.testing.cluster import ServerProcess, server_binary
+from tests.e2e.shared_node import FIXTURE, SharedNode
+
+_SHARED = SharedNode()
+_USERS: set[pytest.Package] = set()  # the folders (packages) whose tests use it, found at collection
 
 
 def _server_command_exists() -> bool:
@@ -54,3 +63,47 @@ def etcd_server(server_available: None) -> Iterator[ServerProcess]:
         yield srv
     finally:
         srv.close()
+
+
+@pytest.fixture(scope="session")
+def shared_node() -> Iterator[SharedNode]:
+    """The shared real-kubelet cluster, started by its first ``acquire()`` (see ``tests.e2e.shared_node``)."""
+    try:
+        yield _SHARED
+    finally:
+        _SHARED.close()
+
+
+def _package(item: pytest.Item) -> pytest.Package | None:
+    return item.getparent(pytest.Package)
+
+
+def _shared_packages(items: list[pytest.Item]) -> set[pytest.Package]:
+    found = {_package(item) for item in items if FIXTURE in getattr(item, "fixturenames", ())}
+    return {package for package in found if package is not None}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the folders that borrow the shared cluster one after another (each folder kept whole and in order),
+    starting where the first of them was: one start of the cluster instead of one per stretch of users."""
+    users = _shared_packages(items)
+    _USERS.clear()
+    _USERS.update(users)
+    first = next((i for i, item in enumerate(items) if _package(item) in users), None)
+    if first is None:
+        return
+    block = [item for item in items[first:] if _package(item) in users]
+    rest = [item for item in items[first:] if _package(item) not in users]
+    items[first:] = block + rest
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):  # type: ignore[no-untyped-def]
+    try:
+        return (yield)
+    finally:
+        # After this item's own teardown (its folder's fixtures, which release the cluster, included).
+        if _SHARED.running and (nextitem is None or _package(nextitem) not in _USERS):
+            _SHARED.close()
+

@@ -101,7 +101,7 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cluster() -> Iterator[Cluster]:
     missing = _missing()
     if missing and os.environ.get("PYK8S_NO_CONTAINERD") == "1":

@@ -9,7 +9,7 @@ import pytest
 from pyk8s.testing.cluster import ServerProcess
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def crd_server(server_available: None) -> Iterator[ServerProcess]:
     with ServerProcess() as srv:
         yield srv

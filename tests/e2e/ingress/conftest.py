@@ -1,12 +1,15 @@
 """One cluster for the Ingress and LoadBalancer tests, every packet inside a node namespace.
 
-A session fixture (starting it costs most of a minute): a ``NodeNetns``
-plays the node's host; ``pyk8s server`` (controller manager with the
-service-lb-controller, scheduler; no embedded kubelet or ingress) listens on
-the machine's end of its veth; ``pyk8s kubelet`` and ``pyk8s ingress`` run
-inside the namespace, so the pods, their bridge and nginx live there (nginx
-reaches the pod IPs directly) and vanish with it.  The tests reach nginx
-from the machine at the node's address on the veth.
+The server and kubelet are the cluster the kubelet, services and dns
+folders borrow too (``tests.e2e.shared_node``; starting it costs most of a
+minute): a ``NodeNetns`` plays the node's host; ``pyk8s server`` (controller
+manager with the service-lb-controller, scheduler; no embedded kubelet or
+ingress) listens on the machine's end of its veth; ``pyk8s kubelet`` and this
+folder's ``pyk8s ingress`` run inside the namespace, so the pods, their
+bridge and nginx live there (nginx reaches the pod IPs directly).  The tests
+reach nginx from the machine at the node's address on the veth.  At the
+folder's end the ingress (and proxy) are stopped by PID, the ingress's own
+LoadBalancer Service is deleted and what the tests left is removed.
 
 The service proxy, needed only for ``curl EXTERNAL-IP:PORT`` of a
 LoadBalancer Service, is started on first use by the ``proxy`` fixture.
@@ -23,13 +26,13 @@ from typing import Any
 
 import pytest
 
-from pyk8s.kubelet.images import build
 from pyk8s.testing.cluster import ServerProcess
 from pyk8s.testing.ingress import IngressProcess
 from pyk8s.testing.kubelet import KubeletProcess
 from pyk8s.testing.nodenet import NodeNetns
+from tests.e2e.shared_node import NODE, SharedNode
 
-NODE = "node-1"
+INGRESS_SERVICE = "pyk8s-ingress"  # the controller's own LoadBalancer Service, in kube-system
 NS = "ing-e2e"
 BUSYBOX = "busybox:1.36"
 
@@ -79,23 +82,17 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def cluster() -> Iterator[Cluster]:
+@pytest.fixture(scope="package")
+def cluster(shared_node: SharedNode) -> Iterator[Cluster]:
     missing = _missing()
     if missing and os.environ.get("PYK8S_NO_CONTAINERD") == "1":
         pytest.skip(f"ingress e2e: {missing} (PYK8S_NO_CONTAINERD=1)")
     assert missing is None, f"ingress e2e tests need root, containerd and nginx: {missing}"
-    build.build(build.DEFAULT_OUT)
-    netns = NodeNetns().create()
-    server: ServerProcess | None = None
-    kubelet: KubeletProcess | None = None
+    server, kubelet, netns = shared_node.acquire()
     ingress: IngressProcess | None = None
     c: Cluster | None = None
     try:
-        server = ServerProcess(control_plane=True, bind_address=netns.host_ip).start()
-        kubelet = KubeletProcess(server, netns, node_name=NODE).start()
         ingress = IngressProcess(server, netns, node_name=NODE).start()
-        kubelet.wait_ready()
         ingress.wait_ready()
         c = Cluster(server, kubelet, netns, ingress)
         c.kubectl("create", "namespace", NS)
@@ -110,15 +107,17 @@ def cluster() -> Iterator[Cluster]:
                     item.close()
             if ingress is not None:
                 ingress.close()
-            if kubelet is not None:
-                kubelet.close()
         finally:
-            if server is not None:
-                server.close()
-            netns.delete()
+            try:
+                # The controller's own LoadBalancer Service holds 80/443 on the node's address: a later
+                # folder's LoadBalancer on port 80 would be refused.
+                server.kubectl("-n", "kube-system", "delete", "service", INGRESS_SERVICE, "--ignore-not-found",
+                               "--timeout=60s", check=False, timeout=90)
+            finally:
+                shared_node.release()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def proxy(cluster: Cluster) -> Any:
     """The service proxy in the node namespace (pyk8s proxy, nftables mode), for LoadBalancer traffic."""
     from pyk8s.testing.proxy import ProxyProcess

@@ -1,14 +1,18 @@
 """A one-node cluster with a real kubelet: the control plane, and the kubelet in a node namespace.
 
-One cluster serves every test in this folder (a session fixture: starting
-it costs most of a minute), so tests use pod names of their own.  It creates a network namespace that plays the node's host
-(``pyk8s.testing.nodenet``: a veth to the machine, no default route), runs
+One cluster serves every test in this folder (starting it costs most of a
+minute), so tests use pod names of their own.  It is the cluster the
+services, dns and ingress folders borrow too, one folder at a time
+(``tests.e2e.shared_node``): a network namespace that plays the node's host
+(``pyk8s.testing.nodenet``: a veth to the machine, no default route),
 ``pyk8s server`` (with its controller manager and scheduler) bound to the
 machine's end of that link, and ``pyk8s kubelet`` inside the namespace, so
 the kubelet's containerd, the pods and their bridge never touch the
-machine's own network.  Teardown stops the kubelet, resets the node (every
-sandbox removed, containerd stopped by PID, mounts and bridge gone), stops
-the server and deletes the namespace.
+machine's own network.  At the end of the folder what its tests left is
+removed (namespaces, workloads in ``default``, static pods); when no later
+folder needs the cluster, the kubelet is stopped, the node reset (every
+sandbox removed, containerd stopped by PID, mounts and bridge gone), the
+server stopped and the namespace deleted.
 
 These tests need root and containerd: CI has both.  Where they are missing
 the tests fail rather than skip, unless PYK8S_NO_CONTAINERD=1 says that is
@@ -24,12 +28,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from pyk8s.kubelet.images import build
 from pyk8s.testing.cluster import ServerProcess
 from pyk8s.testing.kubelet import KubeletProcess
 from pyk8s.testing.nodenet import NodeNetns
+from tests.e2e.shared_node import NODE, SharedNode
 
-NODE = "node-1"
+__all__ = ["NODE", "Cluster"]
 
 
 @dataclass
@@ -51,27 +55,14 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def cluster() -> Iterator[Cluster]:
+@pytest.fixture(scope="package")
+def cluster(shared_node: SharedNode) -> Iterator[Cluster]:
     missing = _missing()
     if missing and os.environ.get("PYK8S_NO_CONTAINERD") == "1":
         pytest.skip(f"kubelet e2e: {missing} (PYK8S_NO_CONTAINERD=1)")
     assert missing is None, f"kubelet e2e tests need root and containerd: {missing}"
-    # Built (or found current) here, with the machine's network: the node's namespace has none.
-    build.build(build.DEFAULT_OUT)
-    netns = NodeNetns().create()
-    server: ServerProcess | None = None
-    kubelet: KubeletProcess | None = None
+    server, kubelet, netns = shared_node.acquire()
     try:
-        server = ServerProcess(control_plane=True, bind_address=netns.host_ip).start()
-        kubelet = KubeletProcess(server, netns, node_name=NODE).start()
-        kubelet.wait_ready()
         yield Cluster(server, kubelet, netns)
     finally:
-        try:
-            if kubelet is not None:
-                kubelet.close()
-        finally:
-            if server is not None:
-                server.close()
-            netns.delete()
+        shared_node.release()

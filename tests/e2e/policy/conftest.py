@@ -13,7 +13,7 @@ from pyk8s.testing.cluster import ServerProcess
 from tests.e2e.helpers import wait_until
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def policy_cluster(server_available: None) -> Iterator[ServerProcess]:
     with ServerProcess(control_plane=True, extra_args=["--simulate-nodes", "2"]) as srv:
         wait_until(lambda: len(json.loads(srv.kubectl("get", "nodes", "-o", "json").stdout)["items"]) == 2,

@@ -95,7 +95,7 @@ def _remove_empty_cgroups(namespace_dir: str = "k8s.io") -> None:
                 pass
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def node(tmp_path_factory: pytest.TempPathFactory, image_archives: dict[str, pathlib.Path]) -> Iterator[Node]:
     reason = _skip_reason()
     if reason:

@@ -1,10 +1,13 @@
 """One cluster for the Service tests: server, kubelet and service proxy, every packet inside a node namespace.
 
-A session fixture (starting it costs most of a minute): a ``NodeNetns``
-plays the node's host; ``pyk8s server`` (controller manager and scheduler,
-no embedded kubelet or proxy) listens on the machine's end of its veth; ``pyk8s
-kubelet`` and ``pyk8s proxy`` run inside the namespace, so the pods, their
-bridge and every proxy rule live there and vanish with it.
+The cluster is the one the kubelet, dns and ingress folders borrow too
+(``tests.e2e.shared_node``; starting it costs most of a minute): a
+``NodeNetns`` plays the node's host; ``pyk8s server`` (controller manager and
+scheduler, no embedded kubelet or proxy) listens on the machine's end of its
+veth; ``pyk8s kubelet`` runs inside the namespace, and so does this folder's
+``pyk8s proxy``, so the pods, their bridge and every proxy rule live there.
+At the folder's end the proxy is stopped and cleans up its rules, and what
+the tests left in the cluster is removed.
 
 ``proxy`` is parametrized over both modes with module scope: pytest runs a
 module's tests once per mode, and switching modes stops the proxy and runs
@@ -20,13 +23,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from pyk8s.kubelet.images import build
 from pyk8s.testing.cluster import ServerProcess
 from pyk8s.testing.kubelet import KubeletProcess
 from pyk8s.testing.nodenet import NodeNetns
 from pyk8s.testing.proxy import ProxyProcess
+from tests.e2e.shared_node import NODE, SharedNode
 
-NODE = "node-1"
 MODES = ("nftables", "iptables")
 
 
@@ -64,35 +66,21 @@ def _missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def cluster() -> Iterator[Cluster]:
+@pytest.fixture(scope="package")
+def cluster(shared_node: SharedNode) -> Iterator[Cluster]:
     missing = _missing()
     if missing and os.environ.get("PYK8S_NO_CONTAINERD") == "1":
         pytest.skip(f"services e2e: {missing} (PYK8S_NO_CONTAINERD=1)")
     assert missing is None, f"services e2e tests need root, containerd, nftables, iptables and conntrack: {missing}"
-    build.build(build.DEFAULT_OUT)
-    netns = NodeNetns().create()
-    server: ServerProcess | None = None
-    kubelet: KubeletProcess | None = None
-    c: Cluster | None = None
+    server, kubelet, netns = shared_node.acquire()
+    c = Cluster(server, kubelet, netns)
     try:
-        server = ServerProcess(control_plane=True, bind_address=netns.host_ip).start()
-        kubelet = KubeletProcess(server, netns, node_name=NODE).start()
-        kubelet.wait_ready()
-        c = Cluster(server, kubelet, netns)
         yield c
     finally:
         try:
-            if c is not None:
-                c.stop_proxy()
+            c.stop_proxy()
         finally:
-            try:
-                if kubelet is not None:
-                    kubelet.close()
-            finally:
-                if server is not None:
-                    server.close()
-                netns.delete()
+            shared_node.release()
 
 
 @pytest.fixture(scope="module", params=MODES)

@@ -50,13 +50,13 @@ class HelperProcess:
         self.proc = None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def webhook_cluster(server_available: None) -> Iterator[ServerProcess]:
     with ServerProcess() as srv:
         yield srv
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def webhook_process() -> Iterator[HelperProcess]:
     with tempfile.TemporaryDirectory(prefix="pyk8s-webhook-") as d:
         proc = HelperProcess(None, Path(d), "pyk8s.testing.webhookserver", ("webhook.wh-e2e.svc",))
@@ -66,7 +66,7 @@ def webhook_process() -> Iterator[HelperProcess]:
             proc.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def aggregated_process(webhook_cluster: ServerProcess) -> Iterator[HelperProcess]:
     front_proxy_ca = Path(webhook_cluster.data_dir) / "pki" / "front-proxy-ca.crt"
     wait_until(front_proxy_ca.exists, timeout=30, what="the front-proxy CA")
