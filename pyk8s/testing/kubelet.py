@@ -59,7 +59,7 @@ class KubeletProcess:
                                      start_new_session=True)
         return self
 
-    def wait_ready(self, timeout: float = 90.0) -> None:
+    def wait_ready(self, timeout: float = 180.0) -> None:
         """Until the Node reports Ready (registration, then the pod CIDR written as the CNI config)."""
         deadline = time.monotonic() + timeout
         jsonpath = '{.status.conditions[?(@.type=="Ready")].status}'

@@ -35,7 +35,7 @@ from pyk8s.testing.nodenet import NodeNetns
 
 NODE = "node-1"
 FIXTURE = "shared_node"  # the session fixture every user of the cluster requests
-EMPTY_TIMEOUT = 240.0
+EMPTY_TIMEOUT = 150.0  # with the close that may follow, inside the 300 s pytest-timeout of one test
 # What a folder may leave in ``default`` (its own namespaces go as a whole).
 DEFAULT_KINDS = ("pods", "deployments.apps", "replicasets.apps", "statefulsets.apps", "daemonsets.apps",
                  "jobs.batch", "cronjobs.batch", "services")
