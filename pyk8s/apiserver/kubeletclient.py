@@ -6,6 +6,9 @@ A node's kubelet is at its ``InternalIP`` (then ``Hostname``, then
 its kubelet-client certificate; like kube-apiserver without
 ``--kubelet-certificate-authority`` it does not verify the kubelet's
 self-signed serving certificate.
+
+``cluster`` is the other way out of the API server, to pod IPs (``egress``):
+the proxy subresources of pods and Services use it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 import aiohttp
 
+from pyk8s.apiserver.egress import ClusterEgress
 from pyk8s.machinery.errors import StatusError
 from pyk8s.util.pki import KeyPair
 
@@ -45,11 +49,15 @@ class KubeletClient:
         ctx.load_cert_chain(str(client_cert.cert_path), str(client_cert.key_path))
         self._ssl = ctx
         self._session: aiohttp.ClientSession | None = None
+        self.cluster = ClusterEgress()
+
+    def dial_url(self, url: str) -> str:
+        return url
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(ssl=self._ssl, limit=0)
-            self._session = aiohttp.ClientSession(connector=connector,
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False,
                                                   timeout=aiohttp.ClientTimeout(total=None, sock_connect=10))
         return self._session
 
@@ -62,3 +70,4 @@ class KubeletClient:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+        await self.cluster.close()

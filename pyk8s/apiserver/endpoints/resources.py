@@ -99,6 +99,8 @@ class ResourceHandler:
 
     async def handle(self, request: web.Request, rp: ResourcePath) -> web.StreamResponse:
         rt = self.resolve(rp, request.path)
+        if rp.subresource == "proxy" and rp.name:  # every method goes to the backend (HEAD, OPTIONS too)
+            return await subresources.handle(self, request, rp, rt)
         verb = _VERBS.get((request.method, bool(rp.name)))
         if verb is None:
             raise method_not_allowed()

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from pyk8s.api.core_v1.helpers import satokens
-from pyk8s.apiserver.endpoints import negotiation, params, podlogs, podstreams
+from pyk8s.apiserver.endpoints import negotiation, params, podlogs, podstreams, proxyforward
 from pyk8s.apiserver.endpoints.objects import check_type
 from pyk8s.apiserver.endpoints.paths import ResourcePath
 from pyk8s.apiserver.endpoints.responses import is_pretty, json_response
@@ -80,6 +80,8 @@ async def handle(handler: ResourceHandler, request: web.Request, rp: ResourcePat
         if request.method not in ("GET", "POST"):
             raise method_not_allowed()
         return await pod_stream(handler, request, rp, rt)
+    if sub == "proxy":
+        return await proxy(handler, request, rp, rt)
     if sub in STREAMING:
         return await streaming_unavailable(handler, rp, rt)
     if sub == "scale":
@@ -390,6 +392,17 @@ async def pod_stream(handler: ResourceHandler, request: web.Request, rp: Resourc
     assert handler.kubelets is not None
     pod, node = await _pod_and_node(handler, rp, rt)
     return await podstreams.serve(request, pod, node, rp.subresource, handler.kubelets)
+
+
+async def proxy(handler: ResourceHandler, request: web.Request, rp: ResourcePath,
+                rt: ResourceType) -> web.StreamResponse:
+    """pods, services and nodes ``/proxy``: the registry finds the location, ``proxyforward`` passes the request on."""
+    impl = _registry_impl(handler, rt, "proxy")
+    if impl is None or handler.kubelets is None:
+        return await streaming_unavailable(handler, rp, rt)
+    location = await impl.location(rp.namespace, rp.name)
+    transport = handler.kubelets if location.kubelet else handler.kubelets.cluster
+    return await proxyforward.forward(request, location, rp.name, transport)
 
 
 async def streaming_unavailable(handler: ResourceHandler, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:

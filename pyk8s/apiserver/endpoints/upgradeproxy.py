@@ -24,11 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import urllib.parse
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from pyk8s.apiserver.kubeletclient import KubeletClient
 from pyk8s.machinery.errors import StatusError
 
 FORWARDED = ("Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Protocol",
@@ -76,13 +75,20 @@ class _ClientBytes:
         self.kubelet.close()
 
 
-async def proxy(request: web.Request, kubelets: KubeletClient, url: str) -> web.StreamResponse:
+class Dialer(Protocol):
+    async def open_connection(self, url: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]: ...
+
+
+async def proxy(request: web.Request, kubelets: Dialer, url: str,
+                headers: list[tuple[str, str]] | None = None) -> web.StreamResponse:
+    """Relay the upgrade request to ``url``: with the upgrade headers only (the kubelet's streams), or with
+    ``headers`` (the proxy subresources pass on every end-to-end header)."""
     try:
         reader, writer = await kubelets.open_connection(url)
     except (OSError, TimeoutError) as exc:
         raise StatusError(500, "InternalError", f"error dialing backend: {exc}") from exc
     try:
-        writer.write(_request_head(request, url))
+        writer.write(_request_head(request, url, headers))
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
         status, reason, headers = _parse_head(head)
         if status != 101:
@@ -96,11 +102,15 @@ async def proxy(request: web.Request, kubelets: KubeletClient, url: str) -> web.
     return await _splice(request, reader, writer, reason, headers)
 
 
-def _request_head(request: web.Request, url: str) -> bytes:
+def _request_head(request: web.Request, url: str, headers: list[tuple[str, str]] | None) -> bytes:
     parts = urllib.parse.urlsplit(url)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
-    lines = [f"{request.method} {target} HTTP/1.1", f"Host: {parts.netloc}"]
-    lines += [f"{name}: {value}" for name in FORWARDED for value in request.headers.getall(name, [])]
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    lines = [f"{request.method} {target} HTTP/1.1"]
+    if headers is None:
+        lines.append(f"Host: {parts.netloc}")
+        lines += [f"{name}: {value}" for name in FORWARDED for value in request.headers.getall(name, [])]
+    else:
+        lines += [f"{name}: {value}" for name, value in headers]
     if request.method != "GET":
         lines.append("Content-Length: 0")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

@@ -12,6 +12,7 @@ from pyk8s.apiserver.registry.certificates.csr import CertificateSigningRequestS
 from pyk8s.apiserver.registry.core.componentstatus import ComponentStatusStore
 from pyk8s.apiserver.registry.core.namespace import NamespaceStore
 from pyk8s.apiserver.registry.core.pod import PodBinding, PodStore
+from pyk8s.apiserver.registry.core.proxylocation import NodeProxy, PodProxy, ServiceProxy
 from pyk8s.apiserver.registry.core.service import ServiceStore
 from pyk8s.apiserver.registry.generic import GenericStore
 from pyk8s.apiserver.registry.rbac import BindingStore, RoleStore
@@ -35,7 +36,9 @@ SPECIAL: dict[tuple[str, str], type[GenericStore]] = {
 
 #: (group, plural) -> subresource -> factory taking the main store
 SUBRESOURCES: dict[tuple[str, str], dict[str, Callable[[Any], Any]]] = {
-    ("", "pods"): {"binding": PodBinding},
+    ("", "pods"): {"binding": PodBinding, "proxy": PodProxy},
+    ("", "services"): {"proxy": ServiceProxy},
+    ("", "nodes"): {"proxy": NodeProxy},
 }
 
 
