@@ -14,6 +14,14 @@ ours unchanged:
 * ``etcd_request_duration_seconds{operation,type}`` and ``etcd_requests_total{operation,type}``: every
   storage call, whatever the driver (SQLite or etcd); ``type`` is the resource as above, because our
   storage keys carry no Go type name.
+* ``apiserver_current_inflight_requests{request_kind}``: the most requests in flight at once, ``readOnly``
+  (GET and LIST) and ``mutating`` (the rest) apart, long-running ones excluded as upstream's in-flight
+  limit excludes them, over the current and the previous second (upstream keeps the maximum of the last
+  second: the same figure read at any moment rather than at its one-second ticks)
+* ``apiserver_watch_events_total{group,version,kind}``: events written to watch clients (bookmarks
+  included), counted per write, ``kind`` the watched resource's kind as upstream's (v1.32) labels name it
+
+A watch that the client ends is counted with the code it was answered with (200), not as a failure.
 
 The exposition is prometheus-client's, from a registry of our own (several servers may share a
 process in tests).  ``request_labels`` is what the request filter (``filters/requestmetrics.py``)
@@ -26,6 +34,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
@@ -46,6 +55,9 @@ _TRUE = frozenset({"true", "1", "t", "True", "TRUE"})
 _NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
 _STREAMING = frozenset({"exec", "attach", "portforward", "proxy", "log"})
 STORAGE_COUNT_INTERVAL = 1.0
+# Upstream's non-mutating verbs are get, list and watch; watches are long-running and not counted.
+READ_ONLY_VERBS = frozenset({"GET", "LIST"})
+READ_ONLY, MUTATING = "readOnly", "mutating"
 
 
 def request_labels(method: str, path: str, query: Mapping[str, str],
@@ -118,6 +130,12 @@ class APIServerMetrics:
                                          buckets=LATENCY_BUCKETS, registry=r)
         self.storage_requests = Counter("etcd_requests_total", "Etcd request counts for each operation and object "
                                         "type.", ("operation", "type"), registry=r)
+        self.current_inflight = Gauge("apiserver_current_inflight_requests", "Maximal number of currently used "
+                                      "inflight request limit of this apiserver per request kind in last second.",
+                                      ("request_kind",), registry=r)
+        self.inflight = InflightWatermark()
+        self.watch_events = Counter("apiserver_watch_events_total", "Number of events sent in watch clients",
+                                    ("group", "version", "kind"), registry=r)
         self._counted_at = 0.0
         self._source: Registry | None = None
 
@@ -150,7 +168,79 @@ class APIServerMetrics:
             self.storage_objects.labels(resource_of_key(prefix)).set(count)
 
     def exposition(self) -> tuple[bytes, str]:
+        for kind in (READ_ONLY, MUTATING):
+            self.current_inflight.labels(kind).set(self.inflight.watermark(kind))
         return generate_latest(self.registry), CONTENT_TYPE_PLAIN_0_0_4  # what kube-apiserver answers
+
+    def watch_tally(self, group: str, version: str) -> WatchEventTally:
+        return WatchEventTally(self.watch_events, group, version)
+
+
+# Where the request-metrics filter leaves this server's metrics for a watch handler (``WatchEventTally``).
+METRICS_KEY = web.RequestKey("pyk8s.apiserver.metrics", APIServerMetrics)
+
+
+class InflightWatermark:
+    """Requests in flight per kind, and the most there were at once in the current and the previous second
+    (the clock: the request filter's ``time.perf_counter()``, whole seconds)."""
+
+    __slots__ = ("current", "high", "previous", "second")
+
+    def __init__(self) -> None:
+        self.current = {READ_ONLY: 0, MUTATING: 0}
+        self.high = {READ_ONLY: 0, MUTATING: 0}
+        self.previous = {READ_ONLY: 0, MUTATING: 0}
+        self.second = 0
+
+    def _roll(self, now: float) -> None:
+        second = int(now)
+        if second != self.second:
+            self.previous = self.high if second == self.second + 1 else dict(self.current)
+            self.high = dict(self.current)
+            self.second = second
+
+    def started(self, kind: str, now: float) -> None:
+        self._roll(now)
+        used = self.current[kind] = self.current[kind] + 1
+        if used > self.high[kind]:
+            self.high[kind] = used
+
+    def ended(self, kind: str) -> None:
+        self.current[kind] -= 1
+
+    def watermark(self, kind: str, now: float | None = None) -> int:
+        self._roll(time.perf_counter() if now is None else now)
+        return max(self.high[kind], self.previous[kind], self.current[kind])
+
+
+class WatchEventTally:
+    """One watch's share of ``apiserver_watch_events_total``: the watch handler adds what it writes; the
+    kind is taken from the first object it sees (the watched resource's; a Status error has none)."""
+
+    __slots__ = ("family", "group", "version", "child")
+
+    def __init__(self, family: Counter, group: str, version: str) -> None:
+        self.family = family
+        self.group = group
+        self.version = version
+        self.child: Any = None
+
+    def note(self, obj: dict[str, Any]) -> None:
+        if self.child is None:
+            kind = obj.get("kind")
+            if isinstance(kind, str) and kind and kind != "Status":
+                self.child = self.family.labels(self.group, self.version, kind)
+
+    def add(self, events: int) -> None:
+        if self.child is not None and events:
+            self.child.inc(events)
+
+
+def sent_code(request: Any) -> str:
+    """The code a request cut short was answered with: 200 once a stream (a watch) sent its headers (the
+    client went away), else 500."""
+    writer = getattr(request, "writer", None)
+    return "200" if getattr(writer, "output_size", 0) else "500"
 
 
 class InstrumentedStorage:
@@ -214,3 +304,12 @@ class InstrumentedStorage:
     def watch(self, prefix: str, *, after_revision: int) -> AsyncIterator[Event]:
         self._requests.labels("watch", resource_of_key(prefix)).inc()
         return self.inner.watch(prefix, after_revision=after_revision)
+
+
+def watch_tally_for(request: Any) -> WatchEventTally | None:
+    """The event tally of a watch request the request-metrics filter saw (None without metrics)."""
+    metrics = request.get(METRICS_KEY)
+    if metrics is None:
+        return None
+    labels, _ = request_labels("GET", request.path, request.query)
+    return metrics.watch_tally(labels[2], labels[3])

@@ -47,6 +47,7 @@ import orjson
 from aiohttp import web
 
 from pyk8s.apiserver.endpoints import tables
+from pyk8s.apiserver.metrics import WatchEventTally, watch_tally_for
 from pyk8s.apiserver.registry.rest import WatchEvent
 from pyk8s.apiserver.watchcache import direct_sink
 from pyk8s.machinery.errors import StatusError, internal
@@ -146,13 +147,15 @@ def _batch() -> _Batch:
 class DirectWriter:
     """The watch cache's way onto one JSON watch's connection (see the module docstring)."""
 
-    __slots__ = ("transport", "open", "pending", "batch")
+    __slots__ = ("transport", "open", "pending", "batch", "tally")
 
-    def __init__(self, transport: asyncio.Transport | None, batch: _Batch) -> None:
+    def __init__(self, transport: asyncio.Transport | None, batch: _Batch,
+                 tally: WatchEventTally | None = None) -> None:
         self.transport = transport
         self.open = False  # True between the headers and the end of the stream
         self.pending: list[bytes] = []
         self.batch = batch
+        self.tally = tally  # apiserver_watch_events_total
 
     def write_event(self, kind: str, obj: dict[str, Any], encoded: dict[str, bytes] | None) -> bool:
         t = self.transport
@@ -161,6 +164,8 @@ class DirectWriter:
         if not self.pending:
             self.batch.add(self)
         self.pending.append(_shared_chunk(kind, obj, encoded))
+        if self.tally is not None and self.tally.child is None:
+            self.tally.note(obj)
         return True
 
     def flush(self) -> None:
@@ -168,6 +173,8 @@ class DirectWriter:
         if not pending:
             return
         data = pending[0] if len(pending) == 1 else b"".join(pending)
+        if self.tally is not None:
+            self.tally.add(len(pending))
         pending.clear()
         t = self.transport
         if t is not None and not t.is_closing():
@@ -176,7 +183,8 @@ class DirectWriter:
 
 async def serve_watch(request: web.Request, events: AsyncIterator[WatchEvent], *, duration: float,
                       content_type: str, table: TableEncoder | None = None) -> web.StreamResponse:
-    direct = DirectWriter(request.transport, _batch()) if table is None and request.version >= (1, 1) else None
+    tally = watch_tally_for(request)
+    direct = DirectWriter(request.transport, _batch(), tally) if table is None and request.version >= (1, 1) else None
     token = direct_sink.set(direct)  # the store's iteration (in this task and in ``first``) sees it
     first: asyncio.Task[WatchEvent] = asyncio.ensure_future(events.__anext__())
     try:
@@ -192,7 +200,7 @@ async def serve_watch(request: web.Request, events: AsyncIterator[WatchEvent], *
             direct.open = True
         with contextlib.suppress(TimeoutError, ConnectionResetError):
             async with asyncio.timeout(duration):
-                await _pump(resp, events, first, table, direct)
+                await _pump(resp, events, first, table, direct, tally)
         if direct is not None:
             direct.open = False
             direct.flush()
@@ -211,36 +219,42 @@ async def serve_watch(request: web.Request, events: AsyncIterator[WatchEvent], *
 
 
 async def _pump(resp: web.StreamResponse, events: AsyncIterator[WatchEvent], first: asyncio.Task[WatchEvent],
-                table: TableEncoder | None, direct: DirectWriter | None = None) -> None:
+                table: TableEncoder | None, direct: DirectWriter | None = None,
+                tally: WatchEventTally | None = None) -> None:
     pending: asyncio.Future[WatchEvent] | None = first
     batch: list[bytes] = []  # lines of events that came together, written (one TLS record) together
     while True:
         try:
             ev = await pending if pending is not None else await events.__anext__()
         except StopAsyncIteration:
-            await _flush(resp, batch, direct)
+            await _flush(resp, batch, direct, tally)
             return
         except StatusError as err:
             batch.append(_line("ERROR", err.to_status()))
-            await _flush(resp, batch, direct)
+            await _flush(resp, batch, direct, tally)
             return
         except (asyncio.CancelledError, ConnectionResetError):
             raise
         except Exception:
             log.exception("watch failed")
             batch.append(_line("ERROR", internal("the watch ended with an internal error").to_status()))
-            await _flush(resp, batch, direct)
+            await _flush(resp, batch, direct, tally)
             return
         pending = None
         batch.append(_line(ev.type, table.encode(ev)) if table is not None else _json_line(ev))
+        if tally is not None and tally.child is None:
+            tally.note(ev.object)
         if not ev.more:
-            await _flush(resp, batch, direct)
+            await _flush(resp, batch, direct, tally)
 
 
-async def _flush(resp: web.StreamResponse, batch: list[bytes], direct: DirectWriter | None = None) -> None:
+async def _flush(resp: web.StreamResponse, batch: list[bytes], direct: DirectWriter | None = None,
+                 tally: WatchEventTally | None = None) -> None:
     if direct is not None:
         direct.flush()  # lines the cache gave the writer go first: they are older
     if batch:
         data = batch[0] if len(batch) == 1 else b"".join(batch)
+        if tally is not None:
+            tally.add(len(batch))
         batch.clear()
         await resp.write(data)

@@ -15,13 +15,21 @@ from typing import Any
 
 from aiohttp import web
 
-from pyk8s.apiserver.metrics import APIServerMetrics, request_labels
+from pyk8s.apiserver.metrics import (
+    METRICS_KEY,
+    MUTATING,
+    READ_ONLY,
+    READ_ONLY_VERBS,
+    APIServerMetrics,
+    request_labels,
+    sent_code,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def request_metrics_middleware(metrics: APIServerMetrics) -> Callable[..., Awaitable[web.StreamResponse]]:
-    requests, latency, longrunning = metrics.requests, metrics.latency, metrics.longrunning
+    requests, latency, longrunning, inflight = metrics.requests, metrics.latency, metrics.longrunning, metrics.inflight
     # prometheus-client's ``labels()`` validates and locks on every call: the children are kept here
     # per label set instead (a few hundred label sets in a busy cluster).
     histograms: dict[tuple[str, ...], Any] = {}
@@ -42,12 +50,16 @@ def request_metrics_middleware(metrics: APIServerMetrics) -> Callable[..., Await
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         labels, long_running = request_labels(request.method, request.path, request.query,
                                               request.headers.get("Content-Type", ""))
-        gauge = None
+        gauge = kind = None
+        started = time.perf_counter()
         if long_running:
             gauge = longrunning.labels(labels[0], *labels[2:])
             gauge.inc()
-        started = time.perf_counter()
-        code = "500"  # what the client sees when the handler is cut short (a cancelled request)
+            request[METRICS_KEY] = metrics  # the watch handler counts its events
+        else:
+            kind = READ_ONLY if labels[0] in READ_ONLY_VERBS else MUTATING
+            inflight.started(kind, started)
+        code = ""
         try:
             response = await handler(request)
             code = str(response.status)
@@ -56,8 +68,11 @@ def request_metrics_middleware(metrics: APIServerMetrics) -> Callable[..., Await
             code = str(exc.status)
             raise
         finally:
-            observe(labels, code, time.perf_counter() - started)
+            # A handler cut short (the client went away): what it had answered, if anything.
+            observe(labels, code or sent_code(request), time.perf_counter() - started)
             if gauge is not None:
                 gauge.dec()
+            if kind is not None:
+                inflight.ended(kind)
 
     return middleware
