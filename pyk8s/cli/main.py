@@ -16,13 +16,16 @@ import sys
 import pyk8s.cli
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyk8s", description="Kubernetes, implemented in Python.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(pyk8s.cli.__path__), key=lambda m: m.name):
-        if info.name == "main":
-            continue
-        module = importlib.import_module(f"pyk8s.cli.{info.name}")
+    names = sorted(m.name for m in pkgutil.iter_modules(pyk8s.cli.__path__) if m.name != "main")
+    # A known command loads only its own module: the others' imports (the API server's for a kubelet) cost memory.
+    own = (command or "").replace("-", "_")
+    if own in names and hasattr(importlib.import_module(f"pyk8s.cli.{own}"), "register"):
+        names = [own]
+    for name in names:
+        module = importlib.import_module(f"pyk8s.cli.{name}")
         register = getattr(module, "register", None)
         if register is not None:
             register(sub)
@@ -30,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:
