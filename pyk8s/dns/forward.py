@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 from pathlib import Path
 
 import dns.asyncquery
@@ -29,7 +30,10 @@ import dns.message
 from pyk8s.dns.metrics import DNSMetrics
 
 log = logging.getLogger("pyk8s.dns.forward")
-DEFAULT_RESOLV_CONF = "/etc/resolv.conf"
+#: Where upstream servers come from (CoreDNS's ``forward . /etc/resolv.conf``). ``PYK8S_DNS_RESOLV_CONF``
+#: moves it, which also reaches the DNS server ``pyk8s server`` embeds: ``/dev/null`` turns forwarding off.
+RESOLV_CONF_ENV = "PYK8S_DNS_RESOLV_CONF"
+DEFAULT_RESOLV_CONF = os.environ.get(RESOLV_CONF_ENV) or "/etc/resolv.conf"
 #: systemd-resolved's list of the real upstream servers, behind its 127.0.0.53 stub (kubeadm points
 #: the kubelet's --resolv-conf here for the same reason, kubernetes/kubeadm#998).
 SYSTEMD_RESOLVED_CONF = "/run/systemd/resolve/resolv.conf"

@@ -27,10 +27,10 @@ Topology (every name carries a random tag, so clusters side by side never meet):
   registry on the node's own 127.0.0.1, and the NetworkPolicy agent;
 * each node runs the service proxy (``pyk8s proxy``, ``pyk8s.testing.proxy``)
   in its namespace, when this checkout has it;
-* the cluster DNS (``pyk8s dns --no-forward``, behind ``kube-dns`` at
-  10.96.0.10) runs on the machine, bound to its end of the bridge, as a
-  separate process: the server's embedded one would forward names outside
-  the cluster to the machine's resolvers, and no query may leave the machine;
+* the cluster DNS (behind ``kube-dns`` at 10.96.0.10) is the one ``pyk8s
+  server`` embeds, as ``scripts/up.sh`` gives it, bound to the server's end
+  of the bridge; ``PYK8S_DNS_RESOLV_CONF=/dev/null`` leaves it no upstream,
+  so it never forwards and no query leaves the machine;
 * certificates come from the server's admin kubeconfig (joining with
   bootstrap tokens is for later).
 
@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyk8s.kubelet.images import build
-from pyk8s.testing.cluster import ServerProcess, server_binary
+from pyk8s.testing.cluster import DISABLE_ENV, ServerProcess, server_binary
 from pyk8s.testing.kubelet import KubeletProcess
 from pyk8s.testing.nodenet import NodeNetns
 
@@ -194,10 +194,10 @@ class MultiNodeCluster:
             self.switch = SwitchNetns(self.tag, self.subnet).create()
             for i in range(1, self.nodes + 1):
                 self.netns.append(NodeOnSwitch(tag=f"{self.tag}{i}", switch=self.switch, index=i).create())
+            # The embedded DNS on (the node components stay off: the nodes run their own), with no upstream.
+            env = {DISABLE_ENV: "kubelet,ingress,proxy", "PYK8S_DNS_RESOLV_CONF": os.devnull} if self.dns else {}
             self.server = ServerProcess(control_plane=True, bind_address=self.switch.host_ip,
-                                        extra_args=self.server_args).start()
-            if self.dns:
-                self._start_dns()
+                                        extra_args=self.server_args, env=env).start()
             for i, ns in enumerate(self.netns, start=1):
                 self.kubelets.append(KubeletProcess(self.server, ns, node_name=self.node_name(i),
                                                     extra_args=self.kubelet_args).start())
@@ -208,19 +208,6 @@ class MultiNodeCluster:
             self.down()
             raise
         return self
-
-    @property
-    def dns_log(self) -> pathlib.Path:
-        assert self.server is not None
-        return pathlib.Path(self.server.root) / "dns.log"
-
-    def _start_dns(self) -> None:
-        assert self.server is not None and self.switch is not None
-        with open(self.dns_log, "ab") as log:
-            self.dns_proc = subprocess.Popen(
-                [server_binary(), "dns", "--kubeconfig", self.server.kubeconfig, "--bind-address",
-                 self.switch.host_ip, "--no-forward"], stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
     def _start_proxies(self) -> None:
         if not self.proxy_mode or not proxy_available():
