@@ -12,7 +12,7 @@ from pyk8s.testing.cluster import ServerProcess
 from tests.e2e.helm.chart import write_chart
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # ends with this folder: no idle control plane under later tests
 def helm_cluster(server_available: None) -> Iterator[ServerProcess]:
     with ServerProcess(control_plane=True, extra_args=["--simulate-nodes", "1"]) as srv:
         yield srv
