@@ -3,14 +3,17 @@
 ``compile_problem(expr)`` says why an expression does not compile ("" when it does), as validation
 reports it; ``Program(expr)`` compiles once and ``evaluate(variables)`` runs it over JSON-like values.
 Compiled programs are cached by text: admission evaluates the same few expressions on every request.
+celpy (with lark, pendulum and re2, ~16 MB) is imported on first use: every process that imports
+``pyk8s.api`` reaches this module, and most (a kubelet, a proxy) never evaluate CEL.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import celpy
+if TYPE_CHECKING:
+    import celpy
 
 
 class CELError(Exception):
@@ -19,6 +22,8 @@ class CELError(Exception):
 
 @lru_cache(maxsize=1)
 def _env() -> celpy.Environment:
+    import celpy
+
     return celpy.Environment()
 
 
@@ -42,6 +47,8 @@ def _compiled(expr: str) -> Any:
 
 def evaluate(expr: str, variables: dict[str, Any]) -> Any:
     """The expression's value over ``variables`` (JSON-like), as a plain Python value."""
+    import celpy
+
     prog = _compiled(expr)
     activation = {k: celpy.json_to_cel(v) for k, v in variables.items()}
     try:
