@@ -65,6 +65,7 @@ def pull_policy(container: Obj) -> str:
 class PullOutcome:
     image: str  # the reference handed to CreateContainer (with its default tag)
     events: list[Event] = field(default_factory=list)
+    status: ri.Image | None = None  # the runtime's ImageStatus of it (its user): not asked for twice
 
 
 class ImagePuller:
@@ -93,18 +94,18 @@ class ImagePuller:
         policy = pull_policy(container)
         if present is not None and policy != "Always":
             events.append(normal("Pulled", f'Container image "{requested}" already present on machine', field_path))
-            return PullOutcome(image, events)
+            return PullOutcome(image, events, present)
         if policy == "Never":
             msg = f'Container image "{requested}" is not present with pull policy of Never'
             raise _error(events, warning("ErrImageNeverPull", msg, field_path), Reason.IMAGE_NEVER_PULL, msg)
-        await self._pull(pod, image, requested, pull_secrets, field_path, events, sandbox_config)
-        return PullOutcome(image, events)
+        status = await self._pull(pod, image, requested, pull_secrets, field_path, events, sandbox_config)
+        return PullOutcome(image, events, status)
 
     def _now(self) -> float:
         return self.clock.monotonic()
 
     async def _pull(self, pod: Obj, image: str, requested: str, pull_secrets: list[Obj], field_path: str,
-                    events: list[Event], sandbox_config: ri.PodSandboxConfig | None) -> None:
+                    events: list[Event], sandbox_config: ri.PodSandboxConfig | None) -> ri.Image | None:
         # Events name the image as the container spec wrote it, as upstream's do; the pull uses the full name.
         key = f"{(pod.get('metadata') or {}).get('uid', '')}_{image}"
         last = self._last_failure.get(key)
@@ -129,6 +130,7 @@ class ImagePuller:
         events.append(normal("Pulled", f'Successfully pulled image "{requested}" in {took} ({took} including waiting). '
                                        f"Image size: {size} bytes.", field_path))
         self.backoff.gc(self._now())
+        return status
 
     async def _pull_with_credentials(self, image: str, keyring: Keyring,
                                      sandbox_config: ri.PodSandboxConfig | None) -> str:

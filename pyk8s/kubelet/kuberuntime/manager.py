@@ -36,7 +36,7 @@ from pyk8s.kubelet import backoff as backoff_mod
 from pyk8s.kubelet.kuberuntime import cgroups, containerconfig, hooks, hostsfile, logsymlinks, podactions, sandbox
 from pyk8s.kubelet.kuberuntime.environment import ConfigError, EnvContext
 from pyk8s.kubelet.kuberuntime.fieldpath import PodNetwork
-from pyk8s.kubelet.kuberuntime.images import ImagePuller, PullFailed
+from pyk8s.kubelet.kuberuntime.images import ImagePuller, PullFailed, PullOutcome
 from pyk8s.kubelet.kuberuntime.killing import Killer, field_path
 from pyk8s.kubelet.kuberuntime.podstatus import PodStatus, read_pod_status
 from pyk8s.kubelet.kuberuntime.results import Action, Event, Reason, StepError, SyncResult, normal, warning
@@ -321,7 +321,7 @@ class RuntimeManager:
         events.extend(pulled.events)
         previous = ctx.status.find(name)
         restart_count = previous.restart_count + 1 if previous is not None else self._restarts_from_logs(ctx, name)
-        config = await self._container_config(ctx, container, pulled.image, restart_count, path, events)
+        config = await self._container_config(ctx, container, pulled, restart_count, path, events)
         container_id = await self._create_and_start(ctx, config, path, events)
         await self._post_start(ctx, container, container_id, path, events)
 
@@ -332,12 +332,12 @@ class RuntimeManager:
         counts = [int(p.stem) for p in pathlib.Path(log_dir, name).glob("*.log") if p.stem.isdigit()]
         return max(counts) + 1 if counts else 0
 
-    async def _container_config(self, ctx: _PodContext, container: Obj, image: str, restart_count: int,
+    async def _container_config(self, ctx: _PodContext, container: Obj, pulled: PullOutcome, restart_count: int,
                                 path: str, events: list[Event]) -> ri.ContainerConfig:
         assert ctx.sandbox_plan is not None
-        status = await self.images.image_status(image)
+        status = pulled.status
         inputs = containerconfig.ContainerInputs(
-            pod=ctx.pod, container=container, restart_count=restart_count, image=image,
+            pod=ctx.pod, container=container, restart_count=restart_count, image=pulled.image,
             image_uid=status.uid if status is not None else None, image_user=status.username if status else "",
             volumes=ctx.volumes,
             env=EnvContext(self.sources, PodNetwork(list(ctx.ips), list(self.settings.node_ips)),

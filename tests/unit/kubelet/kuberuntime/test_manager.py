@@ -386,3 +386,11 @@ async def test_sandbox_failures_are_reported_as_upstream(manager: RuntimeManager
     assert (step.error, step.message) == ("CreatePodSandboxError", 'Failed to generate sandbox config for pod '
                                           '"web_default(uid-2)": pod Hostname "Not_A_Label" is not a valid DNS label')
     assert (await manager.sync_pod(make_pod())).ok  # the next sync retries
+
+
+async def test_a_container_start_asks_the_runtime_for_its_image_once(manager: RuntimeManager,
+                                                                      runtime: FakeRuntime) -> None:
+    """The puller's ImageStatus (present? which user?) feeds the container config: no second round trip."""
+    result = await manager.sync_pod(make_pod(containers=[ctr("app")]))
+    assert result.ok, result.steps
+    assert [c for c in runtime.calls if c[0] == "image_status"] == [("image_status", BUSYBOX)]
