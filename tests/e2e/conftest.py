@@ -100,10 +100,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):  # type: ignore[no-untyped-def]
+    last = nextitem is None or _package(nextitem) not in _USERS
+    _SHARED.last_user = last
     try:
         return (yield)
     finally:
         # After this item's own teardown (its folder's fixtures, which release the cluster, included).
-        if _SHARED.running and (nextitem is None or _package(nextitem) not in _USERS):
+        _SHARED.last_user = False
+        if last and _SHARED.running:
             _SHARED.close()
 

@@ -47,6 +47,8 @@ class SharedNode:
         self.kubelet: KubeletProcess | None = None
         self.netns: NodeNetns | None = None
         self._baseline: set[str] = set()
+        # Set by the conftest's teardown hook while the last folder that borrows the cluster ends.
+        self.last_user = False
 
     @property
     def running(self) -> bool:
@@ -62,6 +64,10 @@ class SharedNode:
 
     def release(self) -> None:
         if not self.running:
+            return
+        if self.last_user:
+            # No later folder borrows it: closing removes everything at once, emptying first would only wait.
+            self.close()
             return
         try:
             self._empty()
@@ -86,6 +92,7 @@ class SharedNode:
     # --- internals -----------------------------------------------------------
 
     def _start(self) -> None:
+        self.last_user = False
         # Built (or found current) here, with the machine's network: the node's namespace has none.
         build.build(build.DEFAULT_OUT)
         self.netns = NodeNetns().create()
