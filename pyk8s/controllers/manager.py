@@ -34,7 +34,7 @@ import importlib
 import logging
 import socket
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -146,7 +146,7 @@ class ControllerManager:
     def __init__(self, client: Client, *, controllers: Iterable[str] = ("*",), leader_elect: bool = False,
                  clock: Clock = REAL_CLOCK, options: dict[str, Any] | None = None,
                  lease_duration: float = 15.0, renew_deadline: float = 10.0, retry_period: float = 2.0,
-                 client_for: Callable[[str], Client] | None = None) -> None:
+                 client_for: Callable[[str], Awaitable[Client]] | None = None) -> None:
         self.client = client
         # Each controller's own client (upstream's --use-service-account-credentials); informers stay shared.
         self.client_for = client_for
@@ -174,8 +174,11 @@ class ControllerManager:
     async def _run_controllers(self) -> None:
         factory = SharedInformerFactory(self.client, clock=self.clock)
         ctx = ControllerContext(self.client, factory, self.clock, self.options)
-        own = {name: self.client_for(name) for name in self.names} if self.client_for else {}
+        own: dict[str, Client] = {}
         try:
+            if self.client_for is not None:
+                for name in self.names:
+                    own[name] = await self.client_for(name)
             self.running = {name: REGISTRY[name].resolve()(dataclasses.replace(ctx, client=own[name]) if own
                                                            else ctx) for name in self.names}
             log.info("starting controllers: %s", ", ".join(self.running))

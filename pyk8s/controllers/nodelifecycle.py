@@ -8,9 +8,16 @@ them change* on our monotonic clock.  A node not heard from for
 condition set to ``Unknown`` (reason ``NodeStatusUnknown``, "Kubelet stopped
 posting node status.") and its pods' Ready condition set to False.
 
-Taints follow the Ready condition: False -> ``node.kubernetes.io/not-ready``,
-Unknown -> ``node.kubernetes.io/unreachable``, each with NoSchedule and
-NoExecute (the latter carrying ``timeAdded``); a Ready node has neither.
+Taints follow the conditions, as upstream's two tainting passes: NoSchedule for
+Ready False -> ``node.kubernetes.io/not-ready``, Ready Unknown ->
+``node.kubernetes.io/unreachable``, MemoryPressure, DiskPressure, PIDPressure
+and NetworkUnavailable True -> ``node.kubernetes.io/memory-pressure``,
+``disk-pressure``, ``pid-pressure``, ``network-unavailable``, and
+``spec.unschedulable`` -> ``node.kubernetes.io/unschedulable``; NoExecute for
+the two Ready ones only.  A taint the controller adds carries ``timeAdded``;
+one no condition calls for any more is removed (so the ``not-ready`` taint the
+TaintNodesByCondition admission puts on every new Node goes once it is Ready),
+and taints of other keys or effects are left alone.
 
 Eviction (the NoExecute taint manager): a pod on a node with NoExecute taints
 is deleted once the shortest toleration it has for them runs out, counted
@@ -56,7 +63,17 @@ NODE_INDEX = "nodelifecycle-node"
 
 NOT_READY = "node.kubernetes.io/not-ready"
 UNREACHABLE = "node.kubernetes.io/unreachable"
+UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
 MANAGED_TAINTS = (NOT_READY, UNREACHABLE)
+#: condition type -> {status: NoSchedule taint key} (upstream's nodeConditionToTaintKeyStatusMap).
+CONDITION_TAINTS: dict[str, dict[str, str]] = {
+    "Ready": {"False": NOT_READY, "Unknown": UNREACHABLE},
+    "MemoryPressure": {"True": "node.kubernetes.io/memory-pressure"},
+    "DiskPressure": {"True": "node.kubernetes.io/disk-pressure"},
+    "NetworkUnavailable": {"True": "node.kubernetes.io/network-unavailable"},
+    "PIDPressure": {"True": "node.kubernetes.io/pid-pressure"},
+}
+NO_SCHEDULE_KEYS = frozenset({UNSCHEDULABLE, *(k for m in CONDITION_TAINTS.values() for k in m.values())})
 DEFAULT_GRACE = 40.0
 DEFAULT_TOLERATION = 300.0
 MONITOR_PERIOD = 5.0
@@ -72,19 +89,37 @@ def ready_status(node: Obj) -> str:
     return "Unknown"
 
 
+def no_schedule_keys(node: Obj) -> list[str]:
+    """The NoSchedule taint keys the node's conditions and ``spec.unschedulable`` call for."""
+    keys: list[str] = []
+    for cond in (node.get("status") or {}).get("conditions") or []:
+        key = CONDITION_TAINTS.get(str(cond.get("type")), {}).get(str(cond.get("status"))) \
+            if isinstance(cond, dict) else None
+        if key is not None:
+            keys.append(key)
+    if (node.get("spec") or {}).get("unschedulable"):
+        keys.append(UNSCHEDULABLE)
+    return keys
+
+
 def desired_taints(node: Obj, now: datetime.datetime) -> list[Obj]:
-    """Node taints with our two keys set according to the Ready condition (others kept)."""
-    status = ready_status(node)
-    want_key = {"False": NOT_READY, "Unknown": UNREACHABLE}.get(status)
+    """The node's taints with the controller's NoSchedule and NoExecute ones as its conditions want them
+    (other taints kept in place; a new one carries ``timeAdded``, as upstream's SwapNodeControllerTaint)."""
+    no_execute = {"False": NOT_READY, "Unknown": UNREACHABLE}.get(ready_status(node))
+    wanted = {(key, "NoSchedule") for key in no_schedule_keys(node)}
+    if no_execute is not None:
+        wanted.add((no_execute, "NoExecute"))
+
+    def managed(t: Obj) -> bool:
+        return (t.get("effect") == "NoSchedule" and t.get("key") in NO_SCHEDULE_KEYS) or \
+            (t.get("effect") == "NoExecute" and t.get("key") in MANAGED_TAINTS)
+
     current = list((node.get("spec") or {}).get("taints") or [])
-    out = [t for t in current if t.get("key") not in MANAGED_TAINTS or t.get("key") == want_key]
-    if want_key is None:
-        return out
-    have = {t.get("effect") for t in out if t.get("key") == want_key}
-    if "NoSchedule" not in have:
-        out.append({"key": want_key, "effect": "NoSchedule"})
-    if "NoExecute" not in have:
-        out.append({"key": want_key, "effect": "NoExecute", "timeAdded": format_time(now)})
+    out = [t for t in current if not managed(t) or (t.get("key"), t.get("effect")) in wanted]
+    have = {(t.get("key"), t.get("effect")) for t in out}
+    stamp = format_time(now)
+    out += [{"key": key, "effect": effect, "timeAdded": stamp}
+            for key, effect in sorted(wanted - have, key=lambda w: (w[1] != "NoSchedule", w[0]))]
     return out
 
 

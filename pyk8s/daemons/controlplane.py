@@ -35,15 +35,19 @@ from typing import Any, Protocol
 
 from pyk8s.apiserver.authorization import identities
 from pyk8s.client.rest import Client
+from pyk8s.controllers import serviceaccountclients
+from pyk8s.daemons import identity
 from pyk8s.daemons.component import Component
 from pyk8s.daemons.election import LeaseSettings
 from pyk8s.daemons.server import ServerAssembly
+from pyk8s.util import pki
 
 log = logging.getLogger("pyk8s.controlplane")
 
 CONTROLLER_MANAGER = "controller-manager"
 SCHEDULER = "scheduler"
 SIMULATED_NODES = "simulated-nodes"
+SIMULATED_PREFIX = "sim-"
 KUBELET = "kubelet"
 PROXY = "proxy"  # the service proxy; runs only beside the kubelet (pyk8s.daemons.proxy)
 DNS = "dns"  # cluster DNS behind kube-system/kube-dns (pyk8s.daemons.dns)
@@ -96,6 +100,7 @@ class ClientComponent:
 
     async def run(self) -> None:
         client = Client.from_kubeconfig(str(self.kubeconfig), **self.client_args)
+        identity.log_identity(self.name, client.config)
         delay = self.restart_delay
         try:
             while True:
@@ -140,18 +145,28 @@ def controller_manager(assembly: ServerAssembly, opts: ControlPlaneOptions) -> C
 
     data_dir = assembly.opts.config.data_dir
 
-    def client_for(controller: str) -> Client:
-        """Each controller as its own ServiceAccount (upstream's --use-service-account-credentials); one
-        pyk8s does not map yet keeps the admin's credentials."""
+    own = identities.kubeconfig_path(data_dir, identities.CONTROLLER_MANAGER)
+
+    async def client_for(root: Client, controller: str) -> Client:
+        """Each controller as its own ServiceAccount (upstream's --use-service-account-credentials): a
+        certificate for the account, or a TokenRequest token (made with ``root``, the manager's client)
+        where the user name is too long for a certificate; upstream's root-client controllers as the
+        manager; one pyk8s has no account for keeps the admin's credentials, and says so."""
         account = identities.CONTROLLER_ACCOUNTS.get(controller)
-        path = identities.controller_kubeconfig_path(data_dir, account) if account else None
-        if controller in identities.MANAGER_CONTROLLERS:  # upstream's root client: the manager's own user
-            path = identities.kubeconfig_path(data_dir, identities.CONTROLLER_MANAGER)
-        if path is None or not path.exists():
+        args: dict[str, Any] = {"user_agent": f"pyk8s-controller-manager/{controller}",
+                                "field_manager": "kube-controller-manager"}
+        client: Client
+        if controller in identities.MANAGER_CONTROLLERS:
+            client = Client.from_kubeconfig(str(own), **args)
+        elif account and not identities.has_certificate(account):
+            client = await serviceaccountclients.open_client(root, account, **args)
+        elif account and identities.controller_kubeconfig_path(data_dir, account).exists():
+            client = Client.from_kubeconfig(str(identities.controller_kubeconfig_path(data_dir, account)), **args)
+        else:
             log.warning("controller %s has no identity of its own; it runs with the admin's", controller)
-            path = assembly.opts.config.kubeconfig_path
-        return Client.from_kubeconfig(str(path), user_agent=f"pyk8s-controller-manager/{controller}",
-                                      field_manager="kube-controller-manager")
+            client = Client.from_kubeconfig(str(assembly.opts.config.kubeconfig_path), **args)
+        identity.log_identity(f"{CONTROLLER_MANAGER}/{controller}", client.config)
+        return client
 
     def build(client: Client) -> Runnable:
         # The tokens controller signs legacy token Secrets with the API server's key (kubeadm's sa.key).
@@ -160,9 +175,8 @@ def controller_manager(assembly: ServerAssembly, opts: ControlPlaneOptions) -> C
         return ControllerManager(client, controllers=opts.controllers, leader_elect=s.enabled,
                                  options=options, lease_duration=s.lease_duration,
                                  renew_deadline=s.renew_deadline, retry_period=s.retry_period,
-                                 client_for=client_for)
+                                 client_for=lambda controller: client_for(client, controller))
 
-    own = identities.kubeconfig_path(data_dir, identities.CONTROLLER_MANAGER)
     return ClientComponent(CONTROLLER_MANAGER, kubeconfig=own, build=build,
                            user_agent="pyk8s-controller-manager", field_manager="kube-controller-manager",
                            restart_delay=opts.restart_delay)
@@ -181,13 +195,32 @@ def scheduler(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientComp
 
 
 def simulated_nodes(assembly: ServerAssembly, opts: ControlPlaneOptions) -> ClientComponent:
+    """N simulated nodes, each with its own ``system:node:<name>`` certificate as a real kubelet (the first
+    node's client also reads the pods for all of them: a node may list and watch pods)."""
+    config = assembly.opts.config
+    names = [f"{SIMULATED_PREFIX}{i}" for i in range(opts.simulate_nodes)]
+
+    def kubeconfig(node: str) -> Path:
+        path = identities.simulated_node_kubeconfig_path(config.data_dir, node)
+        if not path.exists():  # issued at first start, reused after (the certificate's key is 0600)
+            ca = pki.load_or_create_ca(config.pki_dir / "ca.crt", config.pki_dir / "ca.key")
+            identities.ensure_node_kubeconfig(path, config.pki_dir / "nodes", config.url, ca, node)
+        return path
+
+    def node_client(node: str) -> Client:
+        client = Client.from_kubeconfig(str(kubeconfig(node)), user_agent=f"pyk8s-agent/simulated ({node})",
+                                        max_connections=4)
+        identity.log_identity(f"{SIMULATED_NODES}/{node}", client.config)
+        return client
+
     def build(client: Client) -> Runnable:
         from pyk8s.kubelet.simulated.agent import SimulatedAgent
 
-        return SimulatedAgent(client, count=opts.simulate_nodes)
+        return SimulatedAgent(client, count=opts.simulate_nodes, prefix=SIMULATED_PREFIX, client_for_node=node_client)
 
+    first = kubeconfig(names[0]) if names else config.kubeconfig_path
     # The agent runs until cancelled; if it ever returns, that is the end of it.
-    return ClientComponent(SIMULATED_NODES, kubeconfig=assembly.opts.config.kubeconfig_path, build=build,
+    return ClientComponent(SIMULATED_NODES, kubeconfig=first, build=build,
                            user_agent="pyk8s-agent/simulated", max_connections=64, campaign_again=False)
 
 

@@ -135,6 +135,11 @@ class ServerProcess:
         ]
         if self.etcd is not None:
             args += ["--etcd-servers", self.etcd.endpoint]
+        if not self.control_plane and not any("admission-plugins" in a for a in self.extra_args):
+            # As upstream's integration tests: a bare API server has no service-account or node lifecycle
+            # controller, which these two admission plugins rely on (a pod needs its account to exist; a
+            # new node's not-ready taint is lifted by the controller).
+            args += ["--disable-admission-plugins", "ServiceAccount,TaintNodesByCondition"]
         return args + self.extra_args
 
     def start(self) -> ServerProcess:

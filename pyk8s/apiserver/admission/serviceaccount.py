@@ -3,10 +3,13 @@ the ``kube-api-access-xxxxx`` token volume."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 import secrets
 from typing import TYPE_CHECKING
 
 from pyk8s.apiserver.admission.interface import CREATE, PODS, Attributes, Obj, Plugin
+from pyk8s.apiserver.authorization.podrefs import pod_refs
 from pyk8s.apiserver.registry import cachedreads
 
 if TYPE_CHECKING:
@@ -17,6 +20,9 @@ SERVICE_ACCOUNTS = ("", "serviceaccounts")
 TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 TOKEN_EXPIRATION = 3607  # upstream's: an hour plus seven seconds, so clients see a refreshed token first
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+DEFAULT_ACCOUNT = "default"
+#: Upstream looks the ``default`` account up this many times (the controller may be about to make it).
+DEFAULT_ATTEMPTS = 10
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
@@ -36,24 +42,30 @@ class ServiceAccount(Plugin):
     ``automountServiceAccountToken: false``) a ``kube-api-access-xxxxx`` volume mounted read-only at
     ``/var/run/secrets/kubernetes.io/serviceaccount`` in every container.
 
-    Deviation, for now: where the ServiceAccount does not exist upstream refuses the pod (403 "error
-    looking up service account"); here the pod is admitted without the token volume, so a bare API server
-    without the service-account controller still runs pods."""
+    A pod naming a ServiceAccount that does not exist is refused as upstream refuses it (403 ``pods "x" is
+    forbidden: error looking up service account ns/sa: serviceaccount "sa" not found``); the ``default``
+    account is looked up ten times, 100-200 ms apart, since the service-account controller makes it
+    just after its namespace.  Mirror pods are left unchanged and may reference no ServiceAccount, Secret
+    or token projection (upstream's Validate)."""
 
     name = NAME
     resources = frozenset({PODS})
 
     async def admit(self, registry: Registry, attrs: Attributes) -> None:
         spec, meta = attrs.obj.get("spec"), attrs.obj.get("metadata") or {}
-        if attrs.operation != CREATE or not isinstance(spec, dict) or \
-                MIRROR_ANNOTATION in (meta.get("annotations") or {}):
+        if attrs.operation != CREATE or not isinstance(spec, dict):
+            return
+        if MIRROR_ANNOTATION in (meta.get("annotations") or {}):
+            _check_mirror(attrs, spec)
             return
         # The deprecated serviceAccount mirrors serviceAccountName, as upstream's v1 conversion keeps it.
-        spec["serviceAccountName"] = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
-        spec["serviceAccount"] = spec["serviceAccountName"]
-        account = await self._account(registry, str(meta.get("namespace", "")), spec["serviceAccountName"])
+        name = spec.get("serviceAccountName") or spec.get("serviceAccount") or DEFAULT_ACCOUNT
+        spec["serviceAccountName"] = spec["serviceAccount"] = name
+        namespace = attrs.namespace
+        account = await self._account(registry, namespace, name)
         if account is None:
-            return
+            raise attrs.forbidden(f'error looking up service account {namespace}/{name}: '
+                                  f'serviceaccount "{name}" not found')
         if not spec.get("imagePullSecrets") and account.get("imagePullSecrets"):
             spec["imagePullSecrets"] = [{"name": s.get("name", "")} for s in account["imagePullSecrets"]]
         automount = spec.get("automountServiceAccountToken")
@@ -72,7 +84,28 @@ class ServiceAccount(Plugin):
     async def _account(registry: Registry, namespace: str, name: str) -> Obj | None:
         # The watch cache, then storage on a miss: upstream's lister with its live lookup.
         store = registry.store(*SERVICE_ACCOUNTS)
-        return None if store is None else await cachedreads.get(store, namespace, name)
+        if store is None:
+            return None
+        attempts = DEFAULT_ATTEMPTS if name == DEFAULT_ACCOUNT else 1
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(random.uniform(0.1, 0.2))  # noqa: S311 - a retry spread, not a secret
+            found = await cachedreads.get(store, namespace, name)
+            if found is not None:
+                return found
+        return None
+
+
+def _check_mirror(attrs: Attributes, spec: Obj) -> None:
+    """What upstream's Validate refuses in a mirror pod (its spec is the static pod's, never changed here)."""
+    if spec.get("serviceAccountName") or spec.get("serviceAccount"):
+        raise attrs.forbidden("a mirror pod may not reference service accounts")
+    if pod_refs(attrs.obj).secrets:
+        raise attrs.forbidden("a mirror pod may not reference secrets")
+    for volume in spec.get("volumes") or []:
+        for source in ((volume or {}).get("projected") or {}).get("sources") or []:
+            if isinstance(source, dict) and source.get("serviceAccountToken") is not None:
+                raise attrs.forbidden("a mirror pod may not use ServiceAccountToken volume projections")
 
 
 def _containers(spec: Obj) -> list[Obj]:

@@ -19,6 +19,8 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 AUTOUPDATE = "rbac.authorization.kubernetes.io/autoupdate"
 BOOTSTRAP_LABEL = {"kubernetes.io/bootstrapping": "rbac-defaults"}
 CONTROLLER_PREFIX = "system:controller:"
+#: The namespaces the server makes at start (``bootstrap.SYSTEM_NAMESPACES``), each given its ``default`` account.
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 READ = ("get", "list", "watch")
 WRITE = ("create", "update", "patch", "delete", "deletecollection")

@@ -13,8 +13,10 @@ bootstrap policy gives it rather than as the admin:
   ``--use-service-account-credentials``; here a certificate rather than a
   token, same user and groups; the two accounts whose user names exceed a
   CommonName's 64 characters, ``clusterrole-aggregation-controller`` and
-  ``endpointslicemirroring-controller``, have none and keep the admin's);
-* ``kubelet.kubeconfig``: ``system:node:<node>`` in ``system:nodes``;
+  ``endpointslicemirroring-controller``, get no certificate: the controller
+  manager asks a TokenRequest for them, as upstream does for every account);
+* ``kubelet.kubeconfig``: ``system:node:<node>`` in ``system:nodes``, and each simulated node's
+  ``simulated-nodes/<node>.kubeconfig`` likewise (``ensure_node_kubeconfig``);
 * ``kube-proxy.kubeconfig``: ``system:kube-proxy``;
 * ``dns.kubeconfig`` and ``ingress.kubeconfig``: the ServiceAccounts
   ``kube-system/coredns`` and ``kube-system/pyk8s-ingress`` (``addonpolicy.py``).
@@ -106,6 +108,20 @@ def controller_kubeconfig_path(data_dir: Path, account: str) -> Path:
     return data_dir / "controllers" / f"{account}.kubeconfig"
 
 
+def simulated_node_kubeconfig_path(data_dir: Path, node: str) -> Path:
+    return data_dir / "simulated-nodes" / f"{node}.kubeconfig"
+
+
+def account_user(account: str) -> str:
+    """The user a kube-system ServiceAccount authenticates as."""
+    return f"system:serviceaccount:kube-system:{account}"
+
+
+def has_certificate(account: str) -> bool:
+    """Whether a controller account's user name fits a certificate's CommonName."""
+    return len(account_user(account)) <= MAX_COMMON_NAME
+
+
 def _write(path: Path, server: str, ca: pki.KeyPair, pair: pki.KeyPair, user: str) -> None:
     doc = kubeconfig.build_kubeconfig(server=server, ca_pem=ca.cert_pem, user=user, client_cert_pem=pair.cert_pem,
                                       client_key_pem=pair.key_pem)
@@ -124,14 +140,18 @@ def ensure_component_kubeconfigs(data_dir: Path, pki_dir: Path, server: str, ca:
     """Issue (first start) or reuse each component's certificate; (re)write its kubeconfig."""
     for component, (user, groups) in USERS.items():
         _write(kubeconfig_path(data_dir, component), server, ca, _pair(ca, pki_dir, component, user, groups), user)
-    node = node or node_name()
-    user = f"system:node:{node}"
-    _write(kubeconfig_path(data_dir, KUBELET), server, ca,
-           _pair(ca, pki_dir, f"kubelet-{node}", user, ("system:nodes",)), user)
+    ensure_node_kubeconfig(kubeconfig_path(data_dir, KUBELET), pki_dir, server, ca, node or node_name())
     accounts = sorted({r["metadata"]["name"][len(CONTROLLER_PREFIX):] for r in controller_roles()})
     for account in accounts:
-        user = f"system:serviceaccount:kube-system:{account}"
-        if len(user) > MAX_COMMON_NAME:
-            continue  # cannot be a certificate's CN; that controller keeps the admin's credentials
+        if not has_certificate(account):
+            continue  # cannot be a certificate's CN: the controller manager requests a token instead
+        user = account_user(account)
         pair = _pair(ca, pki_dir / "controllers", account, user, _SA_GROUPS)
         _write(controller_kubeconfig_path(data_dir, account), server, ca, pair, user)
+
+
+def ensure_node_kubeconfig(path: Path, pki_dir: Path, server: str, ca: pki.KeyPair, node: str) -> Path:
+    """A kubelet's credentials, as kubeadm's ``kubelet.conf``: ``system:node:<node>`` in ``system:nodes``."""
+    user = f"system:node:{node}"
+    _write(path, server, ca, _pair(ca, pki_dir, f"kubelet-{node}", user, ("system:nodes",)), user)
+    return path

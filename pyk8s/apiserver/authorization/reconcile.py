@@ -109,21 +109,26 @@ async def ensure_service_accounts(registry: Registry) -> None:
     """The kube-system ServiceAccounts the default bindings name (each controller's, coredns,
     pyk8s-ingress).  Upstream's controller manager creates its controllers' accounts as it builds their
     clients; pyk8s's controllers authenticate with certificates for these users (``identities.py``), so
-    the accounts are made here, once, for ``kubectl get serviceaccounts -n kube-system`` to show them."""
+    the accounts are made here, once, for ``kubectl get serviceaccounts -n kube-system`` to show them.
+    So is the ``default`` account of each namespace the server makes at start, which the service-account
+    controller would make a moment later: a server run without the controller manager still admits pods
+    there (the ServiceAccount admission refuses a pod whose account does not exist)."""
     store = registry.store("", "serviceaccounts")
     if store is None:
         return
     names = {s["name"] for b in bootstrappolicy.all_cluster_role_bindings() for s in b.get("subjects") or []
              if s.get("kind") == "ServiceAccount" and s.get("namespace") == "kube-system"}
-    for name in sorted(names):
+    wanted = [("kube-system", name) for name in sorted(names)]
+    wanted += [(ns, "default") for ns in bootstrappolicy.SYSTEM_NAMESPACES]
+    for ns, name in wanted:
         try:
-            await store.get("kube-system", name)
+            await store.get(ns, name)
         except StatusError as exc:
             if exc.code != 404:
                 raise
             try:
-                await store.create("kube-system", {"apiVersion": "v1", "kind": "ServiceAccount",
-                                                   "metadata": {"name": name, "namespace": "kube-system"}},
+                await store.create(ns, {"apiVersion": "v1", "kind": "ServiceAccount",
+                                        "metadata": {"name": name, "namespace": ns}},
                                    WriteOptions(field_manager=MANAGER))
             except StatusError as err:
                 if err.reason != "AlreadyExists":

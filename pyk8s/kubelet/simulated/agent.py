@@ -8,12 +8,18 @@ indexed by ``spec.nodeName`` and the ``PodSimulator`` controller.  ``stop_node``
 
     agent = SimulatedAgent(client, count=100, template=NodeTemplate(roles=("worker",)))
     await agent.run()   # until cancelled
+
+``client_for_node(name)``, when given, makes each node's own client (``pyk8s server --simulate-nodes``
+gives each node ``system:node:<name>`` credentials, as a real kubelet has): registration, lease, node
+status and pod status are written with it; the shared pod informer reads with ``client``.  Without it
+every node uses ``client`` (``pyk8s agent --kubeconfig K``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pyk8s.client.rest import PODS, Client
@@ -38,7 +44,8 @@ class SimulatedAgent:
     def __init__(self, client: Client, *, count: int, template: NodeTemplate | None = None,
                  prefix: str = "sim-", clock: Clock = REAL_CLOCK, workers: int = POD_WORKERS, deletion_cap: float = 1.0,
                  concurrency: int = 32, lease_interval: float | None = None,
-                 status_interval: float | None = None) -> None:
+                 status_interval: float | None = None,
+                 client_for_node: Callable[[str], Client] | None = None) -> None:
         self.client = client
         self.template = template or NodeTemplate()
         self.clock = clock
@@ -50,13 +57,18 @@ class SimulatedAgent:
             intervals["lease_interval"] = lease_interval
         if status_interval is not None:
             intervals["status_interval"] = status_interval
+        self.node_clients = {name: client_for_node(name) for name in self.nodes} if client_for_node else {}
         self.heartbeats = Heartbeats(client, self.nodes, self.template, clock=clock, concurrency=concurrency,
-                                     on_node=self._observe_node, **intervals)
+                                     on_node=self._observe_node, client_of=self.client_of, **intervals)
         self.factory = SharedInformerFactory(client, clock=clock)
         self.pod_informer = self.factory.informer(PODS, indexers={NODE_INDEX: by_node_name})
         self.pods = PodSimulator(client, self.pod_informer, self.nodes, clock=clock, workers=workers,
-                                 deletion_cap=deletion_cap)
+                                 deletion_cap=deletion_cap, client_of=self.client_of)
         self.registered = asyncio.Event()
+
+    def client_of(self, name: str) -> Client:
+        """The client node ``name`` writes with."""
+        return self.node_clients.get(name, self.client)
 
     # --- failure simulation ------------------------------------------------------------
 
@@ -93,10 +105,10 @@ class SimulatedAgent:
 
     async def register(self, node: SimNode) -> None:
         status = self.heartbeats.status(node)
-        stored = await nodestatus.register(self.client, nodestatus.node_object(describe(node, self.template),
-                                                                              status["conditions"]))
+        body = nodestatus.node_object(describe(node, self.template), status["conditions"])
+        stored = await nodestatus.register(self.client_of(node.name), body)
         self._observe_node(node, stored)
-        self.heartbeats.reporter.written(node.name, stored.get("status") or {})
+        self.heartbeats.reporter(node.name).written(node.name, stored.get("status") or {})
         # The kubelet creates its Lease right after registering; renewals are then spread by the cadence.
         await self.heartbeats.renew_lease(node.name)
 
@@ -107,11 +119,17 @@ class SimulatedAgent:
     # --- run ---------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Register every node, then heartbeat and simulate pods until cancelled."""
-        await self.register_all()
-        self.heartbeats.start([n.name for n in self.nodes.values() if not n.stopped])
-        log.info("simulating %d nodes", len(self.nodes))
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self.factory.run())
-            tg.create_task(self.heartbeats.run())
-            tg.create_task(self.pods.run())
+        """Register every node, then heartbeat and simulate pods until cancelled (the nodes' own clients
+        are closed then)."""
+        try:
+            await self.register_all()
+            self.heartbeats.start([n.name for n in self.nodes.values() if not n.stopped])
+            log.info("simulating %d nodes", len(self.nodes))
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self.factory.run())
+                tg.create_task(self.heartbeats.run())
+                tg.create_task(self.pods.run())
+        finally:
+            for client in self.node_clients.values():
+                if client is not self.client:
+                    await client.close()

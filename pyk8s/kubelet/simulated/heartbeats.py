@@ -8,6 +8,9 @@ thousands of nodes cost two tasks.  ``stop(name)`` takes a node out of both
 (the node lifecycle controller then sees its lease expire);
 ``report_now(name)`` forgets what was written so the next status (at once)
 is a fresh write, with transitions starting now.
+
+Each node writes with its own client when ``client_of`` gives one per node (each simulated node as
+``system:node:<name>``, as a real kubelet); nodes sharing a client share one lease and status writer.
 """
 
 from __future__ import annotations
@@ -32,18 +35,35 @@ class Heartbeats:
     def __init__(self, client: Client, nodes: dict[str, SimNode], template: NodeTemplate, *,
                  clock: Clock = REAL_CLOCK, lease_interval: float = nodelease.RENEW_INTERVAL,
                  status_interval: float = nodestatus.REPORT_INTERVAL, concurrency: int = 32,
-                 on_node: Callable[[SimNode, Obj], None] | None = None) -> None:
+                 on_node: Callable[[SimNode, Obj], None] | None = None,
+                 client_of: Callable[[str], Client] | None = None) -> None:
         self.nodes = nodes
         self.template = template
         self.clock = clock
         self.on_node = on_node
-        self.leases = nodelease.NodeLeases(client, clock=clock)
-        self.reporter = nodestatus.NodeStatusReporter(client, clock=clock, report_interval=status_interval)
+        self.client_of = client_of or (lambda name: client)
+        # One writer per distinct client (their state is kept by node name).
+        self._leases: dict[int, nodelease.NodeLeases] = {}
+        self._reporters: dict[int, nodestatus.NodeStatusReporter] = {}
+        self._status_interval = status_interval
         self.lease_cadence = Cadence("lease", self.renew_lease, interval=lease_interval, clock=clock,
                                      concurrency=concurrency)
         update = min(nodestatus.UPDATE_INTERVAL, status_interval)
         self.status_cadence = Cadence("node-status", self.update_status, interval=update, clock=clock,
                                       concurrency=concurrency)
+
+    def leases(self, name: str) -> nodelease.NodeLeases:
+        client = self.client_of(name)
+        if id(client) not in self._leases:
+            self._leases[id(client)] = nodelease.NodeLeases(client, clock=self.clock)
+        return self._leases[id(client)]
+
+    def reporter(self, name: str) -> nodestatus.NodeStatusReporter:
+        client = self.client_of(name)
+        if id(client) not in self._reporters:
+            self._reporters[id(client)] = nodestatus.NodeStatusReporter(client, clock=self.clock,
+                                                                       report_interval=self._status_interval)
+        return self._reporters[id(client)]
 
     # --- membership -------------------------------------------------------------------
 
@@ -62,7 +82,7 @@ class Heartbeats:
         self.status_cadence.remove(name)
 
     def report_now(self, name: str) -> None:
-        self.reporter.forget(name)
+        self.reporter(name).forget(name)
         self.status_cadence.schedule(name, 0.0)
 
     async def run(self) -> None:
@@ -74,16 +94,16 @@ class Heartbeats:
 
     def status(self, node: SimNode) -> Obj:
         """The node's status now (a simulated node is always healthy while it runs)."""
-        previous = (self.reporter.last_status(node.name) or {}).get("conditions")
+        previous = (self.reporter(node.name).last_status(node.name) or {}).get("conditions")
         conditions = nodestatus.node_conditions(nodestatus.NodeHealth(), previous, format_time(self.clock.now()))
         return nodestatus.node_status(describe(node, self.template), conditions)
 
     async def renew_lease(self, name: str) -> None:
         node = self.nodes[name]
-        await self.leases.renew(name, node.uid)
+        await self.leases(name).renew(name, node.uid)
 
     async def update_status(self, name: str) -> None:
         node = self.nodes[name]
-        updated = await self.reporter.report(name, self.status(node))
+        updated = await self.reporter(name).report(name, self.status(node))
         if updated is not None and self.on_node is not None:
             self.on_node(node, updated)

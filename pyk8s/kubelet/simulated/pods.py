@@ -132,8 +132,11 @@ class PodIPs:
 
 class PodSimulator:
     def __init__(self, client: Client, informer: SharedInformer, nodes: dict[str, SimNode], *,
-                 clock: Clock = REAL_CLOCK, workers: int = 32, deletion_cap: float = 1.0) -> None:
+                 clock: Clock = REAL_CLOCK, workers: int = 32, deletion_cap: float = 1.0,
+                 client_of: Callable[[str], Client] | None = None) -> None:
         self.client = client
+        # Each node writes its pods' status with its own client when it has one (system:node:<name>).
+        self.client_of = client_of or (lambda name: client)
         self.informer = informer
         self.nodes = nodes
         self.clock = clock
@@ -142,10 +145,16 @@ class PodSimulator:
         self.deleting: dict[str, float] = {}  # pod key -> monotonic time the deletion was seen
         self.ips = PodIPs()
         self.backoff = Backoff()  # CrashLoopBackOff, keyed by pod uid
-        self.status = StatusManager(client)
+        self._status: dict[int, StatusManager] = {}
         self.controller = Controller("simulated-pods", self.sync, workers=workers, informers=[informer], clock=clock)
         informer.add_event_handler(on_add=self._on_pod, on_update=lambda old, new: self._on_pod(new),
                                    on_delete=self._on_delete)
+
+    def status(self, node_name: str) -> StatusManager:
+        client = self.client_of(node_name)
+        if id(client) not in self._status:
+            self._status[id(client)] = StatusManager(client)
+        return self._status[id(client)]
 
     # --- events ------------------------------------------------------------------------
 
@@ -189,7 +198,7 @@ class PodSimulator:
             return None
         wait = advance(run, pod, self.clock.monotonic(), self._wall, self.backoff)
         generated = pod_status(pod, run, node, self.clock.monotonic())
-        await self.status.set_status(pod, generated, format_time(self.clock.now()))
+        await self.status(node.name).set_status(pod, generated, format_time(self.clock.now()))
         return wait
 
     async def _learn_pod_cidr(self, node: SimNode) -> None:
@@ -200,7 +209,7 @@ class PodSimulator:
             return
         node.cidr_checked = now
         try:
-            obj = await self.client.get(NODES, node.name)
+            obj = await self.client_of(node.name).get(NODES, node.name)
         except ApiError as exc:
             log.debug("reading node %s for its podCIDR: %s", node.name, exc)
             return
@@ -247,7 +256,7 @@ class PodSimulator:
         left = seen + wait - now
         if left > 0:
             return left
-        await self.status.confirm_deletion(pod)
+        await self.status(str((pod.get("spec") or {}).get("nodeName") or "")).confirm_deletion(pod)
         self._forget(key)
         return None
 

@@ -96,9 +96,9 @@ def test_factories_read_the_assembly_kubeconfig_and_build_nothing_yet(tmp_path: 
     comps = {c.name: c for c in (make(assembly) for make in controlplane.components(opts))}
     names = ["controller-manager", "scheduler", "kubelet", "simulated-nodes"]
     assert list(comps)[:3] == names[:3] and "simulated-nodes" in comps
-    # Each component runs under its own identity (authorization/identities.py); simulated nodes as the admin.
+    # Each component runs under its own identity (authorization/identities.py); simulated nodes as nodes.
     own = {"controller-manager": "controller-manager.kubeconfig", "scheduler": "scheduler.kubeconfig",
-           "kubelet": "kubelet.kubeconfig", "simulated-nodes": "admin.kubeconfig"}
+           "kubelet": "kubelet.kubeconfig", "simulated-nodes": "simulated-nodes/sim-0.kubeconfig"}
     for name in names:
         c = comps[name]
         assert isinstance(c, ClientComponent)

@@ -12,8 +12,10 @@ from .conftest import pod, refused, store
 
 
 async def namespace(registry: Registry, name: str, **labels: str) -> None:
+    """The namespace and its ``default`` ServiceAccount (the service-account controller's part)."""
     await store(registry, "", "namespaces").create("", {"metadata": {"name": name, "labels": {
         f"pod-security.kubernetes.io/{k.replace('_', '-')}": v for k, v in labels.items()}}}, WriteOptions())
+    await store(registry, "", "serviceaccounts").create(name, {"metadata": {"name": "default"}}, WriteOptions())
 
 
 def compliant(name: str) -> dict[str, Any]:

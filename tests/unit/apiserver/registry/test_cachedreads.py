@@ -54,9 +54,7 @@ async def settle(registry: Registry) -> None:
 async def test_pod_create_reads_namespace_and_classes_from_the_caches(registry: Registry,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     pods = store(registry, "", "pods")
-    await store(registry, "", "serviceaccounts").create(
-        "default", {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}, WriteOptions())
-    await pods.create("default", pod("warm"), WriteOptions())  # starts the caches
+    await pods.create("default", pod("warm"), WriteOptions())  # starts the caches (default/default: bootstrap's)
     await settle(registry)
     reads = Reads(registry, monkeypatch, "/registry/core/namespaces/", PC_PREFIX, SA_PREFIX)
     for i in range(5):
@@ -77,6 +75,8 @@ async def test_missing_namespace_is_read_from_storage(registry: Registry) -> Non
     await pods.create("default", pod("warm"), WriteOptions())
     body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "elsewhere"}, "spec": {}}
     await registry.storage.create(nss.key("", "elsewhere"), orjson.dumps(body))
+    await store(registry, "", "serviceaccounts").create("elsewhere", {"metadata": {"name": "default"}},
+                                                        WriteOptions())  # the service-account controller's part
     assert (await pods.create("elsewhere", pod("p"), WriteOptions()))["metadata"]["namespace"] == "elsewhere"
     with pytest.raises(StatusError) as exc:
         await pods.create("nowhere", pod("p"), WriteOptions())
@@ -93,6 +93,7 @@ async def test_own_writes_are_seen_at_once(registry: Registry) -> None:
     for i in range(3):
         ns = f"quick-{i}"
         await nss.create("", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, WriteOptions())
+        await store(registry, "", "serviceaccounts").create(ns, {"metadata": {"name": "default"}}, WriteOptions())
         await pcs.create("", {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
                               "metadata": {"name": ns}, "value": 10 + i, "globalDefault": i == 0}, WriteOptions())
         assert (await pods.create(ns, pod("a"), WriteOptions()))["spec"]["priority"] == 10
