@@ -1,5 +1,7 @@
 """The built-in kinds' storage bundles: which store class serves which resource (the generic
-one unless listed) and the registry-side subresources (``pods/binding``)."""
+one unless listed) and each resource's subresources besides ``status`` (``bundle.py`` says
+what shape each has).  Every built-in resource with a ``scale`` subresource gets the
+replicas view of ``scale.py``."""
 
 from __future__ import annotations
 
@@ -10,12 +12,21 @@ from pyk8s.apiserver.apiextensions.crdstore import CRDStore
 from pyk8s.apiserver.registry.bundle import ResourceBundle
 from pyk8s.apiserver.registry.certificates.csr import CertificateSigningRequestStore
 from pyk8s.apiserver.registry.core.componentstatus import ComponentStatusStore
+from pyk8s.apiserver.registry.core.connect import (
+    NodeProxyREST,
+    PodLogREST,
+    PodProxyREST,
+    ServiceProxyREST,
+    pod_stream,
+)
+from pyk8s.apiserver.registry.core.eviction import PodEviction
 from pyk8s.apiserver.registry.core.namespace import NamespaceStore
 from pyk8s.apiserver.registry.core.pod import PodBinding, PodStore
-from pyk8s.apiserver.registry.core.proxylocation import NodeProxy, PodProxy, ServiceProxy
 from pyk8s.apiserver.registry.core.service import ServiceStore
+from pyk8s.apiserver.registry.core.serviceaccounttoken import TokenREST
 from pyk8s.apiserver.registry.generic import GenericStore
 from pyk8s.apiserver.registry.rbac import BindingStore, RoleStore
+from pyk8s.apiserver.registry.scale import ScaleREST
 from pyk8s.apiserver.registry.scheduling.priorityclass import PriorityClassStore
 from pyk8s.machinery.scheme import ResourceType
 
@@ -36,9 +47,11 @@ SPECIAL: dict[tuple[str, str], type[GenericStore]] = {
 
 #: (group, plural) -> subresource -> factory taking the main store
 SUBRESOURCES: dict[tuple[str, str], dict[str, Callable[[Any], Any]]] = {
-    ("", "pods"): {"binding": PodBinding, "proxy": PodProxy},
-    ("", "services"): {"proxy": ServiceProxy},
-    ("", "nodes"): {"proxy": NodeProxy},
+    ("", "pods"): {"binding": PodBinding, "eviction": PodEviction, "log": PodLogREST, "exec": pod_stream("exec"),
+                   "attach": pod_stream("attach"), "portforward": pod_stream("portforward"), "proxy": PodProxyREST},
+    ("", "services"): {"proxy": ServiceProxyREST},
+    ("", "nodes"): {"proxy": NodeProxyREST},
+    ("", "serviceaccounts"): {"token": TokenREST},
 }
 
 
@@ -47,5 +60,7 @@ def store_class(rt: ResourceType) -> type[GenericStore]:
 
 
 def builtin_bundle(rt: ResourceType) -> ResourceBundle:
-    key = (rt.group, rt.plural)
-    return ResourceBundle(store_class(rt), dict(SUBRESOURCES.get(key, {})))
+    subresources = dict(SUBRESOURCES.get((rt.group, rt.plural), {}))
+    if "scale" in rt.subresources:
+        subresources.setdefault("scale", ScaleREST)
+    return ResourceBundle(store_class(rt), subresources)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pyk8s.api import policy_v1
 from pyk8s.api.core_v1.helpers import podready, timestamps
 from pyk8s.apiserver.registry import cachedreads
+from pyk8s.apiserver.registry.bundle import Peers
 from pyk8s.apiserver.registry.rest import DeleteOptions, RESTStorage, WriteOptions
 from pyk8s.machinery import errors
 
@@ -108,4 +109,33 @@ async def evict(pods: RESTStorage, budgets: GenericStore | None, namespace: str,
     await pods.delete(namespace, name, opts)
 
 
-__all__ = ["MESSAGE", "evict", "ignores_budgets", "spend"]
+SUCCESS = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+
+class PodEviction:
+    """``POST pods/{name}/eviction``: the Eviction body checked as upstream checks it, then ``evict``."""
+
+    def __init__(self, store: RESTStorage) -> None:
+        self.store = store
+
+    async def create(self, namespace: str, name: str, body: Obj, opts: WriteOptions, peers: Peers) -> Obj:
+        from pyk8s.apiserver.endpoints import params  # the DeleteOptions decoding the DELETE verb uses
+
+        api_version = body.get("apiVersion") or "policy/v1"
+        if api_version not in ("policy/v1", "policy/v1beta1"):
+            raise errors.bad_request(f"the API version in the data ({api_version}) does not match the expected "
+                                     "API version (policy/v1)")
+        if body.get("kind") not in (None, "", "Eviction"):
+            raise errors.bad_request(f"the kind in the data ({body.get('kind')}) does not match the expected kind "
+                                     "(Eviction)")
+        named = (body.get("metadata") or {}).get("name")
+        if named and named != name:
+            raise errors.bad_request(f"name in URL does not match name in Eviction object: {name} != {named}")
+        delete_opts = params.delete_options({}, ["All"] if opts.dry_run else [], body.get("deleteOptions") or {})
+        budgets = peers.lookup("policy", "poddisruptionbudgets")
+        # The budgets are read from the watch caches: a store without one (a test fake) has no budgets to consult.
+        await evict(self.store, budgets if hasattr(budgets, "watch_cache") else None, namespace, name, delete_opts)
+        return dict(SUCCESS)
+
+
+__all__ = ["MESSAGE", "PodEviction", "evict", "ignores_budgets", "spend"]

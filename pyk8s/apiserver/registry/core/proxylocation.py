@@ -170,36 +170,3 @@ async def node_location(nodes: Getter, ident: str) -> Location:
         raise bad_request("address not allowed")
     return Location(scheme or "http", host, _port_number(port))
 
-
-class PodProxy:
-    """``pods/proxy``: the pod's location (the HTTP layer forwards to it)."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    async def location(self, namespace: str, ident: str) -> Location:
-        return await pod_location(self.store, namespace, ident)
-
-
-class ServiceProxy:
-    """``services/proxy``: a ready pod endpoint of the Service."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    async def location(self, namespace: str, ident: str) -> Location:
-        registry = self.store.registry
-        endpoints, pods = registry.store("", "endpoints"), registry.store("", "pods")
-        if endpoints is None or pods is None:
-            raise StatusError(503, "ServiceUnavailable", "endpoints are not served")
-        return await service_location(self.store, endpoints, pods, namespace, ident)
-
-
-class NodeProxy:
-    """``nodes/proxy``: the node's kubelet, or another port of the node."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-
-    async def location(self, namespace: str, ident: str) -> Location:
-        return await node_location(self.store, ident)
