@@ -4,7 +4,7 @@
 * ``negotiation``: Accept (Table, aggregated discovery) and body decoding;
 * ``params``: query parameters and DeleteOptions -> registry option objects;
 * ``resources``: the verbs on resources and the status subresource;
-* ``subresources``: scale, binding, eviction, token, pod streaming stubs;
+* ``subresources``: routes subresources to what the resource's storage bundle declares;
 * ``watch``: chunked NDJSON watch streams;
 * ``tables``: server-side printing through ``pyk8s.apiserver.printers``;
 * ``discovery``, ``openapi``, ``system`` (version, health), ``reviews``
