@@ -37,18 +37,21 @@ def _ip(*args: str) -> None:
 def nginx(cluster: Cluster) -> Iterator[str]:
     """The ``nginx`` pod's IP, routed from the machine into the node's namespace for this module."""
     cluster.kubectl("create", "namespace", NS)
-    cluster.kubectl("run", "nginx", "-n", NS, "--image=nginx", "--port=80")
-    ip = wait_until(lambda: _pod_ip(cluster, "nginx"), timeout=120, what="nginx Ready with an IP")
-    assert ip.startswith("10."), ip  # a pod-network address: only ever reached through the route below
-    forwarding = cluster.kubelet.node("sysctl", "-n", "net.ipv4.ip_forward").stdout.strip()
-    if forwarding != "1":  # the CNI bridge normally turns it on; this is the node's namespace, not the machine
-        cluster.kubelet.node("sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
-    _ip("route", "add", f"{ip}/32", "via", cluster.netns.node_ip, "dev", cluster.netns.veth_host)
+    routed = ""
     try:
+        cluster.kubectl("run", "nginx", "-n", NS, "--image=nginx", "--port=80")
+        ip = wait_until(lambda: _pod_ip(cluster, "nginx"), timeout=120, what="nginx Ready with an IP")
+        assert ip.startswith("10."), ip  # a pod-network address: only ever reached through the route below
+        forwarding = cluster.kubelet.node("sysctl", "-n", "net.ipv4.ip_forward").stdout.strip()
+        if forwarding != "1":  # the CNI bridge normally turns it on; this is the node's namespace, not the machine
+            cluster.kubelet.node("sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+        _ip("route", "add", f"{ip}/32", "via", cluster.netns.node_ip, "dev", cluster.netns.veth_host)
+        routed = ip
         yield ip
     finally:
-        subprocess.run(["ip", "route", "del", f"{ip}/32", "dev", cluster.netns.veth_host], capture_output=True,
-                       check=False)
+        if routed:
+            subprocess.run(["ip", "route", "del", f"{routed}/32", "dev", cluster.netns.veth_host],
+                           capture_output=True, check=False)
         cluster.kubectl("delete", "namespace", NS, "--wait=false", check=False)
 
 
