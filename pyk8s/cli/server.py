@@ -137,6 +137,8 @@ def register(subparsers: Any) -> None:
                    metavar="NAMES", help="admission plugins to enable beside the default ones (comma-separated)")
     p.add_argument("--disable-admission-plugins", type=_admission_plugins, action="append", default=[],
                    metavar="NAMES", help="admission plugins to disable, even default ones (comma-separated)")
+    p.add_argument("--admission-control-config-file", default="", metavar="FILE",
+                   help="AdmissionConfiguration file (PodSecurity's defaults and exemptions)")
     p.add_argument("--max-requests-inflight", type=_count, default=400, metavar="N",
                    help="most non-mutating requests in flight at once; more get 429 (0 = unlimited; default 400)")
     p.add_argument("--authorization-mode", type=_authorization_modes, default="Node,RBAC", metavar="MODES",
@@ -234,6 +236,10 @@ def options(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
                                   _flat(args.disable_admission_plugins))
     if args.encryption_provider_config:
         encryption.load_config(args.encryption_provider_config)  # a bad file fails here, before anything starts
+    if args.admission_control_config_file:
+        from pyk8s.apiserver.admission.podsecurity import config as podsecurity_config
+
+        podsecurity_config.load(args.admission_control_config_file)  # likewise
     return daemons_server.ServerOptions(config=config, storage_url=storage_url(args),
                                         encryption_provider_config=args.encryption_provider_config,
                                         node_port_range=args.service_node_port_range, disable=disable,
@@ -241,6 +247,7 @@ def options(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
                                         unreachable_toleration_seconds=args.default_unreachable_toleration_seconds,
                                         enable_admission_plugins=_flat(args.enable_admission_plugins),
                                         disable_admission_plugins=_flat(args.disable_admission_plugins),
+                                        admission_control_config_file=args.admission_control_config_file,
                                         compaction_interval=args.etcd_compaction_interval,
                                         compaction_min_revisions=_min_revisions(),
                                         extra=controlplane.components(control_plane(args)))

@@ -78,6 +78,7 @@ class ServerOptions:
     # kube-apiserver's --enable-admission-plugins / --disable-admission-plugins.
     enable_admission_plugins: tuple[str, ...] = ()
     disable_admission_plugins: tuple[str, ...] = ()
+    admission_control_config_file: str = ""  # kube-apiserver's --admission-control-config-file
     disable: frozenset[str] = frozenset()
     # kube-apiserver's --etcd-compaction-interval: every interval, history older than one
     # interval is compacted away, but never the newest ``compaction_min_revisions``. 0 = off.
@@ -121,7 +122,8 @@ class ServerAssembly:
                                            not_ready_toleration_seconds=self.opts.not_ready_toleration_seconds,
                                            unreachable_toleration_seconds=self.opts.unreachable_toleration_seconds,
                                            enable_admission_plugins=self.opts.enable_admission_plugins,
-                                           disable_admission_plugins=self.opts.disable_admission_plugins)
+                                           disable_admission_plugins=self.opts.disable_admission_plugins,
+                                           admission_control_config_file=self.opts.admission_control_config_file)
             self.apiserver = APIServer(config, registry=self.registry, readiness=self.readiness,
                                        credentials=credentials)
             async with asyncio.TaskGroup() as tg:

@@ -110,10 +110,12 @@ class Registry:
 def build_registry(scheme: Scheme, storage: Storage, *, service_cidr: str = "10.96.0.0/12",
                    node_port_range: tuple[int, int] | str = (30000, 32767), not_ready_toleration_seconds: int = 300,
                    unreachable_toleration_seconds: int = 300, enable_admission_plugins: tuple[str, ...] = (),
-                   disable_admission_plugins: tuple[str, ...] = ()) -> Registry:
+                   disable_admission_plugins: tuple[str, ...] = (), admission_control_config_file: str = "",
+                   ) -> Registry:
     chain = build_chain(Options(enable=enable_admission_plugins, disable=disable_admission_plugins,
                                 not_ready_toleration_seconds=not_ready_toleration_seconds,
-                                unreachable_toleration_seconds=unreachable_toleration_seconds))
+                                unreachable_toleration_seconds=unreachable_toleration_seconds,
+                                extra={"admission_control_config_file": admission_control_config_file}))
     return Registry(scheme, storage, service_cidr=service_cidr, node_port_range=node_port_range,
                     admission_plugins=chain)
 

@@ -60,9 +60,26 @@ def test_no_component_runs_as_system_masters(policy_cluster: ServerProcess) -> N
     assert {c: seen[c] for c in want} == want
     assert not [c for c, (_, groups) in seen.items() if MASTERS in groups.split(",")]
     assert "runs with the admin's" not in Path(srv.log_path).read_text(errors="replace")
-    # The two controllers whose user names are too long for a certificate run on TokenRequest tokens.
+    # The two controllers whose user names are too long for a certificate run on TokenRequest tokens,
+    # and their tokens work: the aggregation controller fills an aggregated role.
     for controller in ("endpointslice-mirroring-controller", "clusterrole-aggregation-controller"):
         assert seen[f"controller-manager/{controller}"][0].endswith(identities.CONTROLLER_ACCOUNTS[controller])
+    apply(srv, """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: identity-aggregate}
+aggregationRule:
+  clusterRoleSelectors: [{matchLabels: {identity-check: "yes"}}]
+rules: []
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: identity-part, labels: {identity-check: "yes"}}
+rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]
+""")
+    wait_until(lambda: get(srv, "clusterrole", "identity-aggregate").get("rules"), timeout=60,
+               what="the aggregated role filled by clusterrole-aggregation-controller")
+    srv.kubectl("delete", "clusterrole", "identity-aggregate", "identity-part")
 
 
 def test_every_kubeconfig_the_server_writes_names_its_own_user(policy_cluster: ServerProcess) -> None:

@@ -66,11 +66,12 @@ async def test_protobuf_pod_keeps_every_field(client):
     assert c["env"][0] == {"name": "MODE", "value": "debug"}
     assert c["env"][1]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
     assert c["resources"]["limits"] == {"cpu": "500m", "memory": "64Mi"}
-    assert c["volumeMounts"] == [{"name": "scratch", "mountPath": "/scratch", "readOnly": True}]
+    # The first mount is the pod's; the ServiceAccount admission adds the default account's token after it.
+    assert c["volumeMounts"][0] == {"name": "scratch", "mountPath": "/scratch", "readOnly": True}
     assert c["livenessProbe"]["exec"]["command"] == ["true"] and c["livenessProbe"]["periodSeconds"] == 7
     assert c["securityContext"] == {"capabilities": {"add": ["NET_ADMIN"]}, "allowPrivilegeEscalation": False}
     assert (c["stdin"], c["tty"], c["imagePullPolicy"]) == (True, True, "IfNotPresent")
-    assert spec["volumes"] == [{"name": "scratch", "emptyDir": {"medium": "Memory"}}]
+    assert spec["volumes"][0] == {"name": "scratch", "emptyDir": {"medium": "Memory"}}
     assert (spec["restartPolicy"], spec["terminationGracePeriodSeconds"], spec["shareProcessNamespace"]) == \
         ("Never", 5, True)
     assert spec["tolerations"][0] == {"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}

@@ -1,17 +1,21 @@
 """PodSecurity: the Pod Security Standards enforced per namespace by its labels (upstream's built-in
-Pod Security admission, no configuration file: no exemptions, default level ``privileged``).
+Pod Security admission), with the defaults and exemptions of its configuration (``config.py``,
+``--admission-control-config-file``; without one, ``privileged:latest`` and no exemptions).
 
 ``pod-security.kubernetes.io/<mode>`` (``privileged``, ``baseline`` or ``restricted``) with an
-optional ``<mode>-version`` (``latest`` or ``v1.N``; pyk8s evaluates every version with the
-``latest`` checks and names the version asked for) for the three modes:
+optional ``<mode>-version`` (``latest`` or ``v1.N``, each version judged by the checks of that
+version, ``checks.py``) for the three modes; as upstream, a namespace that sets ``enforce`` but no
+``warn`` level warns at the enforce level when that is stricter:
 
 * ``enforce``: a pod that violates the level is refused, 403 ``pods "x" is forbidden: violates
   PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "c" must set
   securityContext.allowPrivilegeEscalation=false), ...``;
 * ``warn``: the response carries a ``Warning: would violate PodSecurity "...": ...`` header;
 * ``audit``: the violation is recorded as the ``pod-security.kubernetes.io/audit-violations`` audit
-  annotation on the request (``Attributes.audit_annotations``).  pyk8s writes no audit log yet, so
-  nothing reads it.
+  annotation on the request (``Attributes.audit_annotations``), beside
+  ``pod-security.kubernetes.io/enforce-policy`` (the ``level:version`` a pod was enforced at) and
+  ``pod-security.kubernetes.io/exempt`` (``namespace``, ``user`` or ``runtimeClass``) for an exempt
+  request.  pyk8s writes no audit log yet, so nothing reads them.
 
 Pods are checked on creation and when ``kubectl debug`` adds an ephemeral container (other updates
 of a pod's spec are limited to images and tolerations, which no check looks at).  Workload objects with a pod template (Deployments, ReplicaSets, ...) get
@@ -23,11 +27,11 @@ that would violate it (``existing pods in namespace "x" violate the new PodSecur
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from pyk8s.apiserver.admission.interface import CREATE, PODS, UPDATE, Attributes, Obj, Plugin
 from pyk8s.apiserver.admission.podsecurity import checks
+from pyk8s.apiserver.admission.podsecurity.config import Config, load, valid_version
 from pyk8s.apiserver.registry import cachedreads
 from pyk8s.machinery import errors
 
@@ -39,6 +43,9 @@ PREFIX = "pod-security.kubernetes.io/"
 MODES = ("enforce", "audit", "warn")
 LEVELS = ("privileged", "baseline", "restricted")
 AUDIT_ANNOTATION = PREFIX + "audit-violations"
+ENFORCE_POLICY_ANNOTATION = PREFIX + "enforce-policy"
+EXEMPT_ANNOTATION = PREFIX + "exempt"
+DEFAULT_CONFIG = Config()
 NAMESPACES = ("", "namespaces")
 TEMPLATES: dict[tuple[str, str], tuple[str, ...]] = {
     ("apps", "deployments"): ("spec", "template"), ("apps", "replicasets"): ("spec", "template"),
@@ -46,26 +53,43 @@ TEMPLATES: dict[tuple[str, str], tuple[str, ...]] = {
     ("batch", "jobs"): ("spec", "template"), ("", "replicationcontrollers"): ("spec", "template"),
     ("batch", "cronjobs"): ("spec", "jobTemplate", "spec", "template"), ("", "podtemplates"): ("template",),
 }
-_VERSION = re.compile(r"^v1\.(0|[1-9][0-9]*)$")
 MAX_POD_WARNINGS = 10
 
 
-def policy(labels: dict[str, str]) -> tuple[dict[str, tuple[str, str]], list[errors.Cause]]:
-    """Each mode's ``(level, version)`` from a namespace's labels, and the invalid labels as causes."""
-    out: dict[str, tuple[str, str]] = {}
+def policy(labels: dict[str, str], defaults: dict[str, tuple[str, str]] | None = None,
+           ) -> tuple[dict[str, tuple[str, str]], list[errors.Cause]]:
+    """Each mode's ``(level, version)`` from a namespace's labels over the configured defaults, and the
+    invalid labels as causes (an invalid level counts as ``restricted`` for enforce, ``privileged``
+    otherwise; an invalid version as ``latest``, as upstream's PolicyToEvaluate)."""
+    out = dict(defaults or DEFAULT_CONFIG.defaults)
     causes: list[errors.Cause] = []
     for mode in MODES:
-        level = labels.get(PREFIX + mode)
-        version = labels.get(f"{PREFIX}{mode}-version")
-        if level is not None and level not in LEVELS:
-            causes.append(_invalid(PREFIX + mode, level, "must be one of privileged, baseline, restricted"))
-            level = None
-        if version is not None and version != "latest" and not _VERSION.match(version):
-            causes.append(_invalid(f"{PREFIX}{mode}-version", version, 'must be "latest" or "v1.x"'))
-            version = None
+        level, version = labels.get(PREFIX + mode), labels.get(f"{PREFIX}{mode}-version")
         if level is not None:
-            out[mode] = (level, version or "latest")
+            if level not in LEVELS:
+                causes.append(_invalid(PREFIX + mode, level, "must be one of privileged, baseline, restricted"))
+                level = "restricted" if mode == "enforce" else "privileged"
+            out[mode] = (level, out[mode][1])
+        if version is not None:
+            if not valid_version(version):
+                causes.append(_invalid(f"{PREFIX}{mode}-version", version, 'must be "latest" or "v1.x"'))
+                version = "latest"
+            out[mode] = (out[mode][0], version)
+    enforce_set = labels.get(PREFIX + "enforce") in LEVELS
+    if enforce_set and PREFIX + "warn" not in labels and \
+            LEVELS.index(out["enforce"][0]) > LEVELS.index(out["warn"][0]):
+        version = out["warn"][1] if f"{PREFIX}warn-version" in labels else out["enforce"][1]
+        out["warn"] = (out["enforce"][0], version)
     return out, causes
+
+
+def privileged(modes: dict[str, tuple[str, str]]) -> bool:
+    return all(level == "privileged" for level, _ in modes.values())
+
+
+def compact(modes: dict[str, tuple[str, str]]) -> str:
+    """Upstream's Policy.CompactString: the modes that are not privileged."""
+    return ",".join(f"{m}={modes[m][0]}:{modes[m][1]}" for m in MODES if modes[m][0] != "privileged")
 
 
 def _invalid(label: str, value: str, detail: str) -> errors.Cause:
@@ -87,6 +111,9 @@ class PodSecurity(Plugin):
     name = NAME
     resources = frozenset({PODS, NAMESPACES, *TEMPLATES})
 
+    def __init__(self, config: Config = DEFAULT_CONFIG) -> None:
+        self.config = config
+
     def handles(self, attrs: Attributes) -> bool:
         if attrs.subresource:
             # kubectl debug: an ephemeral container is judged like the pod's own (upstream checks it).
@@ -104,33 +131,46 @@ class PodSecurity(Plugin):
         pod = attrs.obj if attrs.resource == PODS else _template(attrs.obj, TEMPLATES[attrs.resource])
         if pod is None:
             return
+        if self._exempt(attrs, "namespace", attrs.namespace in self.config.namespaces) or \
+                self._exempt(attrs, "user", attrs.user in self.config.usernames):
+            return
         store = registry.store(*NAMESPACES)
         ns = None if store is None else await cachedreads.get(store, "", attrs.namespace)
         if ns is None:
             return
         labels = (ns.get("metadata") or {}).get("labels") or {}
-        if not any(k.startswith(PREFIX) for k in labels):
-            return  # privileged everywhere: nothing to check
-        modes, _ = policy(labels)
+        modes, causes = policy(labels, self.config.defaults)
+        if not causes and privileged(modes):
+            return  # privileged in every mode: nothing to check
         meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
-        results: dict[str, list[checks.Violation]] = {}  # by level: each evaluated once
+        if self._exempt(attrs, "runtimeClass", spec.get("runtimeClassName") in self.config.runtime_classes):
+            return
+        results: dict[tuple[str, str], list[checks.Violation]] = {}  # each level:version evaluated once
 
-        def violations(level: str) -> list[checks.Violation]:
-            if level not in results:
-                results[level] = checks.evaluate(level, meta, spec)
-            return results[level]
+        def violations(level_version: tuple[str, str]) -> list[checks.Violation]:
+            if level_version not in results:
+                results[level_version] = checks.evaluate(level_version[0], meta, spec, level_version[1])
+            return results[level_version]
 
-        enforce = modes.get("enforce")
-        if enforce is not None and attrs.resource == PODS and (found := violations(enforce[0])):
-            raise attrs.forbidden("violates " + describe(*enforce, found))
-        if "warn" in modes and (found := violations(modes["warn"][0])):
-            attrs.warnings.append("would violate " + describe(*modes["warn"], found))
-        if "audit" in modes and (found := violations(modes["audit"][0])):
-            attrs.audit_annotations[AUDIT_ANNOTATION] = "would violate " + describe(*modes["audit"], found)
+        enforce, audit, warn = modes["enforce"], modes["audit"], modes["warn"]
+        if attrs.resource == PODS:
+            attrs.audit_annotations[ENFORCE_POLICY_ANNOTATION] = f"{enforce[0]}:{enforce[1]}"
+            if found := violations(enforce):
+                raise attrs.forbidden("violates " + describe(*enforce, found))
+        if found := violations(audit):
+            attrs.audit_annotations[AUDIT_ANNOTATION] = "would violate " + describe(*audit, found)
+        if found := violations(warn):
+            attrs.warnings.append("would violate " + describe(*warn, found))
+
+    @staticmethod
+    def _exempt(attrs: Attributes, reason: str, exempt: bool) -> bool:
+        if exempt:
+            attrs.audit_annotations[EXEMPT_ANNOTATION] = reason
+        return exempt
 
     async def _namespace(self, registry: Registry, attrs: Attributes) -> None:
         labels = (attrs.obj.get("metadata") or {}).get("labels") or {}
-        modes, causes = policy(labels)
+        modes, causes = policy(labels, self.config.defaults)
         if causes:
             detail = causes[0].field + ": " + causes[0].message if len(causes) == 1 else \
                 "[" + ", ".join(f"{c.field}: {c.message}" for c in causes) + "]"
@@ -138,10 +178,15 @@ class PodSecurity(Plugin):
             # 422 message, so kubectl prints only 'The namespaces "x" is invalid'.
             raise errors.StatusError(422, "Invalid", f'namespaces "{attrs.name}" is invalid: {detail}',
                                      name=attrs.name, kind="namespaces")
-        if attrs.operation != UPDATE or "enforce" not in modes:
+        if attrs.name in self.config.namespaces:
+            if any(k.startswith(PREFIX) for k in labels) and not privileged(modes):
+                attrs.warnings.append(f'namespace "{attrs.name}" is exempt from Pod Security, and the policy '
+                                      f"({compact(modes)}) will be ignored")
             return
-        old_modes, _ = policy(((attrs.old or {}).get("metadata") or {}).get("labels") or {})
-        if old_modes.get("enforce") == modes["enforce"]:
+        if attrs.operation != UPDATE:
+            return
+        old_modes, _ = policy(((attrs.old or {}).get("metadata") or {}).get("labels") or {}, self.config.defaults)
+        if old_modes["enforce"] == modes["enforce"]:
             return
         await self._warn_existing(registry, attrs, modes["enforce"])
 
@@ -151,7 +196,10 @@ class PodSecurity(Plugin):
             return
         lines: list[str] = []
         for pod in await cachedreads.namespace_items(store, attrs.name):
-            found = checks.evaluate(enforce[0], pod.get("metadata") or {}, pod.get("spec") or {})
+            spec = pod.get("spec") or {}
+            if spec.get("runtimeClassName") in self.config.runtime_classes:
+                continue
+            found = checks.evaluate(enforce[0], pod.get("metadata") or {}, spec, enforce[1])
             if found:
                 lines.append(f"{pod['metadata']['name']}: " + ", ".join(v.reason for v in found))
         if not lines:
@@ -164,4 +212,6 @@ class PodSecurity(Plugin):
 
 
 def build(options: object) -> Plugin:
-    return PodSecurity()
+    """The plugin with the PodSecurity part of ``--admission-control-config-file`` (``Options.extra``)."""
+    path = getattr(options, "extra", {}).get("admission_control_config_file")
+    return PodSecurity(load(str(path)) if path else DEFAULT_CONFIG)

@@ -1,10 +1,15 @@
-"""The Pod Security Standards checks (baseline and restricted, ``latest``), as upstream words them.
+"""The Pod Security Standards checks (baseline and restricted, every version), as upstream words them.
 
-Each check looks at a pod spec (and its metadata, for AppArmor annotations) and returns ``None``
-or a ``Violation(reason, detail)``.  ``evaluate(level, pod_meta, spec)`` runs the checks of a level
-in upstream's order (by check ID) — restricted runs the baseline checks too, with its own
-capabilities and seccomp checks in place of the baseline ones — and returns the violations.
-Containers are visited init first, then regular, then ephemeral, as upstream's visitor.
+Each check looks at a pod spec (and its metadata, for annotations) and returns ``None`` or a
+``Violation(reason, detail)``.  ``evaluate(level, pod_meta, spec, version)`` runs the checks of a level
+at a version (``(1, minor)``; ``None`` or anything newer than v1.32 is ``latest``, v1.32's) in
+upstream's order: the baseline checks by ID, then the restricted ones by ID, a restricted check
+replacing the baseline one it overrides (capabilities, seccomp) once it applies.  As upstream's
+versioned checks: ``allowPrivilegeEscalation`` from v1.8, ``seccompProfile_restricted`` from v1.19
+(before it the baseline check reads the alpha seccomp annotations), ``capabilities_restricted``
+from v1.22, ``runAsUser`` from v1.23, Windows pods exempt from those three restricted checks from
+v1.25, ``container_engine_t`` allowed from v1.31, and the safe sysctls growing at v1.27, v1.29 and
+v1.32.  Containers are visited init first, then regular, then ephemeral, as upstream's visitor.
 """
 
 from __future__ import annotations
@@ -17,12 +22,18 @@ Obj = dict[str, Any]
 
 BASELINE_CAPABILITIES = frozenset({"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
                                    "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"})
-SAFE_SYSCTLS = frozenset({"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range",
-                          "net.ipv4.ip_unprivileged_port_start", "net.ipv4.tcp_syncookies",
-                          "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
-                          "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
-                          "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"})
-SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"})
+#: The newest version whose checks pyk8s knows (``latest``: Kubernetes v1.32).
+LATEST_MINOR = 32
+SYSCTLS_1_0 = frozenset({"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range",
+                         "net.ipv4.ip_unprivileged_port_start", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range"})
+SYSCTLS_1_27 = SYSCTLS_1_0 | {"net.ipv4.ip_local_reserved_ports"}
+SYSCTLS_1_29 = SYSCTLS_1_27 | {"net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout",
+                               "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes"}
+SAFE_SYSCTLS = SYSCTLS_1_29 | {"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"}  # v1.32
+SELINUX_TYPES_1_0 = frozenset({"", "container_t", "container_init_t", "container_kvm_t"})
+SELINUX_TYPES = SELINUX_TYPES_1_0 | {"container_engine_t"}  # v1.31
+SECCOMP_POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
+SECCOMP_CONTAINER_PREFIX = "container.seccomp.security.alpha.kubernetes.io/"
 RESTRICTED_VOLUMES = frozenset({"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
                                 "projected", "secret"})
 VOLUME_SOURCES = ("hostPath", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "nfs", "iscsi", "glusterfs",
@@ -154,7 +165,7 @@ def app_armor(meta: Obj, spec: Obj) -> Violation | None:
                      _quote(sorted(bad)))
 
 
-def se_linux(meta: Obj, spec: Obj) -> Violation | None:
+def se_linux(meta: Obj, spec: Obj, allowed: frozenset[str] = SELINUX_TYPES) -> Violation | None:
     types: set[str] = set()
     user = role = False
 
@@ -163,7 +174,7 @@ def se_linux(meta: Obj, spec: Obj) -> Violation | None:
         if not isinstance(opts, dict):
             return False
         wrong = False
-        if str(opts.get("type") or "") not in SELINUX_TYPES:
+        if str(opts.get("type") or "") not in allowed:
             types.add(str(opts.get("type")))
             wrong = True
         if opts.get("user"):
@@ -214,9 +225,9 @@ def seccomp_baseline(meta: Obj, spec: Obj) -> Violation | None:
                                        f'securityContext.seccompProfile.type to "Unconfined"')
 
 
-def sysctls(meta: Obj, spec: Obj) -> Violation | None:
+def sysctls(meta: Obj, spec: Obj, allowed: frozenset[str] = SAFE_SYSCTLS) -> Violation | None:
     bad = [str(s.get("name")) for s in _sc(spec).get("sysctls") or []
-           if isinstance(s, dict) and s.get("name") not in SAFE_SYSCTLS]
+           if isinstance(s, dict) and s.get("name") not in allowed]
     return Violation("forbidden sysctls", ", ".join(bad)) if bad else None
 
 
@@ -335,36 +346,103 @@ def capabilities_restricted(meta: Obj, spec: Obj) -> Violation | None:
     return Violation("unrestricted capabilities", "; ".join(details)) if details else None
 
 
+def _valid_seccomp_annotation(value: str) -> bool:
+    return value in ("runtime/default", "docker/default") or value.startswith("localhost/")
+
+
+def seccomp_annotations(meta: Obj, spec: Obj) -> Violation | None:
+    """Before v1.19, the baseline seccomp check reads the alpha annotations."""
+    notes = meta.get("annotations") or {}
+    keys = [SECCOMP_POD_ANNOTATION] + [SECCOMP_CONTAINER_PREFIX + str(c.get("name")) for c in _containers(spec)]
+    bad = sorted({f'{k}="{notes[k]}"' for k in keys if k in notes and not _valid_seccomp_annotation(str(notes[k]))})
+    if not bad:
+        return None
+    return Violation("seccompProfile", f"forbidden {_plural('annotation', 'annotations', len(bad))} {', '.join(bad)}")
+
+
 Check = Callable[[Obj, Obj], Violation | None]
-BASELINE: dict[str, Check] = {
-    "appArmorProfile": app_armor, "capabilities_baseline": capabilities_baseline,
-    "hostNamespaces": host_namespaces, "hostPathVolumes": host_path_volumes, "hostPorts": host_ports,
-    "hostProcess": host_process, "privileged": privileged, "procMount": proc_mount,
-    "seLinuxOptions": se_linux, "seccompProfile_baseline": seccomp_baseline, "sysctls": sysctls,
-}
-RESTRICTED: dict[str, Check] = {
-    "allowPrivilegeEscalation": allow_privilege_escalation, "capabilities_restricted": capabilities_restricted,
-    "restrictedVolumes": restricted_volumes, "runAsNonRoot": run_as_non_root, "runAsUser": run_as_user,
-    "seccompProfile_restricted": seccomp_restricted,
-}
-OVERRIDDEN_BY_RESTRICTED = frozenset({"capabilities_baseline", "seccompProfile_baseline"})
 
 
-def evaluate(level: str, meta: Obj, spec: Obj) -> list[Violation]:
-    """The violations of ``level`` (``baseline`` or ``restricted``; ``privileged`` allows all), by check ID."""
+def _not_windows(check: Check) -> Check:
+    """From v1.25, a pod for Windows nodes is exempt from the Linux-only restricted checks."""
+    def versioned(meta: Obj, spec: Obj) -> Violation | None:
+        return None if (spec.get("os") or {}).get("name") == "windows" else check(meta, spec)
+    return versioned
+
+
+def _with(check: Callable[[Obj, Obj, frozenset[str]], Violation | None], allowed: frozenset[str]) -> Check:
+    return lambda meta, spec: check(meta, spec, allowed)
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned:
+    """A check from ``minor`` (v1.<minor>) on, until the check's next entry; ``overrides`` baseline IDs."""
+
+    minor: int
+    check: Check
+    overrides: tuple[str, ...] = ()
+
+
+BASELINE_TABLE: dict[str, tuple[Versioned, ...]] = {
+    "appArmorProfile": (Versioned(0, app_armor),),
+    "capabilities_baseline": (Versioned(0, capabilities_baseline),),
+    "hostNamespaces": (Versioned(0, host_namespaces),),
+    "hostPathVolumes": (Versioned(0, host_path_volumes),),
+    "hostPorts": (Versioned(0, host_ports),),
+    "privileged": (Versioned(0, privileged),),
+    "procMount": (Versioned(0, proc_mount),),
+    "seLinuxOptions": (Versioned(0, _with(se_linux, SELINUX_TYPES_1_0)), Versioned(31, se_linux)),
+    "seccompProfile_baseline": (Versioned(0, seccomp_annotations), Versioned(19, seccomp_baseline)),
+    "sysctls": (Versioned(0, _with(sysctls, SYSCTLS_1_0)), Versioned(27, _with(sysctls, SYSCTLS_1_27)),
+                Versioned(29, _with(sysctls, SYSCTLS_1_29)), Versioned(32, sysctls)),
+    "windowsHostProcess": (Versioned(0, host_process),),
+}
+RESTRICTED_TABLE: dict[str, tuple[Versioned, ...]] = {
+    "allowPrivilegeEscalation": (Versioned(8, allow_privilege_escalation),
+                                 Versioned(25, _not_windows(allow_privilege_escalation))),
+    "capabilities_restricted": (Versioned(22, capabilities_restricted, ("capabilities_baseline",)),
+                                Versioned(25, _not_windows(capabilities_restricted), ("capabilities_baseline",))),
+    "restrictedVolumes": (Versioned(0, restricted_volumes),),
+    "runAsNonRoot": (Versioned(0, run_as_non_root),),
+    "runAsUser": (Versioned(23, run_as_user),),
+    "seccompProfile_restricted": (Versioned(19, seccomp_restricted, ("seccompProfile_baseline",)),
+                                  Versioned(25, _not_windows(seccomp_restricted), ("seccompProfile_baseline",))),
+}
+
+
+def _at(entries: tuple[Versioned, ...], minor: int) -> Versioned | None:
+    """The entry in force at v1.<minor> (None before the check exists)."""
+    found = None
+    for entry in entries:
+        if entry.minor <= minor:
+            found = entry
+    return found
+
+
+def checks_for(level: str, minor: int) -> list[Check]:
+    """The checks of ``level`` at v1.<minor>, in upstream's order: baseline IDs, then restricted IDs."""
+    restricted = {cid: e for cid, entries in RESTRICTED_TABLE.items() if (e := _at(entries, minor))} \
+        if level == "restricted" else {}
+    overridden = {o for e in restricted.values() for o in e.overrides}
+    baseline = {cid: e for cid, entries in BASELINE_TABLE.items()
+                if cid not in overridden and (e := _at(entries, minor))}
+    return [baseline[c].check for c in sorted(baseline)] + [restricted[c].check for c in sorted(restricted)]
+
+
+def parse_version(version: str | None) -> int:
+    """The minor version a ``v1.<minor>`` (or ``latest``/None) label means, newer ones capped at latest."""
+    if not version or version == "latest" or not version.startswith("v1."):
+        return LATEST_MINOR
+    return min(int(version[3:]), LATEST_MINOR)
+
+
+def evaluate(level: str, meta: Obj, spec: Obj, version: str | None = None) -> list[Violation]:
+    """The violations of ``level`` (``baseline`` or ``restricted``; ``privileged`` allows all) at ``version``."""
     if level == "privileged":
         return []
-    checks = dict(BASELINE)
-    if level == "restricted":
-        checks = {k: v for k, v in checks.items() if k not in OVERRIDDEN_BY_RESTRICTED} | RESTRICTED
     global _listed
     _listed = (id(spec), list(_visit(spec)))
     try:
-        out: list[Violation] = []
-        for check_id in sorted(checks):
-            found = checks[check_id](meta, spec)
-            if found is not None:
-                out.append(found)
-        return out
+        return [found for check in checks_for(level, parse_version(version)) if (found := check(meta, spec))]
     finally:
         _listed = (0, [])
