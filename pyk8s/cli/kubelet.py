@@ -73,13 +73,17 @@ async def _main(args: argparse.Namespace) -> None:
     # Imported here: the node stack is only needed when the command runs.
     from pyk8s.client.rest import Client
     from pyk8s.daemons.kubelet import build_node
-    from pyk8s.kubelet.kubelet import KubeletConfig
+    from pyk8s.kubelet import memory
+    from pyk8s.kubelet.kubelet import API_CONNECTIONS, KubeletConfig
+
+    memory.limit_arenas()  # before the gRPC and executor threads start
 
     config = KubeletConfig(node_name=args.node_name or socket.gethostname().lower(), root_dir=args.root_dir,
                            cluster_dns=[ip.strip() for ip in args.cluster_dns.split(",") if ip.strip()],
                            cluster_domain=args.cluster_domain, address=args.node_ip,
                            pod_manifest_path=args.pod_manifest_path)
-    client = Client.from_kubeconfig(args.kubeconfig, user_agent=f"kubelet/v1.32.0 ({config.node_name})")
+    client = Client.from_kubeconfig(args.kubeconfig, user_agent=f"kubelet/v1.32.0 ({config.node_name})",
+                                    max_connections=API_CONNECTIONS)
     signals.cancel_on_signals()
     try:
         node = await build_node(client, config, pod_cidr=args.pod_cidr, force_process=args.process_runtime,

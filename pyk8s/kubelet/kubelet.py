@@ -13,7 +13,8 @@ Assembly (each piece is its own module; this one only wires them):
   containers changed (a container killed from outside is seen within ~1 s);
 * ``prober.ProbeManager`` runs the probes; a verdict change queues the pod;
 * housekeeping (every 2 s) removes from the node the pods the API no longer
-  has, found by the UIDs the runtime reports; ``gc`` removes dead containers
+  has, found by the UIDs the runtime reports, and every 30 s returns the
+  memory a burst freed to the system (``memory``); ``gc`` removes dead containers
   beyond the newest of each, and unused images when the disk fills;
 * events go through one ``EventRecorder`` (component ``kubelet``);
 * ``server.app.KubeletServer`` serves the kubelet API (logs, pods, exec,
@@ -36,7 +37,7 @@ from pyk8s.client.rest import PODS, Client
 from pyk8s.client.tools.controller import Controller
 from pyk8s.client.tools.events import EventRecorder
 from pyk8s.client.tools.informer import SharedInformerFactory
-from pyk8s.kubelet import apisources, node, nodestatus
+from pyk8s.kubelet import apisources, memory, node, nodestatus
 from pyk8s.kubelet.gc import GarbageCollector, GCPolicy
 from pyk8s.kubelet.images import catalog
 from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
@@ -56,8 +57,15 @@ from pyk8s.util.clock import REAL_CLOCK, Clock
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
-POD_WORKERS = 8
+# Upstream runs a goroutine per pod: pods never wait for each other's sandbox.  A sync mostly awaits the runtime,
+# so a burst of pods gets this many in flight at once; a worker idles as one small task.
+POD_WORKERS = 32
+# The kubelet's API connections (its client's pool): HTTP/1.1 needs one per request in flight, and each TLS
+# connection holds asyncio's 256 KiB read buffer.  Room for the node's watches (pods, services, and the network
+# agents' pods, namespaces, policies, nodes) and a burst's requests; more requests wait for a free connection.
+API_CONNECTIONS = 24
 HOUSEKEEPING = 2.0
+TRIM_EVERY = 15  # housekeeping rounds: every 30 s what bursts freed goes back to the system (``memory``)
 NOT_ISOLATED = ("pods on this node are NOT isolated: the process runtime runs containers as plain host "
                 "processes (no root or no containerd)")
 
@@ -151,8 +159,12 @@ class Kubelet:
             self.pods.queue.add(key)
 
     async def _housekeeping(self) -> None:
+        rounds = 0
         while True:
             await self.clock.sleep(HOUSEKEEPING)
+            rounds += 1
+            if rounds % TRIM_EVERY == 0:
+                memory.trim()
             known = {str((p.get("metadata") or {}).get("uid", "")) for p in self.pod_informer.store.list()}
             if self.static is not None:
                 known |= {str(p["metadata"]["uid"]) for p in self.static.pods.values()}
