@@ -31,6 +31,7 @@ from pyk8s.apiserver.endpoints.responses import is_pretty, json_response
 from pyk8s.apiserver.registry import special
 from pyk8s.apiserver.registry.bundle import Peers
 from pyk8s.apiserver.registry.rest import WriteOptions
+from pyk8s.apiserver.webhooks.operations import admit_connect
 from pyk8s.machinery.errors import StatusError, bad_request, method_not_allowed
 from pyk8s.machinery.scheme import ResourceType
 
@@ -79,6 +80,9 @@ async def handle(handler: ResourceHandler, request: web.Request, rp: ResourcePat
     if sub in CONNECT:
         if sub in CONNECT_METHODS and request.method not in CONNECT_METHODS[sub]:
             raise method_not_allowed()
+        # Admission (webhooks) sees every CONNECT before it is served (``log`` is a read, not one).
+        await admit_connect(handler.registry, rt.group, rt.plural, rp.namespace, rp.name, sub, request.query,
+                            rp.proxy_path)
         if impl is None or handler.kubelets is None:
             return await unavailable(handler, rp, rt)
         response: web.StreamResponse = await impl.connect(request, rp.namespace, rp.name, peers(handler))

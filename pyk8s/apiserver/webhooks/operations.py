@@ -67,7 +67,7 @@ def connect_options(plural: str, subresource: str, query: Any, proxy_path: str =
         if ports:
             obj["ports"] = ports
     elif proxy_path:
-        obj["path"] = proxy_path
+        obj["path"] = proxy_path if proxy_path.startswith("/") else "/" + proxy_path  # upstream's leading slash
     return obj
 
 

@@ -144,7 +144,7 @@ def test_connect_is_admitted_with_the_options(hooked: tuple[ServerProcess, Threa
 
     _apply(srv, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "front", "namespace": NS},
                  "spec": {"ports": [{"port": 80}]}})
-    srv.request("GET", f"/api/v1/namespaces/{NS}/services/front/proxy")
+    srv.request("GET", f"/api/v1/namespaces/{NS}/services/front/proxy/healthz")
     proxied = wait_until(lambda: _requests(hook, "CONNECT", "front"), timeout=30, what="the proxy review")
-    assert proxied[0]["object"] == {"kind": "ServiceProxyOptions", "apiVersion": "v1"}
+    assert proxied[0]["object"] == {"kind": "ServiceProxyOptions", "apiVersion": "v1", "path": "/healthz"}
     assert proxied[0]["subResource"] == "proxy"

@@ -26,7 +26,7 @@ def test_other_connect_options() -> None:
     assert connect_options("pods", "portforward", MultiDict([("ports", "80"), ("ports", "8443")])) == {
         "kind": "PodPortForwardOptions", "apiVersion": "v1", "ports": [80, 8443]}
     assert connect_options("nodes", "proxy", MultiDict(), "metrics") == {
-        "kind": "NodeProxyOptions", "apiVersion": "v1", "path": "metrics"}
+        "kind": "NodeProxyOptions", "apiVersion": "v1", "path": "/metrics"}
     assert connect_options("pods", "log", MultiDict()) is None  # a GET, not a CONNECT
 
 
