@@ -23,16 +23,16 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime
-from typing import Any
-
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from typing import TYPE_CHECKING, Any
 
 from pyk8s.api import meta_v1, names
 from pyk8s.api.kinds import conditions_field, define_kind, invalid_go, register
 from pyk8s.machinery.schema import BYTES, INT32, STRING, STRING_LIST, TIME, Field, MapOf, Ref, define
 from pyk8s.machinery.scheme import Strategy
 from pyk8s.machinery.validation import FieldError, duplicate, forbidden, invalid, not_supported, required, too_long
+
+if TYPE_CHECKING:  # cryptography (~8 MB) is imported where a request is parsed: every pyk8s.api user loads this module
+    from cryptography import x509
 
 Obj = dict[str, Any]
 P = "io.k8s.api.certificates.v1"
@@ -124,6 +124,9 @@ def is_denied_or_failed(csr: Obj) -> bool:
 
 def parse_request(pem: bytes) -> x509.CertificateSigningRequest:
     """ParseCSR plus the signature check; ValueError worded as upstream's."""
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+
     begin = pem.find(b"-----BEGIN ")
     if begin < 0 or not pem[begin:].startswith(b"-----BEGIN CERTIFICATE REQUEST-----"):
         raise ValueError("PEM block type must be CERTIFICATE REQUEST")
@@ -248,6 +251,8 @@ def validate_certificate(value: Any) -> str:
         return "illegal base64 data"
     if not data:
         return ""
+    from cryptography import x509
+
     blocks = 0
     for block in data.split(b"-----BEGIN ")[1:]:
         kind = block.split(b"-----", 1)[0].decode(errors="replace")
@@ -378,6 +383,8 @@ NODES_GROUP = "system:nodes"
 
 
 def _subject(req: x509.CertificateSigningRequest) -> tuple[str, list[str]]:
+    from cryptography import x509
+
     cns = req.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
     orgs = req.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
     return (str(cns[0].value) if cns else ""), [str(o.value) for o in orgs]
@@ -385,6 +392,8 @@ def _subject(req: x509.CertificateSigningRequest) -> tuple[str, list[str]]:
 
 def request_sans(req: x509.CertificateSigningRequest) -> dict[str, list[Any]]:
     """The subjectAltNames a request asks for, by kind (dns, ip, email, uri)."""
+    from cryptography import x509
+
     try:
         ext = req.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
