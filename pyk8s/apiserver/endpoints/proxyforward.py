@@ -9,8 +9,8 @@
   filter ``Impersonate-*``); ``X-Forwarded-For`` names the client.  Bodies
   stream both ways, unchanged (no decompression on the way).
 * A ``Location`` the backend redirects to on its own host is rewritten under
-  the proxy path, so a client following it stays behind the proxy.
-  Upstream also rewrites links inside HTML pages; this does not.
+  the proxy path, so a client following it stays behind the proxy, and so are
+  the links of HTML pages (``proxyhtml``; such a page is read whole first).
 * Upgrade requests (WebSocket and the like) are spliced (``upgradeproxy``).
 * A backend that cannot be reached: 503 ``error trying to reach service:
   dial tcp ...`` as upstream's proxy transport words it.
@@ -21,13 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import urllib.parse
+import zlib
 from typing import Protocol
 
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
-from pyk8s.apiserver.endpoints import upgradeproxy
+from pyk8s.apiserver.endpoints import proxyhtml, upgradeproxy
 from pyk8s.apiserver.registry.core.proxylocation import Location
 from pyk8s.apiserver.webhooks.client import go_error
 from pyk8s.machinery.errors import StatusError
@@ -72,6 +73,23 @@ def _request_headers(request: web.Request) -> CIMultiDict[str]:
         prior = headers.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{prior}, {peer}" if prior else peer
     return headers
+
+
+async def _rewritten_page(request: web.Request, upstream: aiohttp.ClientResponse, location: Location,
+                          prefix: str) -> bytes | None:
+    """The whole HTML page with its links under the proxy (None: an encoding this cannot undo, streamed as is)."""
+    encoding = upstream.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in ("", "identity", "gzip", "deflate"):
+        return None
+    body = await upstream.read()
+    try:
+        plain = proxyhtml.decode(body, encoding)
+    except (OSError, EOFError, zlib.error):
+        return body  # not what it claims to be: passed on untouched, as read
+    assert plain is not None
+    hosts = (location.url.split("//", 1)[1], location.host, request.host)
+    page = proxyhtml.rewrite_page(plain, upstream.charset or "utf-8", prefix, hosts)
+    return proxyhtml.encode(page, encoding) if page != plain else body
 
 
 def _rewrite_location(value: str, location: Location, prefix: str) -> str:
@@ -121,6 +139,14 @@ async def _relay(request: web.Request, upstream: aiohttp.ClientResponse, locatio
         if low in HOP_BY_HOP and low != "content-length":
             continue
         resp.headers.add(key, _rewrite_location(value, location, prefix) if low == "location" else value)
+    if upstream.content_type == "text/html" and request.method != "HEAD" and upstream.status not in (204, 304):
+        page = await _rewritten_page(request, upstream, location, prefix)
+        if page is not None:
+            resp.headers["Content-Length"] = str(len(page))
+            await resp.prepare(request)
+            await resp.write(page)
+            await resp.write_eof()
+            return resp
     await resp.prepare(request)
     with contextlib.suppress(aiohttp.ClientPayloadError, ConnectionError):
         async for chunk in upstream.content.iter_any():

@@ -63,6 +63,8 @@ def backend_app(seen: list[dict[str, Any]], release: asyncio.Event) -> web.Appli
             await release.wait()
             await resp.write(b"second\n")
             return resp
+        if request.path == "/page.html":
+            return web.Response(text='<a href="/next">next</a> <a href="rel">rel</a>', content_type="text/html")
         if request.path == "/ws":
             ws = web.WebSocketResponse()
             await ws.prepare(request)
@@ -189,6 +191,12 @@ async def test_redirects_of_the_backend_stay_behind_the_proxy(api) -> None:
     c, _, _ = api
     resp = await c.get(f"{PODS}/web/proxy/moved", headers=H, allow_redirects=False)
     assert resp.status == 302 and resp.headers["Location"] == f"{PODS}/web/proxy/elsewhere?x=1"
+
+
+async def test_html_links_stay_behind_the_proxy(api) -> None:
+    c, _, _ = api
+    resp = await c.get(f"{PODS}/web:80/proxy/page.html", headers=H)
+    assert await resp.text() == f'<a href="{PODS}/web:80/proxy/next">next</a> <a href="rel">rel</a>'
 
 
 async def test_a_streamed_answer_arrives_as_it_is_written(api, backend: Backend) -> None:
