@@ -81,7 +81,9 @@ def object_selector_matches(hook: Obj, req: Request) -> bool:
     selector = hook.get("objectSelector")
     if _empty(selector):
         return True
-    return any(labels.matches_label_selector(selector, _labels_of(o)) for o in (req.obj, req.old) if o is not None)
+    # An object without metadata (a CONNECT's options) has no labels to match, as upstream's accessor fails.
+    return any(labels.matches_label_selector(selector, _labels_of(o)) for o in (req.obj, req.old)
+               if o is not None and "metadata" in o)
 
 
 async def namespace_selector_matches(hook: Obj, req: Request, registry: Registry) -> bool:

@@ -59,3 +59,14 @@ async def test_delete_reaches_only_plugins_that_take_it() -> None:
     chain = Chain([builtin, webhook])
     await chain.admit_other(None, Attributes("DELETE", "", "configmaps", {}, {}))  # type: ignore[arg-type]
     assert builtin.calls == [] and webhook.calls == ["admit", "validate"]
+
+
+def test_an_object_selector_never_matches_connect_options() -> None:
+    from pyk8s.apiserver.webhooks.matching import Request, object_selector_matches
+
+    hook = {"objectSelector": {"matchExpressions": [{"key": "x", "operator": "DoesNotExist"}]}}
+    options = {"kind": "PodExecOptions", "apiVersion": "v1", "command": ["ls"]}
+    req = Request("CONNECT", "", "v1", "pods", "exec", "ns", True, options, None)
+    assert not object_selector_matches(hook, req)
+    pod = {"metadata": {"name": "p"}}
+    assert object_selector_matches(hook, Request("DELETE", "", "v1", "pods", "", "ns", True, None, pod))
