@@ -52,3 +52,22 @@ def test_duplicates():
         fieldcheck.check({"spec": {}}, "io.test.Free", "Strict", raw=raw)
     assert 'duplicate field "spec.replicas"' in ei.value.message
     assert fieldcheck.duplicate_fields(b"not json") == []
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"a":"x:\\"y:","b":[{"c":1},{"c":2,"c":3}]}',  # colons and escaped quotes inside strings
+    '{"a":{"b":1,"b":2}}',  # str bodies too
+    b'{"a":NaN,"a":1}',  # not orjson's JSON: the exact decoder decides
+    b'{"n":123456789012345678901234567890,"n":1}',
+    b'{"k\\u003a":1,"k\\u003a":2}',
+])
+def test_duplicates_the_member_count_does_not_hide(raw):
+    assert fieldcheck.duplicate_fields(raw) != []
+
+
+def test_no_duplicates_skip_the_exact_decode(monkeypatch):
+    def exact(*args, **kwargs):
+        raise AssertionError("the pure-Python decode ran for a body without duplicates")
+
+    monkeypatch.setattr(fieldcheck.json, "loads", exact)
+    assert fieldcheck.duplicate_fields(b'{"a":"x:y","b":[{"c":{"d:":":"}},{"c":2}],"e":{}}') == []

@@ -46,3 +46,14 @@ def test_values_and_compare():
     assert (q.parse("500m") - q.parse("1")).canonical() == "-500m"
     assert q.try_parse("bad") is None and q.try_parse(None) is None
     assert q.ERR_FORMAT == "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+
+
+def test_cached_parses_stay_exact_and_errors_are_not_cached():
+    first, again = q.parse("100m"), q.parse("100m")
+    assert first == again and first.canonical() == "100m" and again.format == q.DECIMAL_SI
+    for _ in range(2):
+        with pytest.raises(q.QuantityError):
+            q.parse("1.2.3")
+    with pytest.raises(q.QuantityError):
+        q.parse(True)
+    assert q.parse(1).canonical() == "1" and q.parse("1").canonical() == "1"
