@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from pyk8s.apiserver.authorization.union import build_authorizer
 from pyk8s.apiserver.config import ServerConfig
 from pyk8s.apiserver.endpoints.system import Readiness
 from pyk8s.apiserver.filters.authn import Authenticator, TokenSigner, UserInfo
@@ -116,9 +117,11 @@ async def api(tmp_path, registry, backend, kubelet) -> AsyncIterator[tuple[TestC
     egress = TranslatingEgress({(POD_IP, 80): ("127.0.0.1", backend.port), (POD_IP, 8443): ("127.0.0.1", 9)})
     kubelets.cluster = egress
     signer = TokenSigner(b"k" * 32)
-    auth = Authenticator(tokens={"t": UserInfo("admin", ("system:masters", "system:authenticated"))}, signer=signer)
+    auth = Authenticator(tokens={"t": UserInfo("admin", ("system:masters", "system:authenticated")),
+                                 "alice": UserInfo("alice", ("system:authenticated",))}, signer=signer)
     app = build_app(config=ServerConfig(data_dir=tmp_path), registry=registry, authenticator=auth,
-                    readiness=Readiness(()), token_signer=signer, kubelets=kubelets)
+                    readiness=Readiness(()), token_signer=signer, kubelets=kubelets,
+                    authorizer=build_authorizer(("RBAC",), registry))
     c = TestClient(TestServer(app))
     await c.start_server()
     await _seed(registry, kubelet_port)
@@ -253,3 +256,32 @@ async def test_node_proxy_reaches_the_kubelet_with_the_client_certificate(api) -
     resp = await c.get("/api/v1/nodes/n1:7777/proxy/healthz", headers=H)  # another port of a loopback node
     assert (resp.status, (await resp.json())["message"]) == (400, "address not allowed")
     assert not egress.dialled
+
+
+async def test_rbac_decides_on_the_proxy_subresource_with_the_name_as_written(api) -> None:
+    c, reg, _ = api
+    alice = {"Authorization": "Bearer alice"}
+    refused = await c.get(f"{PODS}/web:80/proxy/", headers=alice)
+    assert (refused.status, (await refused.json())["message"]) == (403, (
+        'pods "web:80" is forbidden: User "alice" cannot get resource "pods/proxy" in API group "" in the '
+        'namespace "default"'))
+    await _put(reg.store("rbac.authorization.k8s.io", "roles"), "default", {
+        "metadata": {"name": "proxy"},
+        "rules": [{"apiGroups": [""], "resources": ["pods/proxy"], "verbs": ["get"], "resourceNames": ["web:80"]}]})
+    await _put(reg.store("rbac.authorization.k8s.io", "rolebindings"), "default", {
+        "metadata": {"name": "proxy"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                                   "name": "proxy"},
+        "subjects": [{"kind": "User", "name": "alice", "apiGroup": "rbac.authorization.k8s.io"}]})
+
+    async def allowed() -> int:
+        return (await c.get(f"{PODS}/web:80/proxy/", headers=alice)).status
+
+    for _ in range(300):  # the authorizer reads its watch caches: the binding shows there a moment later
+        if await allowed() == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert await allowed() == 200
+    posted = await c.post(f"{PODS}/web:80/proxy/", headers=alice, data=b"x")  # create is not granted
+    assert posted.status == 403
+    other = await c.get(f"{PODS}/web/proxy/", headers=alice)  # another name than the one granted
+    assert other.status == 403
