@@ -37,10 +37,9 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from pyk8s.kubelet.server import portforward, remotecommand
+from pyk8s.kubelet.server import portforward, remotecommand, servingcert
 from pyk8s.kubelet.server.logs import LogOptions, read_logs
 from pyk8s.kubelet.server.streamsource import PodStreams, StreamRefused
-from pyk8s.util import pki
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -70,14 +69,10 @@ class KubeletServer:
     port: int = 10250
     bind: str = "0.0.0.0"
 
-    def tls(self) -> ssl.SSLContext:
-        pki_dir = self.root_dir / "pki"
-        pki_dir.mkdir(parents=True, exist_ok=True)
-        ca = pki.load_or_create_ca(pki_dir / "kubelet-ca.crt", pki_dir / "kubelet-ca.key", f"{self.node_name}-ca")
-        serving = pki.issue_cert(ca, pki_dir / "kubelet.crt", pki_dir / "kubelet.key", common_name=self.node_name,
-                                 dns_names=(self.node_name,), ip_addresses=tuple(self.addresses), server=True)
+    async def tls(self) -> ssl.SSLContext:
+        cert, key = await servingcert.ensure(self.root_dir / "pki", self.node_name, list(self.addresses))
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(str(serving.cert_path), str(serving.key_path))
+        ctx.load_cert_chain(str(cert), str(key))
         ctx.load_verify_locations(cadata=self.client_ca_pem.decode())
         ctx.verify_mode = ssl.CERT_OPTIONAL  # answered with 401 below rather than a failed handshake
         return ctx
@@ -96,7 +91,7 @@ class KubeletServer:
     async def run(self) -> None:
         runner = web.AppRunner(self.app(), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, self.bind, self.port, ssl_context=self.tls(), reuse_address=True)
+        site = web.TCPSite(runner, self.bind, self.port, ssl_context=await self.tls(), reuse_address=True)
         try:
             await site.start()
             log.info("kubelet API serving on %s:%d", self.bind, self.port)
@@ -108,10 +103,11 @@ class KubeletServer:
     async def _authenticate(self, request: web.Request,
                             handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
         ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        if not der:
+        # The decoded form exists only for a certificate the handshake verified against the cluster CA.
+        cert = ssl_object.getpeercert() if ssl_object is not None else None
+        if not cert:
             return _status(401, "Unauthorized", "Unauthorized")
-        user, groups = pki.subject_identity(der)
+        user, groups = subject_identity(cert)
         if ALLOWED_GROUP not in groups:
             return _status(403, "Forbidden", f'User "{user}" cannot access the kubelet API')
         return await handler(request)
@@ -180,6 +176,13 @@ class KubeletServer:
         except StreamRefused as exc:
             return remotecommand.text(exc.code, exc.message)
         return await portforward.serve(request, lambda port: source.port_forward_url(ns, pod, port))
+
+
+def subject_identity(cert: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """(CN, O values) of a verified peer certificate as ``SSLSocket.getpeercert()`` decodes it."""
+    attributes = [attr for rdn in cert.get("subject") or () for attr in rdn]
+    names = [str(value) for key, value in attributes if key == "commonName"]
+    return (names[0] if names else "", tuple(str(value) for key, value in attributes if key == "organizationName"))
 
 
 def _flag(query: Mapping[str, str], name: str) -> bool:
