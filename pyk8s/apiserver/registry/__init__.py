@@ -86,7 +86,7 @@ class Registry:
         return None
 
     def subresource(self, rt: ResourceType, sub: str) -> Any:
-        """Registry-side subresource implementations; None lets the HTTP layer do its generic one."""
+        """What the resource's bundle declares for ``sub`` (None: the resource has no such subresource)."""
         make = self.bundle(rt).subresources.get(sub)
         return make(self.storage_for(rt)) if make is not None else None
 
