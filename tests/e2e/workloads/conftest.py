@@ -23,7 +23,7 @@ import pytest
 from pyk8s.testing.cluster import ServerProcess
 from tests.e2e.helpers import stop_process
 
-READY_TIMEOUT = 30.0
+READY_TIMEOUT = 120.0  # generous: under load the three processes take tens of seconds to start and elect
 
 
 def _components_up(server: ServerProcess) -> bool:
