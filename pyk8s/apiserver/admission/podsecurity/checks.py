@@ -14,6 +14,7 @@ v1.32.  Containers are visited init first, then regular, then ephemeral, as upst
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -419,14 +420,15 @@ def _at(entries: tuple[Versioned, ...], minor: int) -> Versioned | None:
     return found
 
 
-def checks_for(level: str, minor: int) -> list[Check]:
+@functools.lru_cache(maxsize=64)  # the tables are fixed: one list per (level, version), not one per pod
+def checks_for(level: str, minor: int) -> tuple[Check, ...]:
     """The checks of ``level`` at v1.<minor>, in upstream's order: baseline IDs, then restricted IDs."""
     restricted = {cid: e for cid, entries in RESTRICTED_TABLE.items() if (e := _at(entries, minor))} \
         if level == "restricted" else {}
     overridden = {o for e in restricted.values() for o in e.overrides}
     baseline = {cid: e for cid, entries in BASELINE_TABLE.items()
                 if cid not in overridden and (e := _at(entries, minor))}
-    return [baseline[c].check for c in sorted(baseline)] + [restricted[c].check for c in sorted(restricted)]
+    return tuple([baseline[c].check for c in sorted(baseline)] + [restricted[c].check for c in sorted(restricted)])
 
 
 def parse_version(version: str | None) -> int:
