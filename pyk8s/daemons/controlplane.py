@@ -3,10 +3,12 @@
 ``components(opts)`` returns factories for ``ServerOptions.extra``; the
 assembly calls them once the API server listens.  Each component reaches the
 API server exactly as the standalone commands do: through its own ``Client``
-over the server's HTTPS port, with the admin kubeconfig the server wrote
-(``ServerConfig.kubeconfig_path``), so ``pyk8s server`` and ``pyk8s
-controller-manager``/``pyk8s scheduler`` processes behave the same and may be
-mixed.  Clients are made when a component starts, never for a disabled one.
+over the server's HTTPS port, with the kubeconfig of its own identity the server
+wrote (``authorization/identities.py``: the scheduler, the controller manager and
+each controller, each simulated node as ``system:node:<name>``; never the admin's),
+so ``pyk8s server`` and ``pyk8s controller-manager``/``pyk8s scheduler`` processes
+behave the same and may be mixed.  Each logs the user its credentials name
+(``identity.py``).  Clients are made when a component starts, never for a disabled one.
 
 Leader election is on by default, as upstream: the controller manager holds
 ``kube-system/kube-controller-manager`` and the scheduler
@@ -75,7 +77,7 @@ class ControlPlaneOptions:
 
 
 class ClientComponent:
-    """A component with its own client to the API server, built from the admin kubeconfig.
+    """A component with its own client to the API server, built from its kubeconfig.
 
     ``build(client)`` makes the worker; its ``ready`` (or ``registered``)
     event is mirrored into ``self.ready``.  When the worker returns by itself
