@@ -177,3 +177,32 @@ def test_many_chains_are_written_in_batches_before_the_top_level_chains(monkeypa
             rules = [line for line in script.splitlines() if line.startswith(f"-A {svc} ")]
             assert all(f":{line.rsplit(' -j ', 1)[1]} - [0:0]" in script for line in rules if "KUBE-SEP-" in line)
     assert top.count("-A KUBE-SERVICES") == 13 and ":KUBE-SVC-" not in top
+
+
+def test_top_level_chains_are_written_only_when_they_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[str] = []
+
+    def run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        if args[0] == "iptables-restore":
+            sent.append(stdin or "")
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(iptables, "_run", run)
+    monkeypatch.setattr(iptables, "_route_localnet", lambda: None)
+    other = ServicePortName("default", "other", "", "TCP")
+    p = iptables.IptablesProvider(CONFIG)
+    p.sync({WEB: web(*EPS)}, None)
+    assert "-A KUBE-SERVICES" in sent[-1]
+    p.sync({WEB: web(*EPS[:2])}, {WEB})  # endpoints only: the Service's own chains, not KUBE-SERVICES
+    assert ":KUBE-SERVICES" not in sent[-1] and f":{SVC} - [0:0]" in sent[-1]
+    assert f"-X {iptables_chain('KUBE-SEP', WEB, EPS[2])}" in sent[-1]
+    count = len(sent)
+    p.sync({WEB: web(*EPS[:2])}, set())  # the 30 s resync with nothing changed writes nothing
+    assert len(sent) == count
+    p.sync({WEB: web(*EPS[:2]), other: ServicePort(other, "10.96.0.11", 80)}, {other})  # no endpoints: filter
+    assert "*nat" not in sent[-1] and "-A KUBE-SERVICES" in sent[-1] and "REJECT" in sent[-1]
+    p.sync({WEB: web(*EPS[:2]), other: ServicePort(other, "10.96.0.11", 80, endpoints=(EPS[0],))}, {other})
+    nat = sent[-1].split("*nat")[1]
+    assert ":KUBE-SERVICES - [0:0]" in nat and iptables_chain("KUBE-SVC", other) in nat
+    p.sync({WEB: web(*EPS[:2]), other: ServicePort(other, "10.96.0.11", 80, endpoints=(EPS[0],))}, None)
+    assert ":KUBE-NODEPORTS - [0:0]" in sent[-1]  # a full rewrite writes every chain again
