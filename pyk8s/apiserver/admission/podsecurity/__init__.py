@@ -17,8 +17,9 @@ version, ``checks.py``) for the three modes; as upstream, a namespace that sets 
   ``pod-security.kubernetes.io/exempt`` (``namespace``, ``user`` or ``runtimeClass``) for an exempt
   request.  pyk8s writes no audit log yet, so nothing reads them.
 
-Pods are checked on creation and when ``kubectl debug`` adds an ephemeral container (other updates
-of a pod's spec are limited to images and tolerations, which no check looks at).  Workload objects with a pod template (Deployments, ReplicaSets, ...) get
+Pods are checked on creation, when ``kubectl debug`` adds an ephemeral container, and on the updates
+upstream calls significant (a container's image, the seccomp annotations, containers added); a pod
+update that changes none of these is not re-judged.  Workload objects with a pod template (Deployments, ReplicaSets, ...) get
 ``warn`` and ``audit`` but never ``enforce``, as upstream.  Namespaces: invalid labels are refused
 (422, upstream's wording), and changing ``enforce`` to a stricter level warns about existing pods
 that would violate it (``existing pods in namespace "x" violate the new PodSecurity enforce level
@@ -100,6 +101,27 @@ def describe(level: str, version: str, violations: list[checks.Violation]) -> st
     return f'PodSecurity "{level}:{version}": ' + ", ".join(str(v) for v in violations)
 
 
+def significant(pod: Obj, old: Obj) -> bool:
+    """Whether a pod update may change what the checks see (upstream's isSignificantPodUpdate)."""
+    notes, old_notes = (pod.get("metadata") or {}).get("annotations") or {}, \
+        (old.get("metadata") or {}).get("annotations") or {}
+    if notes.get(checks.SECCOMP_POD_ANNOTATION) != old_notes.get(checks.SECCOMP_POD_ANNOTATION):
+        return True
+    spec, old_spec = pod.get("spec") or {}, old.get("spec") or {}
+
+    def changed(c: Obj, o: Obj) -> bool:
+        key = checks.SECCOMP_CONTAINER_PREFIX + str(c.get("name"))
+        return c.get("image") != o.get("image") or notes.get(key) != old_notes.get(key)
+
+    for key in ("containers", "initContainers"):
+        new, was = spec.get(key) or [], old_spec.get(key) or []
+        if len(new) != len(was) or any(changed(c, o) for c, o in zip(new, was, strict=True)):
+            return True
+    before = {str(o.get("name")): o for o in old_spec.get("ephemeralContainers") or []}
+    return any(str(c.get("name")) not in before or changed(c, before[str(c.get("name"))])
+               for c in spec.get("ephemeralContainers") or [])
+
+
 def _template(obj: Obj, path: tuple[str, ...]) -> Obj | None:
     node: object = obj
     for key in path:
@@ -121,7 +143,7 @@ class PodSecurity(Plugin):
         if attrs.resource == NAMESPACES:
             return attrs.operation in (CREATE, UPDATE)
         if attrs.resource == PODS:
-            return attrs.operation == CREATE
+            return attrs.operation == CREATE or (attrs.operation == UPDATE and significant(attrs.obj, attrs.old or {}))
         return attrs.resource in TEMPLATES and attrs.operation in (CREATE, UPDATE)
 
     async def validate(self, registry: Registry, attrs: Attributes) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pyk8s.apiserver.admission.interface import CREATE, Attributes
+from pyk8s.apiserver.admission.interface import CREATE, UPDATE, Attributes
 from pyk8s.apiserver.admission.podsecurity import PodSecurity, checks, policy
 from pyk8s.apiserver.admission.podsecurity.config import Config, load
 from pyk8s.apiserver.registry import Registry
@@ -151,3 +151,18 @@ plugins:
     bad.write_text(inline.read_text().replace("enforce: baseline", "enforce: strict"))
     with pytest.raises(ValueError, match='defaults.enforce: Invalid value: "strict"'):
         load(str(bad))
+
+
+async def test_significant_pod_updates_are_judged_again(registry: Registry) -> None:
+    plugin = PodSecurity()
+    await namespace(registry, "tightened", enforce="baseline")
+    old = attrs("tightened", spec(hostNetwork=True)).obj  # made before the namespace was labelled
+    relabelled = {**old, "metadata": {**old["metadata"], "labels": {"a": "b"}}}
+    assert not plugin.handles(Attributes(UPDATE, "", "pods", relabelled, old))  # not significant: left alone
+    new_image = {**old, "spec": {**old["spec"], "containers": [{"name": "c", "image": "nginx:2"}]}}
+    update = Attributes(UPDATE, "", "pods", new_image, old)
+    assert plugin.handles(update)
+    with pytest.raises(StatusError) as err:
+        await plugin.validate(registry, update)
+    assert err.value.message == ('pods "p" is forbidden: violates PodSecurity "baseline:latest": '
+                                 'host namespaces (hostNetwork=true)')
