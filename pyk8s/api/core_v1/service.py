@@ -125,6 +125,7 @@ define(P + "Endpoints", "The addresses backing a service (legacy API; see Endpoi
 
 SERVICE_TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]
 NODE_PORT_TYPES = ("NodePort", "LoadBalancer")
+SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
 PROTOCOLS = ["SCTP", "TCP", "UDP"]
 _IP_MSG = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
 
@@ -230,7 +231,7 @@ def _validate_duplicates(ports: list[Obj], kind: Any) -> list[FieldError]:
     return errs
 
 
-def validate_service_spec(spec: Obj) -> list[FieldError]:
+def validate_service_spec(spec: Obj, annotations: Obj | None = None) -> list[FieldError]:
     """ValidateService's checks, in upstream's order (it decides the order of messages)."""
     errs: list[FieldError] = []
     ports = spec.get("ports") or []
@@ -261,7 +262,40 @@ def validate_service_spec(spec: Obj) -> list[FieldError]:
     elif kind not in SERVICE_TYPES:
         errs.append(not_supported("spec.type", kind, SERVICE_TYPES))
     errs += _validate_duplicates(ports, kind)
+    errs += _validate_source_ranges(spec, annotations or {}, kind)
     return errs + _validate_traffic_policies(spec, kind)
+
+
+def _validate_source_ranges(spec: Obj, annotations: Obj, kind: str) -> list[FieldError]:
+    """loadBalancerSourceRanges (or the older annotation, read only when the field is empty):
+    LoadBalancer Services only, and every entry a CIDR.  The path's capital L and the value
+    as Go prints a string slice are upstream's."""
+    ranges = spec.get("loadBalancerSourceRanges") or []
+    annotation = annotations.get(SOURCE_RANGES_ANNOTATION) or ""
+    if not ranges and not annotation:
+        return []
+    if ranges:
+        path, shown = "spec.LoadBalancerSourceRanges", "[" + " ".join(str(r) for r in ranges) + "]"
+        entries = ranges
+    else:
+        path, shown = f"metadata.annotations[{SOURCE_RANGES_ANNOTATION}]", annotation
+        entries = annotation.split(",") if annotation.strip() else []
+    errs: list[FieldError] = []
+    if kind != "LoadBalancer":
+        errs.append(forbidden(path, "may only be used when `type` is 'LoadBalancer'"))
+    if not all(isinstance(e, str) and _is_cidr(e.strip()) for e in entries):
+        errs.append(invalid(path, shown, "must be a list of IP ranges. For example, 10.240.0.0/24,10.250.0.0/24 "))
+    return errs
+
+
+def _is_cidr(text: str) -> bool:
+    if "/" not in text:
+        return False
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _validate_traffic_policies(spec: Obj, kind: str) -> list[FieldError]:
@@ -361,11 +395,11 @@ class ServiceStrategy(Strategy):
 
     def validate(self, obj: Obj) -> list[FieldError]:
         errs = meta_v1.validate_object_meta(obj, namespaced=True, name_fn=names.is_dns1035_label)
-        return errs + validate_service_spec(spec_of(obj))
+        return errs + validate_service_spec(spec_of(obj), (obj.get("metadata") or {}).get("annotations"))
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
         errs = meta_v1.validate_object_meta_update(new, old)
-        errs += validate_service_spec(spec_of(new))
+        errs += validate_service_spec(spec_of(new), (new.get("metadata") or {}).get("annotations"))
         return errs + validate_service_update(spec_of(new), old.get("spec") or {})
 
     def validate_status_update(self, new: Obj, old: Obj) -> list[FieldError]:

@@ -91,3 +91,20 @@ def test_endpoints_default_protocol() -> None:
                               "subsets": [{"addresses": [{"ip": "10.0.0.1"}], "ports": [{"port": 80}]}]})
     assert ep["subsets"][0]["ports"][0]["protocol"] == "TCP"
     assert strategy("endpoints").validate(ep) == []
+
+
+def test_load_balancer_source_ranges() -> None:
+    s = strategy("services")
+    ok = create("services", _svc(type="LoadBalancer", loadBalancerSourceRanges=["10.0.0.0/8", " 192.168.1.5/32"]))
+    assert s.validate(ok) == []
+    bad = create("services", _svc(loadBalancerSourceRanges=["59.100.192.6", "10.0.0.0/8"]))
+    assert msgs(s.validate(bad)) == [
+        "spec.LoadBalancerSourceRanges: Forbidden: may only be used when `type` is 'LoadBalancer'",
+        'spec.LoadBalancerSourceRanges: Invalid value: "[59.100.192.6 10.0.0.0/8]": must be a list of IP ranges. '
+        "For example, 10.240.0.0/24,10.250.0.0/24 ",
+    ]
+    annotated = create("services", _svc(type="LoadBalancer"))
+    annotated["metadata"]["annotations"] = {"service.beta.kubernetes.io/load-balancer-source-ranges": "10.0.0.0/8,x"}
+    assert msgs(s.validate(annotated)) == [
+        'metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]: Invalid value: '
+        '"10.0.0.0/8,x": must be a list of IP ranges. For example, 10.240.0.0/24,10.250.0.0/24 ']
