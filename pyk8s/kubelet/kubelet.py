@@ -57,9 +57,10 @@ from pyk8s.util.clock import REAL_CLOCK, Clock
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
-# Upstream runs a goroutine per pod: pods never wait for each other's sandbox.  A sync mostly awaits the runtime,
-# so a burst of pods gets this many in flight at once; a worker idles as one small task.
-POD_WORKERS = 32
+# Pods synced at once.  Upstream runs a goroutine per pod, but on two cores the runtime is CPU-bound: 32 workers
+# brought 30 pods up no sooner than 8 (both ~1x the runtime's own 30-at-once floor) and the median pod later
+# (8-9 s against 4-7 s), with more API connections open (benchmarks/kubelet_bench.py, docs/performance.md).
+POD_WORKERS = 8
 # The kubelet's API connections (its client's pool): HTTP/1.1 needs one per request in flight, and each TLS
 # connection holds asyncio's 256 KiB read buffer.  Room for the node's watches (pods, services, and the network
 # agents' pods, namespaces, policies, nodes) and a burst's requests; more requests wait for a free connection.
