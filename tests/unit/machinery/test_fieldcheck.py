@@ -60,6 +60,8 @@ def test_duplicates():
     b'{"a":NaN,"a":1}',  # not orjson's JSON: the exact decoder decides
     b'{"n":123456789012345678901234567890,"n":1}',
     b'{"k\\u003a":1,"k\\u003a":2}',
+    b'{"a":"x:y","a":"z"}',  # no backslash: the body against its re-encoding
+    b'{"a":{"x:":1},"b":[],"a":{"x:":1}}',
 ])
 def test_duplicates_the_member_count_does_not_hide(raw):
     assert fieldcheck.duplicate_fields(raw) != []
@@ -71,3 +73,5 @@ def test_no_duplicates_skip_the_exact_decode(monkeypatch):
 
     monkeypatch.setattr(fieldcheck.json, "loads", exact)
     assert fieldcheck.duplicate_fields(b'{"a":"x:y","b":[{"c":{"d:":":"}},{"c":2}],"e":{}}') == []
+    assert fieldcheck.duplicate_fields(b'{"a":"x:\\"y","b":[{"c":{"d:":"\\u003a"}}]}') == []
+    assert fieldcheck.duplicate_fields('{"a": "\u00e9:", "b": 1.5e3}') == []
