@@ -190,9 +190,19 @@ class _Walk:
                 return True
             return self.object_ok(value, schema)
         if isinstance(t, ArrayOf):
-            return isinstance(value, list) and all(item is None or self.ok(item, t.items) for item in value)
+            if not isinstance(value, list):
+                return False
+            for item in value:  # a loop, not all(<generator>): this runs for every list in every body
+                if item is not None and not self.ok(item, t.items):
+                    return False
+            return True
         if isinstance(t, MapOf):
-            return isinstance(value, dict) and all(item is None or self.ok(item, t.values) for item in value.values())
+            if not isinstance(value, dict):
+                return False
+            for item in value.values():
+                if item is not None and not self.ok(item, t.values):
+                    return False
+            return True
         return self.custom(value, t, "") is None
 
     def wrong(self, value: Any, t: SchemaType, struct: str, field: str, path: str, got: str = "") -> Mismatch:
