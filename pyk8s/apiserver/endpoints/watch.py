@@ -23,11 +23,11 @@ watchers, the per-watcher work left is the socket write itself.
 A JSON watch also hands the watch cache a ``DirectWriter`` (``direct_sink``):
 while this stream has written everything it was given, the cache gives a new
 event's line straight to the writer, already framed as an HTTP/1.1 chunk that
-every watcher shares, instead of waking this handler.  The writer collects
-what the cache applies in one pass of the event loop and puts it on the
-connection in one write, from one callback for all watchers (``_Batch``): the
-loop does no per-watcher task switch per event, and events that arrive
-together still cost one TLS record and one send.  The writer refuses (the
+every watcher shares, instead of waking this handler.  The first event of a
+loop pass goes on the connection at once, within the cache's own pass over
+its watchers; further events of the same pass are collected and written
+together, one TLS record and one send, from one callback for all watchers
+(``_Batch``): the loop does no per-watcher task switch per event.  The writer refuses (the
 event then takes the ordinary path, with aiohttp's flow control) before the
 headers are out, after the stream ends, and while the connection has more
 than ``DIRECT_BUFFER_LIMIT`` bytes waiting; the handler flushes the writer
@@ -116,21 +116,39 @@ def _shared_chunk(kind: str, obj: dict[str, Any], shared: dict[str, bytes] | Non
 
 
 class _Batch:
-    """The writers with lines waiting in this loop pass, flushed by one callback."""
+    """One loop pass of direct writes.  A writer's first event in a pass is written at once (one
+    event per commit, the common case, costs no further loop iteration before it is on the wire);
+    later events for it in the same pass (the events of a batched commit) wait in its ``pending``
+    and go out together, one TLS record, from the pass's one callback.  That callback also adds the
+    pass's writes to apiserver_watch_events_total, once per counter rather than once per write."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.dirty: list[DirectWriter] = []
+        self.scheduled = False
+        self.hot: list[DirectWriter] = []  # the writers that wrote in this pass
+        self.counts: dict[Any, int] = {}  # counter child -> events written in this pass
 
-    def add(self, writer: DirectWriter) -> None:
-        if not self.dirty:
+    def enter(self, writer: DirectWriter) -> None:
+        self._schedule()
+        self.hot.append(writer)
+
+    def count(self, child: Any, events: int) -> None:
+        self._schedule()
+        self.counts[child] = self.counts.get(child, 0) + events
+
+    def _schedule(self) -> None:
+        if not self.scheduled:
+            self.scheduled = True
             self.loop.call_soon(self.run)
-        self.dirty.append(writer)
 
     def run(self) -> None:
-        dirty, self.dirty = self.dirty, []
-        for writer in dirty:
+        self.scheduled = False
+        hot, self.hot = self.hot, []
+        for writer in hot:
             writer.flush()
+        counts, self.counts = self.counts, {}
+        for child, events in counts.items():
+            child.inc(events)
 
 
 _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batch] = weakref.WeakKeyDictionary()
@@ -147,7 +165,7 @@ def _batch() -> _Batch:
 class DirectWriter:
     """The watch cache's way onto one JSON watch's connection (see the module docstring)."""
 
-    __slots__ = ("transport", "open", "pending", "batch", "tally")
+    __slots__ = ("transport", "open", "pending", "batch", "tally", "hot")
 
     def __init__(self, transport: asyncio.Transport | None, batch: _Batch,
                  tally: WatchEventTally | None = None) -> None:
@@ -156,29 +174,41 @@ class DirectWriter:
         self.pending: list[bytes] = []
         self.batch = batch
         self.tally = tally  # apiserver_watch_events_total
+        self.hot = False  # wrote in this loop pass: further events join ``pending``
 
     def write_event(self, kind: str, obj: dict[str, Any], encoded: dict[str, bytes] | None) -> bool:
         t = self.transport
         if not self.open or t is None or t.is_closing() or t.get_write_buffer_size() > DIRECT_BUFFER_LIMIT:
             return False
-        if not self.pending:
-            self.batch.add(self)
-        self.pending.append(_shared_chunk(kind, obj, encoded))
         if self.tally is not None and self.tally.child is None:
             self.tally.note(obj)
+        chunk = _shared_chunk(kind, obj, encoded)
+        if self.hot:
+            self.pending.append(chunk)
+            return True
+        self.hot = True
+        self.batch.enter(self)
+        t.write(chunk)
+        self._count(1)
         return True
 
     def flush(self) -> None:
+        """Write what waits (the handler calls this before any write of its own)."""
+        self.hot = False
         pending = self.pending
         if not pending:
             return
         data = pending[0] if len(pending) == 1 else b"".join(pending)
-        if self.tally is not None:
-            self.tally.add(len(pending))
+        events = len(pending)
         pending.clear()
         t = self.transport
         if t is not None and not t.is_closing():
             t.write(data)
+            self._count(events)
+
+    def _count(self, events: int) -> None:
+        if self.tally is not None and self.tally.child is not None:
+            self.batch.count(self.tally.child, events)
 
 
 async def serve_watch(request: web.Request, events: AsyncIterator[WatchEvent], *, duration: float,

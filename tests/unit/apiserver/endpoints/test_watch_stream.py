@@ -90,18 +90,46 @@ def chunk(line: bytes) -> bytes:
     return b"%x\r\n%b\r\n" % (len(line), line)
 
 
-async def test_direct_lines_of_one_loop_pass_go_out_in_one_chunked_write() -> None:
+async def test_a_direct_event_goes_out_at_once_and_the_rest_of_its_loop_pass_in_one_write() -> None:
     log: list[bytes] = []
     writer = watch.DirectWriter(FakeTransport(log), watch._batch())  # type: ignore[arg-type]
-    a, b = {"metadata": {"name": "a"}}, {"metadata": {"name": "b"}}
+    a, b, c = ({"metadata": {"name": n}} for n in "abc")
     assert not writer.write_event("ADDED", a, None)  # not open yet: the headers are not out
     writer.open = True
     shared: dict[str, bytes] = {}
-    assert writer.write_event("ADDED", a, shared) and writer.write_event("DELETED", b, None)
-    assert log == []
+    assert writer.write_event("ADDED", a, shared)
+    assert log == [chunk(watch._line("ADDED", a))]  # no loop iteration between the cache's offer and the send
+    assert writer.write_event("DELETED", b, None) and writer.write_event("ADDED", c, None)
+    assert len(log) == 1
     await asyncio.sleep(0)
-    assert log == [chunk(watch._line("ADDED", a)) + chunk(watch._line("DELETED", b))]
+    assert log[1:] == [chunk(watch._line("DELETED", b)) + chunk(watch._line("ADDED", c))]
     assert shared["chunk ADDED"] == chunk(watch._line("ADDED", a))  # shared with every other watcher
+    assert writer.write_event("MODIFIED", a, None)  # a new pass: at once again
+    assert log[2:] == [chunk(watch._line("MODIFIED", a))]
+
+
+async def test_direct_writes_are_counted_once_per_loop_pass() -> None:
+    class Child:
+        def __init__(self) -> None:
+            self.incs: list[int] = []
+
+        def inc(self, n: int) -> None:
+            self.incs.append(n)
+
+    class Tally:
+        def __init__(self) -> None:
+            self.child = Child()
+
+    batch = watch._batch()
+    tallies = [Tally(), Tally()]
+    tallies[1].child = tallies[0].child  # two watches of one kind share the counter
+    writers = [watch.DirectWriter(FakeTransport([]), batch, t) for t in tallies]  # type: ignore[arg-type]
+    for w in writers:
+        w.open = True
+        w.write_event("ADDED", {"metadata": {"name": "a"}}, None)
+        w.write_event("ADDED", {"metadata": {"name": "b"}}, None)
+    await asyncio.sleep(0)
+    assert tallies[0].child.incs == [4]
 
 
 async def test_direct_writer_refuses_when_the_connection_is_backed_up() -> None:
