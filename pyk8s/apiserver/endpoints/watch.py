@@ -23,12 +23,14 @@ watchers, the per-watcher work left is the socket write itself.
 A JSON watch also hands the watch cache a ``DirectWriter`` (``direct_sink``):
 while this stream has written everything it was given, the cache gives a new
 event's line straight to the writer, already framed as an HTTP/1.1 chunk that
-every watcher shares, instead of waking this handler.  The first event of a
-loop pass goes on the connection at once, within the cache's own pass over
-its watchers; further events of the same pass are collected and written
-together, one TLS record and one send, from one callback for all watchers
-(``_Batch``): the loop does no per-watcher task switch per event.  The writer refuses (the
-event then takes the ordinary path, with aiohttp's flow control) before the
+every watcher shares, instead of waking this handler.  The writer collects
+what the cache applies in one pass of the event loop and puts it on the
+connection in one write, from one callback for all watchers (``_Batch``): the
+loop does no per-watcher task switch per event, and events that arrive
+together still cost one TLS record and one send.  (Writing an event at once,
+from the cache's pass, was tried: no better, and in alternating runs worse.)
+The writer refuses (the event then takes the ordinary path, with aiohttp's
+flow control) before the
 headers are out, after the stream ends, and while the connection has more
 than ``DIRECT_BUFFER_LIMIT`` bytes waiting; the handler flushes the writer
 before any write of its own, so the order on the wire is the cache's.
@@ -116,21 +118,18 @@ def _shared_chunk(kind: str, obj: dict[str, Any], shared: dict[str, bytes] | Non
 
 
 class _Batch:
-    """One loop pass of direct writes.  A writer's first event in a pass is written at once (one
-    event per commit, the common case, costs no further loop iteration before it is on the wire);
-    later events for it in the same pass (the events of a batched commit) wait in its ``pending``
-    and go out together, one TLS record, from the pass's one callback.  That callback also adds the
-    pass's writes to apiserver_watch_events_total, once per counter rather than once per write."""
+    """The writers with lines waiting in this loop pass, flushed by one callback, which also adds
+    the pass's writes to apiserver_watch_events_total once per counter rather than once per write."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.scheduled = False
-        self.hot: list[DirectWriter] = []  # the writers that wrote in this pass
+        self.dirty: list[DirectWriter] = []  # the writers with lines waiting
         self.counts: dict[Any, int] = {}  # counter child -> events written in this pass
 
     def enter(self, writer: DirectWriter) -> None:
         self._schedule()
-        self.hot.append(writer)
+        self.dirty.append(writer)
 
     def count(self, child: Any, events: int) -> None:
         self._schedule()
@@ -143,8 +142,8 @@ class _Batch:
 
     def run(self) -> None:
         self.scheduled = False
-        hot, self.hot = self.hot, []
-        for writer in hot:
+        dirty, self.dirty = self.dirty, []
+        for writer in dirty:
             writer.flush()
         counts, self.counts = self.counts, {}
         for child, events in counts.items():
@@ -165,7 +164,7 @@ def _batch() -> _Batch:
 class DirectWriter:
     """The watch cache's way onto one JSON watch's connection (see the module docstring)."""
 
-    __slots__ = ("transport", "open", "pending", "batch", "tally", "hot")
+    __slots__ = ("transport", "open", "pending", "batch", "tally")
 
     def __init__(self, transport: asyncio.Transport | None, batch: _Batch,
                  tally: WatchEventTally | None = None) -> None:
@@ -174,7 +173,6 @@ class DirectWriter:
         self.pending: list[bytes] = []
         self.batch = batch
         self.tally = tally  # apiserver_watch_events_total
-        self.hot = False  # wrote in this loop pass: further events join ``pending``
 
     def write_event(self, kind: str, obj: dict[str, Any], encoded: dict[str, bytes] | None) -> bool:
         t = self.transport
@@ -182,19 +180,13 @@ class DirectWriter:
             return False
         if self.tally is not None and self.tally.child is None:
             self.tally.note(obj)
-        chunk = _shared_chunk(kind, obj, encoded)
-        if self.hot:
-            self.pending.append(chunk)
-            return True
-        self.hot = True
-        self.batch.enter(self)
-        t.write(chunk)
-        self._count(1)
+        if not self.pending:
+            self.batch.enter(self)
+        self.pending.append(_shared_chunk(kind, obj, encoded))
         return True
 
     def flush(self) -> None:
         """Write what waits (the handler calls this before any write of its own)."""
-        self.hot = False
         pending = self.pending
         if not pending:
             return
