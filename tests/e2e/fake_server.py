@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--secure-port", type=int, required=True)
     parser.add_argument("--bind-address", default="127.0.0.1")
+    parser.add_argument("--disable-admission-plugins", default="")  # ServerProcess passes it to bare servers
     args = parser.parse_args()
     ca = make_cert(args.data_dir)
     server = http.server.HTTPServer((args.bind_address, args.secure_port), Handler)
