@@ -46,6 +46,7 @@ def validate_lease_spec(spec: Obj, path: str) -> list[FieldError]:
 
 
 class LeaseStrategy(Strategy):
+    allow_create_on_update = True
     has_status = False
     tracks_generation = False
 

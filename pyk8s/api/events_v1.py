@@ -172,6 +172,7 @@ def _source(obj: Obj) -> str:
 
 
 class EventStrategy(Strategy):
+    allow_create_on_update = True
     has_status = False
     tracks_generation = False
     # The field labels upstream's events.k8s.io/v1 conversion accepts (besides metadata.name/namespace):

@@ -159,6 +159,7 @@ def go_role_ref(ref: Obj) -> str:
 
 
 class RoleStrategy(Strategy):
+    allow_create_on_update = True
     has_status = False
     tracks_generation = False
     namespaced = True
@@ -176,6 +177,7 @@ class ClusterRoleStrategy(RoleStrategy):
 
 
 class RoleBindingStrategy(Strategy):
+    allow_create_on_update = True
     has_status = False
     tracks_generation = False
     namespaced = True

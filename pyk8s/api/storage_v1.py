@@ -79,6 +79,7 @@ def validate_storage_class(obj: Obj) -> list[FieldError]:
 
 
 class StorageClassStrategy(Strategy):
+    return_deleted_object = True
     has_status = False
     tracks_generation = False
 

@@ -34,6 +34,10 @@ class Strategy:
     tracks_generation: bool = True
     #: PUT without a resourceVersion is allowed (unconditional update).
     allow_unconditional_update: bool = True
+    #: PUT of a missing object creates it (upstream's AllowCreateOnUpdate).
+    allow_create_on_update: bool = False
+    #: DELETE answers with the deleted object rather than a Status (upstream's ReturnDeletedObject).
+    return_deleted_object: bool = False
     #: Extra field selectors beyond metadata.name / metadata.namespace:
     #: field path -> function returning the value as a string.
     field_selectors: dict[str, Callable[[Obj], str]] = {}

@@ -47,6 +47,7 @@ def _involved(key: str) -> Any:
 
 
 class EventStrategy(Strategy):
+    allow_create_on_update = True
     has_status = False
     tracks_generation = False
     field_selectors = {

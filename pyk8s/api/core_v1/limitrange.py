@@ -137,6 +137,7 @@ def _overcommit_allowed(name: str) -> bool:
 
 
 class LimitRangeStrategy(Strategy):
+    allow_create_on_update = True
     has_status = False
     tracks_generation = False
 

@@ -54,6 +54,7 @@ def _validate_finalizers(obj: Obj) -> list[FieldError]:
 
 
 class NamespaceStrategy(Strategy):
+    return_deleted_object = True
     tracks_generation = False
     field_selectors = {
         "status.phase": lambda o: (o.get("status") or {}).get("phase", ""),

@@ -241,6 +241,7 @@ def validate_pvc_update(new: Obj, old: Obj) -> list[FieldError]:
 
 
 class PersistentVolumeClaimStrategy(Strategy):
+    return_deleted_object = True
     tracks_generation = False
 
     def default(self, obj: Obj) -> None:
@@ -288,6 +289,7 @@ def validate_pv_spec(spec: Obj, path: str = "spec") -> list[FieldError]:
 
 
 class PersistentVolumeStrategy(Strategy):
+    return_deleted_object = True
     tracks_generation = False
 
     def default(self, obj: Obj) -> None:

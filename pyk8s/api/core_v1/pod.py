@@ -493,6 +493,7 @@ def _str(value: Any) -> str:
 
 
 class PodStrategy(Strategy):
+    return_deleted_object = True
     tracks_generation = False
     field_selectors = {
         "spec.nodeName": lambda o: _str((o.get("spec") or {}).get("nodeName")),

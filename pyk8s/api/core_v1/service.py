@@ -378,6 +378,7 @@ def default_service_status(obj: Obj) -> None:
 
 
 class ServiceStrategy(Strategy):
+    return_deleted_object = True
     tracks_generation = False
 
     def default(self, obj: Obj) -> None:
@@ -407,6 +408,7 @@ class ServiceStrategy(Strategy):
 
 
 class EndpointsStrategy(Strategy):
+    allow_create_on_update = True
     has_status = False
     tracks_generation = False
 

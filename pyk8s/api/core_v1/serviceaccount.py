@@ -28,6 +28,7 @@ define(P + "ServiceAccount", "An identity for processes running in pods.", [
 
 
 class ServiceAccountStrategy(Strategy):
+    return_deleted_object = True
     has_status = False
     tracks_generation = False
 

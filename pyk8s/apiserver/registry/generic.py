@@ -59,14 +59,6 @@ STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 UPDATE_RETRIES = 20
 LIST_CHUNK = 500
-# Kinds whose upstream strategy says AllowCreateOnUpdate (PUT of a missing object creates it).
-CREATE_ON_UPDATE = {("", "endpoints"), ("", "events"), ("events.k8s.io", "events"), ("", "limitranges"),
-                    ("coordination.k8s.io", "leases"), ("rbac.authorization.k8s.io", "roles"),
-                    ("rbac.authorization.k8s.io", "rolebindings"), ("rbac.authorization.k8s.io", "clusterroles"),
-                    ("rbac.authorization.k8s.io", "clusterrolebindings")}
-# Stores upstream builds with ReturnDeletedObject: a delete answers with the object, not a Status.
-RETURN_DELETED_OBJECT = {("", "pods"), ("", "services"), ("", "serviceaccounts"), ("", "namespaces"),
-                         ("", "persistentvolumes"), ("", "persistentvolumeclaims"), ("storage.k8s.io", "storageclasses")}
 GENERATE_NAME_RETRIES = 8
 # etcd's default --max-request-bytes (1.5 MiB): no stored object may be larger, on any driver.
 MAX_STORED_BYTES = 1536 * 1024
@@ -356,7 +348,7 @@ class GenericStore:
     # --- update --------------------------------------------------------------------------
 
     def allow_create_on_update(self) -> bool:
-        return (self.resource.group, self.resource.plural) in CREATE_ON_UPDATE
+        return self.strategy.allow_create_on_update
 
     async def update(self, namespace: str, name: str, obj: Obj, opts: WriteOptions,
                      *, subresource: str = "") -> tuple[Obj, bool]:
@@ -647,7 +639,7 @@ class GenericStore:
         """Upstream's ``ReturnDeletedObject``: these stores answer a delete with the object; the others
         answer with a Status of Success once the object is gone (and with the object while a grace
         period or finalizers hold it)."""
-        return (self.resource.group, self.resource.plural) in RETURN_DELETED_OBJECT
+        return self.strategy.return_deleted_object
 
     def _deleted_status(self, obj: Obj) -> Obj:
         meta = obj.get("metadata") or {}
