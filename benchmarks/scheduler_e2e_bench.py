@@ -55,6 +55,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pyk8s.client.rest import PODS, Client  # noqa: E402
 from pyk8s.testing.cluster import REPO_ROOT, ServerProcess  # noqa: E402
+from pyk8s.testing.processes import stop_logged  # noqa: E402
 
 Obj = dict[str, Any]
 NODES = Client.resource("", "v1", "nodes", namespaced=False)
@@ -184,15 +185,7 @@ _started: list[subprocess.Popen[bytes]] = []  # every child, so main() can make 
 
 def kill_group(proc: subprocess.Popen[bytes], grace: float = 30) -> None:
     """SIGTERM the child's process group, SIGKILL it after ``grace`` seconds."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+    stop_logged(proc, None, grace)
 
 
 class Child:
