@@ -169,40 +169,28 @@ class ServiceAccountTokenAuthenticator:
             raise AuthenticationError(f"service account {namespace}/{sa_name} has been deleted")
         extra: dict[str, list[str]] = {}
         if (secret_ref := _ref(private, "secret")) is not None:
-            secret = await self.getter.get("secrets", namespace, secret_ref[0])
-            if secret is None:
-                raise AuthenticationError(INVALIDATED)
-            if secret_ref[1] != _uid(secret):
-                raise AuthenticationError(f"secret UID ({_uid(secret)}) does not match service account secret ref "
-                                          f"claim ({secret_ref[1]})")
-            if _deleted_before(secret, limit):
-                raise AuthenticationError(INVALIDATED)
+            await self._check_bound_object("secret", namespace, secret_ref, limit)
         if (pod_ref := _ref(private, "pod")) is not None:
-            pod = await self.getter.get("pods", namespace, pod_ref[0])
-            if pod is None:
-                raise AuthenticationError(INVALIDATED)
-            if pod_ref[1] != _uid(pod):
-                raise AuthenticationError(f"pod UID ({_uid(pod)}) does not match service account pod ref claim "
-                                          f"({pod_ref[1]})")
-            if _deleted_before(pod, limit):
-                raise AuthenticationError(INVALIDATED)
+            await self._check_bound_object("pod", namespace, pod_ref, limit)
             extra[EXTRA_POD_NAME], extra[EXTRA_POD_UID] = [pod_ref[0]], [pod_ref[1]]
         if (node_ref := _ref(private, "node")) is not None:
             if pod_ref is None:
-                await self._check_node(node_ref, limit)
+                await self._check_bound_object("node", "", node_ref, limit)
             extra[EXTRA_NODE_NAME], extra[EXTRA_NODE_UID] = [node_ref[0]], [node_ref[1]]
         if claims.get("jti"):
             extra[EXTRA_CREDENTIAL_ID] = [f"JTI={claims['jti']}"]
         return UserInfo(satokens.username(namespace, sa_name), service_account_groups(namespace), sa_uid, extra)
 
-    async def _check_node(self, ref: tuple[str, str], limit: float) -> None:
-        node = await self.getter.get("nodes", "", ref[0])
-        if node is None:
+    async def _check_bound_object(self, kind: str, namespace: str, ref: tuple[str, str], limit: float) -> None:
+        """The Secret, Pod or Node a token is bound to must still exist, be the same object (UID) and not be
+        deleted (beyond the leeway): a token outlives nothing it was bound to."""
+        obj = await self.getter.get(f"{kind}s", namespace, ref[0])
+        if obj is None:
             raise AuthenticationError(INVALIDATED)
-        if ref[1] != _uid(node):
-            raise AuthenticationError(f"node UID ({_uid(node)}) does not match service account node ref claim "
-                                      f"({ref[1]})")
-        if _deleted_before(node, limit):
+        if ref[1] != _uid(obj):
+            raise AuthenticationError(f"{kind} UID ({_uid(obj)}) does not match service account {kind} ref "
+                                      f"claim ({ref[1]})")
+        if _deleted_before(obj, limit):
             raise AuthenticationError(INVALIDATED)
 
     # --- legacy tokens -------------------------------------------------------------
