@@ -32,6 +32,7 @@ from pyk8s.client.tools.controller import Controller
 from pyk8s.client.tools.informer import SharedInformer
 from pyk8s.client.tools.store import DeletedFinalStateUnknown
 from pyk8s.controllers.manager import ControllerContext
+from pyk8s.controllers.ownwrites import numeric_rv
 
 Obj = dict[str, Any]
 SERVICES = DynamicResource("", "v1", "services", True, "Service")
@@ -199,7 +200,7 @@ class EndpointsController:
         mine = self.written.get(key)
         if mine is None:
             return cached
-        if cached is not None and _rv(cached) >= _rv(mine):
+        if cached is not None and numeric_rv(cached) >= numeric_rv(mine):
             self.written.pop(key, None)
             return cached
         return mine  # (a 404 on update, if it was deleted meanwhile, drops it and retries)
@@ -256,12 +257,6 @@ class EndpointsController:
             if not is_not_found(exc):
                 raise
 
-
-def _rv(obj: Obj) -> int:
-    try:
-        return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
-    except ValueError:
-        return 0  # opaque versions: trust the cache
 
 
 def new(ctx: ControllerContext) -> EndpointsController:

@@ -37,6 +37,7 @@ from pyk8s.controllers.endpoints import (
     unwrap,
 )
 from pyk8s.controllers.manager import ControllerContext
+from pyk8s.controllers.ownwrites import numeric_rv
 
 Obj = dict[str, Any]
 SLICES = DynamicResource("discovery.k8s.io", "v1", "endpointslices", True, "EndpointSlice")
@@ -143,7 +144,7 @@ class EndpointSliceController:
         out = []
         for cached in self.slices.lister.list(ns, {SERVICE_NAME_LABEL: name, MANAGED_BY_LABEL: MANAGED_BY}):
             mine = self.written.get(f"{ns}/{cached['metadata']['name']}")
-            if mine is not None and _rv(mine) > _rv(cached):
+            if mine is not None and numeric_rv(mine) > numeric_rv(cached):
                 out.append(mine)
             else:
                 self.written.pop(f"{ns}/{cached['metadata']['name']}", None)
@@ -215,12 +216,6 @@ class EndpointSliceController:
             if not is_not_found(exc):
                 raise
 
-
-def _rv(obj: Obj) -> int:
-    try:
-        return int((obj.get("metadata") or {}).get("resourceVersion") or 0)
-    except ValueError:
-        return 0  # opaque versions: trust the cache
 
 
 

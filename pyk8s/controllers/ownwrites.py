@@ -57,3 +57,10 @@ class OwnWrites:
 
     def forget(self, key: str) -> None:
         self._records.pop(key, None)
+
+
+def numeric_rv(obj: Obj) -> int:
+    """An object's resourceVersion as a number, for "is the cache behind my own write?" checks;
+    0 for a missing or opaque (non-numeric) version, so that the cache is trusted then."""
+    text = str((obj.get("metadata") or {}).get("resourceVersion") or "0")
+    return int(text) if text.isdigit() else 0

@@ -46,6 +46,7 @@ from pyk8s.client.tools.events import EventRecorder
 from pyk8s.client.tools.store import DeletedFinalStateUnknown, deletion_key, meta_key
 from pyk8s.controllers import lbpool
 from pyk8s.controllers.manager import ControllerContext
+from pyk8s.controllers.ownwrites import numeric_rv
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -83,10 +84,6 @@ def node_addresses(nodes: list[Obj]) -> list[str]:
                 out.append(addr["address"])
     return out
 
-
-def _rv(obj: Obj) -> int:
-    text = str((obj.get("metadata") or {}).get("resourceVersion") or "0")
-    return int(text) if text.isdigit() else 0
 
 
 def _ref(svc: Obj) -> Obj:
@@ -163,7 +160,7 @@ class ServiceLBController:
     def effective_ingress(self, key: str, svc: Obj) -> list[Obj]:
         """The Service's status, or what we last wrote if the cache has not seen it yet."""
         mine = self.written.get(key)
-        if mine is not None and _rv(svc) < mine.rv:
+        if mine is not None and numeric_rv(svc) < mine.rv:
             return mine.ingress
         if mine is not None:
             del self.written[key]
@@ -255,7 +252,7 @@ class ServiceLBController:
         body: Obj = {"metadata": {"resourceVersion": svc["metadata"].get("resourceVersion")},
                      "status": {"loadBalancer": {"ingress": ingress or None}}}
         out = await self._patch(svc, body, subresource="status")
-        self.written[key] = _Written(_rv(out), ingress)
+        self.written[key] = _Written(numeric_rv(out), ingress)
         return out
 
     async def _patch(self, svc: Obj, body: Obj, subresource: str = "") -> Obj:
