@@ -21,8 +21,7 @@ import copy
 from typing import Any
 
 from pyk8s.api.core_v1.helpers.podready import is_pod_ready
-from pyk8s.client.errors import ApiError, is_not_found
-from pyk8s.client.rest import DynamicResource
+from pyk8s.client.errors import ApiError
 from pyk8s.client.tools.controller import Controller
 from pyk8s.controllers.endpoints import (
     HEADLESS_LABEL,
@@ -34,15 +33,12 @@ from pyk8s.controllers.endpoints import (
     pod_terminating,
     selected_pods,
     target_ref,
-    unwrap,
 )
+from pyk8s.controllers.managedslices import MANAGED_BY_LABEL, SERVICE_NAME_LABEL, SLICES, ManagedSlices
 from pyk8s.controllers.manager import ControllerContext
 from pyk8s.controllers.ownwrites import numeric_rv
 
 Obj = dict[str, Any]
-SLICES = DynamicResource("discovery.k8s.io", "v1", "endpointslices", True, "EndpointSlice")
-SERVICE_NAME_LABEL = "kubernetes.io/service-name"
-MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
 MANAGED_BY = "endpointslice-controller.k8s.io"
 MAX_ENDPOINTS = 100
 
@@ -123,26 +119,17 @@ class EndpointSliceController:
                                      clock=ctx.clock, workers=int(ctx.option("endpointslice_workers", 5)))
         self.services.add_event_handler(self.controller.handler())
         enqueue_services_of_pods(self.pods, self.services, self.controller.queue)
-        self.slices.add_event_handler(on_add=self._slice_changed, on_update=lambda o, n: self._slice_changed(n),
-                                      on_delete=lambda s: self._slice_changed(unwrap(s)))
+        self.managed = ManagedSlices(self.client, self.slices, self.controller, MANAGED_BY)
         self.ready = self.controller.ready
-        # Slices we created that the cache has not shown yet (generateName: a re-sync
-        # before they arrive would create duplicates).
-        self.pending: dict[str, set[str]] = {}
         # Our last write per slice name: newer than the cache until the watch catches up.
         self.written: dict[str, Obj] = {}
-
-    def _slice_changed(self, obj: Obj) -> None:
-        labels = (obj.get("metadata") or {}).get("labels") or {}
-        if labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(SERVICE_NAME_LABEL):
-            self.controller.queue.add(f"{obj['metadata'].get('namespace', '')}/{labels[SERVICE_NAME_LABEL]}")
 
     async def run(self) -> None:
         await self.controller.run()
 
     def owned_slices(self, ns: str, name: str) -> list[Obj]:
         out = []
-        for cached in self.slices.lister.list(ns, {SERVICE_NAME_LABEL: name, MANAGED_BY_LABEL: MANAGED_BY}):
+        for cached in self.managed.cached(ns, name):
             mine = self.written.get(f"{ns}/{cached['metadata']['name']}")
             if mine is not None and numeric_rv(mine) > numeric_rv(cached):
                 out.append(mine)
@@ -155,11 +142,8 @@ class EndpointSliceController:
         ns, _, name = key.partition("/")
         service = self.services.lister.get(name, ns)
         existing = self.owned_slices(ns, name)
-        waiting = self.pending.get(key, set()) - {s["metadata"]["name"] for s in existing}
-        if waiting:
-            self.pending[key] = waiting
-            return 0.5
-        self.pending.pop(key, None)
+        if (retry := self.managed.wait_for_created(key, existing)) is not None:
+            return retry
         if service is None:
             for s in existing:
                 await self._delete(s)
@@ -194,8 +178,7 @@ class EndpointSliceController:
                     self.written.pop(f"{ns}/{body['metadata']['name']}", None)
                     raise
             else:
-                made = await self.client.create(SLICES, self._new_slice(service, labels, ports, eps), namespace=ns)
-                self.pending.setdefault(key, set()).add(made["metadata"]["name"])
+                await self.managed.create(key, self._new_slice(service, labels, ports, eps), ns)
         for s in unused:
             await self._delete(s)
         return None
@@ -210,11 +193,7 @@ class EndpointSliceController:
 
     async def _delete(self, s: Obj) -> None:
         self.written.pop(f"{s['metadata'].get('namespace', '')}/{s['metadata']['name']}", None)
-        try:
-            await self.client.delete(SLICES, s["metadata"]["name"], namespace=s["metadata"].get("namespace"))
-        except ApiError as exc:
-            if not is_not_found(exc):
-                raise
+        await self.managed.delete(s)
 
 
 

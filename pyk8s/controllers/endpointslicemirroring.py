@@ -28,10 +28,9 @@ import copy
 import ipaddress
 from typing import Any
 
-from pyk8s.client.errors import ApiError, is_not_found
 from pyk8s.client.tools.controller import Controller
-from pyk8s.controllers.endpoints import ENDPOINTS, SERVICES, TRIGGER, unwrap
-from pyk8s.controllers.endpointslice import MANAGED_BY_LABEL, SERVICE_NAME_LABEL, SLICES
+from pyk8s.controllers.endpoints import ENDPOINTS, SERVICES, TRIGGER
+from pyk8s.controllers.managedslices import MANAGED_BY_LABEL, SERVICE_NAME_LABEL, SLICES, ManagedSlices
 from pyk8s.controllers.manager import ControllerContext
 
 Obj = dict[str, Any]
@@ -134,37 +133,24 @@ class EndpointSliceMirroringController:
                                      workers=int(ctx.option("endpointslicemirroring_workers", 5)))
         self.endpoints.add_event_handler(self.controller.handler())
         self.services.add_event_handler(self.controller.handler())
-        self.slices.add_event_handler(on_add=self._slice_changed, on_update=lambda o, n: self._slice_changed(n),
-                                      on_delete=lambda s: self._slice_changed(unwrap(s)))
+        self.managed = ManagedSlices(self.client, self.slices, self.controller, MANAGED_BY)
         self.ready = self.controller.ready
-        # Slices created (generateName) that the cache has not shown yet: a re-sync before they
-        # arrive must not create them again.
-        self.pending: dict[str, set[str]] = {}
-
-    def _slice_changed(self, obj: Obj) -> None:
-        labels = (obj.get("metadata") or {}).get("labels") or {}
-        if labels.get(MANAGED_BY_LABEL) == MANAGED_BY and labels.get(SERVICE_NAME_LABEL):
-            self.controller.queue.add(f"{obj['metadata'].get('namespace', '')}/{labels[SERVICE_NAME_LABEL]}")
 
     async def run(self) -> None:
         await self.controller.run()
 
     def mirrored(self, ns: str, name: str) -> list[Obj]:
-        found = self.slices.lister.list(ns, {SERVICE_NAME_LABEL: name, MANAGED_BY_LABEL: MANAGED_BY})
-        return sorted(found, key=lambda s: s["metadata"]["name"])
+        return sorted(self.managed.cached(ns, name), key=lambda s: s["metadata"]["name"])
 
     async def sync(self, key: str) -> float | None:
         ns, _, name = key.partition("/")
         existing = self.mirrored(ns, name)
-        waiting = self.pending.get(key, set()) - {s["metadata"]["name"] for s in existing}
-        if waiting:
-            self.pending[key] = waiting
-            return 0.5
-        self.pending.pop(key, None)
+        if (retry := self.managed.wait_for_created(key, existing)) is not None:
+            return retry
         endpoints = self.endpoints.lister.get(name, ns)
         if endpoints is None or not should_mirror(endpoints, self.services.lister.get(name, ns)):
             for s in existing:
-                await self._delete(s)
+                await self.managed.delete(s)
             return None
         labels, annotations = mirrored_metadata(endpoints)
         unused = list(existing)
@@ -185,11 +171,10 @@ class EndpointSliceMirroringController:
                 body["ports"], body["endpoints"] = ports, eps
                 await self.client.update(SLICES, body, namespace=ns)
             else:
-                made = await self.client.create(SLICES, self._new_slice(endpoints, labels, annotations,
-                                                                        (family, ports, eps)), namespace=ns)
-                self.pending.setdefault(key, set()).add(made["metadata"]["name"])
+                await self.managed.create(key, self._new_slice(endpoints, labels, annotations, (family, ports, eps)),
+                                          ns)
         for s in unused:
-            await self._delete(s)
+            await self.managed.delete(s)
         return None
 
     @staticmethod
@@ -203,12 +188,6 @@ class EndpointSliceMirroringController:
         return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": meta,
                 "addressType": family, "ports": ports, "endpoints": eps}
 
-    async def _delete(self, s: Obj) -> None:
-        try:
-            await self.client.delete(SLICES, s["metadata"]["name"], namespace=s["metadata"].get("namespace"))
-        except ApiError as exc:
-            if not is_not_found(exc):
-                raise
 
 
 def new(ctx: ControllerContext) -> EndpointSliceMirroringController:

@@ -9,7 +9,7 @@ import pytest
 
 import pyk8s.api  # noqa: F401
 from pyk8s.controllers.endpoints import ENDPOINTS, SERVICES
-from pyk8s.controllers.endpointslice import MANAGED_BY_LABEL, SERVICE_NAME_LABEL, SLICES
+from pyk8s.controllers.managedslices import MANAGED_BY_LABEL, SERVICE_NAME_LABEL, SLICES
 from pyk8s.controllers.endpointslicemirroring import (
     MANAGED_BY,
     EndpointSliceMirroringController,
