@@ -230,7 +230,10 @@ def _roles() -> dict[str, list[Obj]]:
         "certificate-controller": [
             rule(("get", "list", "watch", "delete"), CERTS, "certificatesigningrequests"),
             rule("update", CERTS, ("certificatesigningrequests/status", "certificatesigningrequests/approval")),
-            rule("approve", CERTS, "signers", names=(APISERVER_CLIENT_KUBELET_SIGNER,)),
+            # pyk8s also approves kubelets' own serving requests (controllers/csrapproving.py), checked against
+            # the Node's addresses: upstream approves no kubelet-serving request.
+            rule("approve", CERTS, "signers", names=(APISERVER_CLIENT_KUBELET_SIGNER, KUBELET_SERVING_SIGNER)),
+            rule(("list", "watch"), CORE, "nodes"),
             rule("sign", CERTS, "signers", names=(LEGACY_UNKNOWN_SIGNER, APISERVER_CLIENT_SIGNER,
                                                    APISERVER_CLIENT_KUBELET_SIGNER, KUBELET_SERVING_SIGNER)),
             rule("create", AUTHZ, "subjectaccessreviews"),
