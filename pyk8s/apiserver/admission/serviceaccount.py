@@ -1,5 +1,6 @@
-"""ServiceAccount: a new pod's ServiceAccount (``default`` unless named), its imagePullSecrets, and
-the ``kube-api-access-xxxxx`` token volume."""
+"""ServiceAccount: a new pod's ServiceAccount (``default`` unless named), its imagePullSecrets, the
+``kube-api-access-xxxxx`` token volume, and the mountable-secrets rule of accounts annotated
+``kubernetes.io/enforce-mountable-secrets: "true"`` (``mountable.py``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import random
 import secrets
 from typing import TYPE_CHECKING
 
-from pyk8s.apiserver.admission.interface import CREATE, PODS, Attributes, Obj, Plugin
+from pyk8s.apiserver.admission import mountable
+from pyk8s.apiserver.admission.interface import CREATE, PODS, UPDATE, Attributes, Obj, Plugin
 from pyk8s.apiserver.authorization.podrefs import pod_refs
 from pyk8s.apiserver.registry import cachedreads
 
@@ -49,11 +51,18 @@ class ServiceAccount(Plugin):
     or token projection (upstream's Validate)."""
 
     name = NAME
-    resources = frozenset({PODS})
+    resources = frozenset({PODS, SERVICE_ACCOUNTS})
+
+    def handles(self, attrs: Attributes) -> bool:
+        # ``kubectl debug`` adds containers through pods/ephemeralcontainers: held to the same secrets.
+        return attrs.resource in self.resources and attrs.subresource in ("", mountable.EPHEMERAL)
 
     async def admit(self, registry: Registry, attrs: Attributes) -> None:
         spec, meta = attrs.obj.get("spec"), attrs.obj.get("metadata") or {}
-        if attrs.operation != CREATE or not isinstance(spec, dict):
+        if attrs.resource == SERVICE_ACCOUNTS:
+            attrs.warnings.extend(mountable.deprecation_warnings(attrs.obj))
+            return
+        if attrs.operation != CREATE or attrs.subresource or not isinstance(spec, dict):
             return
         if MIRROR_ANNOTATION in (meta.get("annotations") or {}):
             _check_mirror(attrs, spec)
@@ -79,6 +88,24 @@ class ServiceAccount(Plugin):
         for container in _containers(spec):
             container["volumeMounts"] = [*(container.get("volumeMounts") or []),
                                          {"name": name, "readOnly": True, "mountPath": TOKEN_MOUNT_PATH}]
+
+    async def validate(self, registry: Registry, attrs: Attributes) -> None:
+        """Upstream's Validate: an account enforcing mountable secrets limits the pod to the Secrets it lists
+        (after every mutation, so a Secret added by a later plugin is caught too)."""
+        spec, meta = attrs.obj.get("spec"), attrs.obj.get("metadata") or {}
+        if attrs.resource != PODS or not isinstance(spec, dict) or MIRROR_ANNOTATION in (meta.get("annotations") or {}):
+            return
+        ephemeral = attrs.operation == UPDATE and attrs.subresource == mountable.EPHEMERAL
+        if not ephemeral and (attrs.operation != CREATE or attrs.subresource):
+            return
+        store = registry.store(*SERVICE_ACCOUNTS)
+        name = spec.get("serviceAccountName") or spec.get("serviceAccount") or DEFAULT_ACCOUNT
+        account = None if store is None else await cachedreads.get(store, attrs.namespace, name)
+        if account is None or not mountable.enforced(account):
+            return
+        problem = mountable.ephemeral_violation(account, spec) if ephemeral else mountable.violation(account, spec)
+        if problem:
+            raise attrs.forbidden(problem)
 
     @staticmethod
     async def _account(registry: Registry, namespace: str, name: str) -> Obj | None:

@@ -71,3 +71,56 @@ async def test_mirror_pods_reference_no_account_secret_or_token(registry: Regist
     plain["metadata"]["annotations"] = dict(MIRROR)
     created = await pods.create("default", plain, WriteOptions())
     assert "serviceAccountName" not in created["spec"]  # a mirror pod's spec is left as the kubelet wrote it
+
+
+# --- the mountable-secrets rule (kubernetes.io/enforce-mountable-secrets) -----------------------------
+
+DENIED = "is not allowed because service account locked does not reference that secret"
+
+
+async def locked_account(registry: Registry, value: str = "true") -> list[str]:
+    opts = WriteOptions()
+    await store(registry, "", "serviceaccounts").create("default", {"metadata": {
+        "name": "locked", "annotations": {"kubernetes.io/enforce-mountable-secrets": value}},
+        "secrets": [{"name": "ok"}], "imagePullSecrets": [{"name": "pull-ok"}]}, opts)
+    return opts.warnings
+
+
+async def test_an_enforcing_account_refuses_secrets_it_does_not_list(registry: Registry) -> None:
+    warnings = await locked_account(registry)
+    assert warnings == ["metadata.annotations[kubernetes.io/enforce-mountable-secrets]: deprecated in v1.32+; "
+                        "prefer separate namespaces to isolate access to mounted secrets"]
+    env = {"name": "c", "image": "nginx", "env": [{"name": "PW", "valueFrom": {"secretKeyRef": {"name": "no",
+                                                                                                "key": "k"}}}]}
+    env_from = {"name": "i", "image": "nginx", "envFrom": [{"secretRef": {"name": "no"}}]}
+    cases = {
+        f'volume with secret.secretName="no" {DENIED}': {"volumes": [{"name": "v", "secret": {"secretName": "no"}}]},
+        f'container c with envVar PW referencing secret.secretName="no" {DENIED}': {"containers": [env]},
+        f'init container i with envFrom referencing secret.secretName="no" {DENIED}': {"initContainers": [env_from]},
+        'imagePullSecrets[1].name="no" is not allowed because service account locked does not reference that '
+        'imagePullSecret': {"imagePullSecrets": [{"name": "pull-ok"}, {"name": "no"}]},
+    }
+    pods = store(registry, "", "pods")
+    for message, spec in cases.items():
+        err = await refused(pods.create("default", pod("p", serviceAccountName="locked", **spec), WriteOptions()))
+        assert err.code == 403 and err.message == f'pods "p" is forbidden: {message}'
+    allowed = pod("p", serviceAccountName="locked", volumes=[{"name": "v", "secret": {"secretName": "ok"}}])
+    created = await pods.create("default", allowed, WriteOptions())
+    assert created["spec"]["imagePullSecrets"] == [{"name": "pull-ok"}]  # the account's, copied, allowed
+
+
+async def test_the_rule_is_off_unless_the_annotation_is_true(registry: Registry) -> None:
+    await locked_account(registry, "false")
+    body = pod("p", serviceAccountName="locked", volumes=[{"name": "v", "secret": {"secretName": "no"}}])
+    assert (await store(registry, "", "pods").create("default", body, WriteOptions()))["metadata"]["name"] == "p"
+
+
+async def test_ephemeral_containers_are_held_to_the_list(registry: Registry) -> None:
+    await locked_account(registry)
+    pods = store(registry, "", "pods")
+    created = await pods.create("default", pod("p", serviceAccountName="locked"), WriteOptions())
+    created["spec"]["ephemeralContainers"] = [{"name": "dbg", "image": "busybox",
+                                               "envFrom": [{"secretRef": {"name": "no"}}]}]
+    err = await refused(pods.update("default", "p", created, WriteOptions(), subresource="ephemeralcontainers"))
+    assert err.message == f'pods "p" is forbidden: ephemeral container dbg with envFrom referencing ' \
+                          f'secret.secretName="no" {DENIED}'
