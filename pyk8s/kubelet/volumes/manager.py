@@ -6,8 +6,9 @@ ConfigMap or Secret edit reaches running containers, and refreshes projected
 ServiceAccount tokens.  Directories follow upstream's layout,
 ``<root>/pods/<uid>/volumes/kubernetes.io~<plugin>/<volume>``:
 
-* emptyDir: a 0777 directory; ``medium: Memory`` is a tmpfs (``size`` =
-  ``sizeLimit``) when we may mount (root), else a plain directory;
+* emptyDir: a 0777 directory; ``medium: Memory`` is a tmpfs when we may
+  mount (root), else a plain directory, sized as upstream: the smallest of
+  ``sizeLimit``, the pod's memory limit and the node's allocatable memory;
 * configMap, secret, downwardAPI, projected: atomic-writer directories,
   always mounted read-only (secret and projected ones on tmpfs when root);
 * hostPath: the node path after its ``type`` check;
@@ -35,9 +36,8 @@ from typing import Any
 from pyk8s.kubelet.kuberuntime import expansion
 from pyk8s.kubelet.kuberuntime.sources import ObjectNotFound, ObjectSource
 from pyk8s.kubelet.runtime import interface as ri
-from pyk8s.kubelet.volumes import hostpath, localpath, projection
+from pyk8s.kubelet.volumes import emptydir, hostpath, localpath, projection
 from pyk8s.kubelet.volumes.atomicwriter import AtomicWriter, PayloadError
-from pyk8s.machinery import quantity as qty
 from pyk8s.util.clock import REAL_CLOCK, Clock
 
 Obj = dict[str, Any]
@@ -115,7 +115,7 @@ class VolumeManager:
             raise VolumeError(f"volume type {kind or '<none>'} is not supported by this kubelet")
         target = self.volume_dir(uid, _PLUGIN_DIRS[kind], name)
         if kind == "emptyDir":
-            await self._empty_dir(target, source, ctx.fs_group)
+            await self._empty_dir(target, source, ctx)
             return MountedVolume(name, target)
         if kind in ("secret", "projected") and not _exists(target):
             await self._tmpfs(target, None)
@@ -131,13 +131,12 @@ class VolumeManager:
             return projection.downward_payload(ctx, source)
         return await projection.projected_payload(ctx, source, self.tokens)
 
-    async def _empty_dir(self, target: pathlib.Path, source: Obj, fs_group: int | None) -> None:
+    async def _empty_dir(self, target: pathlib.Path, source: Obj, ctx: projection.PodContext) -> None:
         if _exists(target):
             return
         if source.get("medium") == "Memory":
-            limit = source.get("sizeLimit")
-            await self._tmpfs(target, qty.parse(limit).int_value() if limit else None)
-        _own_shared_dir(target, fs_group)
+            await self._tmpfs(target, emptydir.memory_size(ctx.pod, source, self.allocatable))
+        _own_shared_dir(target, ctx.fs_group)
 
     async def _tmpfs(self, target: pathlib.Path, size: int | None) -> None:
         _make_dir(target)
@@ -225,12 +224,19 @@ def _mounts_under(root: pathlib.Path) -> list[str]:
     return [p for p in points if p.startswith(prefix)]
 
 
-def _sub_path(mount: Obj, container_name: str, env: Mapping[str, str]) -> str:
+def _sub_path(mount: Obj, env: Mapping[str, str]) -> str:
     if mount.get("subPathExpr"):
-        expanded = expansion.expand(mount["subPathExpr"], expansion.mapping_for(env))
-        if "$(" in expanded:
-            raise SubPathError(f'failed to prepare subPath for volumeMount "{mount.get("name", "")}" of container '
-                               f'"{container_name}"')
+        # As upstream's ExpandContainerVolumeMounts: every referenced variable must have a non-empty value.
+        missing: set[str] = set()
+
+        def lookup(name: str) -> str:
+            if not env.get(name):
+                missing.add(name)
+            return env.get(name, "")
+
+        expanded = expansion.expand(mount["subPathExpr"], lookup)
+        if missing:
+            raise SubPathError(f"missing value for {', '.join(sorted(missing))}")
         return expanded
     return str(mount.get("subPath") or "")
 
@@ -262,7 +268,7 @@ def container_mounts(container: Obj, volumes: Mapping[str, MountedVolume], env: 
         volume = volumes.get(mount.get("name", ""))
         if volume is None:
             raise SubPathError(f'cannot find volume "{mount.get("name", "")}" to mount into container "{name}"')
-        sub = _sub_path(mount, name, env)
+        sub = _sub_path(mount, env)
         host = _prepare_sub_path(volume, sub, mount.get("name", ""), name) if sub else volume.host_path
         out.append(ri.Mount(container_path=mount.get("mountPath", ""), host_path=str(host),
                             readonly=bool(mount.get("readOnly")) or volume.read_only))

@@ -125,6 +125,19 @@ async def test_projected_token_ca_and_namespace(manager: vm.VolumeManager, sourc
     assert (root / "token").read_text() == "token-2"  # refreshed at 80 % of its life
 
 
+async def test_long_lived_tokens_are_refreshed_after_a_day(manager: vm.VolumeManager, clock: FakeClock) -> None:
+    week = 7 * 24 * 3600
+    pod = _pod([{"name": "t", "projected": {"sources": [{"serviceAccountToken": {"path": "token",
+                                                                                  "expirationSeconds": week}}]}}])
+    root = (await manager.mount_pod(pod)).volumes["t"].host_path
+    await clock.advance(24 * 3600 - 60)
+    await manager.mount_pod(pod)
+    assert (root / "token").read_text() == "token-1"
+    await clock.advance(120)
+    await manager.mount_pod(pod)
+    assert (root / "token").read_text() == "token-2"  # 24 h old, long before 80 % of a week
+
+
 async def test_empty_dir_host_path_and_claims(manager: vm.VolumeManager, sources: FakeObjectSource,
                                               tmp_path: pathlib.Path) -> None:
     local = tmp_path / "pv-local"
@@ -170,6 +183,12 @@ async def test_sub_paths(manager: vm.VolumeManager) -> None:
         with pytest.raises(vm.SubPathError, match=message.replace("(", r"\(")):
             vm.container_mounts({"name": "app", "volumeMounts": [{"name": "scratch", "mountPath": "/d",
                                                                   "subPath": bad}]}, result.volumes, {})
+    # subPathExpr: every variable it names must have a value (upstream's ExpandContainerVolumeMounts).
+    for expr, env in [("$(NOPE)/x", {}), ("$(EMPTY)", {"EMPTY": ""})]:
+        missing = expr[2:expr.index(")")]
+        with pytest.raises(vm.SubPathError, match=f"^missing value for {missing}$"):
+            vm.container_mounts({"name": "app", "volumeMounts": [{"name": "scratch", "mountPath": "/d",
+                                                                  "subPathExpr": expr}]}, result.volumes, env)
     with pytest.raises(vm.SubPathError, match='cannot find volume "ghost" to mount into container "app"'):
         vm.container_mounts({"name": "app", "volumeMounts": [{"name": "ghost", "mountPath": "/g"}]},
                             result.volumes, {})
