@@ -3,9 +3,13 @@
 A node's kubelet is at its ``InternalIP`` (then ``Hostname``, then
 ``ExternalIP``, upstream's default preference) on
 ``status.daemonEndpoints.kubeletEndpoint.Port``.  The API server presents
-its kubelet-client certificate; like kube-apiserver without
-``--kubelet-certificate-authority`` it does not verify the kubelet's
-self-signed serving certificate.
+its kubelet-client certificate.  Given ``certificate_authority`` (upstream's
+``--kubelet-certificate-authority``; ``pyk8s server`` passes the cluster CA,
+which signs kubelets' serving certificates through their CSRs) it verifies
+the kubelet's certificate against it and the address it dialled, and a
+kubelet that presents any other certificate is refused with Go's wording
+(``tls: failed to verify certificate: x509: certificate signed by unknown
+authority``); without one, as kube-apiserver without the flag, it trusts any.
 
 ``cluster`` is the other way out of the API server, to pod IPs (``egress``):
 the proxy subresources of pods and Services use it.
@@ -22,6 +26,7 @@ from typing import Any
 import aiohttp
 
 from pyk8s.apiserver.egress import ClusterEgress
+from pyk8s.apiserver.webhooks.client import go_error
 from pyk8s.machinery.errors import StatusError
 from pyk8s.util.pki import KeyPair
 
@@ -41,11 +46,21 @@ def kubelet_location(node: Mapping[str, Any]) -> str:
     return f"https://{shown}:{port}"
 
 
+def request_error(method: str, url: str, exc: BaseException) -> StatusError:
+    """A failed request to a kubelet as kube-apiserver reports it: Go's ``url.Error`` in a 500 Status."""
+    parts = urllib.parse.urlsplit(url)
+    detail = go_error(exc, parts.hostname or "", parts.port or 10250, parts.hostname)
+    return StatusError(500, "InternalError", f'{method.capitalize()} "{url}": {detail}')
+
+
 class KubeletClient:
-    def __init__(self, client_cert: KeyPair) -> None:
+    def __init__(self, client_cert: KeyPair, certificate_authority: bytes | None = None) -> None:
         ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+        if certificate_authority:
+            ctx = ssl.create_default_context(cadata=certificate_authority.decode())
+        else:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
         ctx.load_cert_chain(str(client_cert.cert_path), str(client_cert.key_path))
         self._ssl = ctx
         self._session: aiohttp.ClientSession | None = None

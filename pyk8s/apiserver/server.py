@@ -264,7 +264,7 @@ class APIServer:
         self.registry = registry
         self.readiness = readiness
         self.credentials = credentials or prepare_credentials(config)
-        self.kubelets = KubeletClient(self.credentials.pki.kubelet_client)
+        self.kubelets = KubeletClient(self.credentials.pki.kubelet_client, self.credentials.pki.ca.cert_pem)
         tokens = load_token_file(config.token_auth_file) if config.token_auth_file else {}
         tokens[self.credentials.admin_token] = ADMIN_USER
         self.authenticator = Authenticator(tokens=tokens, signer=self.credentials.signer,

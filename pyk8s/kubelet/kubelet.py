@@ -51,6 +51,7 @@ from pyk8s.kubelet.server.app import KubeletServer
 from pyk8s.kubelet.server.podlogs import PodLogs
 from pyk8s.kubelet.server.streamsource import PodStreams
 from pyk8s.kubelet.staticpods import StaticPods
+from pyk8s.kubelet.stats.summary import StatsProvider
 from pyk8s.kubelet.status.manager import StatusManager
 from pyk8s.util.clock import REAL_CLOCK, Clock
 
@@ -124,7 +125,9 @@ class Kubelet:
                                     pods=self.pod_informer.store.list,
                                     logs=PodLogs(self.pod_informer.lister, self.manager),
                                     streams=PodStreams(self.pod_informer.lister, self.manager, runtime),
-                                    port=config.port)
+                                    port=config.port, client=client,
+                                    stats=StatsProvider(config.node_name, config.root_dir, runtime, images,
+                                                        self.pod_informer.store.list))
 
     async def run(self) -> None:
         if not self.config.isolated:

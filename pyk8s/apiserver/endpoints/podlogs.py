@@ -20,13 +20,14 @@ container ends or the client goes away).
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from pyk8s.apiserver.kubeletclient import KubeletClient, kubelet_location
+from pyk8s.apiserver.kubeletclient import KubeletClient, kubelet_location, request_error
 from pyk8s.machinery.errors import Cause, StatusError, bad_request, invalid
 
 Obj = dict[str, Any]
@@ -123,7 +124,8 @@ async def serve(request: web.Request, pod: Obj, node: Obj | None, kubelets: Kube
             await resp.write_eof()
             return resp
     except (aiohttp.ClientError, OSError) as exc:
-        raise StatusError(503, "ServiceUnavailable", f"error dialing the kubelet: {exc}") from exc
+        shown = f"{url}?{urllib.parse.urlencode(params)}" if params else url
+        raise request_error("GET", shown, exc) from exc
 
 
 def _kubelet_error(code: int, body: str) -> StatusError:

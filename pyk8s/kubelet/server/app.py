@@ -1,9 +1,9 @@
 """The kubelet's HTTPS API (port 10250): what the API server proxies ``pods/log`` and friends to.
 
-TLS: the kubelet serves with a certificate of its own (self-signed on first
-start, under ``<root>/pki``, naming the node and its addresses, as a kubelet
-without a serving-certificate CSR does; kube-apiserver does not verify it by
-default).  Clients must present a certificate signed by the cluster CA whose
+TLS: the kubelet serves with a certificate the cluster CA signed for the
+node's names and addresses, which it asks for with a CSR and renews
+(``pyk8s.kubelet.certificates.serving``; a temporary self-signed one until it
+is issued, or always when the server has no API client).  Clients must present a certificate signed by the cluster CA whose
 subject is in ``system:masters`` — the API server's kubelet client — and
 nobody else is served (401 without one, 403 for another identity).
 
@@ -18,7 +18,9 @@ Routes (upstream's paths and parameters):
   and ``/attach/{namespace}/{pod}/{container}`` — WebSocket
   ``v5.channel.k8s.io`` / ``v4.channel.k8s.io`` (``remotecommand``);
 * ``/portForward/{namespace}/{pod}`` — WebSocket ``SPDY/3.1+portforward.k8s.io``
-  (``portforward``).
+  (``portforward``);
+* ``GET /stats/summary`` — the Summary API (``pyk8s.kubelet.stats.summary``);
+* ``GET /metrics/resource`` — its CPU and memory figures in Prometheus text.
 
 Streaming refusals come before any upgrade as plain text with upstream's
 status codes (``streamsource``), which the API server passes on.
@@ -30,16 +32,19 @@ import asyncio
 import datetime
 import logging
 import pathlib
-import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiohttp import web
 
-from pyk8s.kubelet.server import portforward, remotecommand, servingcert
+from pyk8s.kubelet.certificates.serving import ServingCertificates, wait_issued
+from pyk8s.kubelet.runtime import interface as ri
+from pyk8s.kubelet.server import portforward, remotecommand
 from pyk8s.kubelet.server.logs import LogOptions, read_logs
 from pyk8s.kubelet.server.streamsource import PodStreams, StreamRefused
+from pyk8s.kubelet.stats import metrics
+from pyk8s.kubelet.stats.summary import StatsProvider
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -68,19 +73,19 @@ class KubeletServer:
     streams: PodStreams | None = None
     port: int = 10250
     bind: str = "0.0.0.0"
+    client: Any = None  # the kubelet's API client: the serving certificate is requested through it
+    stats: StatsProvider | None = None
 
-    async def tls(self) -> ssl.SSLContext:
-        cert, key = await servingcert.ensure(self.root_dir / "pki", self.node_name, list(self.addresses))
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(str(cert), str(key))
-        ctx.load_verify_locations(cadata=self.client_ca_pem.decode())
-        ctx.verify_mode = ssl.CERT_OPTIONAL  # answered with 401 below rather than a failed handshake
-        return ctx
+    def __post_init__(self) -> None:
+        self.certificates = ServingCertificates(self.client, self.node_name, self.root_dir / "pki",
+                                                fallback_addresses=list(self.addresses))
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._authenticate])
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/pods", self._pods)
+        app.router.add_get("/stats/summary", self._summary)
+        app.router.add_get("/metrics/resource", self._resource_metrics)
         app.router.add_get("/containerLogs/{namespace}/{pod}/{container}", self._logs)
         for method in ("GET", "POST"):
             app.router.add_route(method, "/exec/{namespace}/{pod}/{container}", self._exec)
@@ -89,13 +94,19 @@ class KubeletServer:
         return app
 
     async def run(self) -> None:
+        ctx = await self.certificates.prepare(self.client_ca_pem)
         runner = web.AppRunner(self.app(), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, self.bind, self.port, ssl_context=await self.tls(), reuse_address=True)
         try:
-            await site.start()
-            log.info("kubelet API serving on %s:%d", self.bind, self.port)
-            await asyncio.Event().wait()
+            async with asyncio.TaskGroup() as tg:
+                if self.client is not None:
+                    tg.create_task(self.certificates.run())
+                    # The API server refuses the temporary certificate: serve with the issued one when it comes soon.
+                    await wait_issued(self.certificates)
+                site = web.TCPSite(runner, self.bind, self.port, ssl_context=ctx, reuse_address=True)
+                await site.start()
+                log.info("kubelet API serving on %s:%d", self.bind, self.port)
+                await asyncio.Event().wait()
         finally:
             await runner.cleanup()
 
@@ -117,6 +128,21 @@ class KubeletServer:
 
     async def _pods(self, request: web.Request) -> web.Response:
         return web.json_response({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": self.pods()})
+
+    async def _summary(self, request: web.Request) -> web.Response:
+        if self.stats is None:
+            return _status(503, "ServiceUnavailable", "stats are not available on this node")
+        return web.json_response(await self.stats.summary())
+
+    async def _resource_metrics(self, request: web.Request) -> web.Response:
+        summary = None
+        if self.stats is not None:
+            try:
+                summary = await self.stats.summary()
+            except (OSError, ValueError, ri.RuntimeServiceError) as exc:
+                log.warning("resource metrics: %s", exc)
+        return web.Response(body=metrics.render(summary).encode(),
+                            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
     async def _logs(self, request: web.Request) -> web.StreamResponse:
         ns, pod, container = (request.match_info[k] for k in ("namespace", "pod", "container"))
