@@ -32,7 +32,7 @@ from typing import Any
 from pyk8s.api.core_v1.helpers.timestamps import format_time, parse_time
 from pyk8s.client.tools.events import EventRecorder
 from pyk8s.client.tools.lister import Lister
-from pyk8s.kubelet import apistatus
+from pyk8s.kubelet import apistatus, sysctl
 from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
 from pyk8s.kubelet.kuberuntime.podstatus import PodStatus
 from pyk8s.kubelet.kuberuntime.results import Event, SyncResult
@@ -88,6 +88,8 @@ class PodSyncer:
         meta = pod.get("metadata") or {}
         if meta.get("deletionTimestamp"):
             return await self._terminate(pod, meta.get("deletionGracePeriodSeconds"))
+        if (rejection := sysctl.admit(pod)) is not None:
+            return await self._reject(pod, rejection)
         if (pod.get("status") or {}).get("phase") in TERMINAL:
             return await self._stop_terminal(pod)
         if self._past_deadline(pod):
@@ -115,6 +117,14 @@ class PodSyncer:
         if status.running():
             return 1.0
         await self.statuses.confirm_deletion(pod)
+        return None
+
+    async def _reject(self, pod: Obj, rejection: sysctl.Rejection) -> float | None:
+        """Admission refused the pod (upstream ``rejectPod``): Failed with the reason, nothing ever started."""
+        if (pod.get("status") or {}).get("reason") != rejection.reason:
+            self.recorder.event(_ref(pod), "Warning", rejection.reason, rejection.message)
+        await self.statuses.set_status(self._status_target(pod), sysctl.rejected_status(pod, rejection),
+                                       format_time(self.clock.now()))
         return None
 
     async def _stop_terminal(self, pod: Obj) -> float | None:
