@@ -25,6 +25,7 @@ SERVICES = Client.resource("", "v1", "services", namespaced=True)
 PVCS = Client.resource("", "v1", "persistentvolumeclaims", namespaced=True)
 PVS = Client.resource("", "v1", "persistentvolumes", namespaced=False)
 SERVICE_ACCOUNTS = Client.resource("", "v1", "serviceaccounts", namespaced=True)
+RUNTIME_CLASSES = Client.resource("node.k8s.io", "v1", "runtimeclasses", namespaced=False)
 
 
 class APIObjectSource:
@@ -54,6 +55,9 @@ class APIObjectSource:
 
     async def get_persistent_volume(self, name: str) -> Obj:
         return await self._get(PVS, "persistentvolume", name, None)
+
+    async def get_runtime_class(self, name: str) -> Obj:
+        return await self._get(RUNTIME_CLASSES, "runtimeclass.node.k8s.io", name, None)
 
     async def request_token(self, namespace: str, service_account: str, *, audiences: list[str],
                             expiration_seconds: int, pod_name: str, pod_uid: str) -> Obj:

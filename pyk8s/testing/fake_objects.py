@@ -20,7 +20,8 @@ from pyk8s.util.clock import REAL_CLOCK, Clock
 
 Obj = dict[str, Any]
 _RESOURCE = {"ConfigMap": "configmap", "Secret": "secret", "PersistentVolumeClaim": "persistentvolumeclaim",
-             "PersistentVolume": "persistentvolume", "Service": "service"}
+             "PersistentVolume": "persistentvolume", "Service": "service",
+             "RuntimeClass": "runtimeclass.node.k8s.io"}
 
 
 @dataclass
@@ -57,6 +58,9 @@ class FakeObjectSource:
 
     async def get_persistent_volume(self, name: str) -> Obj:
         return self._get("PersistentVolume", "", name)
+
+    async def get_runtime_class(self, name: str) -> Obj:
+        return self._get("RuntimeClass", "", name)
 
     async def request_token(self, namespace: str, service_account: str, *, audiences: list[str],
                             expiration_seconds: int, pod_name: str, pod_uid: str) -> Obj:

@@ -246,9 +246,10 @@ class RuntimeManager:
             self._sandbox_failed(result, target, f'Failed to create log directory for pod "{target}": {exc}', exc)
             return False
         try:
-            ctx.sandbox_id = await self.runtime.run_pod_sandbox(ctx.sandbox_plan.config, self.settings.runtime_handler)
+            handler = await sandbox.runtime_handler(ctx.pod, self.sources, self.settings.runtime_handler)
+            ctx.sandbox_id = await self.runtime.run_pod_sandbox(ctx.sandbox_plan.config, handler)
             created = await self.runtime.pod_sandbox_status(ctx.sandbox_id)
-        except ri.RuntimeServiceError as exc:
+        except (ri.RuntimeServiceError, sandbox.RuntimeClassError) as exc:
             self._sandbox_failed(result, target, f'Failed to create sandbox for pod "{target}": {exc}', exc)
             return False
         result.add(Action.CREATE_POD_SANDBOX, target)

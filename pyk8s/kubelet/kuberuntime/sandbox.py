@@ -8,6 +8,11 @@ node's hostname.  Port mappings cover every port of the app containers (the
 runtime maps those with a hostPort).  The cgroup parent is the pod's cgroup
 under its QoS class: ``<root>/pod<uid>`` for Guaranteed,
 ``<root>/burstable/pod<uid>``, ``<root>/besteffort/pod<uid>``.
+
+The runtime handler is the pod's RuntimeClass's ``handler`` (upstream's
+RuntimeClass manager), the kubelet's default without ``runtimeClassName``;
+a class that cannot be read fails the sandbox (FailedCreatePodSandBox), as
+does a handler the runtime does not have (the runtime's own error).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from pyk8s.api.core_v1 import pod as pod_api
 from pyk8s.kubelet.kuberuntime import dns, labels
 from pyk8s.kubelet.kuberuntime.settings import RuntimeSettings
+from pyk8s.kubelet.kuberuntime.sources import ObjectNotFound, ObjectSource
 from pyk8s.kubelet.runtime import interface as ri
 
 Obj = dict[str, Any]
@@ -29,6 +35,10 @@ FQDN_MAX = 64
 
 class SandboxConfigError(Exception):
     """The pod's sandbox cannot be configured (ConfigPodSandboxError)."""
+
+
+class RuntimeClassError(Exception):
+    """The pod's RuntimeClass cannot be read: its sandbox cannot be created."""
 
 
 @dataclass
@@ -127,3 +137,16 @@ def sandbox_config(pod: Obj, settings: RuntimeSettings, attempt: int) -> Sandbox
         sysctls=sysctls,
     )
     return SandboxPlan(config, hostname, domain, list(dns_result.warnings))
+
+
+async def runtime_handler(pod: Obj, sources: ObjectSource, default: str) -> str:
+    name = (pod.get("spec") or {}).get("runtimeClassName")
+    if not name:
+        return default
+    try:
+        runtime_class = await sources.get_runtime_class(name)
+    except ObjectNotFound as exc:
+        raise RuntimeClassError(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - any failure to read it (API down, denied) fails this sandbox only
+        raise RuntimeClassError(f"failed to lookup RuntimeClass {name}: {exc}") from exc
+    return str(runtime_class.get("handler") or "")

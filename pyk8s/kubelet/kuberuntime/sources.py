@@ -54,6 +54,10 @@ class ObjectSource(Protocol):
         """The PV, or ``ObjectNotFound("persistentvolume", name)``."""
         ...
 
+    async def get_runtime_class(self, name: str) -> Obj:
+        """The node.k8s.io RuntimeClass, or ``ObjectNotFound("runtimeclass.node.k8s.io", name)``."""
+        ...
+
     async def request_token(
         self, namespace: str, service_account: str, *, audiences: list[str], expiration_seconds: int,
         pod_name: str, pod_uid: str,

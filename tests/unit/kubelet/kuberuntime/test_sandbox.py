@@ -7,7 +7,10 @@ import dataclasses
 import pytest
 
 from pyk8s.kubelet.kuberuntime import dns, hostsfile, labels, sandbox
+from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
 from pyk8s.kubelet.kuberuntime.settings import RuntimeSettings
+from pyk8s.testing.fake_objects import FakeObjectSource
+from pyk8s.testing.fake_runtime import FakeRuntime
 
 from .conftest import ctr, make_pod
 
@@ -100,3 +103,22 @@ def test_container_hash_covers_name_and_image_only() -> None:
     assert labels.container_hash(a) == labels.container_hash(ctr("app", command=["other"]))
     assert labels.container_hash(a) != labels.container_hash(ctr("app", image="nginx:1.25"))
     assert labels.fnv32a(b"") == 0x811C9DC5 and labels.fnv32a(b"a") == 0xE40C292C
+
+
+async def test_runtime_class_selects_the_handler(manager: RuntimeManager, runtime: FakeRuntime,
+                                                 sources: FakeObjectSource) -> None:
+    sources.add({"kind": "RuntimeClass", "metadata": {"name": "sandboxed"}, "handler": "runsc"})
+    assert (await manager.sync_pod(make_pod(runtimeClassName="sandboxed"))).ok
+    assert (await manager.sync_pod(make_pod("plain", uid="uid-2"))).ok
+    handlers = {s.metadata.name: s.runtime_handler for s in runtime.sandboxes.values()}
+    assert handlers == {"web": "runsc", "plain": ""}
+
+
+async def test_unreadable_runtime_class_fails_the_sandbox(manager: RuntimeManager, runtime: FakeRuntime) -> None:
+    result = await manager.sync_pod(make_pod(runtimeClassName="gone"))
+    assert [(s.error, s.message) for s in result.steps] == [
+        ("CreatePodSandboxError", 'Failed to create sandbox for pod "web_default(uid-1)": '
+                                  'runtimeclass.node.k8s.io "gone" not found')]
+    assert [(e.reason, e.message) for e in result.events] == [
+        ("FailedCreatePodSandBox", 'Failed to create pod sandbox: runtimeclass.node.k8s.io "gone" not found')]
+    assert not runtime.sandboxes
