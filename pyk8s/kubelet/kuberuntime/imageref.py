@@ -39,12 +39,13 @@ def parse(image: str) -> ImageRef:
     if _HEX64.match(image):
         raise InvalidReference(f"couldn't parse image name \"{image}\": invalid repository name ({image}), "
                                "cannot specify 64-byte hexadecimal strings")
+    remote = _remote_name(image)
+    if remote.lower() != remote:
+        raise InvalidReference(f'couldn\'t parse image name "{image}": invalid reference format: repository name '
+                               f"({remote}) must be lowercase")
     m = _REFERENCE.match(image)
     if m is None:
-        reason = "invalid reference format"
-        if _REFERENCE.match(image.lower()):
-            reason = "invalid reference format: repository name must be lowercase"
-        raise InvalidReference(f'couldn\'t parse image name "{image}": {reason}')
+        raise InvalidReference(f'couldn\'t parse image name "{image}": invalid reference format')
     name, tag, digest = m.group(1), m.group(2) or "", m.group(3) or ""
     if len(name) > MAX_NAME:
         raise InvalidReference(f'couldn\'t parse image name "{image}": repository name must not be more than '
@@ -59,6 +60,19 @@ def parse(image: str) -> ImageRef:
     if domain == "index.docker.io":
         domain = DOCKER_HUB
     return ImageRef(domain, path, tag, digest)
+
+
+def _remote_name(image: str) -> str:
+    """The repository path as the normalizing parser checks its case: after the registry host (docker.io's
+    ``library/`` added), up to the first ``:`` (upstream ``splitDockerDomain``, then the cut at the tag)."""
+    first, slash, rest = image.partition("/")
+    if slash and (any(c in first for c in ".:") or first == "localhost" or first.lower() != first):
+        domain, remainder = first, rest
+    else:
+        domain, remainder = DOCKER_HUB, image
+    if domain in (DOCKER_HUB, "index.docker.io") and "/" not in remainder:
+        remainder = f"library/{remainder}"
+    return remainder.partition(":")[0]
 
 
 def with_default_tag(image: str) -> str:

@@ -58,8 +58,22 @@ async def test_invalid_image_name(puller: ImagePuller) -> None:
         await puller.ensure_image(make_pod(), ctr("app", image="Busybox:UPPER"), [], PATH)
     assert err.value.reason == "InvalidImageName"
     assert err.value.message == ('Failed to apply default image tag "Busybox:UPPER": couldn\'t parse image name '
-                                 '"Busybox:UPPER": invalid reference format: repository name must be lowercase')
+                                 '"Busybox:UPPER": invalid reference format: repository name (library/Busybox) '
+                                 'must be lowercase')
     assert _events(err.value.events)[0][:2] == ("Warning", "InspectFailed")
+
+
+@pytest.mark.parametrize(("image", "reason"), [
+    ("127.0.0.1:5000/Team/app:1", "invalid reference format: repository name (Team/app) must be lowercase"),
+    ("Registry.Example/team/App", "invalid reference format: repository name (team/App) must be lowercase"),
+    ("busybox:1.36 ", "invalid reference format"),
+    ("busy box", "invalid reference format"),
+])
+def test_invalid_references_read_as_upstream(image: str, reason: str) -> None:
+    with pytest.raises(imageref.InvalidReference) as err:
+        imageref.parse(image)
+    assert str(err.value) == f'couldn\'t parse image name "{image}": {reason}'
+    assert imageref.parse("Registry.Example/team/app:1").domain == "Registry.Example"
 
 
 async def test_pull_failure_backs_off_10s_doubling(puller: ImagePuller, runtime: FakeRuntime,
