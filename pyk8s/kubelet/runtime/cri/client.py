@@ -50,7 +50,9 @@ def _translate(err: grpc.aio.AioRpcError) -> ri.RuntimeServiceError:
         return ri.NotFoundError(details)
     if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
         return ri.ExecTimeoutError(details) if "exec" in details.lower() else ri.RuntimeServiceError(details)
-    return ri.RuntimeServiceError(f"{err.code().name}: {details}")
+    # Go's gRPC status text, which upstream's events quote (FailedCreatePodSandBox ...): code names CamelCase.
+    code = "Canceled" if err.code() == grpc.StatusCode.CANCELLED else err.code().name.title().replace("_", "")
+    return ri.RuntimeServiceError(f"rpc error: code = {code} desc = {details}")
 
 
 class CRIClient:
