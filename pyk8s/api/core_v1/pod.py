@@ -355,7 +355,9 @@ def validate_pod_spec(spec: Obj, path: str) -> list[FieldError]:
         if not secret.get("name"):
             errs.append(required(f"{path}.imagePullSecrets[{i}].name"))
     errs += affinity.validate_affinity(spec.get("affinity"), path + ".affinity")
-    if dns == "None" and not (spec.get("dnsConfig") or {}).get("nameservers"):
+    if dns == "None" and spec.get("dnsConfig") is None:
+        errs.append(required(path + ".dnsConfig", "must provide `dnsConfig` when `dnsPolicy` is None"))
+    elif dns == "None" and not spec["dnsConfig"].get("nameservers"):
         errs.append(required(path + ".dnsConfig.nameservers", "must provide at least one DNS nameserver when "
                                                               "`dnsPolicy` is None"))
     errs += affinity.validate_topology_spread(spec.get("topologySpreadConstraints"),

@@ -96,6 +96,16 @@ def test_containers_required_and_bad_name() -> None:
     assert errs[0].message.startswith('Invalid value: "Bad": a lowercase RFC 1123 label must consist of')
 
 
+def test_dns_policy_none_needs_dns_config() -> None:
+    base = {"restartPolicy": "Always", "dnsPolicy": "None", "containers": [{"name": "c", "image": "x"}]}
+    default_pod_spec(base)
+    assert msgs(validate_pod_spec(base, "spec")) == [
+        "spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None"]
+    assert msgs(validate_pod_spec({**base, "dnsConfig": {"searches": ["a.example"]}}, "spec")) == [
+        "spec.dnsConfig.nameservers: Required value: must provide at least one DNS nameserver when `dnsPolicy` is None"]
+    assert msgs(validate_pod_spec({**base, "dnsConfig": {"nameservers": ["192.0.2.1"]}}, "spec")) == []
+
+
 def test_resources_and_mounts() -> None:
     spec = {"containers": [{"name": "c", "image": "x",
                             "resources": {"limits": {"cpu": "100m"}, "requests": {"cpu": "200m"}},
