@@ -36,6 +36,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--pod-manifest-path", default="", help="directory of static pod manifests (run as mirror pods)")
     p.add_argument("--cluster-dns", default="10.96.0.10", help="comma-separated DNS server IPs for pods")
     p.add_argument("--cluster-domain", default="cluster.local", help="the cluster's DNS domain")
+    p.add_argument("--resolv-conf", default="/etc/resolv.conf",
+                   help="resolver configuration for pods with dnsPolicy Default (empty: none)")
     p.add_argument("--node-ip", default="", help="the node's InternalIP (default: the host's first global IPv4)")
     p.add_argument("--registry-port", type=int, default=5000,
                    help="port on 127.0.0.1 of the node's local image registry (default 5000)")
@@ -80,7 +82,7 @@ async def _main(args: argparse.Namespace) -> None:
 
     config = KubeletConfig(node_name=args.node_name or socket.gethostname().lower(), root_dir=args.root_dir,
                            cluster_dns=[ip.strip() for ip in args.cluster_dns.split(",") if ip.strip()],
-                           cluster_domain=args.cluster_domain, address=args.node_ip,
+                           cluster_domain=args.cluster_domain, address=args.node_ip, resolv_conf=args.resolv_conf,
                            pod_manifest_path=args.pod_manifest_path)
     client = Client.from_kubeconfig(args.kubeconfig, user_agent=f"kubelet/v1.32.0 ({config.node_name})",
                                     max_connections=API_CONNECTIONS)

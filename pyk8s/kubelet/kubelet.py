@@ -84,6 +84,7 @@ class KubeletConfig:
     isolated: bool = True  # False: the process runtime, which the kubelet announces loudly
     pod_manifest_path: pathlib.Path | None = None  # static pods
     cgroup_root: str = "/kubepods"
+    resolv_conf: str = "/etc/resolv.conf"  # --resolv-conf: what dnsPolicy Default pods get
 
 
 class Kubelet:
@@ -102,7 +103,7 @@ class Kubelet:
         settings = RuntimeSettings(root_dir=config.root_dir, node_name=config.node_name, node_ips=[self.host_ip],
                                    cluster_dns=list(config.cluster_dns), cluster_domain=config.cluster_domain,
                                    cgroup_root=config.cgroup_root if config.isolated else "",
-                                   allocatable=dict(description.allocatable))
+                                   resolv_conf=config.resolv_conf, allocatable=dict(description.allocatable))
         self.probes = ProbeManager(runtime, record=self._record, on_change=lambda uid, _kind: self._queue_uid(uid),
                                    clock=clock)
         self.manager = RuntimeManager(runtime, images, apisources.APIObjectSource(client, services), settings,
