@@ -47,6 +47,12 @@ class ServerConfig:
     service_account_jwks_uri: str = ""
     service_account_signing_key_file: Path | None = None  # None: DATA_DIR/pki/sa.key, made on first start
     service_account_key_files: tuple[Path, ...] = ()  # more public keys tokens may be verified with
+    # Audit logging (kube-apiserver's --audit-*; pyk8s/apiserver/audit/): off unless both the first two are set.
+    audit_policy_file: Path | None = None
+    audit_log_path: str = ""  # "-": standard output
+    audit_log_maxsize: int = 0  # megabytes before rotation (0: 100)
+    audit_log_maxbackup: int = 0  # old files kept (0: all)
+    audit_log_maxage: int = 0  # days old files are kept (0: forever)
 
     @property
     def pki_dir(self) -> Path:

@@ -34,7 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pyk8s.apiserver import tls
+from pyk8s.apiserver import audit, tls
 from pyk8s.apiserver.aggregator.aggregator import Aggregator
 from pyk8s.apiserver.apiextensions import types as _crd_types  # noqa: F401  (registers the CRD kind)
 from pyk8s.apiserver.apiextensions.controller import CRDController
@@ -222,7 +222,7 @@ def build_app(*, config: ServerConfig, registry: Registry | None, authenticator:
               scheme: Scheme | None = None, schemas: SchemaRegistry | None = None,
               anonymous_user: UserInfo | None = None, kubelets: KubeletClient | None = None,
               authorizer: UnionAuthorizer | None = None, aggregator: Aggregator | None = None,
-              metrics: APIServerMetrics | None = None) -> web.Application:
+              metrics: APIServerMetrics | None = None, auditor: audit.Auditor | None = None) -> web.Application:
     """The aiohttp application.  ``anonymous_user``: who credential-less requests run as (insecure port);
     ``authorizer``: None allows everything (``--authorization-mode=AlwaysAllow`` without the filter)."""
     scheme = scheme if scheme is not None else SCHEME
@@ -248,7 +248,11 @@ def build_app(*, config: ServerConfig, registry: Registry | None, authenticator:
         middlewares.append(authz_middleware(authorizer))
     middlewares.insert(0, request_metrics_middleware(metrics))  # outermost: it sees the code the client gets
     middlewares.insert(1, deprecation_middleware)  # warns on errors too, so outside the Status conversion
+    if auditor is not None:  # upstream's places: the audit ID before authentication, the event after it
+        middlewares = auditor.install(middlewares, middlewares[3])
     app = web.Application(middlewares=middlewares, client_max_size=0)
+    if auditor is not None:
+        app.on_response_prepare.append(auditor.on_prepare)
     if authorizer is not None:
         app[AUTHORIZER_KEY] = authorizer
     app.router.add_route("*", "/{tail:.*}", router.__call__)
@@ -274,6 +278,7 @@ class APIServer:
         self.aggregator = Aggregator(registry, SCHEME, config.pki_dir, self.credentials.pki.ca.cert_pem) \
             if isinstance(registry, RegistryImpl) else None
         self.metrics = APIServerMetrics()
+        self.auditor = audit.build(config)  # None unless --audit-policy-file and --audit-log-path are set
         if isinstance(registry, RegistryImpl):  # every storage call timed (etcd_request_duration_seconds)
             registry.storage = InstrumentedStorage(registry.storage, self.metrics)  # type: ignore[assignment]
         self.started = asyncio.Event()
@@ -283,7 +288,7 @@ class APIServer:
         return build_app(config=self.config, registry=self.registry, authenticator=self.authenticator,
                          readiness=self.readiness, token_signer=self.credentials.signer, kubelets=self.kubelets,
                          anonymous_user=anonymous_user, authorizer=self.authorizer, aggregator=self.aggregator,
-                         metrics=self.metrics)
+                         metrics=self.metrics, auditor=self.auditor)
 
     async def run(self) -> None:
         runners: list[web.AppRunner] = []
@@ -315,6 +320,8 @@ class APIServer:
             for runner in reversed(runners):
                 await runner.cleanup()
             await self.kubelets.close()
+            if self.auditor is not None:
+                await asyncio.to_thread(self.auditor.close)  # the events still queued are written
 
     async def _serve(self, app: web.Application, port: int, ctx: ssl.SSLContext | None,
                      host: str | None = None) -> web.AppRunner:

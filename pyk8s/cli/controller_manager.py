@@ -8,7 +8,13 @@ knobs the tests need (node monitor period and grace period, cluster CIDR,
 GC threshold) are flags too; durations take Go syntax (``40s``) or plain
 seconds.  The default not-ready/unreachable tolerations are the API
 server's (``pyk8s server --default-*-toleration-seconds``), as upstream.
-SIGTERM/SIGINT stop the controllers and exit 0; losing the leader lease
+``--use-service-account-credentials`` (off by default, as upstream) runs each controller as its own
+ServiceAccount in ``kube-system`` (``apiserver/authorization/identities.CONTROLLER_ACCOUNTS`` names
+them): with the kubeconfig's credentials the manager makes the account if missing and asks the
+TokenRequest API for an hour's token, renewed at 80 % of its life
+(``controllers/serviceaccountclients.py``, the home the embedded controller manager uses too);
+shared informers and the leader lease stay on the kubeconfig's credentials, and the tokens
+controller keeps them, as upstream.  SIGTERM/SIGINT stop the controllers and exit 0; losing the leader lease
 exits 1; a bad flag or an unreadable kubeconfig is one line on stderr and
 exit 1.
 """
@@ -22,10 +28,12 @@ import logging
 import sys
 from typing import Any
 
+from pyk8s.apiserver.authorization import identities
 from pyk8s.cli import signals
 from pyk8s.client.rest import Client
+from pyk8s.controllers import serviceaccountclients
 from pyk8s.controllers.manager import REGISTRY, ControllerManager, select_controllers
-from pyk8s.daemons import election
+from pyk8s.daemons import election, identity
 
 log = logging.getLogger("pyk8s.controller-manager")
 
@@ -55,6 +63,8 @@ def register(subparsers: Any) -> None:
                    help="PEM key that signs legacy ServiceAccount token Secrets (the tokens controller)")
     p.add_argument("--root-ca-file", default="", metavar="FILE",
                    help="CA put in token Secrets' ca.crt (default: the kubeconfig's CA)")
+    p.add_argument("--use-service-account-credentials", action="store_true",
+                   help="run each controller with a token for its own ServiceAccount in kube-system")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.set_defaults(func=main)
 
@@ -97,9 +107,14 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def _run(client: Client, args: argparse.Namespace, settings: election.LeaseSettings) -> int:
+    client_for = None
+    if args.use_service_account_credentials:
+        async def client_for(controller: str) -> Client:
+            return await service_account_client(client, args.kubeconfig, controller)
     manager = ControllerManager(client, controllers=args.controllers.split(","), leader_elect=settings.enabled,
                                 options=options_from(args), lease_duration=settings.lease_duration,
-                                renew_deadline=settings.renew_deadline, retry_period=settings.retry_period)
+                                renew_deadline=settings.renew_deadline, retry_period=settings.retry_period,
+                                client_for=client_for)
     signals.cancel_on_signals()
     try:
         await manager.run()
@@ -113,3 +128,21 @@ async def _run(client: Client, args: argparse.Namespace, settings: election.Leas
     # supervisor restarts us as a fresh candidate (upstream exits the same way).
     log.error("leaderelection lost")
     return 1
+
+
+async def service_account_client(root: Client, kubeconfig: str, controller: str) -> Client:
+    """``controller``'s own client: a ServiceAccount token made with ``root``; upstream's root-client
+    controllers, and one pyk8s has no account for (logged), keep the kubeconfig's credentials."""
+    account = identities.CONTROLLER_ACCOUNTS.get(controller)
+    kwargs: dict[str, Any] = {"user_agent": f"pyk8s-controller-manager/{account or controller}",
+                              "field_manager": "kube-controller-manager"}
+    client: Client
+    if account and controller not in identities.MANAGER_CONTROLLERS:
+        client = await serviceaccountclients.open_client(root, account, **kwargs)
+    else:
+        if controller not in identities.MANAGER_CONTROLLERS:
+            log.warning("controller %s has no ServiceAccount of its own; it runs with the kubeconfig's credentials",
+                        controller)
+        client = Client.from_kubeconfig(kubeconfig, **kwargs)
+    identity.log_identity(f"controller-manager/{controller}", client.config)
+    return client

@@ -40,7 +40,7 @@ from typing import Any
 from pyk8s.apiserver.admission import chain as admission_chain
 from pyk8s.apiserver.authorization.union import parse_modes
 from pyk8s.apiserver.config import ServerConfig
-from pyk8s.cli import authnflags, controller_manager
+from pyk8s.cli import auditflags, authnflags, controller_manager
 from pyk8s.controllers.manager import select_controllers
 from pyk8s.daemons import controlplane, election
 from pyk8s.daemons import server as daemons_server
@@ -169,6 +169,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--etcd-compaction-interval", default="5m", type=_duration,
                    help="how often old storage history is compacted, as a Go duration (0 disables; default 5m)")
     authnflags.add_flags(p)
+    auditflags.add_flags(p)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     p.set_defaults(func=run)
 
@@ -226,7 +227,7 @@ def options(args: argparse.Namespace, environ: Mapping[str, str] | None = None) 
                           max_requests_inflight=args.max_requests_inflight,
                           max_mutating_requests_inflight=args.max_mutating_requests_inflight,
                           authorization_modes=_authorization_modes(args.authorization_mode),
-                          **authnflags.config_kwargs(args))
+                          **authnflags.config_kwargs(args), **auditflags.config_kwargs(args))
     disable = disabled(args, environ)
     unknown = disable - set(controlplane.COMPONENTS)
     if unknown:

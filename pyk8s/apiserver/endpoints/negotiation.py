@@ -19,6 +19,7 @@ import orjson
 import yaml
 from aiohttp import web
 
+from pyk8s.apiserver.audit.event import CURRENT as AUDITED
 from pyk8s.machinery import nesting, yamlbody
 from pyk8s.machinery.errors import StatusError, bad_request, too_large, unsupported_media_type
 
@@ -141,7 +142,10 @@ async def read_body(request: web.Request, limit: int) -> bytes:
         if size > limit:
             raise too_large(f"limit is {limit}")
         chunks.append(chunk)
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    if (audited := AUDITED.get()) is not None:  # requestObject of the audit event
+        audited.saw_request_body(body, media_type(request))
+    return body
 
 
 def _json(body: bytes) -> Any:

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from pyk8s.apiserver.audit.event import CURRENT as AUDITED
 from pyk8s.apiserver.authorization.attributes import Attributes, forbidden_message, request_attributes
 from pyk8s.apiserver.authorization.context import REQUEST, RequestContext
 from pyk8s.apiserver.authorization.decision import Authorizer, Decision
@@ -39,8 +40,11 @@ def forbidden_error(attrs: Attributes, reason: str = "") -> StatusError:
 
 
 async def check(authorizer: Authorizer, attrs: Attributes) -> None:
-    """Raise the 403 unless ``attrs`` is allowed."""
+    """Raise the 403 unless ``attrs`` is allowed; an audited request records the decision and its reason."""
     decision, reason = await authorizer.authorize(attrs)
+    if (event := AUDITED.get()) is not None:
+        event.annotations["authorization.k8s.io/decision"] = "allow" if decision is Decision.ALLOW else "forbid"
+        event.annotations["authorization.k8s.io/reason"] = reason
     if decision is not Decision.ALLOW:
         raise forbidden_error(attrs, reason)
 

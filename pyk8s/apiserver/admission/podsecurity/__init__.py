@@ -15,7 +15,8 @@ version, ``checks.py``) for the three modes; as upstream, a namespace that sets 
   annotation on the request (``Attributes.audit_annotations``), beside
   ``pod-security.kubernetes.io/enforce-policy`` (the ``level:version`` a pod was enforced at) and
   ``pod-security.kubernetes.io/exempt`` (``namespace``, ``user`` or ``runtimeClass``) for an exempt
-  request.  pyk8s writes no audit log yet, so nothing reads them.
+  request; each also goes to the request's audit event (``--audit-policy-file``, ``apiserver/audit/``),
+  a refused pod's too.
 
 Pods are checked on creation, when ``kubectl debug`` adds an ephemeral container, and on the updates
 upstream calls significant (a container's image, the seccomp annotations, containers added); a pod
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING
 from pyk8s.apiserver.admission.interface import CREATE, PODS, UPDATE, Attributes, Obj, Plugin
 from pyk8s.apiserver.admission.podsecurity import checks
 from pyk8s.apiserver.admission.podsecurity.config import Config, load, valid_version
+from pyk8s.apiserver.audit.event import annotate as audit_annotate
 from pyk8s.apiserver.registry import cachedreads
 from pyk8s.machinery import errors
 
@@ -55,6 +57,12 @@ TEMPLATES: dict[tuple[str, str], tuple[str, ...]] = {
     ("batch", "cronjobs"): ("spec", "jobTemplate", "spec", "template"), ("", "podtemplates"): ("template",),
 }
 MAX_POD_WARNINGS = 10
+
+
+def _annotate(attrs: Attributes, key: str, value: str) -> None:
+    """On the admission request, and on its audit event when it is audited (upstream's audit annotations)."""
+    attrs.audit_annotations[key] = value
+    audit_annotate(key, value)
 
 
 def policy(labels: dict[str, str], defaults: dict[str, tuple[str, str]] | None = None,
@@ -176,18 +184,18 @@ class PodSecurity(Plugin):
 
         enforce, audit, warn = modes["enforce"], modes["audit"], modes["warn"]
         if attrs.resource == PODS:
-            attrs.audit_annotations[ENFORCE_POLICY_ANNOTATION] = f"{enforce[0]}:{enforce[1]}"
+            _annotate(attrs, ENFORCE_POLICY_ANNOTATION, f"{enforce[0]}:{enforce[1]}")
             if found := violations(enforce):
                 raise attrs.forbidden("violates " + describe(*enforce, found))
         if found := violations(audit):
-            attrs.audit_annotations[AUDIT_ANNOTATION] = "would violate " + describe(*audit, found)
+            _annotate(attrs, AUDIT_ANNOTATION, "would violate " + describe(*audit, found))
         if found := violations(warn):
             attrs.warnings.append("would violate " + describe(*warn, found))
 
     @staticmethod
     def _exempt(attrs: Attributes, reason: str, exempt: bool) -> bool:
         if exempt:
-            attrs.audit_annotations[EXEMPT_ANNOTATION] = reason
+            _annotate(attrs, EXEMPT_ANNOTATION, reason)
         return exempt
 
     async def _namespace(self, registry: Registry, attrs: Attributes) -> None:
