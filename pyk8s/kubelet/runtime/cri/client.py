@@ -34,14 +34,21 @@ _MISSING = re.compile(r"not found|manifest unknown|name unknown|404", re.I)
 
 
 def classify_pull_error(image: str, message: str) -> ri.ImagePullError:
-    """Maps containerd's pull error text to one of the three pull failures."""
+    """Maps containerd's pull error text (about ``image``) to one of the three pull failures; the message stays
+    as the runtime gave it, which upstream's ErrImagePull events quote."""
     if _AUTH.search(message):
-        return ri.RegistryAuthError(f"pulling {image}: {message}")
+        return ri.RegistryAuthError(message)
     if _UNAVAILABLE.search(message):
-        return ri.RegistryUnavailableError(f"pulling {image}: {message}")
+        return ri.RegistryUnavailableError(message)
     if _MISSING.search(message):
-        return ri.ImageNotFoundError(f"pulling {image}: {message}")
-    return ri.RegistryUnavailableError(f"pulling {image}: {message}")
+        return ri.ImageNotFoundError(message)
+    return ri.RegistryUnavailableError(message)
+
+
+def _status_text(err: grpc.aio.AioRpcError) -> str:
+    """Go's gRPC status text, which upstream's events quote (FailedCreatePodSandBox ...): code names CamelCase."""
+    code = "Canceled" if err.code() == grpc.StatusCode.CANCELLED else err.code().name.title().replace("_", "")
+    return f"rpc error: code = {code} desc = {err.details() or ''}"
 
 
 def _translate(err: grpc.aio.AioRpcError) -> ri.RuntimeServiceError:
@@ -50,9 +57,7 @@ def _translate(err: grpc.aio.AioRpcError) -> ri.RuntimeServiceError:
         return ri.NotFoundError(details)
     if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
         return ri.ExecTimeoutError(details) if "exec" in details.lower() else ri.RuntimeServiceError(details)
-    # Go's gRPC status text, which upstream's events quote (FailedCreatePodSandBox ...): code names CamelCase.
-    code = "Canceled" if err.code() == grpc.StatusCode.CANCELLED else err.code().name.title().replace("_", "")
-    return ri.RuntimeServiceError(f"rpc error: code = {code} desc = {details}")
+    return ri.RuntimeServiceError(_status_text(err))
 
 
 class CRIClient:
@@ -183,7 +188,7 @@ class CRIClient:
         try:
             r = await self._img.PullImage(req, timeout=max(self.timeout, 300))
         except grpc.aio.AioRpcError as err:
-            raise classify_pull_error(image, err.details() or str(err.code())) from None
+            raise classify_pull_error(image, _status_text(err)) from None
         return r.image_ref
 
     async def image_status(self, image: str) -> ri.Image | None:
