@@ -50,6 +50,14 @@ class VolumeError(Exception):
     pass
 
 
+class NamedMountError(Exception):
+    """A failure upstream words with another volume name (a claim's PV) or another operation."""
+
+    def __init__(self, volume: str, message: str, operation: str = "MountVolume.SetUp") -> None:
+        super().__init__(message)
+        self.volume, self.operation = volume, operation
+
+
 class SubPathError(Exception):
     """A volumeMount cannot be prepared (CreateContainerConfigError)."""
 
@@ -98,6 +106,8 @@ class VolumeManager:
             name = volume.get("name", "")
             try:
                 result.volumes[name] = await self._set_up(ctx, volume)
+            except NamedMountError as exc:
+                result.failures[name] = f'{exc.operation} failed for volume "{exc.volume}" : {exc}'
             except (VolumeError, projection.ProjectionError, hostpath.HostPathError, PayloadError,
                     localpath.LocalPathError, ObjectNotFound, OSError) as exc:
                 result.failures[name] = f'MountVolume.SetUp failed for volume "{name}" : {exc}'
@@ -159,17 +169,31 @@ class VolumeManager:
             raise VolumeError(f'PVC {ctx.namespace}/{claim_name} has non-bound phase ("{phase}") '
                               f'or empty pvc.Spec.VolumeName ("{pv_name}")')
         pv = await self.sources.get_persistent_volume(pv_name)
-        pv_spec = pv.get("spec") or {}
         read_only = bool(source.get("readOnly"))
+        # Past the claim, upstream names the PersistentVolume in its messages, not the pod's volume.
+        try:
+            return MountedVolume(name, await self._pv_path(ctx, name, pv), read_only)
+        except (VolumeError, hostpath.HostPathError, localpath.LocalPathError, OSError) as exc:
+            raise NamedMountError(pv_name, str(exc)) from None
+
+    async def _pv_path(self, ctx: projection.PodContext, name: str, pv: Obj) -> pathlib.Path:
+        pv_spec = pv.get("spec") or {}
         if localpath.is_local_path(pv):
             target = self.volume_dir((ctx.pod.get("metadata") or {}).get("uid", ""), "local-volume", name)
-            return MountedVolume(name, await self.local_path.set_up(pv, target), read_only)
+            return await self.local_path.set_up(pv, target)
         if pv_spec.get("hostPath"):
             hp = pv_spec["hostPath"]
-            return MountedVolume(name, hostpath.check_type(hp.get("path", ""), hp.get("type")), read_only)
+            return hostpath.check_type(hp.get("path", ""), hp.get("type"))
         if pv_spec.get("local"):
-            return MountedVolume(name, hostpath.check_type(pv_spec["local"].get("path", ""), "Directory"), read_only)
-        raise VolumeError(f"persistentvolume {pv_name}: volume type is not supported by this kubelet")
+            path = str(pv_spec["local"].get("path") or "")
+            if not path:
+                raise VolumeError("local volume source is nil or local path is not set")
+            if not _exists(pathlib.Path(path)):
+                # The local plugin looks at the path when it builds its mounter (upstream's NewMounter).
+                raise NamedMountError(pv["metadata"]["name"], f'path "{path}" does not exist',
+                                      "MountVolume.NewMounter initialization")
+            return pathlib.Path(path)
+        raise VolumeError(f"persistentvolume {pv['metadata']['name']}: volume type is not supported by this kubelet")
 
     async def unmount_pod(self, uid: str) -> None:
         """Unmounts and removes everything under the pod's volumes dir (after its containers are gone).

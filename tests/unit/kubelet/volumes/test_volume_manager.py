@@ -204,3 +204,20 @@ async def test_fs_group_owns_api_volumes(manager: vm.VolumeManager) -> None:
     token = os.stat(result.volumes["api"].host_path / "token")
     assert (conf.st_mode & 0o777, conf.st_gid) == (0o440, gid)
     assert (token.st_mode & 0o777, token.st_gid) == (0o640, gid)
+
+
+async def test_claim_failures_name_the_persistent_volume(manager: vm.VolumeManager, sources: FakeObjectSource,
+                                                         tmp_path: pathlib.Path) -> None:
+    gone, not_dir = tmp_path / "gone", tmp_path / "file"
+    not_dir.write_text("")
+    for claim, pv, source in [("c1", "pv-local", {"local": {"path": str(gone)}}),
+                              ("c2", "pv-host", {"hostPath": {"path": str(not_dir), "type": "Directory"}})]:
+        sources.add({"kind": "PersistentVolumeClaim", "metadata": {"name": claim, "namespace": "default"},
+                     "spec": {"volumeName": pv}, "status": {"phase": "Bound"}})
+        sources.add({"kind": "PersistentVolume", "metadata": {"name": pv}, "spec": source})
+    result = await manager.mount_pod(_pod([{"name": "a", "persistentVolumeClaim": {"claimName": "c1"}},
+                                           {"name": "b", "persistentVolumeClaim": {"claimName": "c2"}}]))
+    assert result.failures == {
+        "a": f'MountVolume.NewMounter initialization failed for volume "pv-local" : path "{gone}" does not exist',
+        "b": f'MountVolume.SetUp failed for volume "pv-host" : hostPath type check failed: {not_dir} is not a '
+             f'directory'}
