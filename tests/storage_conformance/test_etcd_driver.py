@@ -165,3 +165,19 @@ async def test_close_ends_open_watches_quietly(etcd_server: etcd_testing.EtcdSer
     await store.close()
     async with asyncio.timeout(5):
         assert await reader is None  # ended, no exception
+
+
+async def test_many_concurrent_gets_each_get_their_own_key(etcd_server: etcd_testing.EtcdServer) -> None:
+    # More gets than the driver sends alone: the rest share read-only txns (etcdgets).
+    store = open_storage(etcd_server.url)
+    await store.start()
+    try:
+        stored = {f"/many-gets/{i}": await store.create(f"/many-gets/{i}", b"v%d" % i) for i in range(50)}
+        keys = [f"/many-gets/{i % 60}" for i in range(300)]  # 10 of the 60 names are missing
+        got = await asyncio.gather(*(store.get(k) for k in keys))
+        assert got == [stored.get(k) for k in keys]
+        await store.update("/many-gets/3", b"new", expected_revision=stored["/many-gets/3"].mod_revision)
+        again = await asyncio.gather(*(store.get("/many-gets/3") for _ in range(20)))
+        assert {kv.value for kv in again if kv is not None} == {b"new"} and None not in again
+    finally:
+        await store.close()

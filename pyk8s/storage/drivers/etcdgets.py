@@ -1,0 +1,91 @@
+"""Concurrent point reads of the etcd driver, sent together as one read-only txn.
+
+A grpc.aio unary call costs about 0.2 ms of the event loop's CPU whatever it
+carries (measured on the benchmark machine: 165-220 us per ``Range``; a txn of
+32 ranges, 13-19 us per key).  With many gets in flight (32 clients reading
+pods) that per-call cost, not etcd, bounds the API server's gets/s.
+
+So a get is sent at once while fewer than ``MAX_IN_FLIGHT`` reads are on the
+wire; otherwise it waits for the next free slot and leaves with every get that
+queued meanwhile, as one ``Txn`` without compares whose success branch is one
+``RangeRequest`` per key (at most ``MAX_BATCH``, well under etcd's default
+``--max-txn-ops`` of 128).  A txn is a linearizable read at one revision: each
+get is answered by a read that starts after it was asked and ends before it
+returns, as a lone ``Range`` would be.  At low load every get goes alone, as
+before; a single queued get is sent as a plain ``Range``.  A caller that is
+cancelled while queued is dropped from the answer; a failed call fails every
+get it carried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pyk8s.storage.drivers.etcdpb.generated import kv_pb2, rpc_pb2
+
+MAX_IN_FLIGHT = 4
+MAX_BATCH = 64
+
+Call = Callable[[str, Any], Awaitable[Any]]
+
+
+class GetBatcher:
+    """Sends point reads through ``call(method, request)`` (the driver's ``_kv_call``)."""
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+        self._queue: list[tuple[bytes, asyncio.Future[kv_pb2.KeyValue | None]]] = []
+        self._in_flight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def get(self, key: bytes) -> kv_pb2.KeyValue | None:
+        if self._in_flight < MAX_IN_FLIGHT and not self._queue:
+            self._in_flight += 1
+            try:
+                resp = await self._call("Range", rpc_pb2.RangeRequest(key=key))
+            finally:
+                self._in_flight -= 1
+                self._send_queued()
+            return resp.kvs[0] if resp.kvs else None
+        fut: asyncio.Future[kv_pb2.KeyValue | None] = asyncio.get_running_loop().create_future()
+        self._queue.append((key, fut))
+        self._send_queued()
+        return await fut
+
+    def _send_queued(self) -> None:
+        while self._queue and self._in_flight < MAX_IN_FLIGHT:
+            batch = [(k, f) for k, f in self._queue[:MAX_BATCH] if not f.done()]
+            del self._queue[:MAX_BATCH]
+            if not batch:
+                continue
+            self._in_flight += 1
+            task = asyncio.create_task(self._send(batch))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, batch: list[tuple[bytes, asyncio.Future[kv_pb2.KeyValue | None]]]) -> None:
+        try:
+            if len(batch) == 1:
+                resp = await self._call("Range", rpc_pb2.RangeRequest(key=batch[0][0]))
+                found = [resp.kvs]
+            else:
+                ops = [rpc_pb2.RequestOp(request_range=rpc_pb2.RangeRequest(key=k)) for k, _ in batch]
+                txn = await self._call("Txn", rpc_pb2.TxnRequest(success=ops))
+                found = [r.response_range.kvs for r in txn.responses]
+        except Exception as exc:  # noqa: BLE001 - each get it carried raises it
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_exception(exc)
+            return
+        except BaseException:  # cancelled (the loop is closing): so are the gets it carried
+            for _, fut in batch:
+                fut.cancel()
+            raise
+        finally:
+            self._in_flight -= 1
+            self._send_queued()
+        for (_, fut), kvs in zip(batch, found, strict=True):
+            if not fut.done():
+                fut.set_result(kvs[0] if kvs else None)
