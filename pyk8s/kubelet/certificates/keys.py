@@ -24,6 +24,7 @@ import json
 import os
 import pathlib
 import sys
+from collections.abc import Callable
 from typing import Any
 
 TEMPORARY = "kubelet-temporary.pem"
@@ -81,8 +82,8 @@ def self_signed(pki_dir: str, node: str, addresses: list[str]) -> str:
     directory = pathlib.Path(pki_dir)
     directory.mkdir(parents=True, exist_ok=True)
     ca = pki.load_or_create_ca(directory / "kubelet-ca.crt", directory / "kubelet-ca.key", f"{node}-ca")
-    ips = [a for a in addresses if _is_ip(a)]
-    dns = [node, *(a for a in addresses if not _is_ip(a))]
+    ips = [a for a in addresses if is_ip(a)]
+    dns = [node, *(a for a in addresses if not is_ip(a))]
     pair = pki.issue_cert(ca, directory / "kubelet.crt", directory / "kubelet.key", common_name=node,
                           dns_names=tuple(dict.fromkeys(dns)), ip_addresses=tuple(ips), server=True)
     combined = directory / TEMPORARY
@@ -100,7 +101,7 @@ def write_private(path: pathlib.Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _is_ip(value: str) -> bool:
+def is_ip(value: str) -> bool:
     try:
         ipaddress.ip_address(value)
     except ValueError:
@@ -108,7 +109,7 @@ def _is_ip(value: str) -> bool:
     return True
 
 
-OPERATIONS = {"request": request, "describe": describe, "self_signed": self_signed}
+OPERATIONS: dict[str, Callable[..., Any]] = {"request": request, "describe": describe, "self_signed": self_signed}
 
 
 async def call(op: str, *args: Any) -> Any:

@@ -86,8 +86,9 @@ def usable(info: Obj | None, dns: list[str], ips: list[str], now: float) -> bool
 
 class ServingCertificates:
     def __init__(self, client: Client | None, node_name: str, pki_dir: pathlib.Path, *, clock: Clock = REAL_CLOCK,
-                 fallback_addresses: list[str] | None = None) -> None:
+                 fallback_addresses: list[str] | None = None, client_factory: Any = Client) -> None:
         self.client, self.node_name, self.pki_dir, self.clock = client, node_name, pki_dir, clock
+        self.client_factory = client_factory  # builds the node-identity client from a ClientConfig
         self.fallback_addresses = list(fallback_addresses or [])
         self.current = pki_dir / SERVING_FILE
         self.issued = asyncio.Event()
@@ -157,13 +158,13 @@ class ServingCertificates:
                  ", ".join([*dns, *ips]), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(info["not_after"])))
 
     async def _sans(self) -> tuple[list[str], list[str]]:
-        try:
-            if self.client is not None:
+        if self.client is not None:
+            try:
                 return node_sans(await self.client.get(NODES, self.node_name))
-        except ApiError as exc:
-            log.warning("reading node %s for its addresses: %s", self.node_name, exc)
-            ips = sorted(a for a in self.fallback_addresses if keys._is_ip(a))
-            return sorted({self.node_name, *(a for a in self.fallback_addresses if not keys._is_ip(a))}), ips
+            except ApiError as exc:
+                log.warning("reading node %s for its addresses: %s", self.node_name, exc)
+        ips = sorted(a for a in self.fallback_addresses if keys.is_ip(a))
+        return sorted({self.node_name, *(a for a in self.fallback_addresses if not keys.is_ip(a))}), ips
 
     async def _node_client(self) -> tuple[Client, bool]:
         """A client speaking as ``system:node:<name>``, and whether it is ours to close."""
@@ -179,7 +180,7 @@ class ServingCertificates:
         pem = path.read_bytes()
         marker = pem.index(b"-----END CERTIFICATE-----") + len(b"-----END CERTIFICATE-----\n")
         config = dataclasses.replace(self.client.config, cert_pem=pem[:marker], key_pem=pem[marker:], token="")
-        return Client(config, user_agent=self.client.user_agent, max_connections=2), True
+        return self.client_factory(config, user_agent=self.client.user_agent, max_connections=2), True
 
     async def _bootstrap_client_certificate(self, path: pathlib.Path) -> None:
         assert self.client is not None

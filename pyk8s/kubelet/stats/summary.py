@@ -144,7 +144,7 @@ class StatsProvider:
     async def _pod(self, pod: Obj, members: list[tuple[ri.ContainerStats, ri.Container]]) -> Obj:
         meta = pod.get("metadata") or {}
         stamp = rfc3339(time.time())
-        containers = []
+        containers: list[Obj] = []
         for s, c in sorted(members, key=lambda m: m[1].metadata.name):
             containers.append({
                 "name": c.metadata.name, "startTime": rfc3339(c.created_at / 1e9),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import pathlib
 import socket
 import ssl
@@ -30,13 +31,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_the_child_process_issues_a_serving_cert_for_the_node(tmp_path: pathlib.Path) -> None:
+def test_the_child_process_issues_the_temporary_serving_cert_for_the_node(tmp_path: pathlib.Path) -> None:
     pki_dir = tmp_path / "pki"
-    subprocess.run([sys.executable, "-m", "pyk8s.kubelet.server.servingcert", str(pki_dir), "node-a", "10.1.2.3"],
-                   check=True, capture_output=True, timeout=120)
-    dns, ips = pki.cert_sans((pki_dir / "kubelet.crt").read_bytes())
+    out = subprocess.run([sys.executable, "-m", "pyk8s.kubelet.certificates.keys", "self_signed",
+                          json.dumps([str(pki_dir), "node-a", ["10.1.2.3"]])],
+                         check=True, capture_output=True, timeout=120, text=True)
+    combined = pathlib.Path(json.loads(out.stdout))
+    dns, ips = pki.cert_sans(combined.read_bytes())
     assert dns == {"node-a"} and ips == {"10.1.2.3"}
-    assert (pki_dir / "kubelet-ca.crt").exists() and (pki_dir / "kubelet.key").exists()
+    assert b"PRIVATE KEY" in combined.read_bytes() and combined.stat().st_mode & 0o077 == 0
+    assert (pki_dir / "kubelet-ca.crt").exists()
 
 
 def test_subject_identity_reads_the_decoded_subject() -> None:
