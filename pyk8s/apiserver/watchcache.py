@@ -25,6 +25,9 @@ So are serializations: each recent event carries a dict where the HTTP layer
 keeps its encoded line, so a hundred watchers of one namespace cost one
 encoding per event, not a hundred.  Events already queued for a watcher are
 handed over together (``WatchEvent.more``) and written to its client at once.
+Lists share encodings too: ``stored_json`` keeps each current object's JSON,
+made once per object version, and the store's ``list_json`` joins those bytes
+for every item the storage read returns at the version the cache holds.
 
 Bookmarks (``allowWatchBookmarks``) carry the revision a watcher has
 *settled* at: the newest one offered to it, and only while nothing waits in
@@ -53,6 +56,8 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import orjson
 
 from pyk8s.apiserver.registry.rest import WatchEvent
 from pyk8s.machinery.errors import gone
@@ -282,6 +287,8 @@ class WatchCache:
         self.ready = asyncio.Event()
         self._watchers: set[Watcher] = set()
         self._encoded: deque[CacheEvent] = deque()  # the recent events that hold shared serializations
+        # key -> (the state object, its JSON): lists join these bytes instead of encoding each object again.
+        self._json: dict[str, tuple[Obj, orjson.Fragment, int]] = {}
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -317,6 +324,7 @@ class WatchCache:
                 break
             start = res.items[-1].key
         self.state, self.rev, self.window_start, self.loaded_at = state, revision, revision, revision
+        self._json = {}
         self.buffer.clear()
         self._encoded.clear()
         self.ready.set()
@@ -352,6 +360,7 @@ class WatchCache:
     def _apply(self, ev: Event) -> None:
         obj = self.decode(ev.kv)
         prev = self.state.get(ev.kv.key)
+        self._json.pop(ev.kv.key, None)
         if ev.type is EventType.DELETE:
             self.state.pop(ev.kv.key, None)
             kind = "DELETED"
@@ -378,6 +387,21 @@ class WatchCache:
     def lookup(self, key: str) -> Obj | None:
         """The current object at ``key`` (shared, read-only), None if the cache has none."""
         return self.state.get(key)
+
+    def stored_json(self, key: str, mod_revision: int) -> tuple[Obj, orjson.Fragment, int] | None:
+        """The cached object at ``key``, its JSON encoding (a fragment to embed in a larger document)
+        and ``mod_revision``, if the cache holds that key exactly at ``mod_revision``: then both equal
+        what decoding and encoding the stored value gives.  The encoding is made once per object
+        version and shared (read-only) by every list."""
+        hit = self._json.get(key)  # dropped whenever the key's object changes (_apply, _load)
+        if hit is not None and hit[2] == mod_revision:
+            return hit
+        obj = self.state.get(key)
+        if obj is None or obj.get("metadata", {}).get("resourceVersion") != str(mod_revision):
+            return None
+        hit = (obj, orjson.Fragment(orjson.dumps(obj)), mod_revision)
+        self._json[key] = hit
+        return hit
 
     def reflects(self, revision: int) -> bool:
         """Whether the cache is loaded and has applied every change up to ``revision``."""

@@ -46,6 +46,7 @@ from pyk8s.daemons import controlplane, election
 from pyk8s.daemons import server as daemons_server
 from pyk8s.machinery.duration import parse_duration
 from pyk8s.storage import encryption
+from pyk8s.util import gcpolicy
 
 log = logging.getLogger("pyk8s.server")
 #: Components to leave out, added to --disable (lets a test harness keep a bare API server).
@@ -272,6 +273,7 @@ async def _serve(opts: daemons_server.ServerOptions) -> None:
         ready = asyncio.create_task(assembly.ready.wait())
         done, _ = await asyncio.wait({runner, ready}, return_when=asyncio.FIRST_COMPLETED)
         if ready in done:
+            gcpolicy.settle_after_startup()  # this process only (not in-process test servers)
             sys.stdout.write(_usage(opts.config))
             sys.stdout.flush()
         else:

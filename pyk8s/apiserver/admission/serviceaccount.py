@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import secrets
 from typing import TYPE_CHECKING
 
 from pyk8s.apiserver.admission import mountable
@@ -83,7 +82,8 @@ class ServiceAccount(Plugin):
         if automount is False or any(TOKEN_MOUNT_PATH == m.get("mountPath") for c in _containers(spec)
                                      for m in c.get("volumeMounts") or []):
             return
-        name = "kube-api-access-" + "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
+        # Upstream draws this suffix from math/rand: a name, not a secret (one call, no getrandom per character).
+        name = "kube-api-access-" + "".join(random.choices(_SUFFIX_ALPHABET, k=5))  # noqa: S311
         spec["volumes"] = [*(spec.get("volumes") or []), api_access_volume(name)]
         for container in _containers(spec):
             container["volumeMounts"] = [*(container.get("volumeMounts") or []),

@@ -12,6 +12,7 @@ their patch media type.  Reading is capped at the configured limit (413).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,8 @@ APPLY_PATCH = "application/apply-patch+yaml"
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH)
 #: How much larger than its body a YAML document may grow once its aliases are expanded.
 MAX_EXPANDED_YAML = 3 * 1024 * 1024
+#: Distinct Accept / Content-Type strings whose parse is remembered (clients send a handful, on every request).
+HEADER_CACHE = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,7 @@ def _plain(mr: MediaRange) -> bool:
     return mr.type in (JSON, "*/*", "application/*") and "as" not in mr.params
 
 
+@functools.lru_cache(maxsize=HEADER_CACHE)
 def table_version(accept: str) -> str | None:
     """``v1``/``v1beta1`` when the first usable Accept entry asks for a Table, else None (plain JSON)."""
     for mr in parse_accept(accept):
@@ -74,6 +78,7 @@ def table_version(accept: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=HEADER_CACHE)
 def discovery_version(accept: str) -> str | None:
     """``v2``/``v2beta1`` when the client prefers aggregated discovery, else None (legacy)."""
     for mr in parse_accept(accept):
@@ -103,6 +108,7 @@ def _token(text: str) -> bool:
     return bool(text) and all(32 < ord(c) < 127 and c not in _TSPECIALS for c in text)
 
 
+@functools.lru_cache(maxsize=HEADER_CACHE)
 def parse_media_type(raw: str) -> str:
     """The lower-cased ``type/subtype`` of a Content-Type ("" when none was sent).
 

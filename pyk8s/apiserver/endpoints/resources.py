@@ -32,6 +32,7 @@ from pyk8s.apiserver.endpoints.objects import check_name, check_namespace, check
 from pyk8s.apiserver.endpoints.paths import ResourcePath
 from pyk8s.apiserver.endpoints.responses import (
     is_pretty,
+    json_bytes_response,
     json_response,
     table_content_type,
     warning_texts,
@@ -144,8 +145,15 @@ class ResourceHandler:
             return await self.watch(request, rp, rt)
         if "list" not in rt.verbs:
             raise method_not_allowed()
-        lst = await self.storage(rt).list(rp.namespace, params.list_options(query))
+        store = self.storage(rt)
+        opts = params.list_options(query)
         version = negotiation.table_version(request.headers.get("Accept", ""))
+        list_json = getattr(store, "list_json", None)
+        if not version and list_json is not None and not is_pretty(request):
+            body = await list_json(rp.namespace, opts)  # each object's encoding shared, not redone
+            if body is not None:
+                return json_bytes_response(body)
+        lst = await store.list(rp.namespace, opts)
         if version:
             table = tables.list_table(rt, lst, include=tables.include_object(query), version=version)
             return json_response(table, content_type=table_content_type(version), pretty=is_pretty(request))

@@ -4,7 +4,8 @@ continue tokens and the precondition/conflict messages upstream prints."""
 from __future__ import annotations
 
 import base64
-import secrets
+import functools
+import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,13 +34,20 @@ def drop_empty(meta: dict[str, Any]) -> None:
 
 
 def now_rfc3339(offset_seconds: float = 0) -> str:
-    return datetime.fromtimestamp(int(datetime.now(UTC).timestamp() + offset_seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _rfc3339(int(datetime.now(UTC).timestamp() + offset_seconds))
+
+
+@functools.lru_cache(maxsize=8)
+def _rfc3339(seconds: int) -> str:
+    # Every write in one second stamps the same string: format it once (strftime is not cheap).
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def generate_name(base: str) -> str:
     # Upstream truncates the base so the result fits a 63-char name.
     base = base[: 63 - NAME_SUFFIX_LEN]
-    return base + "".join(secrets.choice(NAME_ALPHABET) for _ in range(NAME_SUFFIX_LEN))
+    # math/rand upstream (utilrand.String): a name, not a secret; one call instead of a getrandom per character.
+    return base + "".join(random.choices(NAME_ALPHABET, k=NAME_SUFFIX_LEN))  # noqa: S311
 
 
 def encode_continue(start_after: str, revision: int) -> str:
