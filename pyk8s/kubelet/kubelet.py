@@ -39,7 +39,6 @@ from pyk8s.client.tools.events import EventRecorder
 from pyk8s.client.tools.informer import SharedInformerFactory
 from pyk8s.kubelet import apisources, memory, node, nodestatus
 from pyk8s.kubelet.gc import GarbageCollector, GCPolicy
-from pyk8s.kubelet.images import catalog
 from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
 from pyk8s.kubelet.kuberuntime.settings import RuntimeSettings
 from pyk8s.kubelet.mirrorpods import MirrorPods
@@ -84,6 +83,7 @@ class KubeletConfig:
     isolated: bool = True  # False: the process runtime, which the kubelet announces loudly
     pod_manifest_path: pathlib.Path | None = None  # static pods
     cgroup_root: str = "/kubepods"
+    gc: GCPolicy = field(default_factory=GCPolicy)  # --image-gc-*-threshold, --maximum-dead-containers*
     resolv_conf: str = "/etc/resolv.conf"  # --resolv-conf: what dnsPolicy Default pods get
 
 
@@ -121,7 +121,7 @@ class Kubelet:
                                clock=clock)
         self.pod_informer.add_event_handler(self.pods.handler())
         self.pleg = PLEG(runtime, self._queue_uid, clock=clock)
-        self.gc = GarbageCollector(runtime, images, policy=GCPolicy(keep_images=(catalog.PAUSE_REF,)), clock=clock)
+        self.gc = GarbageCollector(runtime, images, policy=config.gc, clock=clock)
         self.server = KubeletServer(config.node_name, [self.host_ip], config.root_dir, client.config.ca_pem,
                                     pods=self.pod_informer.store.list,
                                     logs=PodLogs(self.pod_informer.lister, self.manager),

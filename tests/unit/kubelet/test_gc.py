@@ -53,7 +53,7 @@ async def test_unused_images_go_largest_first_but_used_and_kept_ones_stay(tmp_pa
                              "docker.io/library/nginx:1.24"})
     sandbox, config = await start_pod(runtime)  # type: ignore[misc]
     await instance(runtime, sandbox, config, 0)  # uses busybox
-    gc = GarbageCollector(runtime, runtime, policy=GCPolicy(high_percent=0, low_percent=0,
+    gc = GarbageCollector(runtime, runtime, policy=GCPolicy(high_percent=0, low_percent=0, min_image_age=0,
                                                             keep_images=("registry.k8s.io/pause:3.9",)))
     await gc.collect_images()
     assert {img.repo_tags[0] for img in await runtime.list_images()} == {"docker.io/library/busybox:1.36",
