@@ -67,6 +67,15 @@ def _fill_ref(ref: dict[str, str], obj: Any) -> None:
             ref[field] = meta[key]
 
 
+def _response(rec: Record) -> Any:
+    body = rec.response
+    assert isinstance(body, bytes)
+    if (not rec.omit_managed_fields and rec.response_type == "application/json" and b"\n" not in body
+            and body[:1] == b"{"):
+        return orjson.Fragment(body)  # a one-line JSON object goes in as it is: no decode, no re-encode
+    return _decode(body, rec.response_type)
+
+
 def to_dict(rec: Record) -> dict[str, Any]:
     base = rec.base
     event = {"kind": base["kind"], "apiVersion": base["apiVersion"], "level": base["level"],
@@ -81,8 +90,7 @@ def to_dict(rec: Record) -> dict[str, Any]:
         if rec.fill_ref and rec.object_ref is not None:
             _fill_ref(rec.object_ref, request_object)
     if rec.response is not None:
-        response_object = rec.response if isinstance(rec.response, dict) else _decode(rec.response,
-                                                                                        rec.response_type)
+        response_object = rec.response if isinstance(rec.response, dict) else _response(rec)
     if rec.object_ref is not None:
         event["objectRef"] = rec.object_ref
     if rec.status is not None:

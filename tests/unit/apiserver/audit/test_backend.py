@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pyk8s.apiserver.audit.backend import MEGABYTE, LogBackend, RotatingFile
 from pyk8s.apiserver.audit.event import Record
-from pyk8s.apiserver.audit.record import micro_time, to_dict
+from pyk8s.apiserver.audit.record import micro_time, to_dict, to_line
 
 
 def record(stage: str = "ResponseComplete", **kw: object) -> Record:
@@ -75,3 +75,13 @@ def test_old_backups_are_removed_by_age(tmp_path: Path) -> None:
 
 def test_micro_time() -> None:
     assert micro_time(1700000000.123456) == "2023-11-14T22:13:20.123456Z"
+
+
+def test_response_objects_in_the_line() -> None:
+    body = b'{"kind":"ConfigMap","metadata":{"name":"c","managedFields":[{"manager":"m"}]}}'
+    plain = json.loads(to_line(record(response=body, response_type="application/json")))
+    assert plain["responseObject"] == json.loads(body)  # embedded as sent
+    trimmed = json.loads(to_line(record(response=body, response_type="application/json", omit_managed_fields=True)))
+    assert trimmed["responseObject"] == {"kind": "ConfigMap", "metadata": {"name": "c"}}
+    pretty = to_line(record(response=b'{\n  "kind": "Status"\n}', response_type="application/json"))
+    assert pretty.count(b"\n") == 1 and json.loads(pretty)["responseObject"] == {"kind": "Status"}
