@@ -2,6 +2,9 @@
 
     pyk8s kubelet --kubeconfig K [--node-name N] [--pod-cidr C] [--root-dir D]
                   [--cluster-dns IP] [--cluster-domain cluster.local]
+                  [--image-gc-high-threshold 85] [--image-gc-low-threshold 80]
+                  [--minimum-image-ttl-duration 2m0s] [--maximum-dead-containers-per-container 1]
+                  [--maximum-dead-containers -1]
     pyk8s kubelet --reset [--root-dir D]
 
 The node is named after the host unless ``--node-name`` says otherwise.  As
@@ -45,6 +48,16 @@ def register(subparsers: Any) -> None:
                    help="run pods as plain processes even where containerd is available (no isolation)")
     p.add_argument("--reset", action="store_true",
                    help="remove every pod, the managed containerd, mounts and the CNI bridge of this node, then exit")
+    p.add_argument("--image-gc-high-threshold", type=int, default=85,
+                   help="image filesystem usage percent above which unused images are removed (default 85)")
+    p.add_argument("--image-gc-low-threshold", type=int, default=80,
+                   help="image filesystem usage percent image garbage collection frees down to (default 80)")
+    p.add_argument("--minimum-image-ttl-duration", default="2m0s",
+                   help="minimum age of an unused image before it is garbage collected (default 2m0s)")
+    p.add_argument("--maximum-dead-containers-per-container", type=int, default=1,
+                   help="dead instances kept per container (default 1; negative: no limit)")
+    p.add_argument("--maximum-dead-containers", type=int, default=-1,
+                   help="dead containers kept on the node in all (default -1: no limit)")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
     p.set_defaults(func=run)
 
@@ -61,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
         for line in asyncio.run(reset_node(args.root_dir.resolve())):
             print(line)
         return 0
+    try:
+        args.gc_policy = gc_policy(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     args.root_dir = args.root_dir.resolve()
     args.pod_manifest_path = pathlib.Path(args.pod_manifest_path).resolve() if args.pod_manifest_path else None
     try:
@@ -69,6 +87,25 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def gc_policy(args: argparse.Namespace) -> Any:
+    """The garbage collection flags as a GCPolicy; ValueError with upstream's wording when they are invalid."""
+    from pyk8s.kubelet.gc import GCPolicy, policy_errors
+    from pyk8s.machinery.duration import parse_duration
+
+    try:
+        min_age = parse_duration(args.minimum_image_ttl_duration)
+    except ValueError:
+        raise ValueError(f"invalid argument {args.minimum_image_ttl_duration!r} for "
+                         "\"--minimum-image-ttl-duration\" flag: time: invalid duration") from None
+    policy = GCPolicy(high_percent=args.image_gc_high_threshold, low_percent=args.image_gc_low_threshold,
+                      min_image_age=min_age, max_per_pod_container=args.maximum_dead_containers_per_container,
+                      max_containers=args.maximum_dead_containers)
+    errors = policy_errors(policy)
+    if errors:
+        raise ValueError(", ".join(errors))
+    return policy
 
 
 async def _main(args: argparse.Namespace) -> None:
@@ -83,7 +120,7 @@ async def _main(args: argparse.Namespace) -> None:
     config = KubeletConfig(node_name=args.node_name or socket.gethostname().lower(), root_dir=args.root_dir,
                            cluster_dns=[ip.strip() for ip in args.cluster_dns.split(",") if ip.strip()],
                            cluster_domain=args.cluster_domain, address=args.node_ip, resolv_conf=args.resolv_conf,
-                           pod_manifest_path=args.pod_manifest_path)
+                           pod_manifest_path=args.pod_manifest_path, gc=args.gc_policy)
     client = Client.from_kubeconfig(args.kubeconfig, user_agent=f"kubelet/v1.32.0 ({config.node_name})",
                                     max_connections=API_CONNECTIONS)
     signals.cancel_on_signals()
