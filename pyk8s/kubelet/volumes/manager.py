@@ -26,6 +26,7 @@ volume when missing, never escaping it).  ``unmount_pod`` undoes it all.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import pathlib
 import shutil
@@ -40,6 +41,7 @@ from pyk8s.kubelet.volumes import emptydir, hostpath, localpath, projection
 from pyk8s.kubelet.volumes.atomicwriter import AtomicWriter, PayloadError
 from pyk8s.util.clock import REAL_CLOCK, Clock
 
+log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 _PLUGIN_DIRS = {"emptyDir": "empty-dir", "configMap": "configmap", "secret": "secret",
                 "downwardAPI": "downward-api", "projected": "projected"}
@@ -146,6 +148,12 @@ class VolumeManager:
             return
         if source.get("medium") == "Memory":
             await self._tmpfs(target, emptydir.memory_size(ctx.pod, source, self.allocatable))
+        elif source.get("sizeLimit"):
+            # Upstream evicts a pod whose disk emptyDir outgrows sizeLimit; this kubelet has no local-storage
+            # eviction yet, so say so rather than pretend.
+            meta = ctx.pod.get("metadata") or {}
+            log.warning("pod %s/%s: emptyDir %s: sizeLimit %s on disk is not enforced (no local storage eviction)",
+                        meta.get("namespace", ""), meta.get("name", ""), target.name, source["sizeLimit"])
         _own_shared_dir(target, ctx.fs_group)
 
     async def _tmpfs(self, target: pathlib.Path, size: int | None) -> None:

@@ -221,3 +221,12 @@ async def test_claim_failures_name_the_persistent_volume(manager: vm.VolumeManag
         "a": f'MountVolume.NewMounter initialization failed for volume "pv-local" : path "{gone}" does not exist',
         "b": f'MountVolume.SetUp failed for volume "pv-host" : hostPath type check failed: {not_dir} is not a '
              f'directory'}
+
+
+async def test_disk_empty_dir_size_limit_is_reported_unenforced(manager: vm.VolumeManager,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    await manager.mount_pod(_pod([{"name": "scratch", "emptyDir": {"sizeLimit": "1Mi"}},
+                                  {"name": "mem", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}}]))
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["pod default/web: emptyDir scratch: sizeLimit 1Mi on disk is not enforced "
+                        "(no local storage eviction)"]
