@@ -58,6 +58,8 @@ def register(subparsers: Any) -> None:
                    help="dead instances kept per container (default 1; negative: no limit)")
     p.add_argument("--maximum-dead-containers", type=int, default=-1,
                    help="dead containers kept on the node in all (default -1: no limit)")
+    p.add_argument("--allowed-unsafe-sysctls", default="",
+                   help="comma-separated unsafe sysctls or prefixes (kernel.msg*) pods may set; namespaced ones only")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
     p.set_defaults(func=run)
 
@@ -74,8 +76,11 @@ def run(args: argparse.Namespace) -> int:
         for line in asyncio.run(reset_node(args.root_dir.resolve())):
             print(line)
         return 0
+    from pyk8s.kubelet import sysctl
+
     try:
         args.gc_policy = gc_policy(args)
+        args.allowed_unsafe_sysctls = sysctl.validate_patterns(args.allowed_unsafe_sysctls.split(","))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -120,7 +125,8 @@ async def _main(args: argparse.Namespace) -> None:
     config = KubeletConfig(node_name=args.node_name or socket.gethostname().lower(), root_dir=args.root_dir,
                            cluster_dns=[ip.strip() for ip in args.cluster_dns.split(",") if ip.strip()],
                            cluster_domain=args.cluster_domain, address=args.node_ip, resolv_conf=args.resolv_conf,
-                           pod_manifest_path=args.pod_manifest_path, gc=args.gc_policy)
+                           pod_manifest_path=args.pod_manifest_path, gc=args.gc_policy,
+                           allowed_unsafe_sysctls=tuple(args.allowed_unsafe_sysctls))
     client = Client.from_kubeconfig(args.kubeconfig, user_agent=f"kubelet/v1.32.0 ({config.node_name})",
                                     max_connections=API_CONNECTIONS)
     signals.cancel_on_signals()

@@ -85,6 +85,7 @@ class KubeletConfig:
     cgroup_root: str = "/kubepods"
     gc: GCPolicy = field(default_factory=GCPolicy)  # --image-gc-*-threshold, --maximum-dead-containers*
     resolv_conf: str = "/etc/resolv.conf"  # --resolv-conf: what dnsPolicy Default pods get
+    allowed_unsafe_sysctls: tuple[str, ...] = ()  # --allowed-unsafe-sysctls
 
 
 class Kubelet:
@@ -116,7 +117,8 @@ class Kubelet:
             mirrors = MirrorPods(client, self.static, lambda: str((self.node.node.get("metadata") or {}).get("uid", "")),
                                  statuses)
         self.syncer = PodSyncer(self.pod_informer.lister, runtime, self.manager, self.probes, statuses,
-                                self.recorder, runtime_version.split(":", 1)[0], self.host_ip, clock, mirrors)
+                                self.recorder, runtime_version.split(":", 1)[0], self.host_ip, clock, mirrors,
+                                allowed_unsafe_sysctls=config.allowed_unsafe_sysctls)
         self.pods = Controller("kubelet-pods", self.syncer.sync, workers=POD_WORKERS, informers=[self.pod_informer],
                                clock=clock)
         self.pod_informer.add_event_handler(self.pods.handler())

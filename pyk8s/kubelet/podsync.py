@@ -64,6 +64,7 @@ class PodSyncer:
     host_ip: str
     clock: Clock = REAL_CLOCK
     mirrors: MirrorPods | None = None  # static pods and their mirrors; None: no manifest directory
+    allowed_unsafe_sysctls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.reasons = apistatus.ReasonCache()
@@ -88,7 +89,7 @@ class PodSyncer:
         meta = pod.get("metadata") or {}
         if meta.get("deletionTimestamp"):
             return await self._terminate(pod, meta.get("deletionGracePeriodSeconds"))
-        if (rejection := sysctl.admit(pod)) is not None:
+        if (rejection := sysctl.admit(pod, self.allowed_unsafe_sysctls)) is not None:
             return await self._reject(pod, rejection)
         if (pod.get("status") or {}).get("phase") in TERMINAL:
             return await self._stop_terminal(pod)

@@ -32,8 +32,8 @@ SAFE = frozenset({
     "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem",
 })
 # Which namespace a sysctl lives in (upstream's namespace table): only these may be allowed at all.
-_IPC_NAMES = ("kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced")
-_IPC_PREFIXES = ("kernel.msg", "fs.mqueue.")
+_IPC_NAMES = ("kernel.sem",)
+_IPC_PREFIXES = ("kernel.shm", "kernel.msg", "fs.mqueue.")
 _NET_PREFIX = "net."
 
 
@@ -58,6 +58,21 @@ def _namespace(name: str) -> str:
     if name in _IPC_NAMES or name.startswith(_IPC_PREFIXES):
         return "ipc"
     return ""
+
+
+def validate_patterns(patterns: Iterable[str]) -> list[str]:
+    """``--allowed-unsafe-sysctls`` checked as upstream does at start: each name, or prefix before a ``*``,
+    must be a namespaced sysctl; returns the patterns (dotted), or raises ValueError with upstream's wording."""
+    out = []
+    for pattern in (p.strip() for p in patterns):
+        if not pattern:
+            continue
+        name = normalize(pattern)
+        prefix = name.partition("*")[0]
+        if not _namespace(prefix):
+            raise ValueError(f'the sysctl "{prefix}" are not known to be namespaced')
+        out.append(name)
+    return out
 
 
 def _allowed(name: str, unsafe: Iterable[str]) -> bool:

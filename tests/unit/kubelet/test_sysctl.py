@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from pyk8s.cli.main import main
 from pyk8s.kubelet import sysctl
 
 
@@ -40,3 +43,18 @@ def test_slash_separated_names_are_compared_dotted() -> None:
     assert sysctl.normalize("net/ipv4/conf/eno2.100/rp_filter") == "net.ipv4.conf.eno2/100.rp_filter"
     assert sysctl.normalize("net.ipv4.conf.eno2/100.rp_filter") == "net.ipv4.conf.eno2/100.rp_filter"
     assert sysctl.admit(_pod("net/ipv4/ip_local_port_range")) is None
+
+
+def test_allowed_unsafe_sysctls_flag_accepts_only_namespaced_ones() -> None:
+    assert sysctl.validate_patterns(["kernel.msg*", " net.core.somaxconn", "", "kernel.sem", "fs.mqueue.*"]) == [
+        "kernel.msg*", "net.core.somaxconn", "kernel.sem", "fs.mqueue.*"]
+    for bad, prefix in (("kernel.*", "kernel."), ("vm.swappiness", "vm.swappiness"), ("*", "")):
+        with pytest.raises(ValueError) as err:
+            sysctl.validate_patterns([bad])
+        assert str(err.value) == f'the sysctl "{prefix}" are not known to be namespaced'
+
+
+def test_kubelet_refuses_a_non_namespaced_unsafe_sysctl_at_start(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["kubelet", "--kubeconfig", "/nonexistent", "--allowed-unsafe-sysctls", "net.core.somaxconn,vm.swappiness"])
+    assert rc == 2
+    assert capsys.readouterr().err.strip().endswith('error: the sysctl "vm.swappiness" are not known to be namespaced')
