@@ -240,8 +240,8 @@ def build_app(*, config: ServerConfig, registry: Registry | None, authenticator:
     # Bodies are read and capped by the endpoints themselves (413 as a Status), so aiohttp's own cap is off.
     # Anonymous requests: the authorizer decides; without one, the interim policy (health and version only).
     anonymous_authorizer = anonymous_policy if authorizer is None else None
-    middlewares = [status_middleware, authn_middleware(authenticator, anonymous_user=anonymous_user,
-                                                       anonymous_authorizer=anonymous_authorizer),
+    authn = authn_middleware(authenticator, anonymous_user=anonymous_user, anonymous_authorizer=anonymous_authorizer)
+    middlewares = [status_middleware, authn,
                    inflight_middleware(config.max_requests_inflight, config.max_mutating_requests_inflight)]
     if authorizer is not None:  # upstream's order: authentication, impersonation, in-flight limit, authorization
         middlewares.insert(2, impersonation_middleware(authorizer))
@@ -249,7 +249,7 @@ def build_app(*, config: ServerConfig, registry: Registry | None, authenticator:
     middlewares.insert(0, request_metrics_middleware(metrics))  # outermost: it sees the code the client gets
     middlewares.insert(1, deprecation_middleware)  # warns on errors too, so outside the Status conversion
     if auditor is not None:  # upstream's places: the audit ID before authentication, the event after it
-        middlewares = auditor.install(middlewares, middlewares[3])
+        middlewares = auditor.install(middlewares, authn)
     app = web.Application(middlewares=middlewares, client_max_size=0)
     if auditor is not None:
         app.on_response_prepare.append(auditor.on_prepare)
