@@ -8,7 +8,9 @@ Claims (key ``pvc/<ns>/<name>``):
   (default Filesystem), every requested access mode offered, capacity >= the
   request, labels matching ``spec.selector``; a PV pre-bound to the claim
   wins, else the smallest fitting one.  A claim that names
-  ``spec.volumeName`` only takes that PV.  With a ``WaitForFirstConsumer``
+  ``spec.volumeName`` only takes that PV (whatever its class's binding mode,
+  never provisioned for), and a PV that cannot serve it is a
+  ``VolumeMismatch`` event ("Cannot bind to requested volume ...").  With a ``WaitForFirstConsumer``
   StorageClass nothing happens until the scheduler sets the
   ``volume.kubernetes.io/selected-node`` annotation, and then only PVs whose
   ``nodeAffinity`` admits that node qualify.
@@ -121,6 +123,23 @@ def pv_fits(pv: Obj, pvc: Obj) -> bool:
     return not selector or labels.from_label_selector(selector).matches(pv["metadata"].get("labels") or {})
 
 
+def requested_volume_mismatch(pv: Obj, pvc: Obj) -> str:
+    """Why the volume a claim names in ``spec.volumeName`` cannot serve it ("" if it can), in upstream's
+    words (``checkVolumeSatisfyClaim``: no selector or node check for a volume asked for by name)."""
+    if pv["metadata"].get("deletionTimestamp"):
+        return f'the volume is marked for deletion "{pv["metadata"]["name"]}"'
+    if quantity.compare(_capacity(pv), _request(pvc)) < 0:
+        return "requested PV is too small"
+    if _class(pv) != _class(pvc):
+        return "storageClassName does not match"
+    if _mode(pv) != _mode(pvc):
+        return "incompatible volumeMode"
+    if not set((pvc.get("spec") or {}).get("accessModes") or []) <= set((pv.get("spec") or {}).get("accessModes")
+                                                                          or []):
+        return "incompatible accessMode"
+    return ""
+
+
 def find_best_pv(pvc: Obj, pvs: list[Obj], node: Obj | None = None, *, check_node: bool = False) -> Obj | None:
     """The PV to bind: pre-bound first, else the smallest that fits."""
     wanted_name = (pvc.get("spec") or {}).get("volumeName")
@@ -177,7 +196,8 @@ class PersistentVolumeBinder:
         self.controller.queue.add(f"pv/{pv['metadata']['name']}")
         # A new or freed volume may satisfy waiting claims.
         for pvc in self.pvcs.lister.list():
-            if not (pvc.get("spec") or {}).get("volumeName") or claim_ref_matches(pv, pvc):
+            wanted = (pvc.get("spec") or {}).get("volumeName")
+            if not wanted or wanted == pv["metadata"]["name"] or claim_ref_matches(pv, pvc):
                 self.controller.queue.add(_pvc_key(pvc))
 
     def _pv_deleted(self, obj: Obj | DeletedFinalStateUnknown) -> None:
@@ -214,6 +234,9 @@ class PersistentVolumeBinder:
                 return
             await self._claim_status(pvc, "Bound", pv)
             return
+        if volume_name:
+            await self._sync_requested(pvc, volume_name)
+            return
         cls = self.classes.lister.get(_class(pvc)) if _class(pvc) else None
         wait = (cls or {}).get("volumeBindingMode") == "WaitForFirstConsumer"
         node = None
@@ -227,6 +250,31 @@ class PersistentVolumeBinder:
         pv = find_best_pv(pvc, self.pvs.lister.list(), node, check_node=wait)
         if pv is None:
             await self._no_volume(pvc, cls)
+            return
+        await self.bind(pv, pvc)
+
+    async def _sync_requested(self, pvc: Obj, volume_name: str) -> None:
+        """A claim that names its volume binds to that one only, and is never provisioned for."""
+        pv = self.pvs.lister.get(volume_name)
+        if pv is None:
+            await self._claim_status(pvc, "Pending", None)  # it may be created later
+            return
+        if claim_ref_matches(pv, pvc):
+            await self.bind(pv, pvc)
+            return
+        if (pv.get("spec") or {}).get("claimRef"):
+            # Another claim holds it: wait for it, unless the binder itself paired this claim (then two claims
+            # point at one volume, which only a hand edit of the bind annotations can cause).
+            if (pvc["metadata"].get("annotations") or {}).get(BOUND_BY_CONTROLLER):
+                self.recorder.event(pvc, "Warning", "FailedBinding",
+                                    "Two claims are bound to the same volume, this one is bound incorrectly")
+            await self._claim_status(pvc, "Pending", None)
+            return
+        why = requested_volume_mismatch(pv, pvc)
+        if why:
+            self.recorder.event(pvc, "Warning", "VolumeMismatch", f'Cannot bind to requested volume "{volume_name}": '
+                                                                  f"{why}")
+            await self._claim_status(pvc, "Pending", None)
             return
         await self.bind(pv, pvc)
 

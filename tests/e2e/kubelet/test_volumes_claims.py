@@ -19,7 +19,7 @@ from tests.e2e.kubelet.conftest import NODE, Cluster
 from tests.e2e.kubelet.podkit import Pods, namespace
 
 NS = "volclaims"
-PVS = ("vc-hostpath", "vc-local", "vc-beta", "vc-gone", "vc-elsewhere")
+PVS = ("vc-hostpath", "vc-local", "vc-beta", "vc-gone", "vc-elsewhere", "vc-tiny")
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +116,16 @@ def test_claim_without_class_or_volume_fails_binding(pods: Pods) -> None:
     events = pods.kubectl("get", "events", "--field-selector", "involvedObject.name=no-class").stdout
     assert any(line.split()[1:3] == ["Normal", "FailedBinding"] for line in events.splitlines()), events
     assert _pvc_row(pods, "no-class")[1] == "Pending"
+    # A claim naming a volume too small for it.
+    tiny = _pv("vc-tiny", "manual-tiny", {"hostPath": {"path": "/tmp", "type": "Directory"}})
+    tiny["spec"]["capacity"]["storage"] = "1Mi"
+    pods.apply(tiny)
+    pods.apply(_pvc("named-tiny", "manual-tiny", volumeName="vc-tiny"))
+    wait_until(lambda: "VolumeMismatch" in pods.kubectl("describe", "pvc", "named-tiny").stdout, timeout=60,
+               what="VolumeMismatch")
+    assert 'Cannot bind to requested volume "vc-tiny": requested PV is too small' in pods.kubectl(
+        "describe", "pvc", "named-tiny").stdout
+    assert _pvc_row(pods, "named-tiny")[1] == "Pending"
 
 
 def test_beta_class_annotation_wins_over_spec(pods: Pods) -> None:

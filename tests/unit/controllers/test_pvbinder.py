@@ -153,3 +153,30 @@ async def test_provisioner_claims_are_annotated_and_their_volumes_left_to_it(env
     await eventually(lambda: phase(env, "v1/persistentvolumes", "", "pvc-p") == "Released")
     await asyncio.sleep(0.2)
     assert env.obj("v1/persistentvolumes", "", "pvc-p") is not None
+
+
+async def test_claim_naming_its_volume(env: Env) -> None:
+    await env.client.create(CLASSES, {"metadata": {"name": "lp"}, "provisioner": "rancher.io/local-path",
+                                      "volumeBindingMode": "WaitForFirstConsumer"})
+    await env.client.create(PVS, pv("small", "1Gi", cls="lp"))
+    await env.client.create(PVS, pv("other-class", "5Gi", cls="gold"))
+    await env.client.create(PVS, pv("held", "5Gi", cls="lp", claimRef={"namespace": "ns", "name": "someone"}))
+    await env.client.create(PVS, pv("right", "5Gi", cls="lp"))
+    for claim, volume in [("too-big", "small"), ("wrong-class", "other-class"), ("late", "not-yet"),
+                          ("waits", "held"), ("named", "right")]:
+        await env.client.create(PVCS, pvc(claim, "2Gi", cls="lp", volumeName=volume), namespace="ns")
+    # Named volumes bind at once, even under WaitForFirstConsumer and with no node selected.
+    await eventually(lambda: phase(env, "v1/persistentvolumeclaims", "ns", "named") == "Bound")
+    await eventually(lambda: len(claim_events(env, "VolumeMismatch")) == 2)
+    assert sorted((e["involvedObject"]["name"], e["type"], e["message"]) for e in claim_events(env, "VolumeMismatch")) == [
+        ("too-big", "Warning", 'Cannot bind to requested volume "small": requested PV is too small'),
+        ("wrong-class", "Warning", 'Cannot bind to requested volume "other-class": storageClassName does not match')]
+    for claim in ("too-big", "wrong-class", "late", "waits"):
+        assert phase(env, "v1/persistentvolumeclaims", "ns", claim) == "Pending"
+        # Never handed to a provisioner, never told to wait for a consumer.
+        annotations = env.obj("v1/persistentvolumeclaims", "ns", claim)["metadata"].get("annotations") or {}
+        assert "volume.kubernetes.io/storage-provisioner" not in annotations
+    assert not claim_events(env, "WaitForFirstConsumer") and not claim_events(env, "ExternalProvisioning")
+    # The volume a claim waited for appears: it binds.
+    await env.client.create(PVS, pv("not-yet", "2Gi", cls="lp"))
+    await eventually(lambda: phase(env, "v1/persistentvolumeclaims", "ns", "late") == "Bound")
