@@ -241,6 +241,12 @@ class RuntimeManager:
             ctx.ips = self._pod_ips(ctx)
             return bool(ctx.sandbox_id)
         try:
+            cgroups.ensure_for_pod(ctx.pod, self.settings, ctx.sandbox_plan.config.cgroup_parent)
+        except OSError as exc:  # upstream's pod container manager failing, before any sandbox
+            result.add(Action.CREATE_POD_SANDBOX, target).fail(Reason.CREATE_POD_SANDBOX, str(exc))
+            result.events.append(warning("FailedCreatePodContainer", f"unable to ensure pod container exists: {exc}"))
+            return False
+        try:
             _make_dir(ctx.sandbox_plan.config.log_directory)
         except OSError as exc:
             self._sandbox_failed(result, target, f'Failed to create log directory for pod "{target}": {exc}', exc)

@@ -8,15 +8,20 @@
   -997, BestEffort 1000, Burstable ``1000 - 1000 x request / capacity`` kept
   within [3, 999], a sidecar's no higher than the app container's with the
   smallest request.
+
+The pod's own cgroup (``pod_cgroup_config``) gets the pod-wide sums the same
+way (upstream ``ResourceConfigForPod``).
 """
 
 from __future__ import annotations
 
 import functools
 import pathlib
+from dataclasses import dataclass
 from typing import Any
 
 from pyk8s.api.core_v1 import pod as pod_api
+from pyk8s.api.core_v1.helpers import resources as core_resources
 from pyk8s.kubelet.runtime import interface as ri
 from pyk8s.machinery import quantity as qty
 
@@ -96,3 +101,46 @@ def linux_resources(pod: Obj, container: Obj, *, cfs_quota: bool = True, period_
         out.cpu_quota = milli_cpu_to_quota(cpu_limit.milli_value(), period_us)
     out.oom_score_adj = oom_score_adj(pod, container, memory_capacity or host_memory_capacity())
     return out
+
+
+@dataclass(frozen=True)
+class PodCgroupConfig:
+    """The pod cgroup's limits (upstream ``ResourceConfigForPod``); None leaves a setting unlimited."""
+
+    cpu_shares: int
+    cpu_quota: int | None = None  # -1: no quota (cfs quota off), with the period
+    cpu_period: int | None = None
+    memory_limit: int | None = None
+
+
+def _every_container_limits(spec: Obj, resource: str) -> bool:
+    containers = [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]
+    for c in containers:
+        limit = _quantity((c.get("resources") or {}).get("limits") or {}, resource)
+        if limit is None or limit.milli_value() == 0:
+            return False
+    return True
+
+
+def pod_cgroup_config(pod: Obj, *, cfs_quota: bool = True, period_us: int = 100_000) -> PodCgroupConfig:
+    """Guaranteed: shares, quota and memory from the pod's requests and limits; Burstable: shares, and a quota
+    or memory limit only when every container (init containers too) limits that resource; BestEffort: the
+    minimum shares."""
+    spec = pod.get("spec") or {}
+    qos = pod_api.qos_class(spec)
+    if qos == "BestEffort":
+        return PodCgroupConfig(cpu_shares=MIN_SHARES)
+    requests = core_resources.pod_requests(pod)
+    limits = core_resources.pod_quantities(pod, "limits")
+    shares = milli_cpu_to_shares(requests.get("cpu", 0))
+    cpu_limit, memory_limit = limits.get("cpu"), limits.get("memory")
+    quota = milli_cpu_to_quota(cpu_limit.milli_value() if cpu_limit else 0, period_us) if cfs_quota else -1
+    memory = memory_limit.int_value() if memory_limit else 0
+    if qos == "Guaranteed":
+        return PodCgroupConfig(shares, quota, period_us, memory)
+    return PodCgroupConfig(
+        shares,
+        quota if _every_container_limits(spec, "cpu") else None,
+        period_us if _every_container_limits(spec, "cpu") else None,
+        memory if _every_container_limits(spec, "memory") else None,
+    )

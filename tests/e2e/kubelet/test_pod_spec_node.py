@@ -82,8 +82,10 @@ def test_qos_classes_and_their_cgroups(pods: Pods, cluster: Cluster) -> None:
         assert f"QoS Class:                   {qos}" in pods.describe(name)
         uid = pod["metadata"]["uid"]
         container_id = pod["status"]["containerStatuses"][0]["containerID"].split("://", 1)[1]
-        # The container's cgroup is the pod's, under its QoS tier of kubepods/ (the cgroupfs layout).
+        # The container's cgroup is the pod's, under its QoS tier of kubepods/ (the cgroupfs layout); the pod's
+        # own cgroup holds the pod-wide limits (one container here: the same).
         assert _cgroup_limits(cluster, f"kubepods{tier}/pod{uid}/{container_id}") == limits, name
+        assert _cgroup_limits(cluster, f"kubepods{tier}/pod{uid}") == limits, name
     # Seen from inside, the container's own cgroup holds the same limits.
     if v2:
         inside = pods.exec("qos-guaranteed", "cat", "/sys/fs/cgroup/cpu.max", "/sys/fs/cgroup/memory.max")
