@@ -80,7 +80,11 @@ class KubeletClient:
         """A raw TLS connection to the kubelet at ``url`` (for upgraded streams, which aiohttp's client cannot pass on)."""
         parts = urllib.parse.urlsplit(url)
         host, port = parts.hostname or "", parts.port or 10250
-        return await asyncio.wait_for(asyncio.open_connection(host, port, ssl=self._ssl, server_hostname=host), 10)
+        try:
+            return await asyncio.wait_for(asyncio.open_connection(host, port, ssl=self._ssl, server_hostname=host), 10)
+        except ssl.SSLCertVerificationError as exc:
+            # Callers say "error dialing backend: <this>", as kube-apiserver does with Go's TLS error.
+            raise ConnectionError(go_error(exc, host, port, host)) from exc
 
     async def close(self) -> None:
         if self._session is not None:

@@ -52,6 +52,9 @@ async def test_kubelets_are_verified_against_the_cluster_ca(tmp_path: pathlib.Pa
         assert err.code == 500
         assert err.message == (f'Get "{url}": tls: failed to verify certificate: '
                                "x509: certificate signed by unknown authority")
+        with pytest.raises(ConnectionError, match="^tls: failed to verify certificate: x509: certificate signed by "
+                                                  "unknown authority$"):
+            await kubelets.open_connection(url)  # exec, attach, port-forward: "error dialing backend: ..."
     finally:
         await kubelets.close()
         await runner.cleanup()
