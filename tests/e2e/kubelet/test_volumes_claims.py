@@ -153,7 +153,7 @@ def test_local_volumes_that_cannot_serve_the_pod(pods: Pods, host_dirs: dict[str
     _wait_bound(pods, "gone-claim")
     _claim_pod(pods, "gone", "gone-claim")
     pods.wait_event("gone", f'MountVolume.NewMounter initialization failed for volume "vc-gone" : path "{gone}" '
-                            f'does not exist')
+                            f'does not exist', timeout=60)
     assert pods.status("gone") == "ContainerCreating"
     # Bound to a volume on another node: the pod cannot be scheduled here.
     pods.apply(_pv("vc-elsewhere", "manual-elsewhere", {"local": {"path": str(host_dirs["local"])}},

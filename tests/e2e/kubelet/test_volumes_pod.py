@@ -92,9 +92,10 @@ def test_required_missing_objects_fail_the_mount_until_created(pods: Pods) -> No
                {"name": "sec", "secret": {"secretName": "absent-secret"}}]
     mounts = [{"name": "cfg", "mountPath": "/cfg"}, {"name": "sec", "mountPath": "/sec"}]
     pods.pod("strict", {"name": "app", "command": ["sleep", "3600"], "volumeMounts": mounts}, volumes=volumes)
-    pods.wait_event("strict", 'MountVolume.SetUp failed for volume "cfg" : configmap "absent-cm" not found')
+    pods.wait_event("strict", 'MountVolume.SetUp failed for volume "cfg" : configmap "absent-cm" not found',
+                     timeout=60)
     events = pods.wait_event("strict", 'MountVolume.SetUp failed for volume "sec" : secret "absent-secret" '
-                                       'not found')
+                                       'not found', timeout=60)
     assert any(line.split()[1:3] == ["Warning", "FailedMount"] for line in events.splitlines()), events
     assert pods.status("strict") == "ContainerCreating"
     assert pods.container("strict", "app")["state"]["waiting"]["reason"] == "ContainerCreating"
