@@ -41,3 +41,14 @@ def memory_size(pod: Obj, source: Obj, allocatable: Mapping[str, str]) -> int | 
         if bound > 0 and (size is None or bound <= size):
             size = bound
     return size
+
+
+def huge_pages_refusal(pod: Obj) -> str:
+    """Why a ``HugePages`` emptyDir cannot be set up: upstream's message when the pod requests no huge pages,
+    else that this kubelet offers none (it mounts no hugetlbfs)."""
+    spec = pod.get("spec") or {}
+    for c in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
+        res = c.get("resources") or {}
+        if any(k.startswith("hugepages-") for k in {**(res.get("requests") or {}), **(res.get("limits") or {})}):
+            return "hugePages storage is not supported by this kubelet"
+    return "hugePages storage requested, but there is no resource request for huge pages"

@@ -9,6 +9,8 @@ ServiceAccount tokens.  Directories follow upstream's layout,
 * emptyDir: a 0777 directory; ``medium: Memory`` is a tmpfs when we may
   mount (root), else a plain directory, sized as upstream: the smallest of
   ``sizeLimit``, the pod's memory limit and the node's allocatable memory;
+  ``medium: HugePages`` is refused (no hugetlbfs here), a disk ``sizeLimit``
+  logged as not enforced;
 * configMap, secret, downwardAPI, projected: atomic-writer directories,
   always mounted read-only (secret and projected ones on tmpfs when root);
 * hostPath: the node path after its ``type`` check;
@@ -146,7 +148,10 @@ class VolumeManager:
     async def _empty_dir(self, target: pathlib.Path, source: Obj, ctx: projection.PodContext) -> None:
         if _exists(target):
             return
-        if source.get("medium") == "Memory":
+        medium = str(source.get("medium") or "")
+        if medium.startswith("HugePages"):
+            raise VolumeError(emptydir.huge_pages_refusal(ctx.pod))
+        if medium == "Memory":
             await self._tmpfs(target, emptydir.memory_size(ctx.pod, source, self.allocatable))
         elif source.get("sizeLimit"):
             # Upstream evicts a pod whose disk emptyDir outgrows sizeLimit; this kubelet has no local-storage

@@ -36,3 +36,10 @@ def test_memory_size(pod: dict[str, Any], source: dict[str, Any], size: int) -> 
 def test_without_known_allocatable_the_pod_bounds_it() -> None:
     assert emptydir.memory_size(_pod(None), {"medium": "Memory"}, {}) is None
     assert emptydir.memory_size(_pod("8Mi"), {"medium": "Memory", "sizeLimit": "4Mi"}, {}) == 4 * MI
+
+
+def test_huge_pages_are_refused_with_a_reason() -> None:
+    asking = {"spec": {"containers": [{"name": "c", "resources": {"limits": {"hugepages-2Mi": "4Mi"}}}]}}
+    assert emptydir.huge_pages_refusal(_pod("8Mi")) == ("hugePages storage requested, but there is no resource "
+                                                         "request for huge pages")
+    assert emptydir.huge_pages_refusal(asking) == "hugePages storage is not supported by this kubelet"

@@ -230,3 +230,9 @@ async def test_disk_empty_dir_size_limit_is_reported_unenforced(manager: vm.Volu
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warnings == ["pod default/web: emptyDir scratch: sizeLimit 1Mi on disk is not enforced "
                         "(no local storage eviction)"]
+
+
+async def test_huge_pages_empty_dir_fails_the_mount(manager: vm.VolumeManager) -> None:
+    result = await manager.mount_pod(_pod([{"name": "huge", "emptyDir": {"medium": "HugePages"}}]))
+    assert result.failures == {"huge": 'MountVolume.SetUp failed for volume "huge" : hugePages storage requested, '
+                                       'but there is no resource request for huge pages'}
