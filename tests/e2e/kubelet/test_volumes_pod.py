@@ -153,7 +153,7 @@ def test_namespace_root_ca_matches_the_cluster_ca(vols: Pods, cluster: Cluster) 
     uid = cm["metadata"]["uid"]
     vols.kubectl("delete", "configmap", "kube-root-ca.crt")
     wait_until(lambda: (r := vols.kubectl("get", "configmap", "kube-root-ca.crt", "-o", "json", check=False))
-               .returncode == 0 and json.loads(r.stdout)["metadata"]["uid"] != uid, timeout=30,
+               .returncode == 0 and json.loads(r.stdout)["metadata"]["uid"] != uid, timeout=60,
                what="kube-root-ca.crt re-created")
 
 
