@@ -251,8 +251,8 @@ def build_app(*, config: ServerConfig, registry: Registry | None, authenticator:
     if auditor is not None:  # upstream's places: the audit ID before authentication, the event after it
         middlewares = auditor.install(middlewares, authn)
     app = web.Application(middlewares=middlewares, client_max_size=0)
-    if auditor is not None:
-        app.on_response_prepare.append(auditor.on_prepare)
+    # Every response carries an Audit-Id, audited or not, as upstream's always-installed WithAuditInit.
+    app.on_response_prepare.append(auditor.on_prepare if auditor is not None else audit.send_audit_id)
     if authorizer is not None:
         app[AUTHORIZER_KEY] = authorizer
     app.router.add_route("*", "/{tail:.*}", router.__call__)

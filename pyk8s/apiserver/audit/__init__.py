@@ -14,7 +14,7 @@ import logging
 
 from pyk8s.apiserver.audit.backend import LogBackend
 from pyk8s.apiserver.audit.event import CURRENT, annotate
-from pyk8s.apiserver.audit.filter import AUDIT_ID_KEY, AUDIT_KEY, Auditor
+from pyk8s.apiserver.audit.filter import AUDIT_ID_KEY, AUDIT_KEY, Auditor, send_audit_id
 from pyk8s.apiserver.audit.policy import Policy, load
 from pyk8s.apiserver.config import ServerConfig
 
@@ -38,4 +38,4 @@ def build(config: ServerConfig, policy: Policy | None = None) -> Auditor | None:
     return Auditor(policy, backend)
 
 
-__all__ = ["AUDIT_ID_KEY", "AUDIT_KEY", "CURRENT", "Auditor", "Policy", "annotate", "build"]
+__all__ = ["AUDIT_ID_KEY", "AUDIT_KEY", "CURRENT", "Auditor", "Policy", "annotate", "build", "send_audit_id"]

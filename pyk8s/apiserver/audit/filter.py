@@ -11,7 +11,7 @@
   proxy...) sends its headers, ``ResponseComplete`` with the status (a refusal's Status fields), or
   ``Panic`` for an unexpected error.  ``impersonatedUser`` is the user impersonation switched to.
 
-Nothing here is installed when auditing is off, so an unaudited server pays nothing.
+When auditing is off only ``send_audit_id`` is installed: the response's ``Audit-Id`` header, nothing more.
 """
 
 from __future__ import annotations
@@ -55,6 +55,12 @@ def _attempted(request: web.BaseRequest) -> str:
     if methods:
         return "Authentication failed, attempted: " + ", ".join(methods)
     return "Authentication failed, no credentials provided"
+
+
+async def send_audit_id(request: web.Request, response: web.StreamResponse) -> None:
+    """The ``Audit-Id`` header of a server that audits nothing: the client's ``Audit-ID`` or a new
+    one, so that a client's logs (kubectl -v=8) can name the request as with auditing on."""
+    response.headers[HEADER] = request.headers.get("Audit-ID") or str(uuid.uuid4())
 
 
 class Auditor:

@@ -167,3 +167,25 @@ async def test_pod_security_audit_annotations(harness: Harness) -> None:
     assert notes["pod-security.kubernetes.io/audit-violations"].startswith(
         'would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false')
     assert event["objectRef"]["name"] == "p"  # filled from the created object, at Metadata level too
+
+
+async def test_a_server_without_auditing_still_sends_an_audit_id(tmp_path: Path) -> None:
+    storage = open_storage("memory://")
+    await storage.start()
+    registry = build_registry(SCHEME, storage)
+    auth = Authenticator(tokens={"admin-token": UserInfo("admin", ("system:masters", "system:authenticated"))},
+                         signer=TokenSigner(b"k" * 32))
+    app = build_app(config=ServerConfig(data_dir=tmp_path), registry=registry, authenticator=auth,
+                    readiness=Readiness(()), token_signer=TokenSigner(b"k" * 32))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        first = await client.get("/api/v1/namespaces/default/configmaps", headers=ADMIN)
+        second = await client.get("/api/v1/namespaces/default/configmaps", headers=ADMIN)
+        kept = await client.get("/api/v1/namespaces", headers={**ADMIN, "Audit-ID": "mine"})
+        assert first.headers["Audit-Id"] and first.headers["Audit-Id"] != second.headers["Audit-Id"]
+        assert kept.headers["Audit-Id"] == "mine"
+    finally:
+        await client.close()
+        await registry.close()
+        await storage.close()
