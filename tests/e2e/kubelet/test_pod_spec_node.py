@@ -36,6 +36,9 @@ def test_safe_sysctl_is_set_and_unsafe_one_is_rejected(pods: Pods) -> None:
     status = pods.json("sysctl-unsafe")["status"]
     assert status["phase"] == "Failed" and status["reason"] == "SysctlForbidden"
     assert status["message"] == 'Pod was rejected: forbidden sysctl: "kernel.msgmax" not allowlisted'
+    described = " ".join(pods.describe("sysctl-unsafe").split())
+    assert ('Status: Failed Reason: SysctlForbidden Message: Pod was rejected: forbidden sysctl: "kernel.msgmax" '
+            "not allowlisted") in described
     events = pods.wait_event("sysctl-unsafe", "SysctlForbidden")
     assert 'forbidden sysctl: "kernel.msgmax" not allowlisted' in events
     assert not status.get("containerStatuses") or all(
