@@ -23,7 +23,8 @@ Until a certificate is issued the kubelet serves a temporary self-signed one
 (and says so in its log); the API server, which verifies kubelets against
 the cluster CA, refuses it, so the kubelet API waits up to ``FIRST_WAIT``
 seconds at start for the issued one.  Rotation: a new key and CSR once 70-90 %
-of the certificate's lifetime has passed (upstream's jittered deadline); the
+of the certificate's lifetime has passed (upstream's jittered deadline), or
+when the node's addresses no longer match the certificate's SANs; the
 new certificate is loaded into the serving TLS context, so new connections
 get it without a restart.  Failures are retried with back-off (5 s doubling
 to 5 min).
@@ -60,6 +61,7 @@ IP_TYPES = ("InternalIP", "ExternalIP")
 FIRST_WAIT = 20.0
 RETRY_MIN, RETRY_MAX = 5.0, 300.0
 ROTATE_AT = (0.7, 0.9)
+ADDRESS_CHECK = 300.0
 CLIENT_MARGIN = 3600.0  # a kept node client certificate must be valid this much longer
 
 
@@ -94,6 +96,7 @@ class ServingCertificates:
         self.issued = asyncio.Event()
         self.context: ssl.SSLContext | None = None
         self._deadline = 0.0
+        self._sans_served: tuple[list[str], list[str]] | None = None
 
     @property
     def user(self) -> str:
@@ -112,6 +115,7 @@ class ServingCertificates:
             assert info is not None
             ctx.load_cert_chain(str(self.current))
             self._deadline = rotation_deadline(info, random.uniform(*ROTATE_AT))
+            self._sans_served = (dns, ips)
             self.issued.set()
             log.info("serving with the kept kubelet serving certificate %s", self.current)
         else:
@@ -126,7 +130,7 @@ class ServingCertificates:
         delay = RETRY_MIN
         while True:
             if self.issued.is_set():
-                await self.clock.sleep(max(0.0, self._deadline - time.time()))
+                await self.wait_until_due()
             try:
                 await self.rotate()
                 delay = RETRY_MIN
@@ -134,6 +138,21 @@ class ServingCertificates:
                 log.warning("kubelet serving certificate: %s; retrying in %.0fs", exc, delay)
                 await self.clock.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX)
+
+    async def wait_until_due(self) -> None:
+        """Until the rotation deadline, or until the node's addresses no longer match the certificate's SANs
+        (checked every ``ADDRESS_CHECK`` seconds, as upstream's manager compares its template)."""
+        while (left := self._deadline - time.time()) > 0:
+            await self.clock.sleep(min(left, ADDRESS_CHECK))
+            if self._sans_served is None or self.client is None:
+                continue
+            try:
+                current = node_sans(await self.client.get(NODES, self.node_name))
+            except ApiError:
+                continue  # checked again later; an API hiccup is no reason for a new certificate
+            if current != self._sans_served:
+                log.info("node %s addresses changed: requesting a new serving certificate", self.node_name)
+                return
 
     async def rotate(self) -> None:
         """A new key and certificate through a CSR, written to disk and loaded for new connections."""
@@ -153,6 +172,7 @@ class ServingCertificates:
         if self.context is not None:
             self.context.load_cert_chain(str(self.current))
         self._deadline = rotation_deadline(info, random.uniform(*ROTATE_AT))
+        self._sans_served = (dns, ips)
         self.issued.set()
         log.info("kubelet serving certificate issued by the cluster (CSR %s) for %s, valid until %s", name,
                  ", ".join([*dns, *ips]), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(info["not_after"])))

@@ -7,6 +7,7 @@ import base64
 import datetime
 import pathlib
 import ssl
+import sys
 import time
 from typing import Any
 
@@ -151,3 +152,16 @@ async def test_a_denied_request_is_an_error() -> None:
         {"type": "Denied", "status": "True", "reason": "Nope", "message": "not you"}]}}
     with pytest.raises(csr.CertificateRequestError, match="csr-1 is denied, reason: Nope, message: not you"):
         csr.outcome(denied)
+
+
+async def test_a_change_of_the_nodes_addresses_asks_for_a_new_certificate(ca: pki.KeyPair, tmp_path: pathlib.Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    api = FakeAPI(ca, "system:node:n1", ClientConfig(server="https://x"))
+    certs = _manager(api, tmp_path)
+    await certs.prepare(ca.cert_pem)
+    await certs.rotate()
+    moved = {"metadata": {"name": "n1"}, "status": {"addresses": [{"type": "InternalIP", "address": "10.0.0.6"}]}}
+    monkeypatch.setattr(sys.modules[__name__], "NODE", moved)
+    await asyncio.wait_for(certs.wait_until_due(), 10)  # returns long before the rotation deadline
+    await certs.rotate()
+    assert pki.cert_sans((tmp_path / "pki" / serving.SERVING_FILE).read_bytes()) == (set(), {"10.0.0.6"})
