@@ -99,6 +99,7 @@ BUILTIN = {
     "persistentvolumeclaim-protection-controller": "pyk8s.controllers.volumeprotection:new_pvc_protection",
     "persistentvolume-protection-controller": "pyk8s.controllers.volumeprotection:new_pv_protection",
     "local-path-provisioner": "pyk8s.controllers.localpath:new",
+    "ephemeral-volume-controller": "pyk8s.controllers.ephemeralvolume:new",
     "replicaset-controller": "pyk8s.controllers.replicaset_controller:new",
     "replicationcontroller-controller": "pyk8s.controllers.replicaset_controller:new_replication_manager",
     "deployment-controller": "pyk8s.controllers.deployment.controller:new",

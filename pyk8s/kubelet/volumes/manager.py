@@ -14,6 +14,9 @@ ServiceAccount tokens.  Directories follow upstream's layout,
 * configMap, secret, downwardAPI, projected: atomic-writer directories,
   always mounted read-only (secret and projected ones on tmpfs when root);
 * hostPath: the node path after its ``type`` check;
+* ephemeral: the claim ``<pod>-<volume>`` the ephemeral-volume controller
+  made, mounted as a persistentVolumeClaim once it is the pod's own (a
+  claim of that name the pod does not own is refused, as upstream);
 * persistentVolumeClaim: the bound PV's ``hostPath`` or ``local`` path; a
   local-path provisioned PV is a filesystem of the claimed size bound into
   ``kubernetes.io~local-volume/<volume>`` (``localpath``).
@@ -36,6 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyk8s.api.core_v1.helpers import ephemeral
 from pyk8s.kubelet.kuberuntime import expansion
 from pyk8s.kubelet.kuberuntime.sources import ObjectNotFound, ObjectSource
 from pyk8s.kubelet.runtime import interface as ri
@@ -125,6 +129,9 @@ class VolumeManager:
             return MountedVolume(name, hostpath.check_type(source.get("path", ""), source.get("type")))
         if kind == "persistentVolumeClaim":
             return await self._claim(ctx, name, source)
+        if kind == "ephemeral":
+            # A generic ephemeral volume is the claim the ephemeral-volume controller made for this pod.
+            return await self._claim(ctx, name, {"claimName": ephemeral.claim_name(ctx.pod, volume)}, owned=True)
         if kind not in _PLUGIN_DIRS:
             raise VolumeError(f"volume type {kind or '<none>'} is not supported by this kubelet")
         target = self.volume_dir(uid, _PLUGIN_DIRS[kind], name)
@@ -173,9 +180,11 @@ class VolumeManager:
         if proc.returncode != 0:
             raise VolumeError(f"mount failed: {err.decode(errors='replace').strip()}")
 
-    async def _claim(self, ctx: projection.PodContext, name: str, source: Obj) -> MountedVolume:
+    async def _claim(self, ctx: projection.PodContext, name: str, source: Obj, *, owned: bool = False) -> MountedVolume:
         claim_name = source.get("claimName", "")
         claim = await self.sources.get_persistent_volume_claim(ctx.namespace, claim_name)
+        if owned and (why := ephemeral.not_for_pod(ctx.pod, claim)) is not None:
+            raise VolumeError(why)
         phase = (claim.get("status") or {}).get("phase", "")
         pv_name = (claim.get("spec") or {}).get("volumeName", "")
         if phase != "Bound" or not pv_name:

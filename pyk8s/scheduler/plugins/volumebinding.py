@@ -3,7 +3,8 @@
 PreFilter resolves the pod's claims through an injected ``VolumeLister``:
 a missing or terminating claim, or an unbound claim whose StorageClass binds
 ``Immediate``, rejects the pod outright.  Filter requires every bound PV's
-``nodeAffinity`` to match the node.  ``WaitForFirstConsumer`` claims are
+``nodeAffinity`` to match the node.  An ephemeral volume's claim
+(``<pod>-<volume>``) must be owned by the pod.  ``WaitForFirstConsumer`` claims are
 left to an optional ``VolumeBinder`` (find/assume/bind; the scheduler runs
 ``volumebinding_api.ApiVolumeBinder``); without one they are assumed
 satisfiable.  A claim's class is read as upstream does (beta annotation first).
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pyk8s.api.core_v1.helpers import ephemeral
 from pyk8s.api.core_v1.helpers.nodeaffinity import node_selector_matches
 from pyk8s.api.core_v1.persistentvolume import storage_class_name
 from pyk8s.scheduler.cache import NodeInfo
@@ -48,12 +50,11 @@ class VolumeBinder(Protocol):
 
 def claim_names(pod: fw.Pod) -> list[str]:
     out = []
-    name = (pod.get("metadata") or {}).get("name", "")
     for v in (pod.get("spec") or {}).get("volumes") or ():
         if v.get("persistentVolumeClaim"):
             out.append(v["persistentVolumeClaim"].get("claimName", ""))
-        elif v.get("ephemeral"):
-            out.append(f"{name}-{v.get('name', '')}")
+        elif v.get("ephemeral") is not None:
+            out.append(ephemeral.claim_name(pod, v))
     return out
 
 
@@ -78,12 +79,15 @@ class VolumeBinding:
             return None, fw.Status.skip()
         ns = (pod.get("metadata") or {}).get("namespace") or "default"
         s = _State()
+        ephemeral_names = {ephemeral.claim_name(pod, v) for v in ephemeral.ephemeral_volumes(pod)}
         for claim_name in names:
             pvc = self._lister.get_pvc(ns, claim_name)
             if pvc is None:
                 return None, fw.Status.unschedulable(f'persistentvolumeclaim "{claim_name}" not found', unresolvable=True)
             if (pvc.get("metadata") or {}).get("deletionTimestamp"):
                 return None, fw.Status.unschedulable(f'persistentvolumeclaim "{claim_name}" is being deleted', unresolvable=True)
+            if claim_name in ephemeral_names and (why := ephemeral.not_for_pod(pod, pvc)) is not None:
+                return None, fw.Status.error(why)  # upstream: a plain error, retried with back-off
             volume = (pvc.get("spec") or {}).get("volumeName")
             if volume:
                 pv = self._lister.get_pv(volume)
