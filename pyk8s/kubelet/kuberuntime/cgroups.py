@@ -8,7 +8,10 @@ creates it (and its QoS tier) and writes the pod-wide limits
 ``cpu.cfs_period_us`` / ``cpu.cfs_quota_us`` and ``memory.limit_in_bytes`` in
 the cpu and memory hierarchies; on v2 ``cpu.weight``, ``cpu.max`` and
 ``memory.max``, with the cpu and memory controllers enabled down the path.
-A setting the config leaves unset stays unlimited.
+A setting the config leaves unset stays unlimited.  The BestEffort tier gets
+the minimum cpu shares, as upstream's QoS container manager sets it; the
+Burstable tier's shares (upstream: the sum of its pods' requests) and the
+kubepods root's node-allocatable limits are not managed.
 
 The runtime removes only its containers' own cgroups, so the pod's
 directories are ours to remove.  Only empty directories go (rmdir refuses
@@ -26,6 +29,7 @@ from pyk8s.kubelet.kuberuntime.settings import RuntimeSettings
 
 CGROUP_FS = pathlib.Path("/sys/fs/cgroup")
 TIERS = ("", "/burstable", "/besteffort")
+BESTEFFORT = "besteffort"
 V1_UNLIMITED = "-1"
 
 
@@ -46,6 +50,8 @@ def _ensure_v1(fs: pathlib.Path, parent: str, config: PodCgroupConfig) -> None:
     cpu, memory = fs / "cpu" / parent, fs / "memory" / parent
     cpu.mkdir(parents=True, exist_ok=True)
     memory.mkdir(parents=True, exist_ok=True)
+    if cpu.parent.name == BESTEFFORT:
+        _write(cpu.parent / "cpu.shares", str(resources.MIN_SHARES))
     _write(cpu / "cpu.shares", str(config.cpu_shares))
     if config.cpu_period is not None:
         _write(cpu / "cpu.cfs_period_us", str(config.cpu_period))
@@ -61,6 +67,8 @@ def _ensure_v2(fs: pathlib.Path, parent: str, config: PodCgroupConfig) -> None:
     for part in pathlib.PurePosixPath(parent).parts:
         _write(node / "cgroup.subtree_control", "+cpu +memory")
         node = node / part
+    if path.parent.name == BESTEFFORT:
+        _write(path.parent / "cpu.weight", str(shares_to_weight(resources.MIN_SHARES)))
     _write(path / "cpu.weight", str(shares_to_weight(config.cpu_shares)))
     quota = "max" if config.cpu_quota is None or config.cpu_quota < 0 else str(config.cpu_quota)
     _write(path / "cpu.max", f"{quota} {config.cpu_period or 100_000}")

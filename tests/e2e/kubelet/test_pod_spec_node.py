@@ -89,6 +89,9 @@ def test_qos_classes_and_their_cgroups(pods: Pods, cluster: Cluster) -> None:
         # own cgroup holds the pod-wide limits (one container here: the same).
         assert _cgroup_limits(cluster, f"kubepods{tier}/pod{uid}/{container_id}") == limits, name
         assert _cgroup_limits(cluster, f"kubepods{tier}/pod{uid}") == limits, name
+    # The BestEffort tier itself has the minimum cpu share, as upstream's QoS manager sets it.
+    tier_file = "kubepods/besteffort/cpu.weight" if v2 else "cpu/kubepods/besteffort/cpu.shares"
+    assert _read(cluster, f"/sys/fs/cgroup/{tier_file}") == [shares[2]]
     # Seen from inside, the container's own cgroup holds the same limits.
     if v2:
         inside = pods.exec("qos-guaranteed", "cat", "/sys/fs/cgroup/cpu.max", "/sys/fs/cgroup/memory.max")

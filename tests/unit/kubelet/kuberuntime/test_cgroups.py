@@ -48,6 +48,9 @@ def test_v1_files(tmp_path: pathlib.Path) -> None:
     cpu, memory = tmp_path / "cpu/kubepods/burstable/poduid-1", tmp_path / "memory/kubepods/burstable/poduid-1"
     assert (cpu / "cpu.shares").read_text() == "102" and (cpu / "cpu.cfs_quota_us").read_text() == "-1"
     assert (memory / "memory.limit_in_bytes").read_text() == str(2**20)
+    cgroups.ensure_pod_cgroup("/kubepods/besteffort/poduid-3", PodCgroupConfig(2), tmp_path)
+    assert (tmp_path / "cpu/kubepods/besteffort/cpu.shares").read_text() == "2"
+    assert not (tmp_path / "cpu/kubepods/burstable/cpu.shares").exists()
     _as_cgroupfs(cpu, memory)
     cgroups.remove_pod_cgroups("/kubepods", "uid-1", tmp_path)
     assert not cpu.exists() and not memory.exists() and (tmp_path / "cpu/kubepods/burstable").is_dir()
