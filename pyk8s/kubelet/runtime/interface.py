@@ -253,6 +253,8 @@ class ContainerStats:
     memory_usage_bytes: int = 0
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    writable_layer_bytes: int | None = None  # the container's rootfs usage, when the runtime reports it
+    writable_layer_inodes: int | None = None
 
 
 @dataclass

@@ -14,8 +14,9 @@ namespace (``/proc/<pid>/net/dev`` of one of its containers).
 gives one, else the kubelet's own over its previous sample (at least
 ``MIN_WINDOW`` apart; the first request samples twice).
 
-Not reported (the runtime does not give them here): containers' rootfs and
-pods' ephemeral-storage and volume usage.
+A container's ``rootfs`` is its writable layer as the runtime reports it
+(on the image filesystem).  Not reported: containers' ``logs``, pods'
+``ephemeral-storage`` and ``volume`` usage.
 """
 
 from __future__ import annotations
@@ -109,14 +110,9 @@ class StatsProvider:
     async def _node(self, cpu: Obj) -> Obj:
         stamp = cpu["time"]
         memory, fs, interfaces, (maxpid, procs) = await asyncio.to_thread(self._host_figures)
-        image_fs: Obj = {}
-        for usage in await self.images.image_fs_info():
-            try:
-                figures = host.fs_stats(usage.mountpoint)
-            except OSError:
-                continue
-            image_fs = {"time": stamp, **figures, "usedBytes": usage.used_bytes, "inodesUsed": usage.inodes_used}
-            break
+        image_fs = await self._image_fs()
+        if image_fs:
+            image_fs = {"time": stamp, **image_fs}
         node: Obj = {"nodeName": self.node_name, "startTime": rfc3339(self.boot), "cpu": cpu,
                      "memory": {"time": stamp, **memory}, "fs": {"time": stamp, **fs},
                      "runtime": {"imageFs": image_fs} if image_fs else {},
@@ -124,6 +120,16 @@ class StatsProvider:
         if interfaces:
             node["network"] = {"time": stamp, **interfaces[0], "interfaces": interfaces}
         return node
+
+    async def _image_fs(self) -> Obj:
+        """The runtime's image filesystem: statvfs figures with the runtime's own usage ({} when unknown)."""
+        for usage in await self.images.image_fs_info():
+            try:
+                figures = await asyncio.to_thread(host.fs_stats, usage.mountpoint)
+            except OSError:
+                continue
+            return {**figures, "usedBytes": usage.used_bytes, "inodesUsed": usage.inodes_used}
+        return {}
 
     def _host_figures(self) -> tuple[Obj, Obj, list[Obj], tuple[int, int]]:
         return (host.memory_stats(), host.fs_stats(self.root_dir), host.net_dev(pathlib.Path("/proc/self/net/dev")),
@@ -145,6 +151,7 @@ class StatsProvider:
         meta = pod.get("metadata") or {}
         stamp = rfc3339(time.time())
         containers: list[Obj] = []
+        image_fs = await self._image_fs()
         for s, c in sorted(members, key=lambda m: m[1].metadata.name):
             containers.append({
                 "name": c.metadata.name, "startTime": rfc3339(c.created_at / 1e9),
@@ -153,6 +160,12 @@ class StatsProvider:
                 "memory": {"time": stamp, "usageBytes": s.memory_usage_bytes,
                            "workingSetBytes": s.memory_working_set_bytes},
             })
+            if s.writable_layer_bytes is not None and image_fs:
+                # The writable layer lives on the image filesystem: its capacity and free space, as upstream shows.
+                containers[-1]["rootfs"] = {"time": stamp, "availableBytes": image_fs["availableBytes"],
+                                            "capacityBytes": image_fs["capacityBytes"],
+                                            "usedBytes": s.writable_layer_bytes,
+                                            "inodesUsed": s.writable_layer_inodes or 0}
         entry: Obj = {
             "podRef": {"name": meta.get("name", ""), "namespace": meta.get("namespace", ""), "uid": meta.get("uid", "")},
             "startTime": (pod.get("status") or {}).get("startTime") or containers[0]["startTime"],

@@ -134,6 +134,7 @@ def test_stats_summary(cluster: Cluster, busy_pod: str) -> None:
     assert container["name"] == busy_pod
     assert container["cpu"]["usageCoreNanoSeconds"] > 0 and container["cpu"]["usageNanoCores"] > 0
     assert container["memory"]["workingSetBytes"] > 0
+    assert container["rootfs"]["capacityBytes"] > 0 and container["rootfs"]["usedBytes"] >= 0
     assert pod["cpu"]["usageCoreNanoSeconds"] == container["cpu"]["usageCoreNanoSeconds"]
     assert pod["memory"]["workingSetBytes"] == container["memory"]["workingSetBytes"]
     assert pod["network"]["name"] == "eth0" and pod["network"]["rxBytes"] >= 0

@@ -168,6 +168,8 @@ def stats_from_pb(s: pb.ContainerStats) -> ri.ContainerStats:
         memory_working_set_bytes=s.memory.working_set_bytes.value,
         memory_usage_bytes=s.memory.usage_bytes.value,
         labels=dict(s.attributes.labels), annotations=dict(s.attributes.annotations),
+        writable_layer_bytes=s.writable_layer.used_bytes.value if s.HasField("writable_layer") else None,
+        writable_layer_inodes=s.writable_layer.inodes_used.value if s.HasField("writable_layer") else None,
     )
 
 

@@ -62,7 +62,8 @@ class _Stats:
     async def list_container_stats(self, f: ri.ContainerStatsFilter | None = None) -> list[ri.ContainerStats]:
         self.usage += 250_000_000
         return [ri.ContainerStats(id=c.id, name=c.metadata.name, timestamp=0, cpu_usage_core_nanoseconds=self.usage,
-                                  memory_working_set_bytes=1000, memory_usage_bytes=3000) for c in self.containers]
+                                  memory_working_set_bytes=1000, memory_usage_bytes=3000,
+                                  writable_layer_bytes=8192 if c.id == "a" else None) for c in self.containers]
 
     async def container_status(self, cid: str, verbose: bool = False) -> ri.ContainerStatus:
         raise ri.RuntimeServiceError("no pid here")
@@ -88,6 +89,8 @@ async def test_summary_and_resource_metrics(tmp_path: pathlib.Path) -> None:
     assert app["cpu"]["usageNanoCores"] > 0  # two samples at least MIN_WINDOW apart
     assert app["memory"] == {"time": app["memory"]["time"], "usageBytes": 3000, "workingSetBytes": 1000}
     assert pod["memory"]["workingSetBytes"] == 2000
+    assert app["rootfs"]["usedBytes"] == 8192 and app["rootfs"]["capacityBytes"] > 0
+    assert "rootfs" not in pod["containers"][1]  # the runtime gave no figure for it
     assert pod["cpu"]["usageCoreNanoSeconds"] == 2 * app["cpu"]["usageCoreNanoSeconds"]
 
     text = metrics.render(summary)
