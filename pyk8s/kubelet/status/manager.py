@@ -7,7 +7,7 @@ Contract (upstream's ``status_manager.go``):
   as it is, first; the kubelet's follow from ``generated``.  A condition's
   ``lastTransitionTime`` stays as it was while its status does not change,
   else becomes ``now``.  A pod that reached Succeeded or Failed never leaves
-  that phase.
+  that phase, nor the reason and message that came with a phase while it stays.
 * ``set_status(pod, generated, now)`` writes the merged status with a PUT
   of ``pods/status`` carrying the pod's resourceVersion — only when it
   differs from the pod's current status; it returns the stored pod, or None
@@ -47,6 +47,12 @@ def merge(pod: Mapping[str, Any], generated: Mapping[str, Any], now: str) -> Obj
     merged: Obj = {**generated, "conditions": conditions}
     if old.get("phase") in TERMINAL_PHASES:
         merged["phase"] = old["phase"]
+    if merged.get("phase") == old.get("phase"):
+        # As upstream's generateAPIPodStatus: the reason and message that came with the phase (Evicted,
+        # DeadlineExceeded ...) stay while the phase does.
+        for key in ("reason", "message"):
+            if not merged.get(key) and old.get(key):
+                merged[key] = old[key]
     return merged
 
 
