@@ -16,6 +16,8 @@ Assembly (each piece is its own module; this one only wires them):
   has, found by the UIDs the runtime reports, and every 30 s returns the
   memory a burst freed to the system (``memory``); ``gc`` removes dead containers
   beyond the newest of each, and unused images when the disk fills;
+* ``eviction`` evicts pods above their local ephemeral storage limits
+  (emptyDir ``sizeLimit``, ``ephemeral-storage``), checked every 10 s;
 * events go through one ``EventRecorder`` (component ``kubelet``);
 * ``server.app.KubeletServer`` serves the kubelet API (logs, pods, exec,
   attach, port-forward) on port 10250.
@@ -38,6 +40,7 @@ from pyk8s.client.tools.controller import Controller
 from pyk8s.client.tools.events import EventRecorder
 from pyk8s.client.tools.informer import SharedInformerFactory
 from pyk8s.kubelet import apisources, memory, node, nodestatus
+from pyk8s.kubelet.eviction import evict
 from pyk8s.kubelet.gc import GarbageCollector, GCPolicy
 from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
 from pyk8s.kubelet.kuberuntime.settings import RuntimeSettings
@@ -86,6 +89,7 @@ class KubeletConfig:
     gc: GCPolicy = field(default_factory=GCPolicy)  # --image-gc-*-threshold, --maximum-dead-containers*
     resolv_conf: str = "/etc/resolv.conf"  # --resolv-conf: what dnsPolicy Default pods get
     allowed_unsafe_sysctls: tuple[str, ...] = ()  # --allowed-unsafe-sysctls
+    eviction_monitoring_interval: float = 10.0  # local ephemeral storage limits are checked this often
 
 
 class Kubelet:
@@ -124,6 +128,9 @@ class Kubelet:
         self.pod_informer.add_event_handler(self.pods.handler())
         self.pleg = PLEG(runtime, self._queue_uid, clock=clock)
         self.gc = GarbageCollector(runtime, images, policy=config.gc, clock=clock)
+        self.local_storage = evict.local_storage(self.pod_informer.store.list, runtime, self.manager, statuses,
+                                                 self.recorder, period=config.eviction_monitoring_interval,
+                                                 clock=clock)
         self.server = KubeletServer(config.node_name, [self.host_ip], config.root_dir, client.config.ca_pem,
                                     pods=self.pod_informer.store.list,
                                     logs=PodLogs(self.pod_informer.lister, self.manager),
@@ -151,6 +158,7 @@ class Kubelet:
                 tg.create_task(self.server.run())
                 tg.create_task(self._housekeeping())
                 tg.create_task(self.gc.run())
+                tg.create_task(self.local_storage.run())
         finally:
             await self.probes.close()
 
