@@ -9,8 +9,8 @@ ServiceAccount tokens.  Directories follow upstream's layout,
 * emptyDir: a 0777 directory; ``medium: Memory`` is a tmpfs when we may
   mount (root), else a plain directory, sized as upstream: the smallest of
   ``sizeLimit``, the pod's memory limit and the node's allocatable memory;
-  ``medium: HugePages`` is refused (no hugetlbfs here), a disk ``sizeLimit``
-  logged as not enforced;
+  ``medium: HugePages`` is refused (no hugetlbfs here); a disk ``sizeLimit``
+  is enforced by eviction (``kubelet/eviction``), as upstream;
 * configMap, secret, downwardAPI, projected: atomic-writer directories,
   always mounted read-only (secret and projected ones on tmpfs when root);
 * hostPath: the node path after its ``type`` check;
@@ -160,12 +160,6 @@ class VolumeManager:
             raise VolumeError(emptydir.huge_pages_refusal(ctx.pod))
         if medium == "Memory":
             await self._tmpfs(target, emptydir.memory_size(ctx.pod, source, self.allocatable))
-        elif source.get("sizeLimit"):
-            # Upstream evicts a pod whose disk emptyDir outgrows sizeLimit; this kubelet has no local-storage
-            # eviction yet, so say so rather than pretend.
-            meta = ctx.pod.get("metadata") or {}
-            log.warning("pod %s/%s: emptyDir %s: sizeLimit %s on disk is not enforced (no local storage eviction)",
-                        meta.get("namespace", ""), meta.get("name", ""), target.name, source["sizeLimit"])
         _own_shared_dir(target, ctx.fs_group)
 
     async def _tmpfs(self, target: pathlib.Path, size: int | None) -> None:

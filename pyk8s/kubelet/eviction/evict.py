@@ -1,0 +1,76 @@
+"""Evicting a pod (upstream's ``evictPod``), and the local-storage check wired to the kubelet's parts.
+
+An evicted pod gets a Warning ``Evicted`` event with the message, its status
+becomes Failed with reason ``Evicted`` and the message (written first, so
+that no sync restarts what is about to be killed: a terminal pod is only
+stopped), and its containers are killed with grace period 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+from pyk8s.api.core_v1.helpers.timestamps import format_time
+from pyk8s.client.errors import ApiError, is_conflict
+from pyk8s.client.tools.events import EventRecorder
+from pyk8s.kubelet.eviction.localstorage import PERIOD, REASON, LocalStorageEviction
+from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
+from pyk8s.kubelet.kuberuntime.sandbox import pod_logs_directory
+from pyk8s.kubelet.runtime import interface as ri
+from pyk8s.kubelet.status.manager import StatusManager
+from pyk8s.util.clock import REAL_CLOCK, Clock
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+
+
+class PodEvictor:
+    def __init__(self, manager: RuntimeManager, statuses: StatusManager, recorder: EventRecorder,
+                 fresh: Callable[[Obj], Obj | None], clock: Clock = REAL_CLOCK) -> None:
+        self.manager, self.statuses, self.recorder, self.fresh, self.clock = manager, statuses, recorder, fresh, clock
+
+    async def __call__(self, pod: Obj, message: str) -> None:
+        self.recorder.event(_ref(pod), "Warning", REASON, message)
+        await self._fail(pod, message)
+        await self.manager.kill_pod(pod, 0)
+
+    async def _fail(self, pod: Obj, message: str) -> None:
+        for _ in range(3):
+            status = {**(pod.get("status") or {}), "phase": "Failed", "reason": REASON, "message": message}
+            try:
+                await self.statuses.set_status(pod, status, format_time(self.clock.now()))
+                return
+            except ApiError as exc:
+                if not is_conflict(exc):
+                    raise
+            pod = self.fresh(pod) or pod  # the cache catches up with the newer pod; try with it
+            await self.clock.sleep(0.2)
+        log.warning("evicting pod %s: its status could not be written", _ref(pod)["name"])
+
+
+def local_storage(pods: Callable[[], list[Obj]], runtime: ri.RuntimeService, manager: RuntimeManager,
+                  statuses: StatusManager, recorder: EventRecorder, *, period: float = PERIOD,
+                  clock: Clock = REAL_CLOCK) -> LocalStorageEviction:
+    """The local-storage check over the kubelet's pods, volumes and logs."""
+
+    def fresh(pod: Obj) -> Obj | None:
+        uid = (pod.get("metadata") or {}).get("uid")
+        return next((p for p in pods() if (p.get("metadata") or {}).get("uid") == uid), None)
+
+    def volume_dir(uid: str, name: str) -> pathlib.Path:
+        return manager.volumes.volume_dir(uid, "empty-dir", name)
+
+    def logs_dir(pod: Obj) -> pathlib.Path:
+        return pathlib.Path(pod_logs_directory(manager.settings, pod))
+
+    evictor = PodEvictor(manager, statuses, recorder, fresh, clock)
+    return LocalStorageEviction(pods, runtime, volume_dir, logs_dir, evictor, period=period, clock=clock)
+
+
+def _ref(pod: Obj) -> Obj:
+    meta = pod.get("metadata") or {}
+    return {"kind": "Pod", "apiVersion": "v1", "name": meta.get("name", ""), "namespace": meta.get("namespace", ""),
+            "uid": meta.get("uid", ""), "resourceVersion": meta.get("resourceVersion", "")}
