@@ -134,7 +134,7 @@ class ServingCertificates:
             try:
                 await self.rotate()
                 delay = RETRY_MIN
-            except (ApiError, csr.CertificateRequestError, keys.CertificateError, OSError, ssl.SSLError) as exc:
+            except Exception as exc:  # noqa: BLE001 - the kubelet keeps serving with the certificate it has
                 log.warning("kubelet serving certificate: %s; retrying in %.0fs", exc, delay)
                 await self.clock.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX)
