@@ -194,7 +194,8 @@ class ServingCertificates:
         if ((review.get("status") or {}).get("userInfo") or {}).get("username") == self.user:
             return self.client, False
         path = self.pki_dir / CLIENT_FILE
-        info = await keys.call("describe", str(path)) if path.exists() else None
+        ca = self.client.config.ca_pem.decode()
+        info = await keys.call("describe", str(path), ca) if path.exists() else None  # this cluster's, or a new one
         if not info or info["not_after"] - time.time() < CLIENT_MARGIN:
             await self._bootstrap_client_certificate(path)
         pem = path.read_bytes()
