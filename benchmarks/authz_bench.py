@@ -1,7 +1,9 @@
 """Authorization and admission cost: pod creates at 200/s and list latency, ``Node,RBAC`` + the full admission
 chain against ``AlwaysAllow`` with no admission, in the same run, with 1,000 RoleBindings present.
 
-Three ``pyk8s server`` subprocesses (no controllers, scheduler or kubelet), one after the other:
+Three ``pyk8s server`` subprocesses (no controllers, scheduler or kubelet), all up at once and taking turns
+(``--rounds``, 5 by default: each creates for a fifth of ``--seconds`` per turn, then the lists alternate
+the same way), so a load spike from elsewhere on a shared machine lands on every column:
 
 * ``rbac``: the defaults (``--authorization-mode Node,RBAC``, every default admission plugin);
 * ``authz``: ``Node,RBAC`` without admission (what authorization alone costs);
@@ -84,24 +86,30 @@ async def setup(srv: ServerProcess, admin: ssl.SSLContext) -> None:
             await asyncio.gather(*(post(s, rb, binding(i)) for i in range(start, min(start + 50, BINDINGS))))
 
 
-async def creates(srv: ServerProcess, ctx: ssl.SSLContext, seconds: float) -> list[float]:
+async def creates(srv: ServerProcess, ctx: ssl.SSLContext, seconds: float, first: int = 0,
+                  session: aiohttp.ClientSession | None = None) -> list[float]:
+    """Open-loop creates at RATE for ``seconds`` (pods ``p-<first>``...), through ``session`` if given
+    (its connections kept from one turn to the next), else through a session of their own."""
+    if session is None:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx, limit=256)) as s:
+            return await creates(srv, ctx, seconds, first, s)
     url = f"{srv.url}/api/v1/namespaces/{NS}/pods"
     latencies: list[float] = []
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx, limit=256)) as s:
-        async def one(i: int, due: float) -> None:
-            async with s.post(url, data=pod(i), headers={"Content-Type": "application/json"}) as r:
-                await r.read()
-                if r.status != 201:
-                    raise RuntimeError(f"create: {r.status} {await r.text()}")
-            latencies.append(time.monotonic() - due)
 
-        start = time.monotonic() + 0.2
-        tasks = []
-        for i in range(int(RATE * seconds)):
-            due = start + i / RATE
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
-            tasks.append(asyncio.create_task(one(i, due)))
-        await asyncio.gather(*tasks)
+    async def one(i: int, due: float) -> None:
+        async with session.post(url, data=pod(i), headers={"Content-Type": "application/json"}) as r:
+            await r.read()
+            if r.status != 201:
+                raise RuntimeError(f"create: {r.status} {await r.text()}")
+        latencies.append(time.monotonic() - due)
+
+    start = time.monotonic() + 0.2
+    tasks = []
+    for n in range(int(RATE * seconds)):
+        due = start + n / RATE
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        tasks.append(asyncio.create_task(one(first + n, due)))
+    await asyncio.gather(*tasks)
     return latencies
 
 
@@ -130,32 +138,90 @@ def p99(xs: list[float]) -> float:
     return sorted(xs)[max(0, int(len(xs) * 0.99) - 1)] * 1000
 
 
-async def measure(args: list[str], seconds: float, list_count: int) -> dict[str, float]:
-    # No in-flight cap: a slow server shows as latency here, not as 429s.
-    srv = ServerProcess(extra_args=[*args, "--max-requests-inflight", "0", "--max-mutating-requests-inflight",
-                                    "0"]).start()
-    try:
+class Run:
+    """One configuration's server, set up, with what its phases measured so far."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.args = args
+        self.srv: ServerProcess | None = None
+        self.ctx: ssl.SSLContext | None = None
+        self.latencies: list[float] = []
+        self.listed: list[float] = []
+        self.cpu_create = self.cpu_list = 0.0
+        self.loads: list[float] = []
+        self.session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        # No in-flight cap: a slow server shows as latency here, not as 429s.
+        self.srv = srv = ServerProcess(extra_args=[*self.args, "--max-requests-inflight", "0",
+                                                  "--max-mutating-requests-inflight", "0"]).start()
         data = Path(srv.data_dir)
         ca = pki.KeyPair((data / "pki/ca.crt").read_bytes(), (data / "pki/ca.key").read_bytes(),
                          data / "pki/ca.crt", data / "pki/ca.key")
         user = pki.issue_cert(ca, data / "bench.crt", data / "bench.key", common_name="bench-user")
         admin = pki.KeyPair(b"", b"", data / "pki/admin.crt", data / "pki/admin.key")
         await setup(srv, ssl_context(data, admin))
-        ctx = ssl_context(data, user)
-        await lists(srv, ctx, 2)  # warm the watch caches and connections
-        cpu0 = cpu_s(srv.pid)
-        lat = await creates(srv, ctx, seconds)
-        cpu_create = (cpu_s(srv.pid) - cpu0) / len(lat) * 1000
-        cpu0 = cpu_s(srv.pid)
-        listed = await lists(srv, ctx, list_count)
-        cpu_list = (cpu_s(srv.pid) - cpu0) / len(listed) * 1000
-        print(f"  {' '.join(args)[:60]}: done (load average {os.getloadavg()[0]:.1f})")
+        self.ctx = ssl_context(data, user)
+        # One client for every turn: its connections (and TLS sessions) stay open between turns.
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.ctx, limit=256,
+                                                                           keepalive_timeout=300))
+        await lists(srv, self.ctx, 2)  # warm the watch caches
+
+    async def create_phase(self, seconds: float) -> None:
+        assert self.srv is not None and self.ctx is not None
+        cpu0 = cpu_s(self.srv.pid)
+        self.latencies += await creates(self.srv, self.ctx, seconds, first=len(self.latencies), session=self.session)
+        self.cpu_create += cpu_s(self.srv.pid) - cpu0
+        self.loads.append(os.getloadavg()[0])
+
+    async def list_phase(self, count: int) -> None:
+        assert self.srv is not None and self.ctx is not None
+        cpu0 = cpu_s(self.srv.pid)
+        self.listed += await lists(self.srv, self.ctx, count)
+        self.cpu_list += cpu_s(self.srv.pid) - cpu0
+        self.loads.append(os.getloadavg()[0])
+
+    def result(self) -> dict[str, float]:
+        lat, listed = self.latencies, self.listed
         return {"create_p99_ms": p99(lat), "create_p50_ms": statistics.median(lat) * 1000,
                 "list_median_ms": statistics.median(listed) * 1000, "list_max_ms": max(listed) * 1000,
-                "cpu_per_create_ms": cpu_create, "cpu_per_list_ms": cpu_list}
+                "cpu_per_create_ms": self.cpu_create / len(lat) * 1000,
+                "cpu_per_list_ms": self.cpu_list / len(listed) * 1000}
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+        if self.srv is not None:
+            self.srv.close()
+            shutil.rmtree(self.srv.root, ignore_errors=True)
+
+
+async def measure_all(configs: dict[str, list[str]], seconds: float, list_count: int,
+                      rounds: int) -> dict[str, dict[str, float]]:
+    """Every configuration's server up at once, then ``rounds`` turns: each creates for its share of
+    ``seconds`` and lists its share of ``list_count`` times, one configuration after the other.  A load
+    spike from elsewhere then lands on every column instead of on whichever server ran at that moment."""
+    runs = {name: Run(args) for name, args in configs.items()}
+    try:
+        for run in runs.values():
+            await run.start()
+        for _ in range(rounds):
+            for run in runs.values():
+                await run.create_phase(seconds / rounds)
+        for r in range(rounds):
+            for run in runs.values():
+                await run.list_phase(list_count // rounds + (1 if r < list_count % rounds else 0))
+        for name, run in runs.items():
+            print(f"  {name}: {' '.join(run.args)[:60]}: load average {min(run.loads):.1f}-{max(run.loads):.1f}")
+        return {name: run.result() for name, run in runs.items()}
     finally:
-        srv.close()
-        shutil.rmtree(srv.root, ignore_errors=True)
+        for run in runs.values():
+            await run.close()
+
+
+async def measure(args: list[str], seconds: float, list_count: int) -> dict[str, float]:
+    """One configuration alone (its own server, one create phase, one list phase)."""
+    return (await measure_all({"one": args}, seconds, list_count, 1))["one"]
 
 
 async def main() -> None:
@@ -163,16 +229,18 @@ async def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--lists", type=int, default=10)
     ap.add_argument("--rate", type=int, default=200, help="creates per second (default 200, the issue's)")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="turns the three servers take (each creates seconds/rounds per turn); 1: one after another")
     a = ap.parse_args()
     global RATE
     RATE = a.rate
     no_admission = ["--disable-admission-plugins", ",".join(NAMES)]
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the start")
-    results = {
-        "rbac": await measure(["--authorization-mode", "Node,RBAC"], a.seconds, a.lists),
-        "authz": await measure(["--authorization-mode", "Node,RBAC", *no_admission], a.seconds, a.lists),
-        "open": await measure(["--authorization-mode", "AlwaysAllow", *no_admission], a.seconds, a.lists),
-    }
+    results = await measure_all({
+        "rbac": ["--authorization-mode", "Node,RBAC"],
+        "authz": ["--authorization-mode", "Node,RBAC", *no_admission],
+        "open": ["--authorization-mode", "AlwaysAllow", *no_admission],
+    }, a.seconds, a.lists, max(1, a.rounds))
     print(f"pods: {int(RATE * a.seconds)} created at {RATE}/s by a user bound among {BINDINGS} RoleBindings")
     print("columns: Node,RBAC + the default admission chain | Node,RBAC, no admission | AlwaysAllow, no admission")
     print(f"{'':16}{'RBAC+adm':>10}{'RBAC':>10}{'open':>10}{'RBAC+adm/open':>15}{'RBAC/open':>11}")
