@@ -32,7 +32,7 @@ from typing import Any
 from pyk8s.api.core_v1.helpers.timestamps import format_time, parse_time
 from pyk8s.client.tools.events import EventRecorder
 from pyk8s.client.tools.lister import Lister
-from pyk8s.kubelet import apistatus, sysctl
+from pyk8s.kubelet import apistatus, apparmor, sysctl
 from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
 from pyk8s.kubelet.kuberuntime.podstatus import PodStatus
 from pyk8s.kubelet.kuberuntime.results import Event, SyncResult
@@ -89,7 +89,7 @@ class PodSyncer:
         meta = pod.get("metadata") or {}
         if meta.get("deletionTimestamp"):
             return await self._terminate(pod, meta.get("deletionGracePeriodSeconds"))
-        if (rejection := sysctl.admit(pod, self.allowed_unsafe_sysctls)) is not None:
+        if (rejection := sysctl.admit(pod, self.allowed_unsafe_sysctls) or apparmor.admit(pod)) is not None:
             return await self._reject(pod, rejection)
         if (pod.get("status") or {}).get("phase") in TERMINAL:
             return await self._stop_terminal(pod)

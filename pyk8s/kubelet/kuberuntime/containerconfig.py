@@ -8,7 +8,8 @@ message (CreateContainerConfigError).  In order: the environment, the mounts
 file), the runAsNonRoot check, ``$(VAR)`` expansion of command and args, the
 log directory ``<logs>/<ns>_<pod>_<uid>/<container>/`` with the log at
 ``<container>/<restartCount>.log`` relative to the sandbox's log directory,
-cgroup resources and the security context.
+cgroup resources and the security context (with the pod's PID/IPC namespace
+modes, seccomp from ``<root-dir>/seccomp``, AppArmor, SELinux, procMount).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from pyk8s.kubelet.kuberuntime import environment, expansion, labels, resources, security
+from pyk8s.kubelet.kuberuntime import environment, expansion, labels, profiles, resources, security
 from pyk8s.kubelet.kuberuntime.environment import ConfigError
 from pyk8s.kubelet.kuberuntime.settings import RuntimeSettings
 from pyk8s.kubelet.runtime import interface as ri
@@ -44,6 +45,11 @@ class ContainerInputs:
 def format_pod(pod: Obj) -> str:
     meta = pod.get("metadata") or {}
     return f"{meta.get('name', '')}_{meta.get('namespace', '')}({meta.get('uid', '')})"
+
+
+def seccomp_root(settings: RuntimeSettings) -> str:
+    """Where Localhost seccomp profiles live: ``<root-dir>/seccomp``, as upstream's kubelet."""
+    return str(settings.root_dir / "seccomp")
 
 
 def _termination_mount(settings: RuntimeSettings, pod: Obj, container: Obj) -> ri.Mount | None:
@@ -79,13 +85,19 @@ def _apply_security(config: ri.ContainerConfig, sec: security.EffectiveSecurity)
     config.no_new_privs = sec.no_new_privs
     config.capabilities_add, config.capabilities_drop = sec.capabilities_add, sec.capabilities_drop
     config.supplemental_groups = sec.supplemental_groups
+    config.pid_mode, config.ipc_mode = sec.pid_mode, sec.ipc_mode
+    config.seccomp, config.apparmor, config.selinux = sec.seccomp, sec.apparmor, sec.selinux
+    config.masked_paths, config.readonly_paths = sec.masked_paths, sec.readonly_paths
 
 
 async def generate(settings: RuntimeSettings, inputs: ContainerInputs) -> ri.ContainerConfig:
     pod, ctr = inputs.pod, inputs.container
     env = await environment.make_environment(pod, ctr, inputs.env)
     mounts = _mounts(settings, inputs, env)
-    sec = security.effective(pod, ctr)
+    try:
+        sec = security.effective(pod, ctr, seccomp_root(settings))
+    except profiles.ProfileError as exc:
+        raise ConfigError(str(exc)) from None
     uid = inputs.image_uid if inputs.image_uid is not None or inputs.image_user else 0
     refusal = security.verify_run_as_non_root(format_pod(pod), ctr.get("name", ""), sec, uid, inputs.image_user)
     if refusal:

@@ -9,6 +9,11 @@ runtime maps those with a hostPort).  The cgroup parent is the pod's cgroup
 under its QoS class: ``<root>/pod<uid>`` for Guaranteed,
 ``<root>/burstable/pod<uid>``, ``<root>/besteffort/pod<uid>``.
 
+The sandbox's security context carries the pod's PID and IPC namespace
+modes (``hostPID``, ``shareProcessNamespace``, ``hostIPC``), its seccomp
+profile, SELinux label, user and groups (upstream
+``generatePodSandboxLinuxConfig``).
+
 The runtime handler is the pod's RuntimeClass's ``handler`` (upstream's
 RuntimeClass manager), the kubelet's default without ``runtimeClassName``;
 a class that cannot be read fails the sandbox (FailedCreatePodSandBox), as
@@ -22,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyk8s.api.core_v1 import pod as pod_api
-from pyk8s.kubelet.kuberuntime import dns, labels
+from pyk8s.kubelet.kuberuntime import dns, labels, profiles, security
 from pyk8s.kubelet.kuberuntime.settings import RuntimeSettings
 from pyk8s.kubelet.kuberuntime.sources import ObjectNotFound, ObjectSource
 from pyk8s.kubelet.runtime import interface as ri
@@ -115,6 +120,22 @@ def _privileged(spec: Obj) -> bool:
                for c in spec.get(key) or [])
 
 
+def _security(spec: Obj, settings: RuntimeSettings) -> dict[str, Any]:
+    """The sandbox's Linux security context from the pod's: namespaces, seccomp (the pod's profile, or
+    Unconfined), the SELinux label, the user and groups."""
+    pod_sc = spec.get("securityContext") or {}
+    try:
+        seccomp = profiles.seccomp(pod_sc, {}, str(settings.root_dir / "seccomp"))
+    except profiles.ProfileError as exc:
+        raise SandboxConfigError(str(exc)) from None
+    return {
+        "pid_mode": security.pid_mode(spec), "ipc_mode": security.ipc_mode(spec), "seccomp": seccomp,
+        "selinux": security.selinux(pod_sc.get("seLinuxOptions")),
+        "run_as_user": pod_sc.get("runAsUser"), "run_as_group": pod_sc.get("runAsGroup"),
+        "supplemental_groups": security.supplemental_groups(pod_sc),
+    }
+
+
 def sandbox_config(pod: Obj, settings: RuntimeSettings, attempt: int) -> SandboxPlan:
     meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
     hostname, domain = hostname_and_domain(pod, settings.cluster_domain)
@@ -135,6 +156,7 @@ def sandbox_config(pod: Obj, settings: RuntimeSettings, attempt: int) -> Sandbox
         host_network=host_network,
         privileged=_privileged(spec),
         sysctls=sysctls,
+        **_security(spec, settings),
     )
     return SandboxPlan(config, hostname, domain, list(dns_result.warnings))
 

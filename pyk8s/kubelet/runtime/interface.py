@@ -95,6 +95,22 @@ class DNSConfig:
 
 
 @dataclass
+class SecurityProfile:
+    """A CRI seccomp or AppArmor profile: RuntimeDefault | Unconfined | Localhost (with ``localhost_ref``)."""
+
+    profile_type: str = "Unconfined"
+    localhost_ref: str = ""
+
+
+@dataclass
+class SELinuxOption:
+    user: str = ""
+    role: str = ""
+    type: str = ""
+    level: str = ""
+
+
+@dataclass
 class PodSandboxConfig:
     metadata: PodSandboxMetadata
     hostname: str = ""
@@ -107,6 +123,14 @@ class PodSandboxConfig:
     host_network: bool = False
     privileged: bool = False
     sysctls: dict[str, str] = field(default_factory=dict)
+    # CRI NamespaceMode names for the pod's PID and IPC namespaces: POD | CONTAINER | NODE.
+    pid_mode: str = "CONTAINER"
+    ipc_mode: str = "POD"
+    seccomp: SecurityProfile | None = None
+    selinux: SELinuxOption | None = None
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    supplemental_groups: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -185,6 +209,13 @@ class ContainerConfig:
     supplemental_groups: list[int] = field(default_factory=list)
     # Share this container's PID namespace (ephemeral containers' targetContainerName).
     pid_target_container_id: str = ""
+    pid_mode: str = "CONTAINER"  # POD | CONTAINER | NODE (as the sandbox's)
+    ipc_mode: str = "POD"
+    seccomp: SecurityProfile | None = None
+    apparmor: SecurityProfile | None = None
+    selinux: SELinuxOption | None = None
+    masked_paths: list[str] = field(default_factory=list)
+    readonly_paths: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -17,6 +17,7 @@ _CONTAINER_STATES = {
     pb.CONTAINER_EXITED: ri.ContainerState.EXITED,
     pb.CONTAINER_UNKNOWN: ri.ContainerState.UNKNOWN,
 }
+_NS_MODES = {"POD": pb.POD, "CONTAINER": pb.CONTAINER, "NODE": pb.NODE}
 _SANDBOX_STATES_TO_PB = {v: k for k, v in _SANDBOX_STATES.items()}
 _CONTAINER_STATES_TO_PB = {v: k for k, v in _CONTAINER_STATES.items()}
 
@@ -44,10 +45,43 @@ def sandbox_config_to_pb(cfg: ri.PodSandboxConfig) -> pb.PodSandboxConfig:
     linux.sysctls.update(cfg.sysctls)
     sc = linux.security_context
     sc.privileged = cfg.privileged
-    # PID namespace per container, as the kubelet sets it for v1 pods.
-    sc.namespace_options.pid = pb.CONTAINER
+    sc.namespace_options.pid = _NS_MODES[cfg.pid_mode]
+    sc.namespace_options.ipc = _NS_MODES[cfg.ipc_mode]
     sc.namespace_options.network = pb.NODE if cfg.host_network else pb.POD
+    if cfg.run_as_user is not None:
+        sc.run_as_user.value = cfg.run_as_user
+    if cfg.run_as_group is not None:
+        sc.run_as_group.value = cfg.run_as_group
+    sc.supplemental_groups.extend(cfg.supplemental_groups)
+    if cfg.seccomp is not None:
+        sc.seccomp.CopyFrom(_profile_to_pb(cfg.seccomp))
+    if cfg.selinux is not None:
+        sc.selinux_options.CopyFrom(_selinux_to_pb(cfg.selinux))
     return msg
+
+
+def _profile_to_pb(profile: ri.SecurityProfile) -> pb.SecurityProfile:
+    return pb.SecurityProfile(profile_type=profile.profile_type,
+                              localhost_ref=profile.localhost_ref)
+
+
+def _profile_from_pb(sc: pb.LinuxContainerSecurityContext | pb.LinuxSandboxSecurityContext,
+                     name: str) -> ri.SecurityProfile | None:
+    if not sc.HasField(name):
+        return None
+    msg = getattr(sc, name)
+    return ri.SecurityProfile(pb.SecurityProfile.ProfileType.Name(msg.profile_type), msg.localhost_ref)
+
+
+def _selinux_to_pb(opt: ri.SELinuxOption) -> pb.SELinuxOption:
+    return pb.SELinuxOption(user=opt.user, role=opt.role, type=opt.type, level=opt.level)
+
+
+def _selinux_from_pb(sc: pb.LinuxContainerSecurityContext | pb.LinuxSandboxSecurityContext) -> ri.SELinuxOption | None:
+    if not sc.HasField("selinux_options"):
+        return None
+    o = sc.selinux_options
+    return ri.SELinuxOption(o.user, o.role, o.type, o.level)
 
 
 def container_config_to_pb(cfg: ri.ContainerConfig) -> pb.ContainerConfig:
@@ -78,7 +112,8 @@ def container_config_to_pb(cfg: ri.ContainerConfig) -> pb.ContainerConfig:
     sc = linux.security_context
     sc.privileged = cfg.privileged
     sc.readonly_rootfs = cfg.readonly_rootfs
-    sc.namespace_options.pid = pb.CONTAINER
+    sc.namespace_options.pid = _NS_MODES[cfg.pid_mode]
+    sc.namespace_options.ipc = _NS_MODES[cfg.ipc_mode]
     if cfg.run_as_user is not None:
         sc.run_as_user.value = cfg.run_as_user
     if cfg.run_as_group is not None:
@@ -87,6 +122,14 @@ def container_config_to_pb(cfg: ri.ContainerConfig) -> pb.ContainerConfig:
     sc.capabilities.add_capabilities.extend(cfg.capabilities_add)
     sc.capabilities.drop_capabilities.extend(cfg.capabilities_drop)
     sc.supplemental_groups.extend(cfg.supplemental_groups)
+    sc.masked_paths.extend(cfg.masked_paths)
+    sc.readonly_paths.extend(cfg.readonly_paths)
+    if cfg.seccomp is not None:
+        sc.seccomp.CopyFrom(_profile_to_pb(cfg.seccomp))
+    if cfg.apparmor is not None:
+        sc.apparmor.CopyFrom(_profile_to_pb(cfg.apparmor))
+    if cfg.selinux is not None:
+        sc.selinux_options.CopyFrom(_selinux_to_pb(cfg.selinux))
     if cfg.pid_target_container_id:
         sc.namespace_options.pid = pb.TARGET
         sc.namespace_options.target_id = cfg.pid_target_container_id
@@ -188,7 +231,8 @@ def image_from_pb(img: pb.Image) -> ri.Image:
 def sandbox_config_from_pb(msg: pb.PodSandboxConfig) -> ri.PodSandboxConfig:
     protocols = {v: k for k, v in _PROTOCOLS.items()}
     dns = msg.dns_config if msg.HasField("dns_config") else None
-    ns = msg.linux.security_context.namespace_options
+    sc = msg.linux.security_context
+    ns = sc.namespace_options
     return ri.PodSandboxConfig(
         metadata=_sandbox_md(msg.metadata), hostname=msg.hostname, log_directory=msg.log_directory,
         dns=ri.DNSConfig(list(dns.servers), list(dns.searches), list(dns.options)) if dns else None,
@@ -198,6 +242,11 @@ def sandbox_config_from_pb(msg: pb.PodSandboxConfig) -> ri.PodSandboxConfig:
         labels=dict(msg.labels), annotations=dict(msg.annotations), cgroup_parent=msg.linux.cgroup_parent,
         host_network=ns.network == pb.NODE, privileged=msg.linux.security_context.privileged,
         sysctls=dict(msg.linux.sysctls),
+        pid_mode=pb.NamespaceMode.Name(ns.pid), ipc_mode=pb.NamespaceMode.Name(ns.ipc),
+        seccomp=_profile_from_pb(sc, "seccomp"), selinux=_selinux_from_pb(sc),
+        run_as_user=sc.run_as_user.value if sc.HasField("run_as_user") else None,
+        run_as_group=sc.run_as_group.value if sc.HasField("run_as_group") else None,
+        supplemental_groups=list(sc.supplemental_groups),
     )
 
 
@@ -222,6 +271,10 @@ def container_config_from_pb(msg: pb.ContainerConfig) -> ri.ContainerConfig:
         capabilities_drop=list(sc.capabilities.drop_capabilities),
         supplemental_groups=list(sc.supplemental_groups),
         pid_target_container_id=sc.namespace_options.target_id if sc.namespace_options.pid == pb.TARGET else "",
+        pid_mode="CONTAINER" if sc.namespace_options.pid == pb.TARGET else pb.NamespaceMode.Name(sc.namespace_options.pid),
+        ipc_mode=pb.NamespaceMode.Name(sc.namespace_options.ipc),
+        seccomp=_profile_from_pb(sc, "seccomp"), apparmor=_profile_from_pb(sc, "apparmor"),
+        selinux=_selinux_from_pb(sc), masked_paths=list(sc.masked_paths), readonly_paths=list(sc.readonly_paths),
     )
 
 
