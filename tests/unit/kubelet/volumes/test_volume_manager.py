@@ -223,13 +223,37 @@ async def test_claim_failures_name_the_persistent_volume(manager: vm.VolumeManag
              f'directory'}
 
 
-async def test_disk_empty_dir_size_limit_is_reported_unenforced(manager: vm.VolumeManager,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
-    await manager.mount_pod(_pod([{"name": "scratch", "emptyDir": {"sizeLimit": "1Mi"}},
-                                  {"name": "mem", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}}]))
-    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert warnings == ["pod default/web: emptyDir scratch: sizeLimit 1Mi on disk is not enforced "
-                        "(no local storage eviction)"]
+async def test_disk_empty_dir_size_limit_is_left_to_eviction(manager: vm.VolumeManager,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    """A disk emptyDir is a plain directory; its sizeLimit is enforced by eviction (kubelet/eviction)."""
+    result = await manager.mount_pod(_pod([{"name": "scratch", "emptyDir": {"sizeLimit": "1Mi"}}]))
+    assert result.ok and result.volumes["scratch"].host_path == manager.volume_dir("u1", "empty-dir", "scratch")
+    assert [r for r in caplog.records if r.levelname == "WARNING"] == []
+
+
+def _owned_claim(name: str, owner_uid: str | None) -> dict:
+    refs = [{"apiVersion": "v1", "kind": "Pod", "name": "web", "uid": owner_uid, "controller": True}]
+    return {"kind": "PersistentVolumeClaim",
+            "metadata": {"name": name, "namespace": "default", **({"ownerReferences": refs} if owner_uid else {})},
+            "spec": {"volumeName": "pv-eph"}, "status": {"phase": "Bound"}}
+
+
+async def test_ephemeral_volume_mounts_the_pods_own_claim(manager: vm.VolumeManager, sources: FakeObjectSource,
+                                                          tmp_path: pathlib.Path) -> None:
+    local = tmp_path / "pv-eph"
+    local.mkdir()
+    sources.add({"kind": "PersistentVolume", "metadata": {"name": "pv-eph"}, "spec": {"local": {"path": str(local)}}})
+    sources.add(_owned_claim("web-scratch", "u1"))
+    sources.add(_owned_claim("web-foreign", None))
+    sources.add(_owned_claim("web-other", "someone-else"))
+    template = {"volumeClaimTemplate": {"spec": {"accessModes": ["ReadWriteOnce"]}}}
+    result = await manager.mount_pod(_pod([{"name": n, "ephemeral": template}
+                                           for n in ("scratch", "foreign", "other", "missing")]))
+    assert result.volumes["scratch"].host_path == local
+    assert result.failures["foreign"] == ('MountVolume.SetUp failed for volume "foreign" : PVC default/web-foreign '
+                                          'was not created for pod default/web (pod is not owner)')
+    assert "(pod is not owner)" in result.failures["other"]
+    assert "web-missing" in result.failures["missing"]
 
 
 async def test_huge_pages_empty_dir_fails_the_mount(manager: vm.VolumeManager) -> None:
