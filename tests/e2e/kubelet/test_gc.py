@@ -48,16 +48,15 @@ def gc_node(cluster: Cluster) -> Iterator[KubeletProcess]:
         yield kubelet
     finally:
         try:
-            if kubelet is not None and kubelet.proc is not None:
-                cluster.kubectl("delete", "namespace", NS, "--ignore-not-found", "--timeout=120s", check=False,
-                                timeout=150)
+            if kubelet is not None:
+                kubelet.close()  # stops the kubelet and resets the node: every sandbox and container removed
         finally:
-            try:
-                if kubelet is not None:
-                    kubelet.close()
-            finally:
-                cluster.kubectl("delete", "node", GC_NODE, "--ignore-not-found", check=False)
-                netns.delete()
+            # Nothing runs there any more and no kubelet confirms deletions: the API objects go at once.
+            cluster.kubectl("-n", NS, "delete", "pods", "--all", "--force", "--grace-period=0",
+                            "--ignore-not-found", check=False)
+            cluster.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=false", check=False)
+            cluster.kubectl("delete", "node", GC_NODE, "--ignore-not-found", check=False)
+            netns.delete()
 
 
 def crictl(kubelet: KubeletProcess, *args: str) -> str:
