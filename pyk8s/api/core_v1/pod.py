@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from pyk8s.api import meta_v1, names
-from pyk8s.api.core_v1 import affinity, container, quantities, sysctls, volumes
+from pyk8s.api.core_v1 import affinity, container, quantities, securitycontext, sysctls, volumes
 from pyk8s.api.core_v1.common import LOCAL_OBJECT_REFERENCE, OBJECT_REFERENCE, P, ref, register_kind, spec_of
 from pyk8s.machinery import errors
 from pyk8s.machinery.quantity import parse as parse_q
@@ -363,6 +363,7 @@ def validate_pod_spec(spec: Obj, path: str) -> list[FieldError]:
     errs += affinity.validate_topology_spread(spec.get("topologySpreadConstraints"),
                                               path + ".topologySpreadConstraints")
     errs += sysctls.validate_sysctls(spec, path)
+    errs += securitycontext.validate_spec(spec, path)
     return errs + _validate_pod_spec_scalars(spec, path)
 
 
@@ -528,6 +529,7 @@ class PodStrategy(Strategy):
         except ValueError:
             qos = "BestEffort"  # validation reports the malformed quantity
         obj["status"] = {"phase": "Pending", "qosClass": qos}
+        securitycontext.apply_apparmor_version_skew(obj)
         if spec.get("schedulingGates"):
             # Upstream records gated pods at creation so `kubectl get` shows SchedulingGated.
             obj["status"]["conditions"] = [{
@@ -537,11 +539,12 @@ class PodStrategy(Strategy):
             }]
 
     def validate(self, obj: Obj) -> list[FieldError]:
-        errs = meta_v1.validate_object_meta(obj, namespaced=True)
-        return errs + validate_pod_spec(spec_of(obj), "spec")
+        errs = meta_v1.validate_object_meta(obj, namespaced=True) + securitycontext.validate_annotations(obj)
+        errs += validate_pod_spec(spec_of(obj), "spec")
+        return errs + securitycontext.validate_apparmor_match_on_create(obj)
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
-        errs = meta_v1.validate_object_meta_update(new, old)
+        errs = meta_v1.validate_object_meta_update(new, old) + securitycontext.validate_annotations(new)
         errs += validate_pod_spec(spec_of(new), "spec")
         return errs + validate_pod_spec_update(spec_of(new), old.get("spec") or {})
 
