@@ -543,6 +543,12 @@ class PodStrategy(Strategy):
         errs += validate_pod_spec(spec_of(obj), "spec")
         return errs + securitycontext.validate_apparmor_match_on_create(obj)
 
+    def warnings(self, obj: Obj) -> list[str]:
+        # Upstream warns on pod create only (WarningsOnUpdate is empty); a stored pod has a resourceVersion.
+        if (obj.get("metadata") or {}).get("resourceVersion"):
+            return []
+        return securitycontext.annotation_warnings(obj)
+
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
         errs = meta_v1.validate_object_meta_update(new, old) + securitycontext.validate_annotations(new)
         errs += validate_pod_spec(spec_of(new), "spec")

@@ -11,7 +11,8 @@ The deprecated annotations: ``seccomp.security.alpha.kubernetes.io/pod`` and
 effect since v1.27); ``container.apparmor.security.beta.kubernetes.io/<name>`` must name a container of
 the pod and hold ``runtime/default``, ``unconfined`` or ``localhost/<profile>``.  On create an AppArmor
 annotation becomes the container's field when the container has none (upstream's version skew
-handling), and an annotation that disagrees with the field is refused.
+handling), and an annotation that disagrees with the field is refused.  A pod created with a seccomp
+annotation gets upstream's warning that it does nothing.
 """
 
 from __future__ import annotations
@@ -147,6 +148,18 @@ def validate_annotations(obj: Obj) -> list[FieldError]:
             if value not in ("", "runtime/default", "unconfined") and not str(value).startswith("localhost/"):
                 errs.append(invalid(path, value, f'invalid AppArmor profile name: "{value}"'))
     return errs
+
+
+def annotation_warnings(obj: Obj) -> list[str]:
+    """Upstream's warnings for the seccomp annotations, which the kubelet has ignored since v1.27 (the pod one,
+    and the first container one found)."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    message = 'non-functional in v1.27+; use the "seccompProfile" field instead'
+    out = [f"{_annotation_path(SECCOMP_POD_ANNOTATION)}: {message}"] if SECCOMP_POD_ANNOTATION in annotations else []
+    container_keys = sorted(k for k in annotations if k.startswith(SECCOMP_CONTAINER_PREFIX))
+    if container_keys:
+        out.append(f"{_annotation_path(container_keys[0])}: {message}")
+    return out
 
 
 def _annotation_for(profile: Obj) -> str:

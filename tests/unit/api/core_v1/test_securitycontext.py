@@ -112,3 +112,17 @@ def test_apparmor_annotation_and_field_must_match(pod) -> None:
     key = "container.apparmor.security.beta.kubernetes.io/nginx"
     errs = _errors(_with(pod, ctr_sc={"appArmorProfile": {"type": "RuntimeDefault"}}, annotations={key: "unconfined"}))
     assert errs == [f"metadata.annotations[{key}]: Forbidden: apparmor type in annotation and field must match"]
+
+
+def test_seccomp_annotations_warn_on_create_only(pod) -> None:
+    made = create("pods", _with(pod, annotations={
+        "seccomp.security.alpha.kubernetes.io/pod": "runtime/default",
+        "container.seccomp.security.alpha.kubernetes.io/nginx": "runtime/default"}))
+    assert strategy("pods").warnings(made) == [
+        'metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: non-functional in v1.27+; use the '
+        '"seccompProfile" field instead',
+        'metadata.annotations[container.seccomp.security.alpha.kubernetes.io/nginx]: non-functional in v1.27+; '
+        'use the "seccompProfile" field instead']
+    made["metadata"]["resourceVersion"] = "5"
+    assert strategy("pods").warnings(made) == []
+    assert strategy("pods").warnings(create("pods", pod)) == []
