@@ -115,6 +115,9 @@ def test_empty_dir_past_its_size_limit_is_evicted(evictions: Pods) -> None:
     wait_until(lambda: pods.row("fill-cache")[1:3] == ["0/1", "Error"], timeout=60, what="fill-cache stopped")
     assert pods.container("fill-cache", "app")["state"]["terminated"]["exitCode"] == 137
     assert pods.restarts("fill-cache") == 0
+    # The kubelet's later reports of the stopped pod keep the reason and message of its phase.
+    final = pods.json("fill-cache")["status"]
+    assert (final["phase"], final["reason"], final["message"]) == ("Failed", "Evicted", message)
 
 
 def test_container_past_its_ephemeral_storage_limit_is_evicted(evictions: Pods) -> None:
