@@ -13,12 +13,12 @@ One run measures, one after the other on this machine:
    - 100 watchers of one namespace receiving 100 creates (sent at 100/s):
      delivery latency from each create's send to each watcher's ADDED line;
    - RSS of the server (and of etcd) after the run.
-   Before the create phases and before the watch scenario's creates, the client
-   opens 32 keep-alive connections (``Api.warm``), for every target alike: a
-   late create then does not open a connection during the measurement (a full
-   TLS handshake with a client certificate costs the server 2-3 ms of CPU with
-   OpenSSL 3.0, as much as a create).  Watchers find their pod's name in each
-   line without decoding it.
+   Before each create phase and before the watch scenario's creates, the client
+   fills its connection pool (``Api.warm``, every target alike), so a late
+   create never opens a connection during the measurement (a full TLS handshake
+   with a client certificate costs the server 2-3 ms of CPU with OpenSSL 3.0,
+   as much as a create); each phase prints the connections it opened.
+   Watchers find their pod's name in each line without decoding it.
 2. Two references in the same run, printed as ratios:
    - ``raw``: the same operations straight against the store, bypassing the
      API server: for etcd, with the same client the driver uses (grpc.aio and
@@ -77,6 +77,7 @@ WATCHERS = 100
 WATCH_EVENTS = 100
 WATCH_RATE = 100  # creates/s while the watchers listen
 PAGE = 500
+POOL = WATCHERS + 2 * CONCURRENCY + 8  # the client's connection limit
 POD_PREFIX, POD_END = "/registry/core/pods/", "/registry/core/pods0"  # where pyk8s stores pods (both backends)
 
 # kube-apiserver 1.28.4 on etcd 3.4.23, and pyk8s before this work: issue 9, section 5 (same load, 2 cores).
@@ -189,7 +190,7 @@ class Api:
         # A bounded pool, as a real client has: an open loop that outruns the server queues here
         # (its latency still counts from the scheduled time) instead of opening a TLS connection
         # per late request.  The watchers hold WATCHERS of these connections for their streams.
-        connector = aiohttp.TCPConnector(ssl=ssl_ctx, limit=WATCHERS + 2 * CONCURRENCY + 8)
+        connector = aiohttp.TCPConnector(ssl=ssl_ctx, limit=POOL)
         self.connections = 0  # opened so far (each a TLS handshake on the server)
         trace = aiohttp.TraceConfig()
         trace.on_connection_create_end.append(self._opened)
@@ -227,12 +228,13 @@ class Api:
     async def _opened(self, *_: Any) -> None:
         self.connections += 1
 
-    async def warm(self, ns: str, connections: int = CONCURRENCY) -> None:
-        """Open ``connections`` keep-alive connections before a clock starts (the same rule for every target).
+    async def warm(self, ns: str, connections: int) -> None:
+        """Have ``connections`` keep-alive connections open before a clock starts (every target alike).
 
-        Without it, creates that find every pooled connection busy open new ones during the
-        measurement: each a TLS handshake with a client certificate, on the server's loop, in
-        the middle of the scenario.  A client on HTTP/2 (client-go) opens one connection, once."""
+        Without it, an open loop that outruns the server opens new connections during the
+        measurement (up to the pool's limit): each a TLS handshake with a client certificate
+        (2-3 ms of the server's CPU with OpenSSL 3.0), on the server's loop, in the middle of the
+        scenario, so a backlog feeds itself.  A client on HTTP/2 (client-go) opens one connection."""
         path = f"/api/v1/namespaces/{ns}/pods?limit=1"
         await asyncio.gather(*(self.get_raw(path) for _ in range(connections)))
 
@@ -304,7 +306,7 @@ async def watch_fanout(api: Api, ns: str) -> list[float]:
 
     tasks = [asyncio.create_task(watcher()) for _ in range(WATCHERS)]
     await asyncio.wait_for(ready.wait(), 60)
-    await api.warm(ns)
+    await api.warm(ns, POOL - WATCHERS)  # the watchers hold the rest
     await asyncio.sleep(0.5)
     opened = api.connections
     await open_loop(create, WATCH_RATE, WATCH_EVENTS / WATCH_RATE)
@@ -329,10 +331,10 @@ async def drive(api: Api, *, pods: int, seconds: float, fill: bool, pid: int | N
         await api.create_ns(ns)
     if watch_only:
         return await drive_watch(api, pid)
-    await api.warm("load")
     created = 0
     cpu0 = cpu_s(pid)
     for rate in CREATE_RATES:
+        await api.warm("load", POOL)
         opened = api.connections
         achieved, lat, errors = await open_loop(lambda i, r=rate: api.create_pod("load", f"c{r}-{i}"), rate, seconds)
         created += len(lat)
