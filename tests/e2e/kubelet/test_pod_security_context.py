@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.helpers import wait_until
 from tests.e2e.kubelet.conftest import Cluster
-from tests.e2e.kubelet.podkit import Pods, namespace
+from tests.e2e.kubelet.podkit import BUSYBOX, Pods, namespace
 
 NS = "pod-security-context"
 SLEEP = ["sleep", "3600"]
@@ -125,3 +125,19 @@ def test_apparmor_profile_is_refused_on_a_host_without_apparmor(pods: Pods, clus
     assert "AppArmor is not enabled on the host" in events
     assert not status.get("containerStatuses") or all(
         "running" not in (c.get("state") or {}) for c in status["containerStatuses"])
+
+    # The deprecated annotation is the same request: the API server copies it into the container's field and
+    # the kubelet refuses the pod alike.  A seccomp annotation only earns upstream's warning: it does nothing.
+    annotations = {"container.apparmor.security.beta.kubernetes.io/app": "localhost/k8s-e2e",
+                   "seccomp.security.alpha.kubernetes.io/pod": "runtime/default"}
+    made = pods.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "apparmor-annotated", "annotations": annotations},
+        "spec": {"terminationGracePeriodSeconds": 1,
+                 "containers": [{"name": "app", "image": BUSYBOX, "imagePullPolicy": "IfNotPresent",
+                                 "command": SLEEP}]}}))
+    assert ('Warning: metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: non-functional in v1.27+; '
+            'use the "seccompProfile" field instead') in made.stderr
+    spec = pods.json("apparmor-annotated")["spec"]
+    assert spec["containers"][0]["securityContext"]["appArmorProfile"] == {
+        "type": "Localhost", "localhostProfile": "k8s-e2e"}
+    pods.wait_status("apparmor-annotated", "AppArmor", timeout=60)
