@@ -418,7 +418,9 @@ def validate_pod_template_spec(template: Obj | None, path: str) -> list[FieldErr
     spec = template.get("spec")
     if not isinstance(spec, dict):
         return errs + [required(path + ".spec")]
-    errs += validate_pod_spec(spec, path + ".spec")
+    errs += securitycontext.validate_annotations(meta, spec, path + ".metadata.annotations")
+    errs += validate_pod_spec(spec, path + ".spec") + securitycontext.validate_seccomp_match(meta, spec, path + ".spec")
+    errs += securitycontext.validate_apparmor_match_on_create(meta, spec, path + ".metadata.annotations")
     if spec.get("ephemeralContainers"):
         errs.append(forbidden(path + ".spec.ephemeralContainers", "ephemeral containers not allowed in pod template"))
     return errs
@@ -539,9 +541,10 @@ class PodStrategy(Strategy):
             }]
 
     def validate(self, obj: Obj) -> list[FieldError]:
-        errs = meta_v1.validate_object_meta(obj, namespaced=True) + securitycontext.validate_annotations(obj)
-        errs += validate_pod_spec(spec_of(obj), "spec")
-        return errs + securitycontext.validate_apparmor_match_on_create(obj)
+        meta, spec = obj.get("metadata") or {}, spec_of(obj)
+        errs = meta_v1.validate_object_meta(obj, namespaced=True) + securitycontext.validate_annotations(meta, spec)
+        errs += validate_pod_spec(spec, "spec") + securitycontext.validate_seccomp_match(meta, spec, "spec")
+        return errs + securitycontext.validate_apparmor_match_on_create(meta, spec)
 
     def warnings(self, obj: Obj) -> list[str]:
         # Upstream warns on pod create only (WarningsOnUpdate is empty); a stored pod has a resourceVersion.
@@ -550,7 +553,8 @@ class PodStrategy(Strategy):
         return securitycontext.annotation_warnings(obj)
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
-        errs = meta_v1.validate_object_meta_update(new, old) + securitycontext.validate_annotations(new)
+        errs = meta_v1.validate_object_meta_update(new, old)
+        errs += securitycontext.validate_annotations(new.get("metadata") or {}, spec_of(new))
         errs += validate_pod_spec(spec_of(new), "spec")
         return errs + validate_pod_spec_update(spec_of(new), old.get("spec") or {})
 

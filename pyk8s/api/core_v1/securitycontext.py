@@ -120,8 +120,8 @@ def _containers(spec: Obj) -> list[Obj]:
     return [c for key in _CONTAINER_KEYS for c in spec.get(key) or [] if isinstance(c, dict)]
 
 
-def _annotation_path(key: str) -> str:
-    return f"metadata.annotations[{key}]"
+def _annotation_path(key: str, base: str = "metadata.annotations") -> str:
+    return f"{base}[{key}]"
 
 
 def _seccomp_annotation(value: str, path: str) -> list[FieldError]:
@@ -132,13 +132,13 @@ def _seccomp_annotation(value: str, path: str) -> list[FieldError]:
     return [invalid(path, value, "must be a valid seccomp profile")]
 
 
-def validate_annotations(obj: Obj) -> list[FieldError]:
-    """The seccomp and AppArmor annotations of a pod (upstream's ValidatePodSpecificAnnotations part)."""
-    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+def validate_annotations(meta: Obj, spec: Obj, base: str = "metadata.annotations") -> list[FieldError]:
+    """The seccomp and AppArmor annotations of a pod or template (upstream's ValidatePodSpecificAnnotations
+    part); ``base`` is the path of the annotations."""
     names = {c.get("name") for c in _containers(spec)}
     errs: list[FieldError] = []
     for key, value in sorted((meta.get("annotations") or {}).items()):
-        path = _annotation_path(key)
+        path = _annotation_path(key, base)
         if key == SECCOMP_POD_ANNOTATION or key.startswith(SECCOMP_CONTAINER_PREFIX):
             errs += _seccomp_annotation(str(value), path)
         elif key.startswith(APPARMOR_PREFIX):
@@ -183,9 +183,8 @@ def _field_for(annotation: str) -> Obj | None:
     return None
 
 
-def validate_apparmor_match_on_create(obj: Obj) -> list[FieldError]:
+def validate_apparmor_match_on_create(meta: Obj, spec: Obj, base: str = "metadata.annotations") -> list[FieldError]:
     """An AppArmor annotation that disagrees with the field that applies to its container is refused."""
-    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
     annotations = meta.get("annotations") or {}
     pod_profile = (spec.get("securityContext") or {}).get("appArmorProfile")
     errs = []
@@ -195,8 +194,38 @@ def validate_apparmor_match_on_create(obj: Obj) -> list[FieldError]:
         if not isinstance(profile, dict) or key not in annotations:
             continue
         if annotations[key] != _annotation_for(profile):
-            errs.append(forbidden(_annotation_path(key), "apparmor type in annotation and field must match"))
+            errs.append(forbidden(_annotation_path(key, base), "apparmor type in annotation and field must match"))
     return errs
+
+
+def _seccomp_mismatch(annotation: str, profile: Any, path: str) -> FieldError | None:
+    if not isinstance(profile, dict):
+        return None
+    kind = profile.get("type")
+    if kind == "Unconfined" and annotation != "unconfined" or \
+            kind == "RuntimeDefault" and annotation not in ("runtime/default", "docker/default") or \
+            kind == "Localhost" and not annotation.startswith("localhost/"):
+        return forbidden(path + ".type", "seccomp type in annotation and field must match")
+    if kind == "Localhost" and annotation[len("localhost/"):] != profile.get("localhostProfile"):
+        return forbidden(path + ".localhostProfile", "seccomp profile in annotation and field must match")
+    return None
+
+
+def validate_seccomp_match(meta: Obj, spec: Obj, spec_path: str) -> list[FieldError]:
+    """A seccomp annotation and the field beside it (pod's, or the container's own) must say the same."""
+    annotations = meta.get("annotations") or {}
+    found = []
+    if SECCOMP_POD_ANNOTATION in annotations:
+        found.append(_seccomp_mismatch(str(annotations[SECCOMP_POD_ANNOTATION]),
+                                       (spec.get("securityContext") or {}).get("seccompProfile"),
+                                       spec_path + ".securityContext.seccompProfile"))
+    for key in _CONTAINER_KEYS:
+        for i, ctr in enumerate(spec.get(key) or []):
+            value = annotations.get(SECCOMP_CONTAINER_PREFIX + str(ctr.get("name")))
+            if value is not None:
+                found.append(_seccomp_mismatch(str(value), (ctr.get("securityContext") or {}).get("seccompProfile"),
+                                               f"{spec_path}.{key}[{i}].securityContext.seccompProfile"))
+    return [e for e in found if e is not None]
 
 
 def apply_apparmor_version_skew(obj: Obj) -> None:

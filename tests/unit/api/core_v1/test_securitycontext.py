@@ -126,3 +126,28 @@ def test_seccomp_annotations_warn_on_create_only(pod) -> None:
     made["metadata"]["resourceVersion"] = "5"
     assert strategy("pods").warnings(made) == []
     assert strategy("pods").warnings(create("pods", pod)) == []
+
+
+def test_seccomp_annotation_and_field_must_match(pod) -> None:
+    errs = _errors(_with(pod, {"seccompProfile": {"type": "RuntimeDefault"}},
+                         {"seccompProfile": {"type": "Localhost", "localhostProfile": "a.json"}},
+                         annotations={"seccomp.security.alpha.kubernetes.io/pod": "unconfined",
+                                      "container.seccomp.security.alpha.kubernetes.io/nginx": "localhost/b.json"}))
+    assert errs == [
+        "spec.securityContext.seccompProfile.type: Forbidden: seccomp type in annotation and field must match",
+        "spec.containers[0].securityContext.seccompProfile.localhostProfile: Forbidden: seccomp profile in "
+        "annotation and field must match"]
+    assert _errors(_with(pod, {"seccompProfile": {"type": "RuntimeDefault"}},
+                         annotations={"seccomp.security.alpha.kubernetes.io/pod": "docker/default"})) == []
+
+
+def test_template_annotations_and_profiles_are_validated(pod) -> None:
+    from pyk8s.api.core_v1.pod import validate_pod_template_spec
+
+    template = {"metadata": {"annotations": {"container.apparmor.security.beta.kubernetes.io/nginx": "bad"}},
+                "spec": create("pods", _with(pod, ctr_sc={"seccompProfile": {"type": "Localhost"}}))["spec"]}
+    assert msgs(validate_pod_template_spec(template, "spec.template")) == [
+        "spec.template.metadata.annotations[container.apparmor.security.beta.kubernetes.io/nginx]: Invalid value: "
+        '"bad": invalid AppArmor profile name: "bad"',
+        "spec.template.spec.containers[0].securityContext.seccompProfile.localhostProfile: Required value: must be "
+        "set when seccomp type is Localhost"]
