@@ -10,9 +10,9 @@ under its QoS class: ``<root>/pod<uid>`` for Guaranteed,
 ``<root>/burstable/pod<uid>``, ``<root>/besteffort/pod<uid>``.
 
 The sandbox's security context carries the pod's PID and IPC namespace
-modes (``hostPID``, ``shareProcessNamespace``, ``hostIPC``), its seccomp
-profile, SELinux label, user and groups (upstream
-``generatePodSandboxLinuxConfig``).
+modes (``hostPID``, ``shareProcessNamespace``, ``hostIPC``), its SELinux
+label, user and groups, and RuntimeDefault seccomp for the sandbox's own
+process (upstream ``generatePodSandboxLinuxConfig``).
 
 The runtime handler is the pod's RuntimeClass's ``handler`` (upstream's
 RuntimeClass manager), the kubelet's default without ``runtimeClassName``;
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyk8s.api.core_v1 import pod as pod_api
-from pyk8s.kubelet.kuberuntime import dns, labels, profiles, security
+from pyk8s.kubelet.kuberuntime import dns, labels, security
 from pyk8s.kubelet.kuberuntime.settings import RuntimeSettings
 from pyk8s.kubelet.kuberuntime.sources import ObjectNotFound, ObjectSource
 from pyk8s.kubelet.runtime import interface as ri
@@ -120,16 +120,14 @@ def _privileged(spec: Obj) -> bool:
                for c in spec.get(key) or [])
 
 
-def _security(spec: Obj, settings: RuntimeSettings) -> dict[str, Any]:
-    """The sandbox's Linux security context from the pod's: namespaces, seccomp (the pod's profile, or
-    Unconfined), the SELinux label, the user and groups."""
+def _security(spec: Obj) -> dict[str, Any]:
+    """The sandbox's Linux security context: the pod's namespaces, SELinux label, user and groups.  Its own
+    process always runs under RuntimeDefault seccomp, whatever the containers' profiles (upstream forces it,
+    so that a pod-level profile may be stricter than the sandbox could bear)."""
     pod_sc = spec.get("securityContext") or {}
-    try:
-        seccomp = profiles.seccomp(pod_sc, {}, str(settings.root_dir / "seccomp"))
-    except profiles.ProfileError as exc:
-        raise SandboxConfigError(str(exc)) from None
     return {
-        "pid_mode": security.pid_mode(spec), "ipc_mode": security.ipc_mode(spec), "seccomp": seccomp,
+        "pid_mode": security.pid_mode(spec), "ipc_mode": security.ipc_mode(spec),
+        "seccomp": ri.SecurityProfile("RuntimeDefault"),
         "selinux": security.selinux(pod_sc.get("seLinuxOptions")),
         "run_as_user": pod_sc.get("runAsUser"), "run_as_group": pod_sc.get("runAsGroup"),
         "supplemental_groups": security.supplemental_groups(pod_sc),
@@ -156,7 +154,7 @@ def sandbox_config(pod: Obj, settings: RuntimeSettings, attempt: int) -> Sandbox
         host_network=host_network,
         privileged=_privileged(spec),
         sysctls=sysctls,
-        **_security(spec, settings),
+        **_security(spec),
     )
     return SandboxPlan(config, hostname, domain, list(dns_result.warnings))
 

@@ -43,9 +43,14 @@ def profile(cluster: Cluster) -> Iterator[str]:
         path.parent.rmdir()
 
 
-def _seccomp_mode(pods: Pods, pod: str, container: str) -> str:
-    status = pods.exec(pod, "cat", "/proc/1/status", container=container)
+def _seccomp_mode(pods: Pods, pod: str, container: str, pid: str = "1") -> str:
+    status = pods.exec(pod, "cat", f"/proc/{pid}/status", container=container)
     return next(line.split()[1] for line in status.splitlines() if line.startswith("Seccomp:"))
+
+
+def _pid_of(pods: Pods, pod: str, container: str, args: str) -> str:
+    listing = pods.exec(pod, "ps", "-o", "pid,args", container=container)
+    return next(line.split()[0] for line in listing.splitlines() if line.split()[1:] == args.split())
 
 
 def _node_ns(cluster: Cluster, kind: str) -> str:
@@ -93,9 +98,11 @@ def test_shared_process_namespace_and_seccomp_profiles(pods: Pods, profile: str)
     assert "sleep 3601" in pods.exec("shared", "ps", "-o", "pid,args", container="b")
     assert "sleep 3602" in pods.exec("shared", "ps", "-o", "pid,args", container="a")
     assert pods.exec("shared", "cat", "/proc/1/comm", container="a").strip() == "pause"
-    # Both filtered (mode 2); the Localhost profile is the file written for the test: mkdir is denied.
+    # Each container's own process is filtered (mode 2), and so is the sandbox's (always RuntimeDefault);
+    # the Localhost profile is the file written for the test: mkdir is denied under it.
+    assert _seccomp_mode(pods, "shared", "a", _pid_of(pods, "shared", "a", "sleep 3601")) == "2"
+    assert _seccomp_mode(pods, "shared", "b", _pid_of(pods, "shared", "b", "sleep 3602")) == "2"
     assert _seccomp_mode(pods, "shared", "a") == "2"
-    assert _seccomp_mode(pods, "shared", "b") == "2"
     denied = pods.kubectl("exec", "shared", "-c", "a", "--", "mkdir", "/tmp/x", check=False)
     assert denied.returncode != 0 and "Operation not permitted" in denied.stderr
     assert pods.exec("shared", "sh", "-c", "mkdir /tmp/x && echo made", container="b").strip() == "made"

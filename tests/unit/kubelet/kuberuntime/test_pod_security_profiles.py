@@ -64,9 +64,9 @@ def test_sandbox_security_context(settings: RuntimeSettings) -> None:
     cfg = sandbox.sandbox_config(pod, settings, 0).config
     assert (cfg.pid_mode, cfg.ipc_mode, cfg.run_as_user, cfg.supplemental_groups) == ("NODE", "POD", 1000, [2000])
     assert cfg.seccomp == ri.SecurityProfile("RuntimeDefault") and cfg.selinux == ri.SELinuxOption(user="u")
+    # The sandbox's own process is always RuntimeDefault, whatever the pod asks for its containers.
     local = make_pod(securityContext={"seccompProfile": {"type": "Localhost", "localhostProfile": "x.json"}})
-    assert sandbox.sandbox_config(local, settings, 0).config.seccomp == ri.SecurityProfile(
-        "Localhost", str(settings.root_dir / "seccomp" / "x.json"))
+    assert sandbox.sandbox_config(local, settings, 0).config.seccomp == ri.SecurityProfile("RuntimeDefault")
 
 
 def test_cri_round_trip_of_the_new_fields() -> None:
