@@ -49,6 +49,7 @@ and order follows from never writing directly past a queued event.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import contextvars
 import logging
@@ -289,6 +290,9 @@ class WatchCache:
         self._encoded: deque[CacheEvent] = deque()  # the recent events that hold shared serializations
         # key -> (the state object, its JSON): lists join these bytes instead of encoding each object again.
         self._json: dict[str, tuple[Obj, orjson.Fragment, int]] = {}
+        # ``state``'s keys in order, kept until a key comes or goes (updates leave the order alone):
+        # admission reads a namespace's LimitRanges or quotas on every pod create.
+        self._keys: list[str] | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -325,6 +329,7 @@ class WatchCache:
             start = res.items[-1].key
         self.state, self.rev, self.window_start, self.loaded_at = state, revision, revision, revision
         self._json = {}
+        self._keys = None
         self.buffer.clear()
         self._encoded.clear()
         self.ready.set()
@@ -363,8 +368,11 @@ class WatchCache:
         self._json.pop(ev.kv.key, None)
         if ev.type is EventType.DELETE:
             self.state.pop(ev.kv.key, None)
+            self._keys = None
             kind = "DELETED"
         else:
+            if prev is None:
+                self._keys = None
             self.state[ev.kv.key] = obj
             kind = "ADDED" if ev.type is EventType.CREATE or prev is None else "MODIFIED"
         if prev is None and ev.prev is not None and ev.type is not EventType.CREATE:
@@ -409,8 +417,18 @@ class WatchCache:
 
     def snapshot(self, prefix: str) -> tuple[list[Obj], int]:
         """Current objects under ``prefix`` (sorted by key) and the revision they reflect."""
-        items = [obj for key, obj in sorted(self.state.items()) if key.startswith(prefix)]
-        return items, self.rev
+        return self._under(prefix), self.rev
+
+    def _under(self, prefix: str) -> list[Obj]:
+        if self._keys is None or len(self._keys) != len(self.state):
+            self._keys = sorted(self.state)
+        keys, state = self._keys, self.state
+        items = []
+        for i in range(bisect.bisect_left(keys, prefix), len(keys)):
+            if not keys[i].startswith(prefix):
+                break
+            items.append(state[keys[i]])
+        return items
 
     def subscribe(self, prefix: str, after: int | None) -> tuple[Watcher, list[Obj] | None, int]:
         """Register a watcher.  ``after=None`` starts from now and returns the current
@@ -418,7 +436,7 @@ class WatchCache:
         than ``after`` are queued first.  Raises CacheTooOld."""
         if after is None:
             w = Watcher(prefix, WATCHER_QUEUE, self.rev)
-            items = [obj for key, obj in sorted(self.state.items()) if key.startswith(prefix)]
+            items = self._under(prefix)
             self._watchers.add(w)
             return w, items, self.rev
         if after < self.window_start:
