@@ -4,7 +4,8 @@
 RuntimeDefault, Unconfined; ``localhostProfile`` is required with Localhost and refused otherwise; a
 seccomp ``localhostProfile`` is a relative path without ``..`` (it names a file below the kubelet's
 seccomp root), an AppArmor one a profile name without surrounding whitespace.  ``procMount`` is Default
-or Unmasked, and Unmasked needs the pod's own user namespace (``hostUsers: false``).
+or Unmasked, and Unmasked needs the pod's own user namespace (``hostUsers: false``).  User and group ids
+are within 0..2147483647; ``shareProcessNamespace`` and ``hostPID`` exclude each other.
 
 The deprecated annotations: ``seccomp.security.alpha.kubernetes.io/pod`` and
 ``container.seccomp.security.alpha.kubernetes.io/<name>`` must hold a valid profile (they have had no
@@ -28,6 +29,7 @@ SECCOMP_POD_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"
 SECCOMP_CONTAINER_PREFIX = "container.seccomp.security.alpha.kubernetes.io/"
 APPARMOR_PREFIX = "container.apparmor.security.beta.kubernetes.io/"
 _APPARMOR_MAX_PROFILE = 4095  # PATH_MAX - 1
+_MAX_ID = 2**31 - 1  # user and group ids
 _CONTAINER_KEYS = ("containers", "initContainers", "ephemeralContainers")
 
 
@@ -98,11 +100,31 @@ def _validate_proc_mount(value: Any, spec: Obj, path: str) -> list[FieldError]:
     return []
 
 
+def _id_range(value: Any, path: str) -> list[FieldError]:
+    if value is None or isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_ID:
+        return []
+    return [invalid(path, value, f"must be between 0 and {_MAX_ID}, inclusive")]
+
+
+def _validate_pod_ids(spec: Obj, pod_sc: Obj, p: str) -> list[FieldError]:
+    errs = _id_range(pod_sc.get("fsGroup"), p + ".fsGroup") + _id_range(pod_sc.get("runAsUser"), p + ".runAsUser")
+    errs += _id_range(pod_sc.get("runAsGroup"), p + ".runAsGroup")
+    for i, gid in enumerate(pod_sc.get("supplementalGroups") or []):
+        errs += _id_range(gid, f"{p}.supplementalGroups[{i}]")
+    if spec.get("shareProcessNamespace") and spec.get("hostPID"):
+        # Upstream's path: its internal type keeps these pod fields in the security context.
+        errs.append(invalid(p + ".shareProcessNamespace", True, "ShareProcessNamespace and HostPID cannot both be "
+                                                                "enabled"))
+    return errs
+
+
 def validate_spec(spec: Obj, path: str) -> list[FieldError]:
-    """The profiles of the pod's securityContext and of each container's, and procMount."""
+    """The pod's securityContext (ids, shareProcessNamespace with hostPID, profiles) and each container's
+    (ids, procMount, profiles)."""
     pod_sc = spec.get("securityContext") or {}
     p = path + ".securityContext"
-    errs = validate_seccomp_profile(pod_sc.get("seccompProfile"), p + ".seccompProfile")
+    errs = _validate_pod_ids(spec, pod_sc, p)
+    errs += validate_seccomp_profile(pod_sc.get("seccompProfile"), p + ".seccompProfile")
     errs += validate_apparmor_profile(pod_sc.get("appArmorProfile"), p + ".appArmorProfile")
     for key in _CONTAINER_KEYS:
         for i, ctr in enumerate(spec.get(key) or []):
@@ -110,9 +132,11 @@ def validate_spec(spec: Obj, path: str) -> list[FieldError]:
             if not isinstance(sc, dict):
                 continue
             cp = f"{path}.{key}[{i}].securityContext"
+            errs += _id_range(sc.get("runAsUser"), cp + ".runAsUser") + _id_range(sc.get("runAsGroup"),
+                                                                                   cp + ".runAsGroup")
+            errs += _validate_proc_mount(sc.get("procMount"), spec, cp + ".procMount")
             errs += validate_seccomp_profile(sc.get("seccompProfile"), cp + ".seccompProfile")
             errs += validate_apparmor_profile(sc.get("appArmorProfile"), cp + ".appArmorProfile")
-            errs += _validate_proc_mount(sc.get("procMount"), spec, cp + ".procMount")
     return errs
 
 

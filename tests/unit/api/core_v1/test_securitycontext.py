@@ -151,3 +151,16 @@ def test_template_annotations_and_profiles_are_validated(pod) -> None:
         '"bad": invalid AppArmor profile name: "bad"',
         "spec.template.spec.containers[0].securityContext.seccompProfile.localhostProfile: Required value: must be "
         "set when seccomp type is Localhost"]
+
+
+def test_ids_and_share_process_namespace_with_host_pid(pod) -> None:
+    errs = _errors(_with(pod, {"runAsUser": -1, "supplementalGroups": [5, 2**31]}, {"runAsGroup": -3},
+                         hostPID=True, shareProcessNamespace=True))
+    assert errs == [
+        "spec.securityContext.runAsUser: Invalid value: -1: must be between 0 and 2147483647, inclusive",
+        "spec.securityContext.supplementalGroups[1]: Invalid value: 2147483648: must be between 0 and 2147483647, "
+        "inclusive",
+        "spec.securityContext.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot "
+        "both be enabled",
+        "spec.containers[0].securityContext.runAsGroup: Invalid value: -3: must be between 0 and 2147483647, "
+        "inclusive"]
