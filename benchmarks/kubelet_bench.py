@@ -57,6 +57,7 @@ from pyk8s.testing.kubelet import KubeletProcess  # noqa: E402
 from pyk8s.testing.nodenet import NodeNetns  # noqa: E402
 
 Obj = dict[str, Any]
+Stamps = dict[str, dict[str, float]]  # pod name -> stage -> wall-clock seconds (time.time())
 NAMESPACE = "default"
 
 
@@ -94,9 +95,12 @@ async def runtime_floor(endpoint: str, runs: int) -> list[float]:
     return times
 
 
-async def runtime_burst_floor(endpoint: str, count: int) -> float:
-    """Seconds for ``count`` sandbox+create+start sequences run at once straight over CRI."""
+async def runtime_burst_floor(endpoint: str, count: int, stamps: Stamps, meter: CPUMeter) -> tuple[float, str]:
+    """Seconds for ``count`` sandbox+create+start sequences run at once straight over CRI, and the CPU ``meter``
+    counted meanwhile (``stamps``: each one's runtime times, as for the pods)."""
     cri = CRIClient(endpoint, timeout=120)
+    start = time.time()
+    meter.restart()
 
     async def one(i: int) -> str:
         meta = ri.PodSandboxMetadata(f"floorb-{i}", "bench", f"floorb-uid-{i}", 0)
@@ -105,43 +109,106 @@ async def runtime_burst_floor(endpoint: str, count: int) -> float:
         ctr = await cri.create_container(sandbox, ri.ContainerConfig(
             metadata=ri.ContainerMetadata("app"), image=build.BUSYBOX_REF, command=["sleep", "3600"]), config)
         await cri.start_container(ctr)
+        stamps[f"floorb-{i}"] = {"start": start, "running": time.time()}
         return sandbox
 
     try:
-        start = time.perf_counter()
         sandboxes = await asyncio.gather(*(one(i) for i in range(count)))
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.time() - start, meter.report()
+        await runtime_stamps(endpoint, stamps)
         for sandbox in sandboxes:
             await cri.stop_pod_sandbox(sandbox)
             await cri.remove_pod_sandbox(sandbox)
     finally:
         await cri.close()
-    return elapsed
+    return elapsed, cpu
 
 
-async def until_running(client: Client, names: set[str], started: float) -> dict[str, float]:
-    """Seconds from ``started`` until each named pod is seen Running by a watch."""
-    seen: dict[str, float] = {}
+
+
+def _stage_stamps(obj: Obj, stamps: dict[str, float], now: float) -> None:
+    """The stages a watch event shows: bound to the node, first status from the kubelet, Running."""
+    status = obj.get("status") or {}
+    if (obj.get("spec") or {}).get("nodeName"):
+        stamps.setdefault("bound", now)
+    if status.get("hostIP"):
+        stamps.setdefault("kubelet status", now)
+    if status.get("phase") == "Running":
+        stamps.setdefault("running", now)
+
+
+async def until_running(client: Client, names: set[str], stamps: Stamps) -> None:
+    """Watches until each named pod is Running; ``stamps`` gets when the watch saw each stage."""
     listed = await client.list(PODS, namespace=NAMESPACE)
+    running = 0
     async for _, obj in client.watch(PODS, namespace=NAMESPACE,
                                      resource_version=listed["metadata"]["resourceVersion"]):
         name = obj["metadata"]["name"]
-        if name in names and name not in seen and (obj.get("status") or {}).get("phase") == "Running":
-            seen[name] = time.perf_counter() - started
-            if len(seen) == len(names):
-                return seen
-    return seen
+        if name not in names:
+            continue
+        pod_stamps = stamps.setdefault(name, {})
+        was_running = "running" in pod_stamps
+        _stage_stamps(obj, pod_stamps, time.time())
+        if not was_running and "running" in pod_stamps:
+            running += 1
+            if running == len(names):
+                return
 
 
-async def create_and_time(client: Client, pods: list[Obj]) -> dict[str, float]:
-    started = time.perf_counter()
-    watcher = asyncio.create_task(until_running(client, {p["metadata"]["name"] for p in pods}, started))
+async def create_and_time(client: Client, pods: list[Obj], stamps: Stamps | None = None) -> dict[str, float]:
+    """Seconds from the creates until a watch saw each pod Running (``stamps``: every stage's wall time)."""
+    stamps = {} if stamps is None else stamps
+    watcher = asyncio.create_task(until_running(client, {p["metadata"]["name"] for p in pods}, stamps))
     await asyncio.sleep(0.2)  # the watch is open before the first create
-    started_creates = time.perf_counter()
-    await asyncio.gather(*(client.create(PODS, p, namespace=NAMESPACE) for p in pods))
-    seen = await asyncio.wait_for(watcher, 300)
-    shift = started_creates - started
-    return {k: v - shift for k, v in seen.items()}
+    started = time.time()
+
+    async def create(body: Obj) -> None:
+        await client.create(PODS, body, namespace=NAMESPACE)
+        stamps.setdefault(body["metadata"]["name"], {})["created"] = time.time()
+
+    await asyncio.gather(*(create(p) for p in pods))
+    await asyncio.wait_for(watcher, 120)
+    for pod_stamps in stamps.values():
+        pod_stamps["start"] = started
+    return {name: s["running"] - started for name, s in stamps.items()}
+
+
+async def runtime_stamps(endpoint: str, stamps: Stamps) -> None:
+    """Adds the runtime's own times to ``stamps``: sandbox created, container created and started (CRI)."""
+    cri = CRIClient(endpoint, timeout=60)
+    try:
+        by_sandbox: dict[str, str] = {}
+        for sandbox in await cri.list_pod_sandbox():
+            if sandbox.metadata.name in stamps:
+                by_sandbox[sandbox.id] = sandbox.metadata.name
+                stamps[sandbox.metadata.name]["sandbox created"] = sandbox.created_at / 1e9
+        for ctr in await cri.list_containers():
+            name = by_sandbox.get(ctr.pod_sandbox_id)
+            if name is None:
+                continue
+            status = await cri.container_status(ctr.id)
+            stamps[name]["container created"] = status.created_at / 1e9
+            stamps[name]["container started"] = status.started_at / 1e9
+    finally:
+        await cri.close()
+
+
+STAGES = ("created", "bound", "sandbox created", "container created", "container started", "kubelet status",
+          "running")
+
+
+def print_timeline(stamps: Stamps) -> None:
+    """Per stage: when the median pod and the last pod reached it, and the median step from the stage before."""
+    print("  timeline (s after the first create; median pod / last pod; median step from the previous stage):")
+    previous = "start"
+    for stage in STAGES:
+        have = [s for s in stamps.values() if stage in s and previous in s]
+        if not have:
+            continue
+        at = [s[stage] - s["start"] for s in have]
+        steps = [s[stage] - s[previous] for s in have]
+        print(f"    {stage:18s} {statistics.median(at):6.2f} / {max(at):6.2f}   step {statistics.median(steps):6.2f}")
+        previous = stage
 
 
 async def delete_all(client: Client, names: list[str]) -> None:
@@ -182,11 +249,17 @@ class CPUMeter:
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids
+        self.restart()
+
+    def restart(self) -> None:
         self.start = self._read()
         self.started = time.perf_counter()
 
     def _read(self) -> dict[str, float]:
         out = {name: proc_cpu_seconds(pid, children=name == "containerd") for name, pid in self.pids.items() if pid}
+        for name in ("kubelet", "server"):  # their children (mount, nft, ...): waited for, so counted
+            if self.pids.get(name):
+                out[f"{name}'s children"] = proc_cpu_seconds(self.pids[name], children=True) - out[name]
         out["machine"] = machine_busy_seconds()
         return out
 
@@ -195,6 +268,35 @@ class CPUMeter:
         used = {name: now[name] - self.start[name] for name in now}
         return ", ".join(f"{name} {secs:.2f} s" for name, secs in used.items()) + \
             f" CPU over {elapsed:.2f} s wall ({os.cpu_count()} cores)"
+
+
+def cpu_by_command() -> dict[int, tuple[str, float]]:
+    """Every process's CPU-seconds (its own plus the children it waited for), by pid, with its command name."""
+    out: dict[int, tuple[str, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw.rsplit(")", 1)[1].split()
+        out[int(entry)] = (comm, sum(int(v) for v in fields[11:15]) / tick)
+    return out
+
+
+def top_commands(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], top: int = 8) -> str:
+    """The commands that used the most CPU between two ``cpu_by_command`` snapshots (the machine is shared)."""
+    used: dict[str, float] = {}
+    for pid, (comm, secs) in after.items():
+        old = before.get(pid)
+        spent = secs - old[1] if old is not None and old[0] == comm else secs
+        used[comm] = used.get(comm, 0.0) + spent
+    ranked = sorted(used.items(), key=lambda kv: -kv[1])[:top]
+    return ", ".join(f"{comm} {secs:.2f}" for comm, secs in ranked)
 
 
 def proc_rss_mb(pid: int) -> float:
@@ -232,9 +334,14 @@ async def bench(args: argparse.Namespace, server: ServerProcess, kubelet: Kubele
     floor_med = statistics.median(floor)
     print(f"runtime floor (CRI sandbox+create+start): median {floor_med * 1000:.0f} ms, "
           f"p99 {pct(floor, 0.99) * 1000:.0f} ms over {len(floor)} runs")
-    burst_floor = await runtime_burst_floor(endpoint, args.burst) if args.burst else 0.0
+    floor_stamps: Stamps = {}
+    burst_floor = 0.0
     if args.burst:
+        burst_floor, floor_cpu = await runtime_burst_floor(endpoint, args.burst, floor_stamps,
+                                                           CPUMeter({"containerd": containerd_pid(kubelet)}))
         print(f"runtime burst floor: {args.burst} sandbox+create+start at once over CRI in {burst_floor:.2f} s")
+        print(f"  CPU during the runtime burst floor: {floor_cpu}")
+        print_timeline(floor_stamps)
     client = Client(load_kubeconfig(server.kubeconfig))
     pid = kubelet.proc.pid if kubelet.proc else 0
     pids = {"kubelet": pid, "server": server.pid or 0, "containerd": containerd_pid(kubelet)}
@@ -249,15 +356,19 @@ async def bench(args: argparse.Namespace, server: ServerProcess, kubelet: Kubele
                   f"(x{pct(singles, 0.99) / floor_med:.1f} floor)   target p99 <= 1000 ms")
         if args.burst:
             spy = start_py_spy(args, pid)
-            meter = CPUMeter(pids)
-            burst = await create_and_time(client, [pod(f"burst-{i}") for i in range(args.burst)])
-            cpu = meter.report()
+            meter, procs = CPUMeter(pids), cpu_by_command()
+            stamps: Stamps = {}
+            burst = await create_and_time(client, [pod(f"burst-{i}") for i in range(args.burst)], stamps)
+            cpu, by_command = meter.report(), top_commands(procs, cpu_by_command())
             stop_py_spy(spy)
+            await runtime_stamps(endpoint, stamps)
             last = max(burst.values())
             print(f"{args.burst} pods at once: all Running in {last:.2f} s (x{last / burst_floor:.2f} of the runtime "
                   f"burst floor, x{last / (floor_med * args.burst):.2f} of {args.burst} floors back to back), "
                   f"p50 {pct(list(burst.values()), 0.5):.2f} s   target <= 5 s for 30")
             print(f"  CPU during the burst: {cpu}")
+            print(f"  CPU-seconds by command (whole machine, children included): {by_command}")
+            print_timeline(stamps)
             await delete_all(client, list(burst))
         if args.steady:
             steady = await create_and_time(client, [pod(f"steady-{i}", probe=True) for i in range(args.steady)])
@@ -292,7 +403,11 @@ def main() -> None:
         kubelet = KubeletProcess(server, netns, node_name="bench-node").start()
         try:
             kubelet.wait_ready()
-            asyncio.run(bench(args, server, kubelet))
+            try:
+                asyncio.run(bench(args, server, kubelet))
+            except BaseException:
+                print(f"the kubelet's log, last lines:\n{kubelet.log_tail(8000)}")
+                raise
             print(f"load average at the end: {load_average()}")
         finally:
             try:

@@ -38,7 +38,8 @@ from typing import Any
 from pyk8s.client.rest import PODS, Client
 from pyk8s.client.tools.controller import Controller
 from pyk8s.client.tools.events import EventRecorder
-from pyk8s.client.tools.informer import SharedInformerFactory
+from pyk8s.client.tools.informer import EventHandler, SharedInformerFactory
+from pyk8s.client.tools.store import meta_key
 from pyk8s.kubelet import apisources, memory, node, nodestatus
 from pyk8s.kubelet.eviction import evict
 from pyk8s.kubelet.gc import GarbageCollector, GCPolicy
@@ -60,10 +61,11 @@ from pyk8s.util.clock import REAL_CLOCK, Clock
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
-# Pods synced at once.  Upstream runs a goroutine per pod, but on two cores the runtime is CPU-bound: 32 workers
-# brought 30 pods up no sooner than 8 (both ~1x the runtime's own 30-at-once floor) and the median pod later
-# (8-9 s against 4-7 s), with more API connections open (benchmarks/kubelet_bench.py, docs/performance.md).
-POD_WORKERS = 8
+# Pods synced at once: as many as the node holds, as upstream runs a goroutine per pod.  With 8 workers a burst
+# of 30 pods queued behind the first 8 (the last pod's sandbox started ~7 s after its creation, while the runtime
+# alone starts 30 at once); with one each, all 30 syncs start within half a second and the 30 pods are Running
+# at ~1.1x the runtime's own 30-at-once floor (benchmarks/kubelet_bench.py, docs/performance.md).
+POD_WORKERS = node.MAX_PODS
 # The kubelet's API connections (its client's pool): HTTP/1.1 needs one per request in flight, and each TLS
 # connection holds asyncio's 256 KiB read buffer.  Room for the node's watches (pods, services, and the network
 # agents' pods, namespaces, policies, nodes) and a burst's requests; more requests wait for a free connection.
@@ -120,13 +122,14 @@ class Kubelet:
             self.static = StaticPods(config.pod_manifest_path, config.node_name, self._queue_key, clock=clock)
             mirrors = MirrorPods(client, self.static, lambda: str((self.node.node.get("metadata") or {}).get("uid", "")),
                                  statuses)
+        self.pleg = PLEG(runtime, self._queue_uid, clock=clock, busy=lambda uid: uid in self.syncer.syncing)
         self.syncer = PodSyncer(self.pod_informer.lister, runtime, self.manager, self.probes, statuses,
                                 self.recorder, runtime_version.split(":", 1)[0], self.host_ip, clock, mirrors,
-                                allowed_unsafe_sysctls=config.allowed_unsafe_sysctls)
+                                observed=self.pleg.observed, allowed_unsafe_sysctls=config.allowed_unsafe_sysctls)
         self.pods = Controller("kubelet-pods", self.syncer.sync, workers=POD_WORKERS, informers=[self.pod_informer],
                                clock=clock)
-        self.pod_informer.add_event_handler(self.pods.handler())
-        self.pleg = PLEG(runtime, self._queue_uid, clock=clock)
+        self.pod_informer.add_event_handler(EventHandler(on_add=self.pods.enqueue, on_update=self._pod_updated,
+                                                         on_delete=self.pods.enqueue))
         self.gc = GarbageCollector(runtime, images, policy=config.gc, clock=clock)
         self.local_storage = evict.local_storage(self.pod_informer.store.list, runtime, self.manager, statuses,
                                                  self.recorder, period=config.eviction_monitoring_interval,
@@ -164,6 +167,10 @@ class Kubelet:
 
     def _record(self, obj: Any, type_: str, reason: str, message: str) -> None:
         self.recorder.event(dict(obj), type_, reason, message)
+
+    def _pod_updated(self, _old: Obj, new: Obj) -> None:
+        if self.syncer.needs_sync(new):
+            self.pods.queue.add(meta_key(new))
 
     def _queue_key(self, key: str) -> None:
         self.pods.queue.add(key)

@@ -15,7 +15,14 @@ informer's cache and the runtime's view of it, converges, and reports.
 * Otherwise: ``RuntimeManager.sync_pod``; its events are recorded, its start
   failures kept in the ``ReasonCache``; then the runtime's view goes to the
   probes and, as ``v1.PodStatus``, to the status manager (a write only when
-  it changed).
+  it changed).  When that view leaves nothing to do, it also goes to
+  ``observed`` (the PLEG), so that the relist does not queue the pod again
+  for the start this sync made and reported.
+
+``needs_sync(pod)`` says whether an informer update is worth a sync: not the
+echo of the kubelet's own status write (upstream's pod config calls a
+status-only change a reconcile and does not sync), except a terminal phase,
+whose echo stops what still runs.
 
 The return value is when to sync again without any event: soon after a
 failure (back-offs are rechecked), rarely otherwise (the PLEG and the
@@ -25,7 +32,7 @@ informer bring changes as they happen).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +40,7 @@ from pyk8s.api.core_v1.helpers.timestamps import format_time, parse_time
 from pyk8s.client.tools.events import EventRecorder
 from pyk8s.client.tools.lister import Lister
 from pyk8s.kubelet import apistatus, apparmor, sysctl
+from pyk8s.kubelet.kuberuntime import podactions
 from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
 from pyk8s.kubelet.kuberuntime.podstatus import PodStatus
 from pyk8s.kubelet.kuberuntime.results import Event, SyncResult
@@ -64,21 +72,35 @@ class PodSyncer:
     host_ip: str
     clock: Clock = REAL_CLOCK
     mirrors: MirrorPods | None = None  # static pods and their mirrors; None: no manifest directory
+    observed: Callable[[PodStatus], None] | None = None  # a settled pod's runtime state (``PLEG.observed``)
     allowed_unsafe_sysctls: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.reasons = apistatus.ReasonCache()
         self.known: dict[str, Obj] = {}  # key -> the pod as last synced
+        self.syncing: set[str] = set()  # UIDs whose sync runs now (the PLEG holds their changes back meanwhile)
         self.uid_keys: dict[str, str] = {}
 
     def key_for_uid(self, uid: str) -> str | None:
         return self.uid_keys.get(uid)
+
+    def needs_sync(self, pod: Obj) -> bool:
+        """False for the informer's echo of this kubelet's own status write (see the module docstring)."""
+        return (pod.get("status") or {}).get("phase") in TERMINAL or not self.statuses.own_write(pod)
 
     async def sync(self, key: str) -> float | None:
         namespace, _, name = key.rpartition("/")
         pod = self.pods.get(name, namespace=namespace)
         if self.mirrors is not None:
             pod = await self.mirrors.reconcile(key, pod)
+        uid = _uid(pod) if pod is not None else ""
+        self.syncing.add(uid)
+        try:
+            return await self._sync(key, pod)
+        finally:
+            self.syncing.discard(uid)
+
+    async def _sync(self, key: str, pod: Obj | None) -> float | None:
         last = self.known.get(key)
         if last is not None and (pod is None or _uid(pod) != _uid(last)):
             await self.forget(last)
@@ -98,7 +120,10 @@ class PodSyncer:
         result = await self.manager.sync_pod(pod)
         self._record(pod, result)
         self.reasons.update(_uid(pod), result)
-        await self._report(pod)
+        status = await self.manager.get_pod_status(_uid(pod), *_name_ns(pod))
+        await self._report(pod, status=status)
+        if self.observed is not None and podactions.compute_pod_actions(pod, status, self.probes).idle:
+            self.observed(status)
         return min(RESYNC if result.ok else RETRY, self._until_deadline(pod))
 
     async def forget(self, pod: Obj) -> None:
@@ -108,6 +133,7 @@ class PodSyncer:
         await self.manager.remove_pod(uid)
         self.probes.remove_pod(uid)
         self.reasons.forget(uid)
+        self.statuses.forget(uid)
         self.uid_keys.pop(uid, None)
         self.known.pop(_key(pod), None)
 

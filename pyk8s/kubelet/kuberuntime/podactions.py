@@ -71,6 +71,12 @@ class PodActions:
     containers_to_start: list[int] = field(default_factory=list)
     containers_to_kill: dict[str, KillInfo] = field(default_factory=dict)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing to do: the runtime already is what the pod asks for."""
+        return not (self.kill_pod or self.create_sandbox or self.init_containers_to_start
+                    or self.ephemeral_containers_to_start or self.containers_to_start or self.containers_to_kill)
+
 
 def sandbox_changed(pod: Obj, status: PodStatus) -> tuple[bool, int, str]:
     """(create a new sandbox?, its attempt, the current sandbox's id)."""

@@ -13,6 +13,10 @@ Contract (upstream's ``status_manager.go``):
   differs from the pod's current status; it returns the stored pod, or None
   when nothing needed writing.  A conflict (409) is raised for the caller
   to retry with a fresher pod.
+* ``own_write(pod)``: ``pod`` is what the manager's last write stored (the
+  informer's echo of it, same resourceVersion), nothing newer.  The kubelet
+  does not sync a pod again for its own status write: upstream's pod config
+  treats a status-only change as a reconcile, not a sync.
 * ``confirm_deletion(pod)`` finishes a graceful deletion once the pod's
   containers are gone: DELETE with grace period 0 and a uid precondition
   (a newer pod of the same name is never touched); 404 and 409 mean someone
@@ -59,13 +63,24 @@ def merge(pod: Mapping[str, Any], generated: Mapping[str, Any], now: str) -> Obj
 class StatusManager:
     def __init__(self, client: Client) -> None:
         self.client = client
+        self._written: dict[str, str] = {}  # pod uid -> resourceVersion of the last status write
 
     async def set_status(self, pod: Mapping[str, Any], generated: Mapping[str, Any], now: str) -> Obj | None:
         status = merge(pod, generated, now)
         if status == (pod.get("status") or {}):
             return None
         written: Obj = await self.client.update_status(PODS, {**pod, "status": status})
+        meta = written.get("metadata") or {}
+        self._written[str(meta.get("uid", ""))] = str(meta.get("resourceVersion", ""))
         return written
+
+    def own_write(self, pod: Mapping[str, Any]) -> bool:
+        meta = pod.get("metadata") or {}
+        version = self._written.get(str(meta.get("uid", "")))
+        return version is not None and version == meta.get("resourceVersion")
+
+    def forget(self, uid: str) -> None:
+        self._written.pop(uid, None)
 
     async def confirm_deletion(self, pod: Mapping[str, Any]) -> None:
         meta = pod.get("metadata") or {}

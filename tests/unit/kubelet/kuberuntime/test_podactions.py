@@ -57,6 +57,16 @@ def test_running_pod_needs_nothing() -> None:
         (False, False, [], {})
 
 
+def test_idle_only_when_nothing_is_to_be_done() -> None:
+    """``idle`` lets the pod sync tell the PLEG that its view of the runtime needs no further sync."""
+    assert podactions.compute_pod_actions(make_pod(), _status(_c("app", RUNNING))).idle
+    assert not podactions.compute_pod_actions(make_pod(), _status(_c("app", EXITED, 1))).idle  # a restart is due
+    assert not podactions.compute_pod_actions(make_pod(), _status(_c("app", CREATED))).idle  # not started
+    assert not podactions.compute_pod_actions(make_pod(), _status(sandboxes=[])).idle
+    done = make_pod(restartPolicy="Never")
+    assert not podactions.compute_pod_actions(done, _status(_c("app", EXITED, 0))).idle  # the sandbox is to stop
+
+
 def test_liveness_failure_restarts_per_policy() -> None:
     pod = make_pod(containers=[ctr("app", livenessProbe={"exec": {"command": ["true"]}})])
     status = _status(_c("app", RUNNING))

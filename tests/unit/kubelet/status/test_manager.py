@@ -66,3 +66,27 @@ async def test_confirm_deletion_uses_grace_zero_and_the_uid() -> None:
                                              "preconditions": {"uid": "u1"}})]
     for code in (404, 409):  # gone already, or a newer pod of that name: nothing to do
         await StatusManager(FakeClient(code)).confirm_deletion(pod)  # type: ignore[arg-type]
+
+
+class VersioningClient(FakeClient):
+    """Stores each status write with the next resourceVersion, as the API server does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.version = 10
+
+    async def update_status(self, rt: Any, obj: dict) -> dict:
+        self.version += 1
+        return {**obj, "metadata": {**obj["metadata"], "resourceVersion": str(self.version)}}
+
+
+async def test_own_write_knows_the_echo_of_its_last_write_only() -> None:
+    manager = StatusManager(VersioningClient())  # type: ignore[arg-type]
+    pod: dict[str, Any] = {"metadata": {"name": "p", "uid": "u1", "resourceVersion": "10"}, "status": {}}
+    assert not manager.own_write(pod)
+    written = await manager.set_status(pod, generated("True"), T0)
+    assert written is not None and manager.own_write(written)
+    someone_else = {**written, "metadata": {**written["metadata"], "resourceVersion": "12"}}
+    assert not manager.own_write(someone_else), "a later change by anyone else is not the kubelet's echo"
+    manager.forget("u1")
+    assert not manager.own_write(written)
