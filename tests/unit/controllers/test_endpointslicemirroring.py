@@ -9,13 +9,13 @@ import pytest
 
 import pyk8s.api  # noqa: F401
 from pyk8s.controllers.endpoints import ENDPOINTS, SERVICES
-from pyk8s.controllers.managedslices import MANAGED_BY_LABEL, SERVICE_NAME_LABEL, SLICES
 from pyk8s.controllers.endpointslicemirroring import (
     MANAGED_BY,
     EndpointSliceMirroringController,
     desired_slices,
     should_mirror,
 )
+from pyk8s.controllers.managedslices import MANAGED_BY_LABEL, SERVICE_NAME_LABEL, SLICES
 from tests.unit.controllers.controller_env import Env, eventually, service, start_env, stop_env
 
 
