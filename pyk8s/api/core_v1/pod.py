@@ -526,6 +526,10 @@ class PodStrategy(Strategy):
         mirror = "kubernetes.io/config.mirror" in ((obj.get("metadata") or {}).get("annotations") or {})
         if not spec.get("serviceAccountName") and not mirror:
             spec["serviceAccountName"] = spec["serviceAccount"] = "default"
+        # Upstream 1.32 leaves the UserNamespacesSupport gate off and drops the field of a gated-off
+        # feature on create: a pod never gets a user namespace of its own (and procMount Unmasked,
+        # which needs one, is refused).
+        spec.pop("hostUsers", None)
         try:
             qos = qos_class(spec)
         except ValueError:

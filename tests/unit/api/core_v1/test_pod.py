@@ -233,3 +233,9 @@ def test_bind_pod(pod) -> None:
     assert exc.value.code == 409
     assert exc.value.message == ('Operation cannot be fulfilled on pods/binding "web": pod web is already assigned '
                                  'to node "n1"')
+
+
+
+def test_host_users_is_dropped_on_create_as_with_upstreams_gate_off(pod) -> None:
+    pod["spec"]["hostUsers"] = False
+    assert "hostUsers" not in create("pods", pod)["spec"]
