@@ -128,8 +128,11 @@ class Scheme:
         self._by_gvr: dict[tuple[str, str, str], ResourceType] = {}
         # group -> ordered preferred-first versions
         self._versions: dict[str, list[str]] = {}
+        # Bumped by every change, so lookups derived from the scheme may be remembered until the next.
+        self.generation = 0
 
     def add(self, rt: ResourceType) -> ResourceType:
+        self.generation += 1
         self._by_gvr[(rt.group, rt.version, rt.plural)] = rt
         versions = self._versions.setdefault(rt.group, [])
         if rt.version not in versions:
@@ -138,6 +141,7 @@ class Scheme:
 
     def remove(self, rt: ResourceType) -> None:
         """Stop serving a resource added at run time (a CRD's version); its group goes when empty."""
+        self.generation += 1
         if self._by_gvr.get((rt.group, rt.version, rt.plural)) is rt:
             del self._by_gvr[(rt.group, rt.version, rt.plural)]
         versions = self._versions.get(rt.group, [])
@@ -148,6 +152,7 @@ class Scheme:
 
     def set_versions(self, group: str, versions: list[str]) -> None:
         """The preferred-first order of a group's versions (a CRD orders its own, as upstream sorts them)."""
+        self.generation += 1
         known = self._versions.get(group, [])
         self._versions[group] = [v for v in versions if v in known] + [v for v in known if v not in versions]
 

@@ -37,6 +37,8 @@ class Registry:
         self.node_port_range = node_port_range
         self._stores: dict[tuple[str, str, str], GenericStore] = {}
         self._bundles: dict[tuple[str, str, str], ResourceBundle] = {}
+        self._preferred_types: dict[tuple[str, str], ResourceType | None] = {}
+        self._preferred_generation: tuple[int, int | None] | None = None
         if admission_plugins is None:
             admission_plugins = build_chain()
         self.admission = admission_plugins if isinstance(admission_plugins, Chain) else Chain(admission_plugins)
@@ -79,11 +81,28 @@ class Registry:
 
     def store(self, group: str, plural: str) -> GenericStore | None:
         """The store of a resource by group and plural, at the group's preferred version."""
+        rt = self._preferred(group, plural)
+        return None if rt is None else self.storage_for(rt)
+
+    def _preferred(self, group: str, plural: str) -> ResourceType | None:
+        # Admission asks about a handful of resources on every write: the answer is kept until the
+        # scheme changes (a CRD served or withdrawn, a group's version order set).
+        generation = getattr(self.scheme, "generation", None)
+        stamp = (id(self.scheme), generation)
+        if generation is None or stamp != self._preferred_generation:
+            self._preferred_types.clear()
+            self._preferred_generation = stamp
+        key = (group, plural)
+        if key in self._preferred_types:
+            return self._preferred_types[key]
+        found = None
         for version in self.scheme.versions(group):
-            rt = self.scheme.get(group, version, plural)
-            if rt is not None:
-                return self.storage_for(rt)
-        return None
+            found = self.scheme.get(group, version, plural)
+            if found is not None:
+                break
+        if generation is not None:
+            self._preferred_types[key] = found
+        return found
 
     def subresource(self, rt: ResourceType, sub: str) -> Any:
         """What the resource's bundle declares for ``sub`` (None: the resource has no such subresource)."""
