@@ -61,11 +61,12 @@ from pyk8s.util.clock import REAL_CLOCK, Clock
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
-# Pods synced at once: as many as the node holds, as upstream runs a goroutine per pod.  With 8 workers a burst
-# of 30 pods queued behind the first 8 (the last pod's sandbox started ~7 s after its creation, while the runtime
-# alone starts 30 at once); with one each, all 30 syncs start within half a second and the 30 pods are Running
-# at ~1.1x the runtime's own 30-at-once floor (benchmarks/kubelet_bench.py, docs/performance.md).
-POD_WORKERS = node.MAX_PODS
+# Pods synced at once.  Upstream runs a goroutine per pod; with 8 workers a burst of 30 pods queued behind the
+# first 8 (the last pod's sandbox started ~7 s after its creation, while the runtime alone starts 30 at once).
+# 32 start a 30-pod burst at once (Running at ~1.1-1.3x the runtime's own 30-at-once floor); a worker for each of
+# 110 pods raised the kubelet's RSS with 110 probed pods from 75 to 80 MB (benchmarks/kubelet_bench.py,
+# docs/performance.md).
+POD_WORKERS = 32
 # The kubelet's API connections (its client's pool): HTTP/1.1 needs one per request in flight, and each TLS
 # connection holds asyncio's 256 KiB read buffer.  Room for the node's watches (pods, services, and the network
 # agents' pods, namespaces, policies, nodes) and a burst's requests; more requests wait for a free connection.
