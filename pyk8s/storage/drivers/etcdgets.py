@@ -25,7 +25,7 @@ from typing import Any
 
 from pyk8s.storage.drivers.etcdpb.generated import kv_pb2, rpc_pb2
 
-MAX_IN_FLIGHT = 4
+MAX_IN_FLIGHT = 2  # measured in the API server: 1, 2, 4 in flight cost 0.51-0.55, 0.55, 0.59-0.62 ms of loop CPU per get
 MAX_BATCH = 64
 
 Call = Callable[[str, Any], Awaitable[Any]]
