@@ -46,7 +46,7 @@ from pyk8s.apiserver.connections import APIRunner
 from pyk8s.apiserver.endpoints import discovery, negotiation, oidc, openapi, params, reviews, system
 from pyk8s.apiserver.endpoints.paths import parse_resource, split_group_version
 from pyk8s.apiserver.endpoints.resources import Registry, ResourceHandler
-from pyk8s.apiserver.endpoints.responses import json_response
+from pyk8s.apiserver.endpoints.responses import add_request_warnings, json_response
 from pyk8s.apiserver.filters.authn import Authenticator, TokenSigner, UserInfo, anonymous_policy, authn_middleware
 from pyk8s.apiserver.filters.authz import AUTHORIZER_KEY, authz_middleware
 from pyk8s.apiserver.filters.deprecation import deprecation_middleware
@@ -253,6 +253,7 @@ def build_app(*, config: ServerConfig, registry: Registry | None, authenticator:
     app = web.Application(middlewares=middlewares, client_max_size=0)
     # Every response carries an Audit-Id, audited or not, as upstream's always-installed WithAuditInit.
     app.on_response_prepare.append(auditor.on_prepare if auditor is not None else audit.send_audit_id)
+    app.on_response_prepare.append(add_request_warnings)  # a streamed CONNECT's admission warnings
     if authorizer is not None:
         app[AUTHORIZER_KEY] = authorizer
     app.router.add_route("*", "/{tail:.*}", router.__call__)

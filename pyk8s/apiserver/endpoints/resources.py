@@ -264,12 +264,12 @@ class ResourceHandler:
     async def delete(self, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
         opts = await self.delete_options(request)
         obj = await self.storage(rt).delete(rp.namespace, rp.name, opts)
-        return json_response(obj, pretty=is_pretty(request))
+        return json_response(obj, pretty=is_pretty(request), warnings=opts.warnings)
 
     async def deletecollection(self, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
         opts = await self.delete_options(request)
         result = await self.storage(rt).delete_collection(rp.namespace, params.list_options(request.query), opts)
-        return json_response(result, pretty=is_pretty(request))
+        return json_response(result, pretty=is_pretty(request), warnings=opts.warnings)
 
     async def delete_options(self, request: web.Request) -> Any:
         body = await negotiation.read_body(request, self.max_body)

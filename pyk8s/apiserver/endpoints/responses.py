@@ -74,3 +74,13 @@ def json_bytes_response(body: bytes, *, status: int = 200) -> web.Response:
 
 def is_pretty(request: web.Request) -> bool:
     return request.query.get("pretty", "").lower() in ("true", "1")
+
+
+# Warnings for a response the handler streams itself (a CONNECT: exec, attach, port-forward, proxy),
+# added as the response's headers go out (``add_request_warnings``, an on_response_prepare hook).
+REQUEST_WARNINGS = web.RequestKey("pyk8s.request-warnings", list)
+
+
+async def add_request_warnings(request: web.Request, response: web.StreamResponse) -> None:
+    for text in warning_texts(request.get(REQUEST_WARNINGS) or ()):
+        response.headers.add("Warning", warning_value(text))

@@ -27,7 +27,7 @@ from aiohttp import web
 
 from pyk8s.apiserver.endpoints.objects import check_type
 from pyk8s.apiserver.endpoints.paths import ResourcePath
-from pyk8s.apiserver.endpoints.responses import is_pretty, json_response
+from pyk8s.apiserver.endpoints.responses import REQUEST_WARNINGS, is_pretty, json_response
 from pyk8s.apiserver.registry import special
 from pyk8s.apiserver.registry.bundle import Peers
 from pyk8s.apiserver.registry.rest import WriteOptions
@@ -81,8 +81,10 @@ async def handle(handler: ResourceHandler, request: web.Request, rp: ResourcePat
         if sub in CONNECT_METHODS and request.method not in CONNECT_METHODS[sub]:
             raise method_not_allowed()
         # Admission (webhooks) sees every CONNECT before it is served (``log`` is a read, not one).
-        await admit_connect(handler.registry, rt.group, rt.plural, rp.namespace, rp.name, sub, request.query,
-                            rp.proxy_path)
+        warnings = await admit_connect(handler.registry, rt.group, rt.plural, rp.namespace, rp.name, sub,
+                                       request.query, rp.proxy_path)
+        if warnings:
+            request[REQUEST_WARNINGS] = warnings
         if impl is None or handler.kubelets is None:
             return await unavailable(handler, rp, rt)
         response: web.StreamResponse = await impl.connect(request, rp.namespace, rp.name, peers(handler))

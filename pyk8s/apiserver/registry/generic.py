@@ -662,7 +662,8 @@ class GenericStore:
                 raise self._not_found(name)
             obj = self.decode(kv)
             self._check_preconditions(obj, opts.preconditions)
-            await admit_delete(self.registry, self.resource.group, self.resource.plural, obj, opts.dry_run)
+            await admit_delete(self.registry, self.resource.group, self.resource.plural, obj, opts.dry_run,
+                               opts.warnings)
             try:
                 out, removed = await self._delete_one(kv, obj, opts)
             except RevisionConflictError:

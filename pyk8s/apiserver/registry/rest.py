@@ -42,6 +42,8 @@ class DeleteOptions:
     propagation_policy: str = ""  # Orphan | Background | Foreground ("" = kind default)
     orphan_dependents: bool | None = None
     preconditions: dict[str, str] = field(default_factory=dict)  # uid / resourceVersion
+    # Filled by admission (webhooks): Warning header texts for the response.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -79,23 +79,28 @@ def _requester() -> tuple[str, tuple[str, ...]] | None:
     return None if ctx is None else (ctx.user.username, tuple(ctx.user.groups))
 
 
-async def admit_delete(registry: Registry | None, group: str, plural: str, obj: Obj, dry_run: bool) -> None:
-    """Admission of an API request's deletion of ``obj`` (the stored object)."""
+async def admit_delete(registry: Registry | None, group: str, plural: str, obj: Obj, dry_run: bool,
+                       warnings: list[str]) -> None:
+    """Admission of an API request's deletion of ``obj`` (the stored object); the webhooks' warnings
+    are added to ``warnings``."""
     who = _requester()
     if registry is None or who is None:
         return
-    attrs = Attributes(DELETE, group, plural, obj, obj, user=who[0], groups=who[1], dry_run=dry_run)
+    attrs = Attributes(DELETE, group, plural, obj, obj, user=who[0], groups=who[1], dry_run=dry_run,
+                       warnings=warnings)
     await registry.admission.admit_other(registry, attrs)
 
 
 async def admit_connect(registry: Any, group: str, plural: str, namespace: str, name: str,
-                        subresource: str, query: Any, proxy_path: str = "") -> None:
+                        subresource: str, query: Any, proxy_path: str = "") -> list[str]:
     """Admission of a CONNECT request (exec, attach, port-forward, proxy) before it is served
-    (``registry``: the HTTP layer's registry; one without an admission chain admits everything)."""
+    (``registry``: the HTTP layer's registry; one without an admission chain admits everything).
+    Returns the webhooks' warnings."""
     options = connect_options(plural, subresource, query, proxy_path)
     if options is None or getattr(registry, "admission", None) is None:
-        return
+        return []
     who = _requester() or ("", ())
     attrs = ConnectAttributes(CONNECT, group, plural, options, None, subresource=subresource, user=who[0],
                               groups=who[1], target_name=name, target_namespace=namespace)
     await registry.admission.admit_other(registry, attrs)
+    return attrs.warnings

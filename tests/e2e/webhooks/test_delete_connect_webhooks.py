@@ -32,6 +32,10 @@ def refuse_protected(path: str, request: Obj) -> Obj:
         return {"allowed": False, "status": {"code": 403, "message": "this object is protected"}}
     if request["operation"] == "CONNECT" and "forbidden" in ((request.get("object") or {}).get("command") or []):
         return {"allowed": False, "status": {"message": "no forbidden commands"}}
+    if request["operation"] == "DELETE" and (old.get("metadata") or {}).get("name") == "drop-me":
+        return {"allowed": True, "warnings": ["drop-me is going"]}
+    if request["operation"] == "CONNECT" and request.get("subResource") == "proxy":
+        return {"allowed": True, "warnings": ["proxied through the API server"]}
     return {"allowed": True}
 
 
@@ -101,7 +105,8 @@ def test_delete_is_admitted_with_the_old_object(hooked: tuple[ServerProcess, Thr
 
     srv.kubectl("create", "configmap", "drop-me", "-n", NS, "--from-literal=a=b")
     srv.kubectl("delete", "configmap", "drop-me", "-n", NS, "--dry-run=server")
-    srv.kubectl("delete", "configmap", "drop-me", "-n", NS)
+    out = srv.kubectl("delete", "configmap", "drop-me", "-n", NS)
+    assert "Warning: drop-me is going" in out.stderr  # a webhook's warning reaches the client
     seen = _requests(hook, "DELETE", "drop-me")
     assert len(seen) == 4  # the mutating and the validating webhook, for the dry run and the deletion
     assert sorted(r["dryRun"] for r in seen) == [False, False, True, True]
@@ -144,7 +149,8 @@ def test_connect_is_admitted_with_the_options(hooked: tuple[ServerProcess, Threa
 
     _apply(srv, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "front", "namespace": NS},
                  "spec": {"ports": [{"port": 80}]}})
-    srv.request("GET", f"/api/v1/namespaces/{NS}/services/front/proxy/healthz")
+    out = srv.kubectl("get", "--raw", f"/api/v1/namespaces/{NS}/services/front/proxy/healthz", check=False)
+    assert "Warning: proxied through the API server" in out.stderr  # with the 503 (no endpoints)
     proxied = wait_until(lambda: _requests(hook, "CONNECT", "front"), timeout=30, what="the proxy review")
     assert proxied[0]["object"] == {"kind": "ServiceProxyOptions", "apiVersion": "v1", "path": "/healthz"}
     assert proxied[0]["subResource"] == "proxy"
