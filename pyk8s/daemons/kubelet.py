@@ -40,6 +40,7 @@ from pyk8s.kubelet.runtime.cri.client import CRIClient
 from pyk8s.kubelet.runtime.process import ProcessRuntime
 from pyk8s.networkpolicy import nftables
 from pyk8s.networkpolicy.agent import NetworkPolicyAgent
+from pyk8s.util import mount as mountutil
 
 log = logging.getLogger(__name__)
 IMPORTED = ("pause", "busybox")
@@ -204,5 +205,8 @@ def unmount_under(root: pathlib.Path) -> list[str]:
         points = [line.split()[4] for line in f]
     inside = sorted((p for p in points if p.startswith(str(root.resolve()) + "/")), key=len, reverse=True)
     for point in inside:
-        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+        try:
+            mountutil.umount(point, detach=True)
+        except OSError:
+            pass  # already gone
     return inside

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pyk8s.machinery import quantity
+from pyk8s.util import mount as mountutil
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -112,9 +113,10 @@ class LocalPathVolumes:
             await self._mount_image(path, capacity_bytes(pv))
         if not is_mount_point(target):
             _make_dir(target)
-            code, err = await _run("mount", "--bind", str(path), str(target))
-            if code:
-                raise LocalPathError(f"bind mount of {path} failed: {err}")
+            try:  # a bind mount(2) takes microseconds: inline
+                mountutil.bind(path, target)
+            except mountutil.MountError as exc:
+                raise LocalPathError(f"bind mount of {path} failed: {exc}") from None
         return target
 
     async def _mount_image(self, path: pathlib.Path, size: int) -> None:
@@ -122,6 +124,7 @@ class LocalPathVolumes:
         fresh = not _exists(image)
         if fresh:
             await self._make_image(image, size)
+        # Once per volume and node, not per pod: mount(8) attaches the loop device (with autoclear).
         code, err = await _run("mount", "-o", "loop", str(image), str(path))
         if code:
             raise LocalPathError(f"mount of {image} failed: {err}")
@@ -153,9 +156,10 @@ class LocalPathVolumes:
                 continue
             for point in points:
                 if _exists(image_path(pathlib.Path(point))):
-                    code, err = await _run("umount", point)
-                    if code:
-                        log.warning("local-path: unmounting %s failed: %s", point, err)
+                    try:  # the last reference to the ext4 filesystem: unmounting flushes it, off the loop
+                        await asyncio.to_thread(mountutil.umount, point)
+                    except OSError as exc:
+                        log.warning("local-path: unmounting %s failed: %s", point, exc)
 
 
 def _make_dir(path: pathlib.Path) -> None:
