@@ -5,6 +5,8 @@
                   [--image-gc-high-threshold 85] [--image-gc-low-threshold 80]
                   [--minimum-image-ttl-duration 2m0s] [--maximum-dead-containers-per-container 1]
                   [--maximum-dead-containers -1]
+                  [--eviction-hard memory.available<100Mi,...] [--eviction-soft S --eviction-soft-grace-period G]
+                  [--eviction-minimum-reclaim R] [--eviction-pressure-transition-period 5m0s]
     pyk8s kubelet --reset [--root-dir D]
 
 The node is named after the host unless ``--node-name`` says otherwise.  As
@@ -60,6 +62,16 @@ def register(subparsers: Any) -> None:
                    help="dead containers kept on the node in all (default -1: no limit)")
     p.add_argument("--allowed-unsafe-sysctls", default="",
                    help="comma-separated unsafe sysctls or prefixes (kernel.msg*) pods may set; namespaced ones only")
+    p.add_argument("--eviction-hard", default=None,
+                   help="hard eviction thresholds, e.g. memory.available<1Gi (default memory.available<100Mi,"
+                        "nodefs.available<10%%,imagefs.available<15%%,nodefs.inodesFree<5%%; naming any replaces all)")
+    p.add_argument("--eviction-soft", default="", help="soft eviction thresholds, e.g. memory.available<1.5Gi")
+    p.add_argument("--eviction-soft-grace-period", default="",
+                   help="grace period per soft threshold, e.g. memory.available=1m30s")
+    p.add_argument("--eviction-minimum-reclaim", default="",
+                   help="minimum reclaim per signal once a threshold is met, e.g. memory.available=0Mi")
+    p.add_argument("--eviction-pressure-transition-period", default="5m0s",
+                   help="how long a pressure condition stays after its threshold cleared (default 5m0s)")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
     p.set_defaults(func=run)
 
@@ -80,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         args.gc_policy = gc_policy(args)
+        args.eviction = eviction_config(args)
         args.allowed_unsafe_sysctls = sysctl.validate_patterns(args.allowed_unsafe_sysctls.split(","))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -113,6 +126,23 @@ def gc_policy(args: argparse.Namespace) -> Any:
     return policy
 
 
+def eviction_config(args: argparse.Namespace) -> Any:
+    """The ``--eviction-*`` flags as an EvictionConfig; ValueError when they are invalid."""
+    from pyk8s.kubelet.eviction import thresholds
+    from pyk8s.machinery.duration import parse_duration
+
+    hard = thresholds.DEFAULT_HARD if args.eviction_hard is None else args.eviction_hard
+    try:
+        period = parse_duration(args.eviction_pressure_transition_period)
+    except ValueError:
+        raise ValueError(f"invalid argument {args.eviction_pressure_transition_period!r} for "
+                         "\"--eviction-pressure-transition-period\" flag: time: invalid duration") from None
+    return thresholds.EvictionConfig(
+        thresholds=thresholds.parse_config(hard, args.eviction_soft, args.eviction_soft_grace_period,
+                                           args.eviction_minimum_reclaim),
+        pressure_transition_period=period)
+
+
 async def _main(args: argparse.Namespace) -> None:
     # Imported here: the node stack is only needed when the command runs.
     from pyk8s.client.rest import Client
@@ -126,7 +156,7 @@ async def _main(args: argparse.Namespace) -> None:
                            cluster_dns=[ip.strip() for ip in args.cluster_dns.split(",") if ip.strip()],
                            cluster_domain=args.cluster_domain, address=args.node_ip, resolv_conf=args.resolv_conf,
                            pod_manifest_path=args.pod_manifest_path, gc=args.gc_policy,
-                           allowed_unsafe_sysctls=tuple(args.allowed_unsafe_sysctls))
+                           allowed_unsafe_sysctls=tuple(args.allowed_unsafe_sysctls), eviction=args.eviction)
     client = Client.from_kubeconfig(args.kubeconfig, user_agent=f"kubelet/v1.32.0 ({config.node_name})",
                                     max_connections=API_CONNECTIONS)
     signals.cancel_on_signals()

@@ -17,7 +17,9 @@ Assembly (each piece is its own module; this one only wires them):
   memory a burst freed to the system (``memory``); ``gc`` removes dead containers
   beyond the newest of each, and unused images when the disk fills;
 * ``eviction`` evicts pods above their local ephemeral storage limits
-  (emptyDir ``sizeLimit``, ``ephemeral-storage``), checked every 10 s;
+  (emptyDir ``sizeLimit``, ``ephemeral-storage``), checked every 10 s, and
+  for node pressure (``--eviction-hard``...: MemoryPressure, DiskPressure,
+  PIDPressure, one pod per 10 s; it refuses new pods under pressure);
 * events go through one ``EventRecorder`` (component ``kubelet``);
 * ``server.app.KubeletServer`` serves the kubelet API (logs, pods, exec,
   attach, port-forward) on port 10250.
@@ -42,6 +44,7 @@ from pyk8s.client.tools.informer import EventHandler, SharedInformerFactory
 from pyk8s.client.tools.store import meta_key
 from pyk8s.kubelet import apisources, memory, node, nodestatus
 from pyk8s.kubelet.eviction import evict
+from pyk8s.kubelet.eviction.thresholds import EvictionConfig, default_config
 from pyk8s.kubelet.gc import GarbageCollector, GCPolicy
 from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
 from pyk8s.kubelet.kuberuntime.settings import RuntimeSettings
@@ -93,6 +96,7 @@ class KubeletConfig:
     resolv_conf: str = "/etc/resolv.conf"  # --resolv-conf: what dnsPolicy Default pods get
     allowed_unsafe_sysctls: tuple[str, ...] = ()  # --allowed-unsafe-sysctls
     eviction_monitoring_interval: float = 10.0  # local ephemeral storage limits are checked this often
+    eviction: EvictionConfig = field(default_factory=default_config)  # --eviction-*: node-pressure eviction
 
 
 class Kubelet:
@@ -135,6 +139,9 @@ class Kubelet:
         self.local_storage = evict.local_storage(self.pod_informer.store.list, runtime, self.manager, statuses,
                                                  self.recorder, period=config.eviction_monitoring_interval,
                                                  clock=clock)
+        self.node_pressure = evict.node_pressure(config.eviction, self.pod_informer.store.list, runtime, images,
+                                                 self.manager, statuses, self.recorder, self.gc, clock=clock)
+        self.node.pressure, self.syncer.admit = self.node_pressure.pressure, self.node_pressure.admit
         self.server = KubeletServer(config.node_name, [self.host_ip], config.root_dir, client.config.ca_pem,
                                     pods=self.pod_informer.store.list,
                                     logs=PodLogs(self.pod_informer.lister, self.manager),
@@ -163,6 +170,7 @@ class Kubelet:
                 tg.create_task(self._housekeeping())
                 tg.create_task(self.gc.run())
                 tg.create_task(self.local_storage.run())
+                tg.create_task(self.node_pressure.run())
         finally:
             await self.probes.close()
 

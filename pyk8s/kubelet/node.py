@@ -116,6 +116,7 @@ class NodeAgent:
     clock: Clock = REAL_CLOCK
     on_pod_cidr: Callable[[str], Awaitable[None]] | None = None
     extra_not_ready: Callable[[], str] = lambda: ""
+    pressure: Callable[[], dict[str, bool]] = dict  # node-pressure eviction: NodeHealth's *_pressure fields
     lease_interval: float = nodelease.RENEW_INTERVAL
     status_interval: float = nodestatus.UPDATE_INTERVAL
     node: Obj = field(default_factory=dict)
@@ -169,7 +170,7 @@ class NodeAgent:
         if not status.network_ready:
             return nodestatus.NodeHealth(ready=False, not_ready_message=NETWORK_NOT_READY)
         extra = self.extra_not_ready()
-        return nodestatus.NodeHealth(ready=not extra, not_ready_message=extra)
+        return nodestatus.NodeHealth(ready=not extra, not_ready_message=extra, **self.pressure())
 
     async def update_status(self) -> None:
         stored = await self.client.get(nodestatus.NODES, self.name)

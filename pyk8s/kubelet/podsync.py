@@ -74,6 +74,7 @@ class PodSyncer:
     mirrors: MirrorPods | None = None  # static pods and their mirrors; None: no manifest directory
     observed: Callable[[PodStatus], None] | None = None  # a settled pod's runtime state (``PLEG.observed``)
     allowed_unsafe_sysctls: tuple[str, ...] = ()
+    admit: Callable[[Obj], sysctl.Rejection | None] = lambda _pod: None  # node-pressure eviction's admit handler
 
     def __post_init__(self) -> None:
         self.reasons = apistatus.ReasonCache()
@@ -111,7 +112,8 @@ class PodSyncer:
         meta = pod.get("metadata") or {}
         if meta.get("deletionTimestamp"):
             return await self._terminate(pod, meta.get("deletionGracePeriodSeconds"))
-        if (rejection := sysctl.admit(pod, self.allowed_unsafe_sysctls) or apparmor.admit(pod)) is not None:
+        if (rejection := sysctl.admit(pod, self.allowed_unsafe_sysctls) or apparmor.admit(pod)
+                or (None if (pod.get("status") or {}).get("startTime") else self.admit(pod))) is not None:
             return await self._reject(pod, rejection)
         if (pod.get("status") or {}).get("phase") in TERMINAL:
             return await self._stop_terminal(pod)
