@@ -37,16 +37,22 @@ class PodEvictor:
                  fresh: Callable[[Obj], Obj | None], clock: Clock = REAL_CLOCK) -> None:
         self.manager, self.statuses, self.recorder, self.fresh, self.clock = manager, statuses, recorder, fresh, clock
 
-    async def __call__(self, pod: Obj, message: str) -> None:
+    async def __call__(self, pod: Obj, message: str, condition: Obj | None = None) -> None:
         self.recorder.event(_ref(pod), "Warning", REASON, message)
-        await self._fail(pod, message)
+        await self._fail(pod, message, condition)
         await self.manager.kill_pod(pod, 0)
 
-    async def _fail(self, pod: Obj, message: str) -> None:
+    async def _fail(self, pod: Obj, message: str, condition: Obj | None) -> None:
         for _ in range(3):
             status = {**(pod.get("status") or {}), "phase": "Failed", "reason": REASON, "message": message}
+            target = pod
+            if condition is not None:
+                # Not one of the conditions the kubelet generates each sync: added to the pod's own, which stay.
+                kept = [c for c in status.get("conditions") or () if c.get("type") != condition["type"]]
+                stamped = {**condition, "lastProbeTime": None, "lastTransitionTime": format_time(self.clock.now())}
+                target = {**pod, "status": {**(pod.get("status") or {}), "conditions": [*kept, stamped]}}
             try:
-                await self.statuses.set_status(pod, status, format_time(self.clock.now()))
+                await self.statuses.set_status(target, status, format_time(self.clock.now()))
                 return
             except ApiError as exc:
                 if not is_conflict(exc):
@@ -98,9 +104,13 @@ def node_pressure(config: th.EvictionConfig, pods: Callable[[], list[Obj]], runt
             except ri.RuntimeServiceError as exc:
                 log.warning("eviction: removing unused image %s: %s", image.repo_tags or image.id, exc)
 
+    def node_event(type_: str, reason: str, message: str) -> None:
+        name = manager.settings.node_name
+        recorder.event({"kind": "Node", "apiVersion": "v1", "name": name, "uid": name}, type_, reason, message)
+
     evictor = PodEvictor(manager, statuses, recorder, _fresh(pods), clock)
     return EvictionManager(config, lambda: observe.observe(manager.settings.root_dir, images), pods, stats,
-                           evictor, reclaim, clock=clock)
+                           evictor, reclaim, node_event, clock=clock)
 
 
 def _fresh(pods: Callable[[], list[Obj]]) -> Callable[[Obj], Obj | None]:

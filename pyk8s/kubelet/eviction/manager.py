@@ -12,9 +12,13 @@ unused images, ``reclaim``) and stops if that resolved the thresholds;
 otherwise the active pods are ranked as upstream does and the first
 non-critical one is evicted: one pod per round.
 
-Ranking: memory -> pods using more than they request first, then lower
-priority, then usage above requests (larger first); disk -> the same with
-ephemeral storage; pids -> lower priority first.
+Ranking: pods without stats first; memory -> pods using more than they
+request first, then lower priority, then usage above requests (larger
+first); disk -> the same with ephemeral storage; pids -> lower priority
+first.  Before reclaiming the node gets a Warning ``EvictionThresholdMet``
+event ("Attempting to reclaim memory"); the evicted pod gets the
+``DisruptionTarget`` condition (reason ``TerminationByKubelet``) besides
+Failed/Evicted.
 
 Admission (``admit``): under MemoryPressure alone only BestEffort pods that
 do not tolerate the ``node.kubernetes.io/memory-pressure`` taint are
@@ -55,7 +59,7 @@ class ContainerUsage:
 
 
 PodStats = dict[str, dict[str, ContainerUsage]]  # pod UID -> container name -> usage
-Evict = Callable[[Obj, str], Awaitable[None]]
+Evict = Callable[[Obj, str, Obj | None], Awaitable[None]]  # pod, message, pod condition to add
 
 
 def _binary(n: int) -> str:
@@ -86,10 +90,12 @@ def rank(pods: list[Obj], stats: PodStats, resource: str) -> list[Obj]:
     if resource not in ("memory", "ephemeral-storage"):
         return sorted(pods, key=_priority)
 
-    def key(pod: Obj) -> tuple[int, int, int]:
+    def key(pod: Obj) -> tuple[int, int, int, int]:
+        if _uid(pod) not in stats:
+            return (0, 0, 0, 0)  # upstream evicts the pods it has no stats for first
         used = sum(_usage(stats, pod, resource).values())
         requested = sum(_requests(pod, resource).values())
-        return (0 if used > requested else 1, _priority(pod), -(used - requested))
+        return (1, 0 if used > requested else 1, _priority(pod), -(used - requested))
     return sorted(pods, key=key)
 
 
@@ -116,9 +122,11 @@ def _active(pod: Mapping[str, Any]) -> bool:
 class EvictionManager:
     def __init__(self, config: th.EvictionConfig, observe: Callable[[], Awaitable[th.Observations]],
                  pods: Callable[[], list[Obj]], stats: Callable[[], Awaitable[PodStats]], evict: Evict,
-                 reclaim: Callable[[], Awaitable[None]] | None = None, *, clock: Clock = REAL_CLOCK) -> None:
+                 reclaim: Callable[[], Awaitable[None]] | None = None,
+                 node_event: Callable[[str, str, str], None] = lambda _type, _reason, _message: None,
+                 *, clock: Clock = REAL_CLOCK) -> None:
         self.config, self.observe, self.pods, self.stats, self.evict = config, observe, pods, stats, evict
-        self.reclaim, self.clock = reclaim, clock
+        self.reclaim, self.node_event, self.clock = reclaim, node_event, clock
         self.tracker = th.Tracker()
         self.conditions: list[str] = []  # node conditions now True
         self.evicted: set[str] = set()
@@ -159,9 +167,10 @@ class EvictionManager:
         acting.sort(key=lambda t: th.PRIORITY[t.signal])
         threshold = acting[0]
         resource = th.RESOURCE[threshold.signal]
+        self.node_event("Warning", "EvictionThresholdMet", f"Attempting to reclaim {resource}")
         if th.CONDITION[threshold.signal] == "DiskPressure" and self.reclaim is not None:
             await self.reclaim()
-            if not th.met([threshold], await self.observe(), True):
+            if not th.met(self.config.thresholds, await self.observe(), True):
                 log.info("eviction: node-level reclaim resolved %s", threshold.signal)
                 return None
         stats = await self.stats()
@@ -173,7 +182,8 @@ class EvictionManager:
             meta = pod.get("metadata") or {}
             log.info("evicting pod %s/%s: %s", meta.get("namespace", ""), meta.get("name", ""), text)
             self.evicted.add(_uid(pod))
-            await self.evict(pod, text)
+            await self.evict(pod, text, {"type": "DisruptionTarget", "status": "True",
+                                         "reason": "TerminationByKubelet", "message": text})
             return _uid(pod)
         return None
 
@@ -195,6 +205,7 @@ class EvictionManager:
             self.conditions = conditions
             if self.on_change is not None:
                 self.on_change()
-        t.met = current
-        return [x for x in current if now - t.first_observed[x] >= x.grace_period]
+        acting = [x for x in current if now - t.first_observed[x] >= x.grace_period]
+        t.met = acting  # upstream keeps only these for the minimum-reclaim check next round
+        return list(acting)
 

@@ -16,6 +16,7 @@ A quantity is absolute (``100Mi``) or a percentage of the signal's capacity (``1
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -96,23 +97,51 @@ def _split_map(text: str, sep: str, flag: str) -> dict[str, str]:
     return out
 
 
-def _quantity(signal: str, value: str) -> tuple[quantity.Quantity | None, Fraction | None]:
-    if value.endswith("%"):
-        try:
-            percent = Fraction(value[:-1])
-        except ValueError:
-            raise ValueError(f"invalid percentage {value!r} for signal {signal}") from None
-        if percent <= 0:
-            raise ValueError(f"eviction percentage threshold {signal} must be positive: {value}")
-        if percent > 100:
-            raise ValueError(f"eviction percentage threshold {signal} must not exceed 100%: {value}")
-        return None, percent / 100
+def _float32(x: float) -> float:
+    return float(struct.unpack("f", struct.pack("f", x))[0])
+
+
+def _percentage(value: str) -> Fraction:
+    """Upstream parses percentages as float32 (10% is 0.100000001...), which shows in the quantities it derives."""
     try:
-        parsed = quantity.parse(value)
+        parsed = float(value.rstrip("%"))
+    except ValueError:
+        raise ValueError(f'strconv.ParseFloat: parsing "{value.rstrip("%")}": invalid syntax') from None
+    return Fraction(_float32(_float32(parsed) / 100))
+
+
+def _parse_quantity(value: str) -> quantity.Quantity:
+    try:
+        return quantity.parse(value)
     except quantity.QuantityError as exc:
-        raise ValueError(f"invalid quantity {value!r} for signal {signal}: {exc}") from None
+        raise ValueError(str(exc)) from None
+
+
+def _threshold_value(signal: str, value: str) -> tuple[quantity.Quantity | None, Fraction | None] | None:
+    """``parseThresholdStatement``: None for the ignored 0% and 100%."""
+    if value.endswith("%"):
+        if value in ("0%", "100%"):
+            return None
+        percent = _percentage(value)
+        if percent < 0:
+            raise ValueError(f"eviction percentage threshold {signal} must be >= 0%: {value}")
+        if percent > 1:
+            raise ValueError(f"eviction percentage threshold {signal} must be <= 100%: {value}")
+        return None, percent
+    parsed = _parse_quantity(value)
+    if parsed.value <= 0:
+        raise ValueError(f"eviction threshold {signal} must be positive: {parsed}")
+    return parsed, None
+
+
+def _min_reclaim(signal: str, value: str) -> tuple[quantity.Quantity | None, Fraction | None]:
+    if value.endswith("%"):
+        if _percentage(value) <= 0:
+            raise ValueError(f"eviction percentage minimum reclaim {signal} must be positive: {value}")
+        return None, _percentage(value)
+    parsed = _parse_quantity(value)
     if parsed.value < 0:
-        raise ValueError(f"eviction threshold {signal} must be positive: {value}")
+        raise ValueError(f"negative eviction minimum reclaim specified for {signal}")
     return parsed, None
 
 
@@ -131,26 +160,21 @@ def parse_config(hard: str = DEFAULT_HARD, soft: str = "", soft_grace: str = "",
     reclaims = {}
     for signal, text in _split_map(min_reclaim, "=", "--eviction-minimum-reclaim").items():
         _check_signal(signal)
-        reclaims[signal] = _quantity(signal, text)
+        reclaims[signal] = _min_reclaim(signal, text)
     out: list[Threshold] = []
     for text, is_soft in ((hard, False), (soft, True)):
-        seen: set[str] = set()
-        for item in (s.strip() for s in text.split(",")):
-            if not item:
-                continue
-            signal, found, value = item.partition("<")
-            signal = signal.strip()
-            if not found:
-                raise ValueError(f"invalid eviction threshold syntax {item!r}, expected <signal><operator><value>")
+        flag = "--eviction-soft" if is_soft else "--eviction-hard"
+        # A map flag, as upstream's: a signal named twice keeps its last value.
+        for signal, value in _split_map(text, "<", flag).items():
             _check_signal(signal)
-            if signal in seen:
-                raise ValueError(f"found duplicate eviction threshold for signal {signal}")
-            seen.add(signal)
-            absolute, percent = _quantity(signal, value.strip())
+            parsed = _threshold_value(signal, value)
+            if parsed is None:
+                continue
+            absolute, percent = parsed
             grace = 0.0
             if is_soft:
                 if signal not in graces:
-                    raise ValueError(f"could not find grace period for threshold {signal}")
+                    raise ValueError(f"grace period must be specified for the soft eviction threshold {signal}")
                 grace = graces[signal] or 1e-9  # a zero soft grace period still counts as soft
             reclaim, reclaim_percent = reclaims.get(signal, (None, None))
             out.append(Threshold(signal, absolute, percent, grace, reclaim, reclaim_percent))
@@ -172,9 +196,9 @@ def conditions_of(thresholds: Mapping[str, object] | tuple[Threshold, ...]) -> l
     return out
 
 
-# Upstream's eviction priority among met thresholds: memory first, then the node's disk, then the image disk, pids.
-PRIORITY = {MEMORY_AVAILABLE: 0, NODEFS_AVAILABLE: 1, NODEFS_INODES_FREE: 1, IMAGEFS_AVAILABLE: 2,
-            IMAGEFS_INODES_FREE: 2, PID_AVAILABLE: 3}
+# Upstream's eviction priority among met thresholds (``byEvictionPriority``): memory first, the others as configured.
+PRIORITY = {MEMORY_AVAILABLE: 0, NODEFS_AVAILABLE: 1, NODEFS_INODES_FREE: 1, IMAGEFS_AVAILABLE: 1,
+            IMAGEFS_INODES_FREE: 1, PID_AVAILABLE: 1}
 
 
 @dataclass

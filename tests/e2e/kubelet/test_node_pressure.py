@@ -14,8 +14,9 @@ pressure without a byte of memory used for it.  Then, as upstream:
 * a Burstable pod (admitted under memory pressure alone) runs and is then
   evicted by the eviction manager with upstream's message ("The node was low
   on resource: memory. Threshold quantity: ..., available: ...Ki. Container
-  c was using ...Ki, request is 1, has larger consumption of memory. ") and an
-  Evicted event.
+  c was using ...Ki, request is 1, has larger consumption of memory. "), an
+  Evicted event and the DisruptionTarget condition; the Node gets an
+  EvictionThresholdMet event.
 
 The node is cordoned (only pods naming it run there) and deleted at the end.
 """
@@ -127,3 +128,10 @@ def test_memory_pressure_condition_taint_admission_and_eviction(cluster: Cluster
     events = cluster.kubectl("-n", NS, "get", "events", "--field-selector", "involvedObject.name=burstable",
                              "-o", "jsonpath={range .items[*]}{.type} {.reason}: {.message}{'\\n'}{end}").stdout
     assert f"Warning Evicted: {status['message']}" in events, events
+    path = '{.status.conditions[?(@.type=="DisruptionTarget")].reason}'
+    assert cluster.kubectl("-n", NS, "get", "pod", "burstable", "-o", f"jsonpath={path}").stdout == \
+        "TerminationByKubelet"
+    node_events = cluster.kubectl("get", "events", "-A", "--field-selector",
+                                  f"involvedObject.kind=Node,involvedObject.name={NODE},reason=EvictionThresholdMet",
+                                  "-o", "jsonpath={.items[*].message}").stdout
+    assert "Attempting to reclaim memory" in node_events, node_events
