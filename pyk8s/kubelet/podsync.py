@@ -113,7 +113,7 @@ class PodSyncer:
         if meta.get("deletionTimestamp"):
             return await self._terminate(pod, meta.get("deletionGracePeriodSeconds"))
         if (rejection := sysctl.admit(pod, self.allowed_unsafe_sysctls) or apparmor.admit(pod)
-                or (None if (pod.get("status") or {}).get("startTime") else self.admit(pod))) is not None:
+                or self.admit(pod)) is not None:
             return await self._reject(pod, rejection)
         if (pod.get("status") or {}).get("phase") in TERMINAL:
             return await self._stop_terminal(pod)

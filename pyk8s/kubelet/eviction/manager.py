@@ -139,7 +139,8 @@ class EvictionManager:
                 "pid_pressure": "PIDPressure" in self.conditions}
 
     def admit(self, pod: Mapping[str, Any]) -> Rejection | None:
-        if not self.conditions or is_critical(pod):
+        """Upstream admits a pod once, when it arrives: a pod this node started (startTime set) stays."""
+        if not self.conditions or is_critical(pod) or (pod.get("status") or {}).get("startTime"):
             return None
         if self.conditions == ["MemoryPressure"]:
             spec = pod.get("spec") or {}

@@ -119,6 +119,9 @@ async def test_admission_under_memory_pressure_refuses_only_best_effort() -> Non
                                                   "effect": "NoSchedule"}])
     assert node.manager.admit(tolerating) is None
     assert node.manager.admit(_pod("critical", priority=2_000_000_000)) is None
+    started = _pod("started")
+    started["status"]["startTime"] = "2026-01-01T00:00:00Z"  # admitted before the pressure: not re-judged
+    assert node.manager.admit(started) is None
 
 
 async def test_disk_pressure_reclaims_on_the_node_first_and_refuses_every_pod() -> None:
