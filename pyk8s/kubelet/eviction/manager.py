@@ -130,7 +130,6 @@ class EvictionManager:
         self.tracker = th.Tracker()
         self.conditions: list[str] = []  # node conditions now True
         self.evicted: set[str] = set()
-        self.on_change: Callable[[], None] | None = None  # the node status reports a change early
 
     def pressure(self) -> dict[str, bool]:
         """For the node status: ``NodeHealth`` fields."""
@@ -204,8 +203,6 @@ class EvictionManager:
         if conditions != self.conditions:
             log.info("eviction: node conditions now %s", conditions or "without pressure")
             self.conditions = conditions
-            if self.on_change is not None:
-                self.on_change()
         acting = [x for x in current if now - t.first_observed[x] >= x.grace_period]
         t.met = acting  # upstream keeps only these for the minimum-reclaim check next round
         return list(acting)
