@@ -29,6 +29,9 @@ from pyk8s.testing.cluster import ServerProcess, server_binary
 from pyk8s.testing.nodenet import NodeNetns
 from pyk8s.testing.processes import stop_logged
 
+TEST_EVICTION_HARD = ("--eviction-hard=memory.available<100Mi,nodefs.available<0%,nodefs.inodesFree<0%,"
+                      "imagefs.available<0%")
+
 
 class KubeletProcess:
     def __init__(self, server: ServerProcess, netns: NodeNetns, *, node_name: str = "node-1",
@@ -47,10 +50,13 @@ class KubeletProcess:
         return self.root / "kubelet.log"
 
     def command(self) -> list[str]:
+        # As kind does for its nodes: no disk-pressure eviction (0% thresholds are off), so that a test
+        # machine whose disk is more than 85 % full still runs the tests' pods; memory keeps upstream's.
+        eviction = [] if any(a.startswith("--eviction-hard") for a in self.extra_args) else [TEST_EVICTION_HARD]
         return self.netns.command([server_binary(), "kubelet", "--kubeconfig", self.server.kubeconfig,
                                    "--root-dir", str(self.root_dir), "--node-name", self.node_name,
                                    "--node-ip", self.netns.node_ip, "--pod-manifest-path", str(self.manifests_dir),
-                                   *self.extra_args])
+                                   *eviction, *self.extra_args])
 
     def start(self) -> KubeletProcess:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()

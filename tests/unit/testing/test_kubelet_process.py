@@ -1,0 +1,33 @@
+"""The tests' kubelet command line: kind's eviction thresholds unless a test sets its own."""
+
+import shutil
+from types import SimpleNamespace
+from typing import Any
+
+from pyk8s.testing.kubelet import TEST_EVICTION_HARD, KubeletProcess
+from pyk8s.testing.nodenet import NodeNetns
+
+
+def _command(*extra: str) -> list[str]:
+    server: Any = SimpleNamespace(kubeconfig="/k")
+    kubelet = KubeletProcess(server, NodeNetns(), extra_args=extra)
+    try:
+        return kubelet.command()
+    finally:
+        shutil.rmtree(kubelet.root, ignore_errors=True)
+
+
+def test_test_kubelets_never_evict_for_disk_pressure() -> None:
+    assert TEST_EVICTION_HARD in _command()
+    assert "nodefs.available<0%" in TEST_EVICTION_HARD and "imagefs.available<0%" in TEST_EVICTION_HARD
+
+
+def test_a_test_setting_its_own_thresholds_gets_only_those() -> None:
+    cmd = _command("--eviction-hard=memory.available<1Gi")
+    assert TEST_EVICTION_HARD not in cmd and "--eviction-hard=memory.available<1Gi" in cmd
+
+
+def test_the_disk_thresholds_are_off_as_the_kubelet_reads_them() -> None:
+    from pyk8s.kubelet.eviction.thresholds import parse_config
+
+    assert [t.signal for t in parse_config(TEST_EVICTION_HARD.split("=", 1)[1])] == ["memory.available"]
