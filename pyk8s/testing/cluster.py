@@ -143,6 +143,9 @@ class ServerProcess:
         return args + self.extra_args
 
     def start(self) -> ServerProcess:
+        if self.proc is not None and self.proc.poll() is None:
+            # A second start would orphan the running server (``with ServerProcess().start()`` did).
+            raise RuntimeError("this ServerProcess is already running: stop() or restart() it first")
         if self.use_etcd and self.etcd is None:
             from pyk8s.testing.etcd import EtcdServer
 

@@ -37,7 +37,7 @@ LIFETIME = 600
 
 @pytest.fixture(scope="module")
 def api_server() -> Iterator[ServerProcess]:
-    with ServerProcess().start() as srv:
+    with ServerProcess() as srv:
         yield srv
 
 
