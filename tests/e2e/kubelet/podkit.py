@@ -61,10 +61,10 @@ class Pods:
     def describe(self, name: str) -> str:
         return self.kubectl("describe", "pod", name).stdout
 
-    def wait_status(self, name: str, status: str, timeout: float = 40) -> None:
+    def wait_status(self, name: str, status: str, timeout: float = 90) -> None:
         wait_until(lambda: self.status(name) == status, timeout=timeout, what=f"{name} {status}")
 
-    def wait_event(self, name: str, text: str, timeout: float = 40) -> str:
+    def wait_event(self, name: str, text: str, timeout: float = 90) -> str:
         return wait_until(lambda: text in (out := self.events(name)) and out, timeout=timeout,
                           what=f"event {text!r} on {name}")
 
