@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from pyk8s.testing.kubelet import KubeletProcess
+from pyk8s.testing.nodenet import NodeNetns
 from tests.e2e.helpers import row_for, wait_until
 from tests.e2e.kubelet.conftest import Cluster
 
@@ -89,3 +91,30 @@ def namespace(cluster: Cluster, name: str) -> Iterator[Pods]:
         yield Pods(cluster, name)
     finally:
         cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def extra_node(cluster: Cluster, node: str, ns: str, kubelet_args: tuple[str, ...]) -> Iterator[KubeletProcess]:
+    """A fixture body: a second kubelet with its own flags, joined to the shared control plane and cordoned
+    (only pods naming it land there), and a namespace for its pods. Afterwards the node is reset (every
+    sandbox and container removed), and its pods, namespace and Node go at once: no kubelet confirms."""
+    netns = NodeNetns().create()
+    kubelet: KubeletProcess | None = None
+    try:
+        netns.route_to(cluster.netns.host_ip)  # the shared API server is bound to the shared node's link
+        kubelet = KubeletProcess(cluster.server, netns, node_name=node, extra_args=kubelet_args).start()
+        wait_until(lambda: cluster.kubectl("get", "node", node, check=False).returncode == 0, timeout=120,
+                   interval=0.2, what=f"{node} registered")
+        cluster.kubectl("cordon", node)
+        kubelet.wait_ready()
+        cluster.kubectl("create", "namespace", ns)
+        yield kubelet
+    finally:
+        try:
+            if kubelet is not None:
+                kubelet.close()
+        finally:
+            cluster.kubectl("-n", ns, "delete", "pods", "--all", "--force", "--grace-period=0",
+                            "--ignore-not-found", check=False)
+            cluster.kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false", check=False)
+            cluster.kubectl("delete", "node", node, "--ignore-not-found", check=False)
+            netns.delete()

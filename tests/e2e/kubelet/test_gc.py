@@ -21,9 +21,9 @@ import pytest
 
 from pyk8s.testing.cluster import server_binary
 from pyk8s.testing.kubelet import KubeletProcess
-from pyk8s.testing.nodenet import NodeNetns
 from tests.e2e.helpers import wait_until
 from tests.e2e.kubelet.conftest import Cluster
+from tests.e2e.kubelet.podkit import extra_node
 
 GC_NODE = "gc-node"
 NS = "kubelet-gc"
@@ -35,28 +35,7 @@ UNUSED = "docker.io/ikubernetes/myapp:v1"
 
 @pytest.fixture(scope="module")
 def gc_node(cluster: Cluster) -> Iterator[KubeletProcess]:
-    netns = NodeNetns().create()
-    kubelet: KubeletProcess | None = None
-    try:
-        netns.route_to(cluster.netns.host_ip)  # the shared API server is bound to the shared node's link
-        kubelet = KubeletProcess(cluster.server, netns, node_name=GC_NODE, extra_args=GC_FLAGS).start()
-        wait_until(lambda: cluster.kubectl("get", "node", GC_NODE, check=False).returncode == 0, timeout=120,
-                   interval=0.2, what="gc-node registered")
-        cluster.kubectl("cordon", GC_NODE)  # nothing but this module's pods (which name the node) lands here
-        kubelet.wait_ready()
-        cluster.kubectl("create", "namespace", NS)
-        yield kubelet
-    finally:
-        try:
-            if kubelet is not None:
-                kubelet.close()  # stops the kubelet and resets the node: every sandbox and container removed
-        finally:
-            # Nothing runs there any more and no kubelet confirms deletions: the API objects go at once.
-            cluster.kubectl("-n", NS, "delete", "pods", "--all", "--force", "--grace-period=0",
-                            "--ignore-not-found", check=False)
-            cluster.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=false", check=False)
-            cluster.kubectl("delete", "node", GC_NODE, "--ignore-not-found", check=False)
-            netns.delete()
+    yield from extra_node(cluster, GC_NODE, NS, GC_FLAGS)
 
 
 def crictl(kubelet: KubeletProcess, *args: str) -> str:

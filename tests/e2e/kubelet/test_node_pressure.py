@@ -31,9 +31,9 @@ import pytest
 
 from pyk8s.machinery import quantity
 from pyk8s.testing.kubelet import KubeletProcess
-from pyk8s.testing.nodenet import NodeNetns
 from tests.e2e.helpers import wait_until
 from tests.e2e.kubelet.conftest import Cluster
+from tests.e2e.kubelet.podkit import extra_node
 
 NODE = "pressure-node"
 NS = "kubelet-pressure"
@@ -49,28 +49,7 @@ def threshold() -> str:
 
 @pytest.fixture(scope="module")
 def pressure_node(cluster: Cluster) -> Iterator[KubeletProcess]:
-    netns = NodeNetns().create()
-    kubelet: KubeletProcess | None = None
-    try:
-        netns.route_to(cluster.netns.host_ip)  # the shared API server is bound to the shared node's link
-        kubelet = KubeletProcess(cluster.server, netns, node_name=NODE, extra_args=(
-            f"--eviction-hard=memory.available<{threshold()}", "--registry-port=5000")).start()
-        wait_until(lambda: cluster.kubectl("get", "node", NODE, check=False).returncode == 0, timeout=120,
-                   interval=0.2, what="pressure-node registered")
-        cluster.kubectl("cordon", NODE)  # nothing but this module's pods (which name the node) lands here
-        kubelet.wait_ready()
-        cluster.kubectl("create", "namespace", NS)
-        yield kubelet
-    finally:
-        try:
-            if kubelet is not None:
-                kubelet.close()
-        finally:
-            cluster.kubectl("-n", NS, "delete", "pods", "--all", "--force", "--grace-period=0",
-                            "--ignore-not-found", check=False)
-            cluster.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=false", check=False)
-            cluster.kubectl("delete", "node", NODE, "--ignore-not-found", check=False)
-            netns.delete()
+    yield from extra_node(cluster, NODE, NS, (f"--eviction-hard=memory.available<{threshold()}", "--registry-port=5000"))
 
 
 def pod(name: str, requests: dict[str, str] | None = None) -> str:
