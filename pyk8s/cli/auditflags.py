@@ -12,16 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pyk8s.apiserver.audit import policy
-
-
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
-    return value
+from pyk8s.cli.flagtypes import non_negative_int
 
 
 def _choice(allowed: str, why: str) -> Any:
@@ -37,11 +28,11 @@ def add_flags(p: argparse.ArgumentParser) -> None:
                    help="audit.k8s.io/v1 Policy: which requests are logged, at which level")
     p.add_argument("--audit-log-path", default="", metavar="PATH",
                    help="file audit events are appended to, one JSON Event per line ('-': standard output)")
-    p.add_argument("--audit-log-maxsize", type=_non_negative, default=0, metavar="MB",
+    p.add_argument("--audit-log-maxsize", type=non_negative_int, default=0, metavar="MB",
                    help="megabytes before the log is rotated (default 0: 100)")
-    p.add_argument("--audit-log-maxbackup", type=_non_negative, default=0, metavar="N",
+    p.add_argument("--audit-log-maxbackup", type=non_negative_int, default=0, metavar="N",
                    help="rotated files kept (default 0: all)")
-    p.add_argument("--audit-log-maxage", type=_non_negative, default=0, metavar="DAYS",
+    p.add_argument("--audit-log-maxage", type=non_negative_int, default=0, metavar="DAYS",
                    help="days rotated files are kept (default 0: forever)")
     p.add_argument("--audit-log-format", type=_choice("json", "only json is written"), default="json",
                    metavar="FORMAT", help="json (the only format)")

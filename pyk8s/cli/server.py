@@ -41,6 +41,7 @@ from pyk8s.apiserver.admission import chain as admission_chain
 from pyk8s.apiserver.authorization.union import parse_modes
 from pyk8s.apiserver.config import ServerConfig
 from pyk8s.cli import auditflags, authnflags, controller_manager
+from pyk8s.cli.flagtypes import non_negative_int
 from pyk8s.controllers.manager import select_controllers
 from pyk8s.daemons import controlplane, election
 from pyk8s.daemons import server as daemons_server
@@ -93,16 +94,6 @@ def _address(text: str) -> str:
         raise argparse.ArgumentTypeError(f"invalid IP address: {text!r}") from None
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid count: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {value}")
-    return value
-
-
 def _admission_plugins(value: str) -> tuple[str, ...]:
     names = admission_chain.parse_names([value])
     for name in names:
@@ -128,10 +119,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--etcd-servers", default="", help="etcd endpoints, e.g. http://127.0.0.1:2379")
     p.add_argument("--service-cluster-ip-range", default="10.96.0.0/12", type=_cidr)
     p.add_argument("--service-node-port-range", default="30000-32767")
-    p.add_argument("--default-not-ready-toleration-seconds", type=_count, default=300, metavar="SECONDS",
+    p.add_argument("--default-not-ready-toleration-seconds", type=non_negative_int, default=300, metavar="SECONDS",
                    help="tolerationSeconds of the not-ready:NoExecute toleration added to every new pod "
                         "that has none (default 300)")
-    p.add_argument("--default-unreachable-toleration-seconds", type=_count, default=300, metavar="SECONDS",
+    p.add_argument("--default-unreachable-toleration-seconds", type=non_negative_int, default=300, metavar="SECONDS",
                    help="tolerationSeconds of the unreachable:NoExecute toleration added to every new pod "
                         "that has none (default 300)")
     p.add_argument("--enable-admission-plugins", type=_admission_plugins, action="append", default=[],
@@ -140,11 +131,11 @@ def register(subparsers: Any) -> None:
                    metavar="NAMES", help="admission plugins to disable, even default ones (comma-separated)")
     p.add_argument("--admission-control-config-file", default="", metavar="FILE",
                    help="AdmissionConfiguration file (PodSecurity's defaults and exemptions)")
-    p.add_argument("--max-requests-inflight", type=_count, default=400, metavar="N",
+    p.add_argument("--max-requests-inflight", type=non_negative_int, default=400, metavar="N",
                    help="most non-mutating requests in flight at once; more get 429 (0 = unlimited; default 400)")
     p.add_argument("--authorization-mode", type=_authorization_modes, default="Node,RBAC", metavar="MODES",
                    help="ordered authorizers: Node, RBAC, AlwaysAllow, AlwaysDeny (default Node,RBAC)")
-    p.add_argument("--max-mutating-requests-inflight", type=_count, default=200, metavar="N",
+    p.add_argument("--max-mutating-requests-inflight", type=non_negative_int, default=200, metavar="N",
                    help="most mutating requests in flight at once; more get 429 (0 = unlimited; default 200)")
     p.add_argument("--disable", action="append", default=[], metavar="COMPONENTS",
                    help="comma-separated components not to run, repeatable: "
@@ -160,7 +151,7 @@ def register(subparsers: Any) -> None:
                    help="port the embedded ingress controller's nginx serves HTTP on (default 80)")
     p.add_argument("--ingress-https-port", type=_port, default=443, metavar="PORT",
                    help="port the embedded ingress controller's nginx serves HTTPS on (default 443)")
-    p.add_argument("--simulate-nodes", type=_count, default=0, metavar="N",
+    p.add_argument("--simulate-nodes", type=non_negative_int, default=0, metavar="N",
                    help="also run N simulated (kwok-style) nodes sim-0..sim-N-1 in this process (default 0)")
     p.add_argument("--encryption-provider-config", default=None, metavar="FILE",
                    help="an apiserver.config.k8s.io/v1 EncryptionConfiguration: how Secrets (and other listed "
