@@ -7,6 +7,7 @@
                   [--maximum-dead-containers -1]
                   [--eviction-hard memory.available<100Mi,...] [--eviction-soft S --eviction-soft-grace-period G]
                   [--eviction-minimum-reclaim R] [--eviction-pressure-transition-period 5m0s]
+                  [--sync-frequency 1m0s] [--file-check-frequency 20s]
     pyk8s kubelet --reset [--root-dir D]
 
 The node is named after the host unless ``--node-name`` says otherwise.  As
@@ -72,6 +73,10 @@ def register(subparsers: Any) -> None:
                    help="minimum reclaim per signal once a threshold is met, e.g. memory.available=0Mi")
     p.add_argument("--eviction-pressure-transition-period", default="5m0s",
                    help="how long a pressure condition stays after its threshold cleared (default 5m0s)")
+    p.add_argument("--sync-frequency", default="1m0s",
+                   help="max period between synchronizing running containers and config (default 1m0s)")
+    p.add_argument("--file-check-frequency", default="20s",
+                   help="duration between checking config files for new data (default 20s)")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
     p.set_defaults(func=run)
 
@@ -93,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         args.gc_policy = gc_policy(args)
         args.eviction = eviction_config(args)
+        args.sync_frequency = positive_duration(args.sync_frequency, "--sync-frequency")
+        args.file_check_frequency = positive_duration(args.file_check_frequency, "--file-check-frequency")
         args.allowed_unsafe_sysctls = sysctl.validate_patterns(args.allowed_unsafe_sysctls.split(","))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -126,6 +133,19 @@ def gc_policy(args: argparse.Namespace) -> Any:
     return policy
 
 
+def positive_duration(text: str, flag: str) -> float:
+    """A period flag's seconds; ValueError when it is not a duration or not above zero (a zero period would spin)."""
+    from pyk8s.machinery.duration import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError:
+        raise ValueError(f"invalid argument {text!r} for \"{flag}\" flag: time: invalid duration") from None
+    if seconds <= 0:
+        raise ValueError(f"invalid argument {text!r} for \"{flag}\" flag: must be greater than zero")
+    return seconds
+
+
 def eviction_config(args: argparse.Namespace) -> Any:
     """The ``--eviction-*`` flags as an EvictionConfig; ValueError when they are invalid."""
     from pyk8s.kubelet.eviction import thresholds
@@ -156,7 +176,8 @@ async def _main(args: argparse.Namespace) -> None:
                            cluster_dns=[ip.strip() for ip in args.cluster_dns.split(",") if ip.strip()],
                            cluster_domain=args.cluster_domain, address=args.node_ip, resolv_conf=args.resolv_conf,
                            pod_manifest_path=args.pod_manifest_path, gc=args.gc_policy,
-                           allowed_unsafe_sysctls=tuple(args.allowed_unsafe_sysctls), eviction=args.eviction)
+                           allowed_unsafe_sysctls=tuple(args.allowed_unsafe_sysctls), eviction=args.eviction,
+                           sync_frequency=args.sync_frequency, file_check_frequency=args.file_check_frequency)
     client = Client.from_kubeconfig(args.kubeconfig, user_agent=f"kubelet/v1.32.0 ({config.node_name})",
                                     max_connections=API_CONNECTIONS)
     signals.cancel_on_signals()

@@ -50,13 +50,13 @@ from pyk8s.kubelet.kuberuntime.manager import RuntimeManager
 from pyk8s.kubelet.kuberuntime.settings import RuntimeSettings
 from pyk8s.kubelet.mirrorpods import MirrorPods
 from pyk8s.kubelet.pleg import PLEG
-from pyk8s.kubelet.podsync import PodSyncer
+from pyk8s.kubelet.podsync import RESYNC, PodSyncer
 from pyk8s.kubelet.prober.manager import ProbeManager
 from pyk8s.kubelet.runtime import interface as ri
 from pyk8s.kubelet.server.app import KubeletServer
 from pyk8s.kubelet.server.podlogs import PodLogs
 from pyk8s.kubelet.server.streamsource import PodStreams
-from pyk8s.kubelet.staticpods import StaticPods
+from pyk8s.kubelet.staticpods import CHECK_PERIOD, StaticPods
 from pyk8s.kubelet.stats.summary import StatsProvider
 from pyk8s.kubelet.status.manager import StatusManager
 from pyk8s.util.clock import REAL_CLOCK, Clock
@@ -97,6 +97,8 @@ class KubeletConfig:
     allowed_unsafe_sysctls: tuple[str, ...] = ()  # --allowed-unsafe-sysctls
     eviction_monitoring_interval: float = 10.0  # local ephemeral storage limits are checked this often
     eviction: EvictionConfig = field(default_factory=default_config)  # --eviction-*: node-pressure eviction
+    sync_frequency: float = RESYNC  # --sync-frequency: the periodic pod sync (ConfigMap/Secret volume refresh)
+    file_check_frequency: float = CHECK_PERIOD  # --file-check-frequency: static pod manifests are re-read
 
 
 class Kubelet:
@@ -124,13 +126,15 @@ class Kubelet:
         mirrors = None
         statuses = StatusManager(client)
         if config.pod_manifest_path is not None:
-            self.static = StaticPods(config.pod_manifest_path, config.node_name, self._queue_key, clock=clock)
+            self.static = StaticPods(config.pod_manifest_path, config.node_name, self._queue_key, clock=clock,
+                                     period=config.file_check_frequency)
             mirrors = MirrorPods(client, self.static, lambda: str((self.node.node.get("metadata") or {}).get("uid", "")),
                                  statuses)
         self.pleg = PLEG(runtime, self._queue_uid, clock=clock, busy=lambda uid: uid in self.syncer.syncing)
         self.syncer = PodSyncer(self.pod_informer.lister, runtime, self.manager, self.probes, statuses,
                                 self.recorder, runtime_version.split(":", 1)[0], self.host_ip, clock, mirrors,
-                                observed=self.pleg.observed, allowed_unsafe_sysctls=config.allowed_unsafe_sysctls)
+                                observed=self.pleg.observed, allowed_unsafe_sysctls=config.allowed_unsafe_sysctls,
+                                resync=config.sync_frequency)
         self.pods = Controller("kubelet-pods", self.syncer.sync, workers=POD_WORKERS, informers=[self.pod_informer],
                                clock=clock)
         self.pod_informer.add_event_handler(EventHandler(on_add=self.pods.enqueue, on_update=self._pod_updated,

@@ -75,6 +75,7 @@ class PodSyncer:
     observed: Callable[[PodStatus], None] | None = None  # a settled pod's runtime state (``PLEG.observed``)
     allowed_unsafe_sysctls: tuple[str, ...] = ()
     admit: Callable[[Obj], sysctl.Rejection | None] = lambda _pod: None  # node-pressure eviction's admit handler
+    resync: float = RESYNC  # --sync-frequency: a settled pod is synced again this often
 
     def __post_init__(self) -> None:
         self.reasons = apistatus.ReasonCache()
@@ -126,7 +127,7 @@ class PodSyncer:
         await self._report(pod, status=status)
         if self.observed is not None and podactions.compute_pod_actions(pod, status, self.probes).idle:
             self.observed(status)
-        return min(RESYNC if result.ok else RETRY, self._until_deadline(pod))
+        return min(self.resync if result.ok else RETRY, self._until_deadline(pod))
 
     async def forget(self, pod: Obj) -> None:
         """The pod is gone from the API (or replaced by a new one of its name): clear it from the node."""
