@@ -153,6 +153,21 @@ class GenericStore:
             raise self._not_found(name)
         return self.decode(kv)
 
+    async def get_json(self, namespace: str, name: str) -> bytes | None:
+        """``get``'s answer already encoded as JSON (``orjson.dumps(await get(...))``), or None where this
+        store cannot (a subclass that reads or decodes its own way).  The read is the same storage read;
+        when a running watch cache holds the object at the very revision read, its shared encoding
+        (see ``list_json``) is the answer instead of a decode and an encode."""
+        cls = type(self)
+        if cls.get is not GenericStore.get or cls.decode is not GenericStore.decode:
+            return None
+        kv = await self.storage.get(self.key(namespace, name))
+        if kv is None:
+            raise self._not_found(name)
+        cache = self._cache
+        hit = cache.stored_json(kv.key, kv.mod_revision) if cache is not None and cache.ready.is_set() else None
+        return orjson.dumps(hit[1] if hit is not None else self.decode(kv))
+
     def _filter(self, label_selector: str, field_selector: str) -> Callable[[Obj], bool]:
         lsel = labels.parse_or_400(label_selector) if label_selector else None
         allowed = ["metadata.name", "metadata.namespace", *self.strategy.field_selectors]
