@@ -134,7 +134,14 @@ class ResourceHandler:
     async def get(self, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
         if (rp.watch or params.is_watch(request.query)) and not rp.subresource:
             return await self.watch(request, rp, rt)
-        obj = await self.storage(rt).get(rp.namespace, rp.name, resource_version=request.query.get("resourceVersion", ""))
+        store = self.storage(rt)
+        get_json = getattr(store, "get_json", None)
+        if (get_json is not None and not rp.subresource and not is_pretty(request)
+                and not negotiation.table_version(request.headers.get("Accept", ""))):
+            body = await get_json(rp.namespace, rp.name)  # stored JSON is not decoded to be encoded again
+            if body is not None:
+                return json_bytes_response(body)
+        obj = await store.get(rp.namespace, rp.name, resource_version=request.query.get("resourceVersion", ""))
         return self.object_response(request, rt, obj)
 
     async def list(self, request: web.Request, rp: ResourcePath, rt: ResourceType) -> web.StreamResponse:
