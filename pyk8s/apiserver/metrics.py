@@ -250,11 +250,18 @@ class InstrumentedStorage:
         self.inner = inner
         self._latency = metrics.storage_latency
         self._requests = metrics.storage_requests
+        # prometheus-client's ``labels()`` validates and locks on every call: the children of each
+        # (operation, resource) are kept here (a few per resource type).
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     def _observe(self, operation: str, key: str, started: float) -> None:
-        kind = resource_of_key(key)
-        self._latency.labels(operation, kind).observe(time.perf_counter() - started)
-        self._requests.labels(operation, kind).inc()
+        seconds = time.perf_counter() - started
+        labels = (operation, resource_of_key(key))
+        children = self._children.get(labels)
+        if children is None:
+            children = self._children[labels] = (self._latency.labels(*labels), self._requests.labels(*labels))
+        children[0].observe(seconds)
+        children[1].inc()
 
     def __getattr__(self, name: str) -> Any:  # start, close, compact, revisions...: passed through
         return getattr(self.inner, name)

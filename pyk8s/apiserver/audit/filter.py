@@ -17,8 +17,8 @@ When auditing is off only ``send_audit_id`` is installed: the response's ``Audit
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -57,10 +57,20 @@ def _attempted(request: web.BaseRequest) -> str:
     return "Authentication failed, no credentials provided"
 
 
+def new_audit_id() -> str:
+    """A random (version 4) UUID in its text form, as ``str(uuid.uuid4())`` gives, without building
+    a ``UUID`` object (a few microseconds on every request)."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 async def send_audit_id(request: web.Request, response: web.StreamResponse) -> None:
     """The ``Audit-Id`` header of a server that audits nothing: the client's ``Audit-ID`` or a new
     one, so that a client's logs (kubectl -v=8) can name the request as with auditing on."""
-    response.headers[HEADER] = request.headers.get("Audit-ID") or str(uuid.uuid4())
+    response.headers[HEADER] = request.headers.get("Audit-ID") or new_audit_id()
 
 
 class Auditor:
@@ -88,7 +98,7 @@ class Auditor:
 
     @web.middleware
     async def init_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        request[AUDIT_ID_KEY] = request.headers.get("Audit-ID") or str(uuid.uuid4())
+        request[AUDIT_ID_KEY] = request.headers.get("Audit-ID") or new_audit_id()
         received = time.time()
         try:
             return await handler(request)

@@ -54,3 +54,25 @@ async def test_storage_calls_are_timed():
     text = generate_latest(metrics.registry).decode()
     assert 'etcd_request_duration_seconds_count{operation="create",type="configmaps"} 1.0' in text
     assert 'etcd_requests_total{operation="list",type="configmaps"} 1.0' in text
+
+
+async def test_storage_metrics_count_each_operation_and_type_apart_on_repeated_calls():
+    """The children kept per (operation, type) count every call into the right series."""
+    metrics = APIServerMetrics()
+    inner = open_storage("memory://")
+    await inner.start()
+    storage = InstrumentedStorage(inner, metrics)
+    try:
+        await storage.create("/registry/core/configmaps/a/x", b"{}")
+        for _ in range(3):
+            await storage.get("/registry/core/configmaps/a/x")
+        await storage.get("/registry/core/pods/a/p")
+        await storage.get("/registry/apps/deployments/a/d")
+    finally:
+        await storage.close()
+    text = generate_latest(metrics.registry).decode()
+    assert 'etcd_request_duration_seconds_count{operation="get",type="configmaps"} 3.0' in text
+    assert 'etcd_requests_total{operation="get",type="configmaps"} 3.0' in text
+    assert 'etcd_requests_total{operation="get",type="pods"} 1.0' in text
+    assert 'etcd_requests_total{operation="get",type="deployments.apps"} 1.0' in text
+    assert 'etcd_requests_total{operation="create",type="configmaps"} 1.0' in text
