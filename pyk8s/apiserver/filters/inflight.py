@@ -27,13 +27,18 @@ PRIVILEGED_GROUP = "system:masters"
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _TRUE = frozenset({"true", "1", "t", "True", "TRUE"})
 LONG_RUNNING_SUBRESOURCES = frozenset({"attach", "exec", "proxy", "log", "portforward"})
+# A path is long-running only if it holds one of these (as a segment): a cheap first test.
+_LONG_RUNNING_WORDS = ("watch", *sorted(LONG_RUNNING_SUBRESOURCES))
 
 
 def is_long_running(request: web.Request) -> bool:
     """Watches (``?watch=true`` or a ``watch`` path segment) and streaming subresources."""
     if request.query.get("watch", "") in _TRUE:
         return True
-    segments = request.path.strip("/").split("/")
+    path = request.path
+    if not any(word in path for word in _LONG_RUNNING_WORDS):  # most requests: no segment parse
+        return False
+    segments = path.strip("/").split("/")
     verb_at = {"api": 2, "apis": 3}.get(segments[0])
     if verb_at is None or len(segments) <= verb_at:
         return False

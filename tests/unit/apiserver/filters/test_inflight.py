@@ -24,6 +24,9 @@ from pyk8s.apiserver.filters.inflight import is_long_running
     ("/api/v1/namespaces/default/pods/p/status", False),
     ("/apis/apps/v1/namespaces/default/deployments/d/scale", False),
     ("/version", False),
+    ("/api/v1/namespaces/default/pods/p", False),  # no long-running word anywhere: the quick answer
+    ("/api/v1/proxy/nodes/n", True),
+    ("/api/v1/namespaces/logs/pods/exec/log", True),  # the words as names too
 ])
 def test_long_running_requests_as_upstream(path: str, long: bool) -> None:
     assert is_long_running(make_mocked_request("GET", path)) is long
