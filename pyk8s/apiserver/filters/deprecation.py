@@ -17,6 +17,8 @@ DEPRECATED_CORE: dict[str, str] = {"componentstatuses": "v1 ComponentStatus is d
 
 
 def _warning(path: str) -> str:
+    if not any(resource in path for resource in DEPRECATED_CORE):  # most requests: no split
+        return ""
     parts = path.strip("/").split("/")
     if len(parts) < 3 or parts[0] != "api" or parts[1] != "v1":
         return ""
