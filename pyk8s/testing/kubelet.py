@@ -31,6 +31,10 @@ from pyk8s.testing.processes import stop_logged
 
 TEST_EVICTION_HARD = ("--eviction-hard=memory.available<100Mi,nodefs.available<0%,nodefs.inodesFree<0%,"
                       "imagefs.available<0%")
+#: Shorter periods than upstream's 1m0s and 20s (the flags are upstream's), so that a ConfigMap edit reaches a
+#: volume and a manifest file becomes a static pod within seconds instead of a minute: the tests still wait for
+#: the real periodic sync, only a shorter one.
+TEST_PERIODS = ("--sync-frequency=10s", "--file-check-frequency=2s")
 
 
 class KubeletProcess:
@@ -52,11 +56,12 @@ class KubeletProcess:
     def command(self) -> list[str]:
         # As kind does for its nodes: no disk-pressure eviction (0% thresholds are off), so that a test
         # machine whose disk is more than 85 % full still runs the tests' pods; memory keeps upstream's.
-        eviction = [] if any(a.startswith("--eviction-hard") for a in self.extra_args) else [TEST_EVICTION_HARD]
+        defaults = [TEST_EVICTION_HARD, *TEST_PERIODS]
+        own = [d for d in defaults if not any(a.startswith(d.split("=", 1)[0]) for a in self.extra_args)]
         return self.netns.command([server_binary(), "kubelet", "--kubeconfig", self.server.kubeconfig,
                                    "--root-dir", str(self.root_dir), "--node-name", self.node_name,
                                    "--node-ip", self.netns.node_ip, "--pod-manifest-path", str(self.manifests_dir),
-                                   *eviction, *self.extra_args])
+                                   *own, *self.extra_args])
 
     def start(self) -> KubeletProcess:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()

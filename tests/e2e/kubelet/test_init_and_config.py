@@ -56,8 +56,8 @@ def test_env_and_volumes_from_config(pods: Pods) -> None:
     assert pods.exec("configured", "cat", "/etc/cfg/color") == "blue"
     assert pods.exec("configured", "cat", "/etc/sec/password") == "s3cret"
     assert pods.exec("configured", "cat", "/etc/info/labels") == 'tier="web"'
-    # Edited now, checked by the module's last test: the volume follows within the periodic pod sync (a minute,
-    # as upstream), which the tests between overlap.
+    # Edited now, checked by the module's last test: the volume follows within the periodic pod sync (a minute
+    # upstream; the test kubelet's --sync-frequency is 10 s), which the tests between overlap.
     pods.apply({**CONFIG, "data": {"color": "green", "size": "10"}})
 
 

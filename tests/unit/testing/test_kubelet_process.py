@@ -1,10 +1,11 @@
-"""The tests' kubelet command line: kind's eviction thresholds unless a test sets its own."""
+"""The tests' kubelet command line: kind's eviction thresholds and short sync periods unless a test sets its
+own."""
 
 import shutil
 from types import SimpleNamespace
 from typing import Any
 
-from pyk8s.testing.kubelet import TEST_EVICTION_HARD, KubeletProcess
+from pyk8s.testing.kubelet import TEST_EVICTION_HARD, TEST_PERIODS, KubeletProcess
 from pyk8s.testing.nodenet import NodeNetns
 
 
@@ -31,3 +32,16 @@ def test_the_disk_thresholds_are_off_as_the_kubelet_reads_them() -> None:
     from pyk8s.kubelet.eviction.thresholds import parse_config
 
     assert [t.signal for t in parse_config(TEST_EVICTION_HARD.split("=", 1)[1])] == ["memory.available"]
+
+
+def test_test_kubelets_sync_sooner_unless_a_test_sets_its_own_period() -> None:
+    assert set(TEST_PERIODS) <= set(_command())
+    cmd = _command("--sync-frequency=1m0s")
+    assert "--sync-frequency=1m0s" in cmd and "--sync-frequency=10s" not in cmd
+    assert "--file-check-frequency=2s" in cmd
+
+
+def test_the_test_periods_are_valid_kubelet_flags() -> None:
+    from pyk8s.cli.kubelet import positive_duration
+
+    assert [positive_duration(*reversed(p.split("=", 1))) for p in TEST_PERIODS] == [10.0, 2.0]
