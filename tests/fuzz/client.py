@@ -11,6 +11,7 @@ listed with it, as logging may lag).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import ssl
@@ -48,18 +49,26 @@ class Finding:
 class LogWatcher:
     """New tracebacks in the server's log since the last look."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, shared: Any = None) -> None:
         self.path = Path(path)
+        # A multiprocessing.Value("q") when worker processes fuzz at once: one offset, so that each traceback is
+        # reported once (by the worker that looked first).
+        self.shared = shared
         self.offset = self.path.stat().st_size if self.path.exists() else 0
 
     def new_tracebacks(self) -> list[str]:
-        try:
-            with self.path.open("rb") as f:
-                f.seek(self.offset)
-                text = f.read().decode("utf-8", "replace")
-                self.offset = f.tell()
-        except OSError:
-            return []
+        with self.shared.get_lock() if self.shared is not None else contextlib.nullcontext():
+            if self.shared is not None:
+                self.offset = self.shared.value
+            try:
+                with self.path.open("rb") as f:
+                    f.seek(self.offset)
+                    text = f.read().decode("utf-8", "replace")
+                    self.offset = f.tell()
+            except OSError:
+                return []
+            if self.shared is not None:
+                self.shared.value = self.offset
         out = []
         for chunk in text.split("Traceback (most recent call last):")[1:]:
             lines = [line for line in chunk.splitlines() if line.strip()]
@@ -75,7 +84,7 @@ def _frame(lines: list[str]) -> str:
 
 
 class Client:
-    def __init__(self, config: ClientConfig, log_path: str) -> None:
+    def __init__(self, config: ClientConfig, log_path: str, log: LogWatcher | None = None) -> None:
         self.config = config
         host = config.server.split("://", 1)[1].rstrip("/")
         self.host, _, port = host.rpartition(":")
@@ -83,7 +92,7 @@ class Client:
         self.context = config.ssl_context()
         self.auth = config.headers()
         self.conn: http.client.HTTPSConnection | None = None
-        self.log = LogWatcher(log_path)
+        self.log = log if log is not None else LogWatcher(log_path)
         self.sent = 0
         self.statuses: dict[int, int] = {}
         self.last_status = 0

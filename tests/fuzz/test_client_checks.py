@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import http.client
+import multiprocessing
 import ssl
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .client import Client
+from .client import Client, LogWatcher
 from .request_strategies import Request
 
 STATUS_400 = b'{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"BadRequest","code":400}'
@@ -69,3 +70,23 @@ def test_each_failure_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     found = client.send("op", Request("GET", "/api/v1/pods"))
     assert [f.check for f in found] == ["traceback"]
     assert found[0].detail.startswith("AttributeError: 'list' object has no attribute 'get'")
+
+
+def test_workers_sharing_a_log_offset_report_each_traceback_once(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    log = tmp_path / "server.log"
+    log.write_text("started\n")
+    shared = ctx.Value("q", log.stat().st_size)
+    first, second = LogWatcher(str(log), shared=shared), LogWatcher(str(log), shared=shared)
+    with open(log, "a") as out:
+        out.write('Traceback (most recent call last):\n  File "x.py", line 1, in f\nKeyError: \'spec\'\n')
+    # Another process (a worker) looks first: this one sees nothing new, and neither does a later look.
+    proc = ctx.Process(target=first.new_tracebacks)
+    proc.start()
+    proc.join(30)
+    assert proc.exitcode == 0
+    assert second.new_tracebacks() == []
+    with open(log, "a") as out:
+        out.write('Traceback (most recent call last):\n  File "y.py", line 2, in g\nValueError: bad\n')
+    assert [tb.split("  (")[0] for tb in second.new_tracebacks()] == ["ValueError: bad"]
+    assert first.new_tracebacks() == []
