@@ -119,6 +119,19 @@ class Chain:
 
     def __init__(self, plugins: list[Plugin]) -> None:
         self.plugins = plugins
+        # Per (operation, group, plural, subresource): the plugins that may take such a request.  A
+        # plugin whose ``handles`` reads only those four is decided once here; one that also looks at
+        # the object (``static_handles`` False) is kept and still asked per request.
+        self._candidates: dict[tuple[str, str, str, str], list[tuple[Plugin, bool]]] = {}
+
+    def _for(self, attrs: Attributes) -> list[tuple[Plugin, bool]]:
+        key = (attrs.operation, attrs.group, attrs.plural, attrs.subresource)
+        found = self._candidates.get(key)
+        if found is None:
+            probe = Attributes(attrs.operation, attrs.group, attrs.plural, {}, subresource=attrs.subresource)
+            found = [(p, static) for p in self.plugins if not (static := _static(p)) or p.handles(probe)]
+            self._candidates[key] = found
+        return found
 
     def names(self) -> list[str]:
         return [p.name for p in self.plugins]
@@ -134,13 +147,13 @@ class Chain:
             await plugin.check(registry, namespace, resource, name, group)  # type: ignore[attr-defined]
 
     async def admit(self, registry: Registry, attrs: Attributes) -> None:
-        for plugin in self.plugins:
-            if plugin.handles(attrs):
+        for plugin, static in self._for(attrs):
+            if static or plugin.handles(attrs):
                 await plugin.admit(registry, attrs)
 
     async def validate(self, registry: Registry, attrs: Attributes) -> None:
-        for plugin in self.plugins:
-            if plugin.handles(attrs):
+        for plugin, static in self._for(attrs):
+            if static or plugin.handles(attrs):
                 await plugin.validate(registry, attrs)
 
     async def admit_other(self, registry: Registry, attrs: Attributes) -> None:
@@ -151,6 +164,13 @@ class Chain:
             await plugin.admit(registry, attrs)
         for plugin in plugins:
             await plugin.validate(registry, attrs)
+
+
+def _static(plugin: Plugin) -> bool:
+    """Whether ``plugin.handles`` depends on the request's operation, resource and subresource only:
+    Plugin's own does; an override says so with ``static_handles = True``."""
+    static = plugin.static_handles
+    return type(plugin).handles is Plugin.handles if static is None else static
 
 
 def build_chain(options: Options | None = None) -> Chain:

@@ -70,6 +70,9 @@ class Plugin:
     resources: frozenset[tuple[str, str]] = frozenset()
     # The operations it takes: DELETE and CONNECT reach only plugins that name them (``Chain.admit_other``).
     operations: frozenset[str] = frozenset({"CREATE", "UPDATE"})
+    # True when an overriding ``handles`` reads only the operation, group, plural and subresource, so
+    # the chain decides it once per such request kind (None: only Plugin's own ``handles`` is taken so).
+    static_handles: bool | None = None
 
     def handles(self, attrs: Attributes) -> bool:
         """Whether this request concerns the plugin; by default main-resource writes of ``resources``

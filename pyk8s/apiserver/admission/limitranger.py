@@ -207,6 +207,8 @@ class LimitRanger(Plugin):
     name = NAME
     resources = frozenset({PODS, PVCS})
 
+    static_handles = True  # operation, resource and subresource only
+
     def handles(self, attrs: Attributes) -> bool:
         if attrs.subresource:
             return False

@@ -29,6 +29,8 @@ class RuntimeClass(Plugin):
     name = NAME
     resources = frozenset({PODS})
 
+    static_handles = True  # operation, resource and subresource only
+
     def handles(self, attrs: Attributes) -> bool:
         return super().handles(attrs) and attrs.operation == CREATE
 

@@ -52,6 +52,8 @@ class ServiceAccount(Plugin):
     name = NAME
     resources = frozenset({PODS, SERVICE_ACCOUNTS})
 
+    static_handles = True  # operation, resource and subresource only
+
     def handles(self, attrs: Attributes) -> bool:
         # ``kubectl debug`` adds containers through pods/ephemeralcontainers: held to the same secrets.
         return attrs.resource in self.resources and attrs.subresource in ("", mountable.EPHEMERAL)

@@ -57,6 +57,8 @@ class WebhookPlugin(Plugin):
     def __init__(self) -> None:
         self.client = Client()
 
+    static_handles = True  # operation, resource and subresource only
+
     def handles(self, attrs: Attributes) -> bool:
         return attrs.resource not in EXEMPT
 

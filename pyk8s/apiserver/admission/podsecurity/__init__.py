@@ -137,12 +137,32 @@ def _template(obj: Obj, path: tuple[str, ...]) -> Obj | None:
     return node if isinstance(node, dict) else None
 
 
+_POLICY_MEMO_SIZE = 4096  # namespaces remembered (cleared when full: a bound, not an eviction policy)
+
+
 class PodSecurity(Plugin):
     name = NAME
     resources = frozenset({PODS, NAMESPACES, *TEMPLATES})
 
     def __init__(self, config: Config = DEFAULT_CONFIG) -> None:
         self.config = config
+        # Per namespace name: the Namespace object last seen (the watch cache's, never changed in place:
+        # a change replaces it) and its policy, so each pod create does not parse the labels again.
+        self._policies: dict[str, tuple[Obj, dict[str, tuple[str, str]], list[errors.Cause], bool]] = {}
+
+    def _policy_of(self, ns: Obj) -> tuple[dict[str, tuple[str, str]], list[errors.Cause], bool]:
+        """The namespace's modes, invalid labels, and whether nothing is to be checked (privileged in every
+        mode, no invalid label), remembered until the namespace object is another one."""
+        name = str((ns.get("metadata") or {}).get("name") or "")
+        memo = self._policies.get(name)
+        if memo is not None and memo[0] is ns:
+            return memo[1], memo[2], memo[3]
+        modes, causes = policy((ns.get("metadata") or {}).get("labels") or {}, self.config.defaults)
+        exempt = not causes and privileged(modes)
+        if len(self._policies) >= _POLICY_MEMO_SIZE:
+            self._policies.clear()
+        self._policies[name] = (ns, modes, causes, exempt)
+        return modes, causes, exempt
 
     def handles(self, attrs: Attributes) -> bool:
         if attrs.subresource:
@@ -168,9 +188,8 @@ class PodSecurity(Plugin):
         ns = None if store is None else await cachedreads.get(store, "", attrs.namespace)
         if ns is None:
             return
-        labels = (ns.get("metadata") or {}).get("labels") or {}
-        modes, causes = policy(labels, self.config.defaults)
-        if not causes and privileged(modes):
+        modes, causes, exempt = self._policy_of(ns)
+        if exempt:
             return  # privileged in every mode: nothing to check
         meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
         if self._exempt(attrs, "runtimeClass", spec.get("runtimeClassName") in self.config.runtime_classes):
