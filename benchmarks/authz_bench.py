@@ -114,15 +114,18 @@ async def creates(srv: ServerProcess, ctx: ssl.SSLContext, seconds: float, first
     return latencies
 
 
-async def lists(srv: ServerProcess, ctx: ssl.SSLContext, count: int) -> list[float]:
+async def lists(srv: ServerProcess, ctx: ssl.SSLContext, count: int, sizes: list[int] | None = None) -> list[float]:
+    """``count`` lists of the namespace's pods, their times (and body sizes into ``sizes``)."""
     out = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as s:
         for _ in range(count):
             t = time.monotonic()
             async with s.get(f"{srv.url}/api/v1/namespaces/{NS}/pods") as r:
-                await r.read()
+                body = await r.read()
                 assert r.status == 200, r.status
             out.append(time.monotonic() - t)
+            if sizes is not None:
+                sizes.append(len(body))
     return out
 
 
@@ -150,6 +153,7 @@ class Run:
         self.ctx: ssl.SSLContext | None = None
         self.latencies: list[float] = []
         self.listed: list[float] = []
+        self.list_bytes: list[int] = []
         self.cpu_create = self.cpu_list = 0.0
         self.loads: list[float] = []
         self.session: aiohttp.ClientSession | None = None
@@ -183,7 +187,7 @@ class Run:
     async def list_phase(self, count: int) -> None:
         assert self.srv is not None and self.ctx is not None
         cpu0 = cpu_s(self.srv.pid)
-        self.listed += await lists(self.srv, self.ctx, count)
+        self.listed += await lists(self.srv, self.ctx, count, self.list_bytes)
         self.cpu_list += cpu_s(self.srv.pid) - cpu0
         self.loads.append(os.getloadavg()[0])
 
@@ -192,7 +196,9 @@ class Run:
         return {"create_p99_ms": p99(lat), "create_p50_ms": statistics.median(lat) * 1000,
                 "list_median_ms": statistics.median(listed) * 1000, "list_max_ms": max(listed) * 1000,
                 "cpu_per_create_ms": self.cpu_create / len(lat) * 1000,
-                "cpu_per_list_ms": self.cpu_list / len(listed) * 1000}
+                "cpu_per_list_ms": self.cpu_list / len(listed) * 1000,
+                # What a list carries: admitted pods hold a token volume, its mounts, tolerations, priority.
+                "list_kbytes": statistics.median(self.list_bytes) / 1000}
 
     async def close(self) -> None:
         if self.session is not None:

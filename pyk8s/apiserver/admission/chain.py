@@ -123,6 +123,7 @@ class Chain:
         # plugin whose ``handles`` reads only those four is decided once here; one that also looks at
         # the object (``static_handles`` False) is kept and still asked per request.
         self._candidates: dict[tuple[str, str, str, str], list[tuple[Plugin, bool]]] = {}
+        self._lifecycle = self.plugin("NamespaceLifecycle")  # every namespaced create asks for it
 
     def _for(self, attrs: Attributes) -> list[tuple[Plugin, bool]]:
         key = (attrs.operation, attrs.group, attrs.plural, attrs.subresource)
@@ -142,7 +143,7 @@ class Chain:
     async def admit_namespace(self, registry: Registry, namespace: str, resource: str = "", name: str = "",
                               group: str = "") -> None:
         """NamespaceLifecycle, which runs before the store looks at the body (see its module)."""
-        plugin = self.plugin("NamespaceLifecycle")
+        plugin = self._lifecycle
         if plugin is not None:
             await plugin.check(registry, namespace, resource, name, group)  # type: ignore[attr-defined]
 
