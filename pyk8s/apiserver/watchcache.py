@@ -156,24 +156,21 @@ class Watcher:
         if not ev.key.startswith(self.prefix):
             return
         # Parked on an empty queue: everything before this event is on the wire already.
-        if self.sink is not None and self._waiter is not None and not self.events and self._write(ev):
-            return
+        sink = self.sink
+        if sink is not None and self._waiter is not None and not self.events:
+            try:
+                out = transition(ev, self.match)
+                if out is None or sink.write_event(*out):
+                    self.delivered = ev.revision
+                    return
+            except Exception:  # noqa: BLE001, S110 - e.g. an object that does not encode: the queued path
+                pass  # reports it to this client only
         if len(self.events) >= self.limit:
             # Too slow: end this watch rather than block others or grow without bound.
             self.closed = self.overflowed = True
         else:
             self.events.append(ev)
         self._wake()
-
-    def _write(self, ev: CacheEvent) -> bool:
-        try:
-            out = transition(ev, self.match)
-            if out is not None and not self.sink.write_event(*out):  # type: ignore[union-attr]
-                return False
-        except Exception:  # e.g. an object that does not encode: the queued path reports it to this client only
-            return False
-        self.delivered = ev.revision
-        return True
 
     def _wake(self) -> None:
         waiter = self._waiter

@@ -61,6 +61,8 @@ log = logging.getLogger("pyk8s.apiserver.watch")
 _FIRST_EVENT_GRACE = 0.05
 #: Past this many unsent bytes on a connection, events wait in the watcher's queue instead.
 DIRECT_BUFFER_LIMIT = 64 * 1024
+#: How long past ``duration`` the handler lets the store end the stream itself (see serve_watch).
+STORE_DEADLINE_GRACE = 0.5
 
 
 class TableEncoder:
@@ -105,9 +107,13 @@ def _shared_line(kind: str, obj: dict[str, Any], shared: dict[str, bytes] | None
     return line
 
 
+#: The shared dict's key of each event type's chunk, made once: this runs once per watcher per event.
+_CHUNK_KEYS = {kind: "chunk " + kind for kind in ("ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR")}
+
+
 def _shared_chunk(kind: str, obj: dict[str, Any], shared: dict[str, bytes] | None) -> bytes:
     """The JSON line framed as one HTTP/1.1 chunk, also shared."""
-    key = "chunk " + kind
+    key = _CHUNK_KEYS.get(kind) or "chunk " + kind
     chunk = shared.get(key) if shared is not None else None
     if chunk is None:
         line = _shared_line(kind, obj, shared)
@@ -128,7 +134,9 @@ class _Batch:
         self.counts: dict[Any, int] = {}  # counter child -> events written in this pass
 
     def enter(self, writer: DirectWriter) -> None:
-        self._schedule()
+        if not self.scheduled:
+            self.scheduled = True
+            self.loop.call_soon(self.run)
         self.dirty.append(writer)
 
     def count(self, child: Any, events: int) -> None:
@@ -143,9 +151,13 @@ class _Batch:
     def run(self) -> None:
         self.scheduled = False
         dirty, self.dirty = self.dirty, []
-        for writer in dirty:
-            writer.flush()
-        counts, self.counts = self.counts, {}
+        counts = self.counts
+        for writer in dirty:  # the pass's writes, counted here (one dict update per writer, no calls)
+            events = writer.send()
+            child = writer.tally.child if events and writer.tally is not None else None
+            if child is not None:
+                counts[child] = counts.get(child, 0) + events
+        self.counts = {}
         for child, events in counts.items():
             child.inc(events)
 
@@ -178,28 +190,36 @@ class DirectWriter:
         t = self.transport
         if not self.open or t is None or t.is_closing() or t.get_write_buffer_size() > DIRECT_BUFFER_LIMIT:
             return False
-        if self.tally is not None and self.tally.child is None:
-            self.tally.note(obj)
-        if not self.pending:
+        tally = self.tally
+        if tally is not None and tally.child is None:
+            tally.note(obj)
+        pending = self.pending
+        if not pending:
             self.batch.enter(self)
-        self.pending.append(_shared_chunk(kind, obj, encoded))
+        chunk = encoded.get(_CHUNK_KEYS.get(kind, "")) if encoded is not None else None
+        pending.append(chunk if chunk is not None else _shared_chunk(kind, obj, encoded))
         return True
 
     def flush(self) -> None:
         """Write what waits (the handler calls this before any write of its own)."""
+        self._count(self.send())
+
+    def send(self) -> int:
+        """Write what waits; how many events that was (0 when the connection is gone)."""
         pending = self.pending
         if not pending:
-            return
+            return 0
         data = pending[0] if len(pending) == 1 else b"".join(pending)
         events = len(pending)
         pending.clear()
         t = self.transport
-        if t is not None and not t.is_closing():
-            t.write(data)
-            self._count(events)
+        if t is None or t.is_closing():
+            return 0
+        t.write(data)
+        return events
 
     def _count(self, events: int) -> None:
-        if self.tally is not None and self.tally.child is not None:
+        if events and self.tally is not None and self.tally.child is not None:
             self.batch.count(self.tally.child, events)
 
 
@@ -221,7 +241,9 @@ async def serve_watch(request: web.Request, events: AsyncIterator[WatchEvent], *
         if direct is not None and resp.chunked and not resp.compression:
             direct.open = True
         with contextlib.suppress(TimeoutError, ConnectionResetError):
-            async with asyncio.timeout(duration):
+            # The store ends a watch at its own deadline (timeoutSeconds), after what is queued and the
+            # closing bookmark; this timeout is the net for a store that does not, so it must not race it.
+            async with asyncio.timeout(duration + STORE_DEADLINE_GRACE):
                 await _pump(resp, events, first, table, direct, tally)
         if direct is not None:
             direct.open = False

@@ -172,4 +172,7 @@ async def test_watches_resumed_from_bookmarks_miss_nothing(server: ServerProcess
     for w in watchers:
         assert not w.errors, f"{w.name}: {w.errors}"
         assert w.seen == expected, f"{w.name}: {diff(w.seen, expected)}"
-        assert w.bookmarks_seen > 0 and w.reconnects >= 5, (w.name, w.bookmarks_seen, w.reconnects)
+        assert w.reconnects >= 5, (w.name, w.reconnects)
+    # A 1 s watch under a steady stream gets its bookmark at the deadline, and only when the last change
+    # before it was another namespace's (about half the time): so per watcher none in six is possible.
+    assert sum(w.bookmarks_seen for w in watchers) > 0, [(w.name, w.reconnects) for w in watchers]
