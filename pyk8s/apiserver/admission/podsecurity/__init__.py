@@ -32,7 +32,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pyk8s.apiserver.admission.interface import CREATE, PODS, UPDATE, Attributes, Obj, Plugin
-from pyk8s.apiserver.admission.podsecurity import checks
+from pyk8s.apiserver.admission.podsecurity import checks, memo
 from pyk8s.apiserver.admission.podsecurity.config import Config, load, valid_version
 from pyk8s.apiserver.audit.event import annotate as audit_annotate
 from pyk8s.apiserver.registry import cachedreads
@@ -198,7 +198,7 @@ class PodSecurity(Plugin):
 
         def violations(level_version: tuple[str, str]) -> list[checks.Violation]:
             if level_version not in results:
-                results[level_version] = checks.evaluate(level_version[0], meta, spec, level_version[1])
+                results[level_version] = memo.evaluate(level_version[0], meta, spec, level_version[1])
             return results[level_version]
 
         enforce, audit, warn = modes["enforce"], modes["audit"], modes["warn"]
