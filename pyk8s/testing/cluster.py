@@ -102,6 +102,9 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.etcd: Any = None
         self._kubeconfig: ClientConfig | None = None
+        # The TLS context of the last loaded kubeconfig: building one loads the system CA bundle (~50 ms of CPU),
+        # which every readiness poll and test request paid before.
+        self._ssl: tuple[ClientConfig, ssl.SSLContext | None] | None = None
         self._log: Any = None
 
     # --- lifecycle ---------------------------------------------------------
@@ -210,8 +213,10 @@ class ServerProcess:
         req = urllib.request.Request(kc.server.rstrip("/") + path, data=body, method=method)
         for k, v in {**kc.headers(), **(headers or {})}.items():
             req.add_header(k, v)
+        if self._ssl is None or self._ssl[0] is not kc:
+            self._ssl = (kc, kc.ssl_context())
         try:
-            with urllib.request.urlopen(req, timeout=timeout, context=kc.ssl_context()) as resp:
+            with urllib.request.urlopen(req, timeout=timeout, context=self._ssl[1]) as resp:
                 return resp.status, resp.read()
         except urllib.error.HTTPError as err:
             return err.code, err.read()
