@@ -27,14 +27,18 @@ READY_TIMEOUT = 120.0  # generous: under load the three processes take tens of s
 
 
 def _components_up(server: ServerProcess) -> bool:
-    leases = server.kubectl("get", "leases", "-n", "kube-system", "-o", "json", check=False)
-    nodes = server.kubectl("get", "nodes", "-o", "name", check=False)
-    if leases.returncode != 0 or nodes.returncode != 0:
+    # Plain requests, not kubectl: two kubectl runs per poll cost the starting components CPU they need.
+    try:
+        leases = server.request("GET", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases")
+        nodes = server.request("GET", "/api/v1/nodes")
+    except OSError:
+        return False
+    if leases[0] != 200 or nodes[0] != 200:
         return False
     holders = {item["metadata"]["name"]: (item.get("spec") or {}).get("holderIdentity")
-               for item in json.loads(leases.stdout)["items"]}
+               for item in json.loads(leases[1])["items"]}
     return (bool(holders.get("kube-controller-manager")) and bool(holders.get("kube-scheduler"))
-            and len(nodes.stdout.split()) >= 2)
+            and len(json.loads(nodes[1])["items"]) >= 2)
 
 
 @pytest.fixture(scope="module")
