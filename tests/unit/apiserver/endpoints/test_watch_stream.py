@@ -151,3 +151,28 @@ async def test_the_handler_flushes_direct_lines_before_its_own_write() -> None:
     assert log == [chunk(watch._line("ADDED", older)), b"newer\n"]
     await asyncio.sleep(0)
     assert len(log) == 2  # the loop's callback finds nothing left
+
+
+async def test_the_store_ends_a_timed_watch_itself_so_its_closing_bookmark_is_sent(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The watch cache sends a closing bookmark at its own timeoutSeconds deadline; on a loaded loop that
+    # comes a little after the handler's deadline for the same duration, which used to cancel it unsent.
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    monkeypatch.setattr(watch, "STORE_DEADLINE_GRACE", 30.0, raising=False)  # generous: only the order counts
+
+    async def late_store() -> AsyncIterator[WatchEvent]:
+        yield WatchEvent("ADDED", {"metadata": {"name": "a", "resourceVersion": "5"}})
+        await asyncio.sleep(0.5)  # the store's deadline work runs past the handler's 0.2 s
+        yield WatchEvent("BOOKMARK", {"metadata": {"resourceVersion": "9"}})
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await watch.serve_watch(request, late_store(), duration=0.2, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/w", handler)
+    async with TestClient(TestServer(app)) as client:
+        resp = await client.get("/w")
+        body = await resp.read()  # ends when the store ends, not at the grace
+    assert [line.split(b",")[0] for line in body.splitlines()] == [b'{"type":"ADDED"', b'{"type":"BOOKMARK"']
