@@ -45,3 +45,18 @@ def test_the_test_periods_are_valid_kubelet_flags() -> None:
     from pyk8s.cli.kubelet import positive_duration
 
     assert [positive_duration(*reversed(p.split("=", 1))) for p in TEST_PERIODS] == [10.0, 2.0]
+
+
+def test_ready_reads_the_nodes_ready_condition() -> None:
+    answers = {"node-1": (200, b'{"status":{"conditions":[{"type":"MemoryPressure","status":"False"},'
+                               b'{"type":"Ready","status":"True"}]}}'),
+               "node-2": (200, b'{"status":{"conditions":[{"type":"Ready","status":"False"}]}}'),
+               "node-3": (404, b'{"kind":"Status","code":404}')}
+    server: Any = SimpleNamespace(kubeconfig="/k",
+                                  request=lambda method, path: answers[path.rsplit("/", 1)[1]])
+    for name, want in (("node-1", True), ("node-2", False), ("node-3", False)):
+        kubelet = KubeletProcess(server, NodeNetns(), node_name=name)
+        try:
+            assert kubelet.ready() is want, name
+        finally:
+            shutil.rmtree(kubelet.root, ignore_errors=True)
