@@ -6,7 +6,8 @@ scheduler bound to the machine's end of the link, and ``pyk8s kubelet`` with
 its managed containerd inside the namespace.  Everything is removed at the end.
 
 1. **Runtime floor**: straight over CRI on the kubelet's own containerd, a
-   sandbox (with CNI) plus one busybox container created and started — what
+   sandbox (with CNI, and the RuntimeDefault seccomp profile the kubelet always
+   asks for the sandbox) plus one busybox container created and started — what
    a pod start cannot do without.  Median and p99 of ``--floor-runs`` runs,
    then ``--burst`` of them at once (the runtime's own burst floor).
 2. **One pod at a time**: ``--single`` pods, each created and timed until a
@@ -38,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -75,13 +77,20 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def floor_sandbox(name: str) -> ri.PodSandboxConfig:
+    """A floor sandbox: what every pod's sandbox needs, including the RuntimeDefault seccomp profile that the
+    kubelet (as upstream's, whatever the pod asks) puts on the sandbox's own process: runc loads it into every
+    pause process (~19 ms of CPU a sandbox here), a cost no pod start can skip."""
+    return ri.PodSandboxConfig(metadata=ri.PodSandboxMetadata(name, "bench", f"{name}-uid", 0), hostname=name,
+                               log_directory=f"/tmp/{name}", seccomp=ri.SecurityProfile("RuntimeDefault"))
+
+
 async def runtime_floor(endpoint: str, runs: int) -> list[float]:
     cri = CRIClient(endpoint, timeout=60)
     times = []
     try:
         for i in range(runs):
-            meta = ri.PodSandboxMetadata(f"floor-{i}", "bench", f"floor-uid-{i}", 0)
-            config = ri.PodSandboxConfig(metadata=meta, hostname=f"floor-{i}", log_directory=f"/tmp/floor-{i}")
+            config = floor_sandbox(f"floor-{i}")
             start = time.perf_counter()
             sandbox = await cri.run_pod_sandbox(config)
             ctr = await cri.create_container(sandbox, ri.ContainerConfig(
@@ -95,16 +104,16 @@ async def runtime_floor(endpoint: str, runs: int) -> list[float]:
     return times
 
 
-async def runtime_burst_floor(endpoint: str, count: int, stamps: Stamps, meter: CPUMeter) -> tuple[float, str]:
-    """Seconds for ``count`` sandbox+create+start sequences run at once straight over CRI, and the CPU ``meter``
-    counted meanwhile (``stamps``: each one's runtime times, as for the pods)."""
+async def runtime_burst_floor(endpoint: str, count: int, stamps: Stamps, meter: CPUMeter) -> tuple[float, str, str]:
+    """Seconds for ``count`` sandbox+create+start sequences run at once straight over CRI, the CPU ``meter``
+    counted meanwhile and the CPU by command (``stamps``: each one's runtime times, as for the pods)."""
     cri = CRIClient(endpoint, timeout=120)
     start = time.time()
     meter.restart()
+    procs = cpu_by_command()
 
     async def one(i: int) -> str:
-        meta = ri.PodSandboxMetadata(f"floorb-{i}", "bench", f"floorb-uid-{i}", 0)
-        config = ri.PodSandboxConfig(metadata=meta, hostname=f"floorb-{i}", log_directory=f"/tmp/floorb-{i}")
+        config = floor_sandbox(f"floorb-{i}")
         sandbox = await cri.run_pod_sandbox(config)
         ctr = await cri.create_container(sandbox, ri.ContainerConfig(
             metadata=ri.ContainerMetadata("app"), image=build.BUSYBOX_REF, command=["sleep", "3600"]), config)
@@ -114,14 +123,14 @@ async def runtime_burst_floor(endpoint: str, count: int, stamps: Stamps, meter: 
 
     try:
         sandboxes = await asyncio.gather(*(one(i) for i in range(count)))
-        elapsed, cpu = time.time() - start, meter.report()
+        elapsed, cpu, by_command = time.time() - start, meter.report(), top_commands(procs, cpu_by_command())
         await runtime_stamps(endpoint, stamps)
         for sandbox in sandboxes:
             await cri.stop_pod_sandbox(sandbox)
             await cri.remove_pod_sandbox(sandbox)
     finally:
         await cri.close()
-    return elapsed, cpu
+    return elapsed, cpu, by_command
 
 
 
@@ -350,10 +359,11 @@ async def bench(args: argparse.Namespace, server: ServerProcess, kubelet: Kubele
     floor_stamps: Stamps = {}
     burst_floor = 0.0
     if args.burst:
-        burst_floor, floor_cpu = await runtime_burst_floor(endpoint, args.burst, floor_stamps,
-                                                           CPUMeter({"containerd": containerd_pid(kubelet)}))
+        burst_floor, floor_cpu, floor_by_command = await runtime_burst_floor(
+            endpoint, args.burst, floor_stamps, CPUMeter({"containerd": containerd_pid(kubelet)}))
         print(f"runtime burst floor: {args.burst} sandbox+create+start at once over CRI in {burst_floor:.2f} s")
         print(f"  CPU during the runtime burst floor: {floor_cpu}")
+        print(f"  CPU-seconds by command (whole machine, children included): {floor_by_command}")
         print_timeline(floor_stamps)
     client = Client(load_kubeconfig(server.kubeconfig))
     pid = kubelet.proc.pid if kubelet.proc else 0
@@ -408,6 +418,8 @@ def main() -> None:
     parser.add_argument("--py-spy", default="", help="py-spy binary: record the kubelet's stacks during the burst")
     parser.add_argument("--py-spy-out", default="kubelet-burst.txt", help="collapsed stacks from --py-spy")
     args = parser.parse_args()
+    if args.py_spy and shutil.which(args.py_spy) is None:
+        parser.error(f"--py-spy {args.py_spy}: no such program")  # before the cluster starts, not at the burst
     print(f"load average at start: {load_average()}")
     if args.quick:
         args.single, args.burst, args.steady, args.hold, args.floor_runs = 5, 10, 20, 20, 5
