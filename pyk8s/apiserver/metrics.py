@@ -25,7 +25,7 @@ A watch that the client ends is counted with the code it was answered with (200)
 
 The exposition is prometheus-client's, from a registry of our own (several servers may share a
 process in tests).  ``request_labels`` is what the request filter (``filters/requestmetrics.py``)
-derives per request; it is a plain path parse, kept cheap because it runs on every request.
+derives per request from the request's ``RequestInfo`` (parsed once, ``apiserver/requestinfo.py``).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
+from pyk8s.apiserver.requestinfo import RequestInfo, parse, request_info
 from pyk8s.storage.interface import Event, KeyValue, ListResult, Storage
 
 if TYPE_CHECKING:
@@ -51,8 +52,6 @@ REQUEST_LABELS = ("verb", "dry_run", "group", "version", "resource", "subresourc
 LONGRUNNING_LABELS = ("verb", "group", "version", "resource", "subresource", "scope", "component")
 _METHOD_VERBS = {"GET": "GET", "HEAD": "GET", "POST": "POST", "PUT": "PUT", "PATCH": "PATCH", "DELETE": "DELETE",
                  "OPTIONS": "OPTIONS"}
-_TRUE = frozenset({"true", "1", "t", "True", "TRUE"})
-_NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
 _STREAMING = frozenset({"exec", "attach", "portforward", "proxy", "log"})
 STORAGE_COUNT_INTERVAL = 1.0
 # Upstream's non-mutating verbs are get, list and watch; watches are long-running and not counted.
@@ -62,41 +61,32 @@ READ_ONLY, MUTATING = "readOnly", "mutating"
 
 def request_labels(method: str, path: str, query: Mapping[str, str],
                    content_type: str = "") -> tuple[tuple[str, ...], bool]:
+    """``labels_of`` a request given by its parts."""
+    return labels_of(parse(method, path, query), method, query, content_type)
+
+
+def labels_of(info: RequestInfo, method: str, query: Mapping[str, str],
+              content_type: str = "") -> tuple[tuple[str, ...], bool]:
     """(labels in ``REQUEST_LABELS`` order, long-running?) for one request, as upstream's RequestInfo
     names it: verbs LIST, WATCH, APPLY, CONNECT and DELETECOLLECTION besides the HTTP ones; scope
     ``resource`` (one named object), ``namespace`` or ``cluster``; non-resource paths have empty labels."""
     verb = _METHOD_VERBS.get(method, method)
     dry_run = "All" if query.get("dryRun") == "All" else ""
-    parts = [p for p in path.split("/") if p]
-    group = version = ""
-    rest: list[str] = []
-    if len(parts) >= 3 and parts[0] == "api":
-        version, rest = parts[1], parts[2:]
-    elif len(parts) >= 4 and parts[0] == "apis":
-        group, version, rest = parts[1], parts[2], parts[3:]
-    if not rest:
+    if not info.resource_request:
         return (verb, dry_run, "", "", "", "", "", COMPONENT), False
-    watching = False
-    if rest[0] == "watch" and len(rest) > 1:
-        watching, rest = True, rest[1:]
-    namespaced = False
-    if rest[0] == "namespaces" and len(rest) > 2 and rest[2] not in _NAMESPACE_SUBRESOURCES:
-        namespaced, rest = True, rest[2:]
-    resource = rest[0]
-    name = rest[1] if len(rest) > 1 else ""
-    subresource = rest[2] if len(rest) > 2 else ""
-    scope = "resource" if name else ("namespace" if namespaced else "cluster")
-    watching = watching or query.get("watch", "") in _TRUE
-    if verb == "GET" and (watching or not name):
-        verb = "WATCH" if watching else "LIST"
-    elif verb == "DELETE" and not name:
-        verb = "DELETECOLLECTION"
+    name, subresource = info.name, info.subresource
+    scope = "resource" if name else ("namespace" if info.namespaced else "cluster")
+    if info.verb in ("watch", "list", "deletecollection", "proxy"):
+        verb = info.verb.upper()
+    elif verb == "GET" and info.watch_param:  # a named GET with ?watch=true is served as a watch
+        verb = "WATCH"
     elif verb == "PATCH" and content_type.startswith("application/apply-patch"):
         verb = "APPLY"
-    long_running = verb == "WATCH" or subresource in _STREAMING
+    long_running = verb in ("WATCH", "PROXY") or subresource in _STREAMING
     if subresource in _STREAMING and verb in ("GET", "POST") and subresource != "log":
         verb = "CONNECT"
-    return (verb, dry_run, group, version, resource, subresource, scope, COMPONENT), long_running
+    return (verb, dry_run, info.api_group, info.api_version, info.resource, subresource, scope, COMPONENT), \
+        long_running
 
 
 def resource_of_key(key: str) -> str:
@@ -318,5 +308,5 @@ def watch_tally_for(request: Any) -> WatchEventTally | None:
     metrics = request.get(METRICS_KEY)
     if metrics is None:
         return None
-    labels, _ = request_labels("GET", request.path, request.query)
-    return metrics.watch_tally(labels[2], labels[3])
+    info = request_info(request)
+    return metrics.watch_tally(info.api_group, info.api_version)

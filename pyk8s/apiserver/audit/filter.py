@@ -28,7 +28,8 @@ from pyk8s.apiserver.audit import event as events
 from pyk8s.apiserver.audit.backend import LogBackend
 from pyk8s.apiserver.audit.policy import COMPLETE, PANIC, RECEIVED, STARTED, Policy
 from pyk8s.apiserver.authentication.user import USER_KEY, UserInfo
-from pyk8s.apiserver.authorization.attributes import request_attributes
+from pyk8s.apiserver.authorization.attributes import attributes_of
+from pyk8s.apiserver.requestinfo import request_info
 from pyk8s.machinery.errors import StatusError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -86,7 +87,7 @@ class Auditor:
         return [*middlewares[:at], self.init_middleware, authn, self.middleware, *middlewares[at + 1:]]
 
     def new_event(self, request: web.Request, user: UserInfo | None, received: float) -> events.AuditEvent | None:
-        attrs = request_attributes(user or _NOBODY, request.method, request.path, request.query)
+        attrs = attributes_of(user or _NOBODY, request_info(request), request.query)
         config = self.policy.evaluate(user, attrs)
         if config.level == "None":
             return None

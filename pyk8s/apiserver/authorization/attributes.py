@@ -1,14 +1,7 @@
-"""What a request asks to do, as upstream's ``RequestInfoFactory`` reads it from the path and method.
-
-Resource requests live under ``/api/v1`` and ``/apis/<group>/<version>``; the
-verb follows the HTTP method (POST create, PUT update, PATCH patch, DELETE
-delete or deletecollection without a name, GET get, list without a name, watch
-with ``watch=true`` or the legacy ``/watch/`` prefix).  ``namespaces/<ns>/...``
-gives the namespace, and a request on a Namespace itself has that namespace
-too (so a RoleBinding in ``foo`` may grant reading namespace ``foo``).  A list
-or watch with ``fieldSelector=metadata.name=x`` is about object ``x``, as
-upstream.  Everything else (discovery, ``/healthz``, ``/version``...) is a
-non-resource request whose verb is the lower-cased method.
+"""What a request asks the authorizer, from its ``RequestInfo`` (``apiserver/requestinfo.py`` holds the
+path rules: resource or not, verb, group, namespace, resource, name).  A request on a Namespace itself
+has that namespace (so a RoleBinding in ``foo`` may grant reading namespace ``foo``), and a list or watch
+with ``fieldSelector=metadata.name=x`` is about object ``x``, as upstream.
 """
 
 from __future__ import annotations
@@ -17,11 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pyk8s.apiserver.filters.authn import UserInfo
-
-#: Namespace paths that address the Namespace object, not a resource inside it.
-NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
-_METHOD_VERBS = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update", "PATCH": "patch",
-                 "DELETE": "delete"}
+from pyk8s.apiserver.requestinfo import RequestInfo, parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +34,6 @@ class Attributes:
         return f"{self.resource}/{self.subresource}" if self.subresource else self.resource
 
 
-def _is_watch(query: Mapping[str, str]) -> bool:
-    return query.get("watch", "").lower() in ("true", "1")
-
-
 def _name_from_field_selector(query: Mapping[str, str]) -> str:
     """``metadata.name=x`` (or ``==``) alone in the field selector names object x."""
     selector = query.get("fieldSelector", "")
@@ -61,38 +46,21 @@ def _name_from_field_selector(query: Mapping[str, str]) -> str:
     return ""
 
 
+def attributes_of(user: UserInfo, info: RequestInfo, query: Mapping[str, str]) -> Attributes:
+    """The attributes of one request from its ``RequestInfo`` (parsed once, ``requestinfo.request_info``)."""
+    if not info.resource_request:
+        return Attributes(user, info.verb, resource_request=False, path=info.path)
+    name = info.name
+    if not name and info.verb in ("list", "watch"):
+        name = _name_from_field_selector(query)
+    return Attributes(user, info.verb, api_group=info.api_group, api_version=info.api_version,
+                      resource=info.resource, subresource=info.subresource, namespace=info.namespace, name=name,
+                      path=info.path)
+
+
 def request_attributes(user: UserInfo, method: str, path: str, query: Mapping[str, str]) -> Attributes:
     """The attributes of one HTTP request (upstream's RequestInfo plus the user)."""
-    parts = [p for p in path.strip("/").split("/") if p]
-    method_verb = _METHOD_VERBS.get(method.upper(), method.lower())
-    group = version = ""
-    rest: list[str] = []
-    if len(parts) >= 3 and parts[0] == "api":
-        version, rest = parts[1], parts[2:]
-    elif len(parts) >= 4 and parts[0] == "apis":
-        group, version, rest = parts[1], parts[2], parts[3:]
-    if not rest:
-        return Attributes(user, method.lower(), resource_request=False, path=path)
-    verb = method_verb
-    if rest[0] == "watch" and len(rest) > 1:
-        verb, rest = "watch", rest[1:]
-    namespace = ""
-    if rest[0] == "namespaces" and len(rest) > 1:
-        namespace = rest[1]
-        if len(rest) > 2 and rest[2] not in NAMESPACE_SUBRESOURCES:
-            rest = rest[2:]
-    resource = rest[0]
-    name = rest[1] if len(rest) > 1 else ""
-    subresource = rest[2] if len(rest) > 2 else ""
-    if not name:
-        if verb == "get":
-            verb = "watch" if _is_watch(query) else "list"
-        elif verb == "delete":
-            verb = "deletecollection"
-    if verb in ("list", "watch") and not name:
-        name = _name_from_field_selector(query)
-    return Attributes(user, verb, api_group=group, api_version=version, resource=resource, subresource=subresource,
-                      namespace=namespace, name=name, path=path)
+    return attributes_of(user, parse(method, path, query), query)
 
 
 def forbidden_message(attrs: Attributes) -> str:

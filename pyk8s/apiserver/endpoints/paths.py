@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pyk8s.apiserver.requestinfo import NAMESPACE_SUBRESOURCES
 from pyk8s.machinery.errors import StatusError, resource_not_found_for_path
-
-NAMESPACE_SUBRESOURCES = ("status", "finalize")
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ from pyk8s.apiserver.authentication.user import (
     UserInfo,
 )
 from pyk8s.apiserver.authentication.x509 import CertificateAuthenticator, verify_client_certificate
-from pyk8s.apiserver.endpoints.paths import split_group_version
+from pyk8s.apiserver.requestinfo import request_info
 from pyk8s.machinery.errors import forbidden, unauthorized
 from pyk8s.util import jwtsign
 
@@ -119,42 +119,15 @@ class Authenticator(UnionAuthenticator):
 
 # --- anonymous requests until the authorizer decides ------------------------------------
 
-_NON_RESOURCE_VERBS = {"GET": "get", "HEAD": "head", "POST": "post", "PUT": "put", "PATCH": "patch",
-                       "DELETE": "delete", "OPTIONS": "options"}
-
-
-def _resource_verb(method: str, named: bool, watch: bool) -> str:
-    if method in ("GET", "HEAD"):
-        return "watch" if watch else ("get" if named else "list")
-    return {"POST": "create", "PUT": "update", "PATCH": "patch",
-            "DELETE": "delete" if named else "deletecollection"}.get(method, method.lower())
-
-
 def forbidden_message(request: web.BaseRequest, user: UserInfo) -> tuple[str, str, str, str]:
     """(message, resource, name, group) of upstream's 403 for ``user`` on this request (RBAC's wording)."""
-    segments = [s for s in request.path.split("/") if s]
-    gv = split_group_version(segments) if segments and segments[0] in ("api", "apis") else None
-    if gv is None or not gv[2]:
-        verb = _NON_RESOURCE_VERBS.get(request.method, request.method.lower())
-        return f'forbidden: User "{user.username}" cannot {verb} path "{request.path}"', "", "", ""
-    group, _, rest = gv
-    watch = rest[0] == "watch"
-    if watch:
-        rest = rest[1:]
-    namespace = ""
-    if rest and rest[0] == "namespaces" and len(rest) > 1:
-        namespace = rest[1]  # as upstream's RequestInfo: namespaces/x[/status|/finalize] is the namespace itself
-        if len(rest) > 2 and rest[2] not in ("status", "finalize"):
-            rest = rest[2:]
-    resource = rest[0] if rest else ""
-    name = rest[1] if len(rest) > 1 else ""
-    sub = "/".join(rest[2:3])
-    watch = watch or request.query.get("watch") in ("1", "true")
-    verb = _resource_verb(request.method, bool(name), watch)
-    what = resource + (f"/{sub}" if sub else "")
-    scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
-    msg = f'User "{user.username}" cannot {verb} resource "{what}" in API group "{group}" {scope}'
-    return msg, resource, name, group
+    info = request_info(request)
+    if not info.resource_request:
+        return f'forbidden: User "{user.username}" cannot {info.verb} path "{info.path}"', "", "", ""
+    what = info.resource + (f"/{info.subresource}" if info.subresource else "")
+    scope = f'in the namespace "{info.namespace}"' if info.namespace else "at the cluster scope"
+    msg = f'User "{user.username}" cannot {info.verb} resource "{what}" in API group "{info.api_group}" {scope}'
+    return msg, info.resource, info.name, info.api_group
 
 
 def anonymous_policy(request: web.BaseRequest, user: UserInfo) -> None:

@@ -19,11 +19,12 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from pyk8s.apiserver.audit.event import CURRENT as AUDITED
-from pyk8s.apiserver.authorization.attributes import Attributes, forbidden_message, request_attributes
+from pyk8s.apiserver.authorization.attributes import Attributes, attributes_of, forbidden_message
 from pyk8s.apiserver.authorization.context import REQUEST, RequestContext
 from pyk8s.apiserver.authorization.decision import Authorizer, Decision
 from pyk8s.apiserver.authorization.union import UnionAuthorizer
 from pyk8s.apiserver.filters.authn import USER_KEY
+from pyk8s.apiserver.requestinfo import request_info
 from pyk8s.machinery.errors import StatusError, forbidden
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -57,7 +58,7 @@ def authz_middleware(authorizer: UnionAuthorizer) -> Callable[..., Awaitable[web
         user = request.get(USER_KEY)
         if user is None:  # authentication refused it already
             return await handler(request)
-        attrs = request_attributes(user, request.method, request.path, request.query)
+        attrs = attributes_of(user, request_info(request), request.query)
         await check(authorizer, attrs)
         if (attrs.verb == "get" and attrs.api_group == "" and attrs.resource == "pods"
                 and attrs.subresource in CONNECT_SUBRESOURCES):

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from pyk8s.apiserver.endpoints.responses import warning_value
+from pyk8s.apiserver.requestinfo import RequestInfo, parse, request_info
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -17,20 +18,19 @@ DEPRECATED_CORE: dict[str, str] = {"componentstatuses": "v1 ComponentStatus is d
 
 
 def _warning(path: str) -> str:
-    if not any(resource in path for resource in DEPRECATED_CORE):  # most requests: no split
+    return warning_of(parse("GET", path, {}))
+
+
+def warning_of(info: RequestInfo) -> str:
+    """The deprecation warning of the resource the request addresses ("" for most)."""
+    if info.api_prefix != "api" or info.api_version != "v1":
         return ""
-    parts = path.strip("/").split("/")
-    if len(parts) < 3 or parts[0] != "api" or parts[1] != "v1":
-        return ""
-    rest = parts[2:]
-    if rest[0] == "watch" and len(rest) > 1:
-        rest = rest[1:]
-    return DEPRECATED_CORE.get(rest[0], "")
+    return DEPRECATED_CORE.get(info.resource, "")
 
 
 @web.middleware
 async def deprecation_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    text = _warning(request.path)
+    text = warning_of(request_info(request))
     if not text:
         return await handler(request)
     response = await handler(request)

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from pyk8s.apiserver.filters.authn import USER_KEY
+from pyk8s.apiserver.requestinfo import request_info
 from pyk8s.machinery.errors import StatusError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -25,29 +26,15 @@ MAX_MUTATING_REQUESTS_INFLIGHT = 200
 TOO_MANY_REQUESTS = "Too many requests, please try again later."
 PRIVILEGED_GROUP = "system:masters"
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_TRUE = frozenset({"true", "1", "t", "True", "TRUE"})
 LONG_RUNNING_SUBRESOURCES = frozenset({"attach", "exec", "proxy", "log", "portforward"})
-# A path is long-running only if it holds one of these (as a segment): a cheap first test.
-_LONG_RUNNING_WORDS = ("watch", *sorted(LONG_RUNNING_SUBRESOURCES))
+_LONG_RUNNING_VERBS = frozenset({"watch", "proxy"})
 
 
 def is_long_running(request: web.Request) -> bool:
-    """Watches (``?watch=true`` or a ``watch`` path segment) and streaming subresources."""
-    if request.query.get("watch", "") in _TRUE:
-        return True
-    path = request.path
-    if not any(word in path for word in _LONG_RUNNING_WORDS):  # most requests: no segment parse
-        return False
-    segments = path.strip("/").split("/")
-    verb_at = {"api": 2, "apis": 3}.get(segments[0])
-    if verb_at is None or len(segments) <= verb_at:
-        return False
-    rest = segments[verb_at:]
-    if rest[0] in ("watch", "proxy"):
-        return True
-    if rest[0] == "namespaces" and len(rest) > 2:
-        rest = rest[2:]
-    return len(rest) == 3 and rest[2] in LONG_RUNNING_SUBRESOURCES
+    """Watches (``?watch=true`` or a ``watch`` path segment), proxies and streaming subresources."""
+    info = request_info(request)
+    return info.resource_request and (info.verb in _LONG_RUNNING_VERBS or info.watch_param
+                                      or info.subresource in LONG_RUNNING_SUBRESOURCES)
 
 
 def too_many_requests() -> StatusError:

@@ -3,7 +3,7 @@
 while they last (``apiserver/metrics.py`` holds the families).
 
 It is the outermost filter, so it sees the code the client gets, refusals by authentication,
-authorization and the in-flight bound included.  Its cost per request is one path parse, two dict look-ups
+authorization and the in-flight bound included.  It parses the request's ``RequestInfo`` (which every later filter reads), then two dict look-ups
 and a counter and a histogram update (``benchmarks/metrics_bench.py`` measures it; see docs/performance.md).
 """
 
@@ -21,9 +21,10 @@ from pyk8s.apiserver.metrics import (
     READ_ONLY,
     READ_ONLY_VERBS,
     APIServerMetrics,
-    request_labels,
+    labels_of,
     sent_code,
 )
+from pyk8s.apiserver.requestinfo import request_info
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -48,8 +49,8 @@ def request_metrics_middleware(metrics: APIServerMetrics) -> Callable[..., Await
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        labels, long_running = request_labels(request.method, request.path, request.query,
-                                              request.headers.get("Content-Type", ""))
+        labels, long_running = labels_of(request_info(request), request.method, request.query,
+                                         request.headers.get("Content-Type", ""))
         gauge = kind = None
         started = time.perf_counter()
         if long_running:
