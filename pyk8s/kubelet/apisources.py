@@ -3,13 +3,18 @@
 ConfigMaps, Secrets, PersistentVolumeClaims and PersistentVolumes are read
 with a GET each time a pod syncs (upstream's default ``Watch`` strategy
 caches them; a GET per sync is simpler and still sees edits within a sync,
-which is what keeps mounted ConfigMaps and Secrets fresh).  Services come
+which is what keeps mounted ConfigMaps and Secrets fresh).  Identical GETs asked
+while one is in flight share its answer: a burst of pods in one namespace
+reads kube-root-ca.crt with a few GETs, not one each (no staler than the
+watch cache upstream reads it from).  Services come
 from an informer, since every pod's environment lists all of them.  A 404
 becomes ``ObjectNotFound`` with upstream's singular wording.
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
 from typing import Any
 
 from pyk8s.client.errors import ApiError, is_not_found
@@ -32,8 +37,25 @@ class APIObjectSource:
     def __init__(self, client: Client, services: SharedInformer) -> None:
         self.client = client
         self.services = services
+        self._in_flight: dict[tuple[str, str, str], asyncio.Future[Obj]] = {}
 
     async def _get(self, rt: Resource, singular: str, name: str, namespace: str | None) -> Obj:
+        key = (singular, namespace or "", name)
+        shared = self._in_flight.get(key)
+        if shared is None:
+            shared = asyncio.ensure_future(self._fetch(rt, singular, name, namespace))
+            self._in_flight[key] = shared
+            shared.add_done_callback(lambda f: self._settled(key, f))
+        # shield: one caller's cancellation (its pod deleted mid-sync) does not cancel the others' GET.
+        # Each caller gets its own copy, as it would from its own GET.
+        return copy.deepcopy(await asyncio.shield(shared))
+
+    def _settled(self, key: tuple[str, str, str], future: asyncio.Future[Obj]) -> None:
+        self._in_flight.pop(key, None)
+        if not future.cancelled():
+            future.exception()  # retrieved: no "never retrieved" warning when every caller has gone
+
+    async def _fetch(self, rt: Resource, singular: str, name: str, namespace: str | None) -> Obj:
         try:
             return await self.client.get(rt, name, namespace=namespace)
         except ApiError as exc:

@@ -18,6 +18,7 @@ for the atomic writer, with upstream's rules and messages:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 from collections.abc import Mapping
@@ -154,25 +155,37 @@ class TokenCache:
 
 
 async def projected_payload(ctx: PodContext, source: Obj, tokens: TokenCache) -> Payload:
+    """The projected volume's files.  Its sources are fetched concurrently (a pod's TokenRequest and its
+    kube-root-ca.crt GET overlap instead of queueing one behind the other at the API server) and merged in
+    the order the spec lists them."""
     mode = int(source.get("defaultMode") or DEFAULT_MODE)
+    parts = await asyncio.gather(*(_projected_item(ctx, item, mode, tokens) for item in source.get("sources") or []),
+                                 return_exceptions=True)
     out: Payload = {}
     errors: list[str] = []
-    for item in source.get("sources") or []:
-        try:
-            if item.get("configMap"):
-                out.update(await configmap_payload(ctx, item["configMap"], mode))
-            elif item.get("secret"):
-                out.update(await secret_payload(ctx, item["secret"], mode, name_field="name"))
-            elif item.get("downwardAPI"):
-                out.update(downward_payload(ctx, item["downwardAPI"], mode))
-            elif item.get("serviceAccountToken"):
-                sat = item["serviceAccountToken"]
-                token = await tokens.token(ctx, sat)
-                # With an fsGroup the token is not world-readable: 0600 plus the group's read bit.
-                token_mode = 0o600 if ctx.fs_group is not None else mode
-                out[sat.get("path", "token")] = file_for(token.encode(), token_mode, ctx.fs_group)
-        except ProjectionError as exc:
-            errors.append(str(exc))
+    for part in parts:
+        if isinstance(part, ProjectionError):
+            errors.append(str(part))
+        elif isinstance(part, BaseException):
+            raise part
+        else:
+            out.update(part)
     if errors:
         raise ProjectionError(errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]")
     return out
+
+
+async def _projected_item(ctx: PodContext, item: Obj, mode: int, tokens: TokenCache) -> Payload:
+    if item.get("configMap"):
+        return await configmap_payload(ctx, item["configMap"], mode)
+    if item.get("secret"):
+        return await secret_payload(ctx, item["secret"], mode, name_field="name")
+    if item.get("downwardAPI"):
+        return downward_payload(ctx, item["downwardAPI"], mode)
+    if item.get("serviceAccountToken"):
+        sat = item["serviceAccountToken"]
+        token = await tokens.token(ctx, sat)
+        # With an fsGroup the token is not world-readable: 0600 plus the group's read bit.
+        token_mode = 0o600 if ctx.fs_group is not None else mode
+        return {sat.get("path", "token"): file_for(token.encode(), token_mode, ctx.fs_group)}
+    return {}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import pathlib
+from typing import Any
 
 import pytest
 
@@ -260,3 +262,37 @@ async def test_huge_pages_empty_dir_fails_the_mount(manager: vm.VolumeManager) -
     result = await manager.mount_pod(_pod([{"name": "huge", "emptyDir": {"medium": "HugePages"}}]))
     assert result.failures == {"huge": 'MountVolume.SetUp failed for volume "huge" : hugePages storage requested, '
                                        'but there is no resource request for huge pages'}
+
+
+async def test_projected_sources_are_fetched_concurrently(tmp_path: pathlib.Path, clock: FakeClock) -> None:
+    """The pod's TokenRequest and its kube-root-ca.crt GET overlap: here the token is only issued once the
+    ConfigMap has been asked for, which a source-by-source mount never reaches (it would wait forever)."""
+    asked_for_ca = asyncio.Event()
+
+    class OverlapSource(FakeObjectSource):
+        async def get_configmap(self, namespace: str, name: str) -> dict:
+            asked_for_ca.set()
+            return await super().get_configmap(namespace, name)
+
+        async def request_token(self, namespace: str, service_account: str, **kwargs: Any) -> dict:
+            await asked_for_ca.wait()
+            return await super().request_token(namespace, service_account, **kwargs)
+
+    sources = OverlapSource(clock=clock)
+    sources.add({"kind": "ConfigMap", "metadata": {"name": "kube-root-ca.crt", "namespace": "default"},
+                 "data": {"ca.crt": "CERT"}})
+    manager = vm.VolumeManager(tmp_path / "pods", sources, clock=clock, can_mount=False)
+    pod = _pod([{"name": "kube-api-access", "projected": {"sources": [
+        {"serviceAccountToken": {"path": "token"}},
+        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {"configMap": {"name": "missing", "items": [{"key": "x", "path": "x"}]}},
+    ]}}])
+    result = await asyncio.wait_for(manager.mount_pod(pod), 60)
+    # Every source still counts, in the spec's order: the missing ConfigMap fails the mount as before.
+    assert result.failures == {"kube-api-access": 'MountVolume.SetUp failed for volume "kube-api-access" : '
+                                                  'configmap "missing" not found'}
+    pod["spec"]["volumes"][0]["projected"]["sources"].pop()
+    result = await asyncio.wait_for(manager.mount_pod(pod), 60)
+    root = result.volumes["kube-api-access"].host_path
+    assert {p.name: p.read_text() for p in root.iterdir() if not p.name.startswith("..")} == {
+        "token": "token-1", "ca.crt": "CERT"}  # the first mount's token, cached
