@@ -244,31 +244,38 @@ class EtcdStorage:
 
     # -- writes --------------------------------------------------------------
 
-    async def _txn(
-        self, compare: rpc_pb2.Compare, success: rpc_pb2.RequestOp, failure: rpc_pb2.RequestOp | None = None
-    ) -> rpc_pb2.TxnResponse:
-        request = rpc_pb2.TxnRequest(compare=[compare], success=[success], failure=[failure] if failure else [])
+    # Txn requests are filled in place (``add()``, field by field): building them from nested
+    # keyword messages copies each message into its parent (a create's request: 10.8 against 3.9 us).
+
+    async def _txn(self, request: rpc_pb2.TxnRequest) -> rpc_pb2.TxnResponse:
         resp: rpc_pb2.TxnResponse = await self._kv_call("Txn", request, idempotent=False)
         return resp
 
     async def create(self, key: str, value: bytes) -> KeyValue:
         k = key.encode()
-        compare = rpc_pb2.Compare(key=k, target=_CREATE, result=_EQUAL, create_revision=0)
-        resp = await self._txn(compare, rpc_pb2.RequestOp(request_put=rpc_pb2.PutRequest(key=k, value=value)))
+        request = rpc_pb2.TxnRequest()
+        compare = request.compare.add()
+        compare.key, compare.target, compare.result, compare.create_revision = k, _CREATE, _EQUAL, 0
+        put = request.success.add().request_put
+        put.key, put.value = k, value
+        resp = await self._txn(request)
         if not resp.succeeded:
             raise KeyExistsError(key)
         rev = int(resp.header.revision)
         return KeyValue(key, bytes(value), rev, rev)
 
     @staticmethod
-    def _guard(k: bytes, expected_revision: int) -> rpc_pb2.Compare:
+    def _guarded(k: bytes, expected_revision: int) -> rpc_pb2.TxnRequest:
+        """A txn comparing ``k``'s revision (or its existence) whose failure branch reads ``k``."""
+        request = rpc_pb2.TxnRequest()
+        compare = request.compare.add()
+        compare.key = k
         if expected_revision:
-            return rpc_pb2.Compare(key=k, target=_MOD, result=_EQUAL, mod_revision=expected_revision)
-        return rpc_pb2.Compare(key=k, target=_CREATE, result=_GREATER, create_revision=0)
-
-    @staticmethod
-    def _on_failure(k: bytes) -> rpc_pb2.RequestOp:
-        return rpc_pb2.RequestOp(request_range=rpc_pb2.RangeRequest(key=k))
+            compare.target, compare.result, compare.mod_revision = _MOD, _EQUAL, expected_revision
+        else:
+            compare.target, compare.result, compare.create_revision = _CREATE, _GREATER, 0
+        request.failure.add().request_range.key = k
+        return request
 
     @staticmethod
     def _failed(key: str, resp: rpc_pb2.TxnResponse) -> StorageError:
@@ -279,8 +286,10 @@ class EtcdStorage:
 
     async def update(self, key: str, value: bytes, *, expected_revision: int) -> KeyValue:
         k = key.encode()
-        put = rpc_pb2.RequestOp(request_put=rpc_pb2.PutRequest(key=k, value=value, prev_kv=True))
-        resp = await self._txn(self._guard(k, expected_revision), put, self._on_failure(k))
+        request = self._guarded(k, expected_revision)
+        put = request.success.add().request_put
+        put.key, put.value, put.prev_kv = k, value, True
+        resp = await self._txn(request)
         if not resp.succeeded:
             raise self._failed(key, resp)
         prev = resp.responses[0].response_put.prev_kv
@@ -289,8 +298,10 @@ class EtcdStorage:
 
     async def delete(self, key: str, *, expected_revision: int = 0) -> KeyValue:
         k = key.encode()
-        dr = rpc_pb2.RequestOp(request_delete_range=rpc_pb2.DeleteRangeRequest(key=k, prev_kv=True))
-        resp = await self._txn(self._guard(k, expected_revision), dr, self._on_failure(k))
+        request = self._guarded(k, expected_revision)
+        delete = request.success.add().request_delete_range
+        delete.key, delete.prev_kv = k, True
+        resp = await self._txn(request)
         if not resp.succeeded:
             raise self._failed(key, resp)
         prevs = resp.responses[0].response_delete_range.prev_kvs

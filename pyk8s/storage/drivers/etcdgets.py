@@ -35,6 +35,16 @@ MAX_BATCH = 64
 Call = Callable[[str, Any], Awaitable[Any]]
 
 
+def _ranges(batch: list[tuple[bytes, Any]]) -> rpc_pb2.TxnRequest:
+    """One read-only txn of a range per key.  Filled in place (``add()``), not built from nested
+    keyword messages: measured 8.8 against 30.8 us for 8 keys, each nested message being a copy."""
+    txn = rpc_pb2.TxnRequest()
+    ops = txn.success
+    for key, _ in batch:
+        ops.add().request_range.key = key
+    return txn
+
+
 class GetBatcher:
     """Sends point reads through ``call(method, request)`` (the driver's ``_kv_call``)."""
 
@@ -75,8 +85,7 @@ class GetBatcher:
                 resp = await self._call("Range", rpc_pb2.RangeRequest(key=batch[0][0]))
                 found = [resp.kvs]
             else:
-                ops = [rpc_pb2.RequestOp(request_range=rpc_pb2.RangeRequest(key=k)) for k, _ in batch]
-                txn = await self._call("Txn", rpc_pb2.TxnRequest(success=ops))
+                txn = await self._call("Txn", _ranges(batch))
                 found = [r.response_range.kvs for r in txn.responses]
         except Exception as exc:  # noqa: BLE001 - each get it carried raises it
             for _, fut in batch:
