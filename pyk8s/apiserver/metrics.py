@@ -38,7 +38,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
-from pyk8s.apiserver.requestinfo import RequestInfo, parse, request_info
+from pyk8s.apiserver.requestinfo import LONG_RUNNING_SUBRESOURCES, RequestInfo, parse, request_info
 from pyk8s.storage.interface import Event, KeyValue, ListResult, Storage
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ REQUEST_LABELS = ("verb", "dry_run", "group", "version", "resource", "subresourc
 LONGRUNNING_LABELS = ("verb", "group", "version", "resource", "subresource", "scope", "component")
 _METHOD_VERBS = {"GET": "GET", "HEAD": "GET", "POST": "POST", "PUT": "PUT", "PATCH": "PATCH", "DELETE": "DELETE",
                  "OPTIONS": "OPTIONS"}
-_STREAMING = frozenset({"exec", "attach", "portforward", "proxy", "log"})
 STORAGE_COUNT_INTERVAL = 1.0
 # Upstream's non-mutating verbs are get, list and watch; watches are long-running and not counted.
 READ_ONLY_VERBS = frozenset({"GET", "LIST"})
@@ -82,8 +81,8 @@ def labels_of(info: RequestInfo, method: str, query: Mapping[str, str],
         verb = "WATCH"
     elif verb == "PATCH" and content_type.startswith("application/apply-patch"):
         verb = "APPLY"
-    long_running = verb in ("WATCH", "PROXY") or subresource in _STREAMING
-    if subresource in _STREAMING and verb in ("GET", "POST") and subresource != "log":
+    long_running = verb in ("WATCH", "PROXY") or subresource in LONG_RUNNING_SUBRESOURCES
+    if subresource in LONG_RUNNING_SUBRESOURCES and verb in ("GET", "POST") and subresource != "log":
         verb = "CONNECT"
     return (verb, dry_run, info.api_group, info.api_version, info.resource, subresource, scope, COMPONENT), \
         long_running

@@ -27,9 +27,14 @@ from aiohttp import web
 NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})
 #: A leading segment that is the verb (upstream's specialVerbs), when more follows it.
 SPECIAL_VERBS = frozenset({"watch", "proxy"})
+#: Upstream's long-running requests (its LongRunningRequestCheck): these verbs, and these subresources.
+#: The in-flight limit leaves them out, metrics time them apart, audit logs their ResponseStarted stage.
+LONG_RUNNING_VERBS = frozenset({"watch", "proxy"})
+LONG_RUNNING_SUBRESOURCES = frozenset({"attach", "exec", "proxy", "log", "portforward"})
+#: How a boolean query parameter says true (the endpoints' ``params._bool`` reads the same words).
+TRUE_WORDS = frozenset({"true", "1", "t"})
 _METHOD_VERBS = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update", "PATCH": "patch",
                  "DELETE": "delete"}
-_TRUE = frozenset({"true", "1", "t"})
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass sets each field through object.__setattr__
@@ -52,8 +57,8 @@ class RequestInfo:
 
 
 def is_true(value: str | None) -> bool:
-    """A boolean query parameter as the endpoints read it (``params._bool``): true, 1 or t, any case."""
-    return value is not None and value.lower() in _TRUE
+    """A boolean query parameter that says true, as the endpoints read it (``params._bool``), any case."""
+    return value is not None and value.lower() in TRUE_WORDS
 
 
 def parse(method: str, path: str, query: Mapping[str, str]) -> RequestInfo:

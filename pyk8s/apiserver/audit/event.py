@@ -25,11 +25,9 @@ from pyk8s.apiserver.audit.policy import (
 )
 from pyk8s.apiserver.authentication.user import UserInfo
 from pyk8s.apiserver.authorization.attributes import Attributes
+from pyk8s.apiserver.requestinfo import LONG_RUNNING_SUBRESOURCES, LONG_RUNNING_VERBS
 
 MAX_USER_AGENT = 1024
-#: Upstream's long-running requests: these verbs and these subresources (their ResponseStarted stage is logged).
-LONG_RUNNING_VERBS = frozenset({"watch", "proxy"})
-LONG_RUNNING_SUBRESOURCES = frozenset({"attach", "exec", "proxy", "log", "portforward"})
 WRITE_METHODS = frozenset({"POST", "PUT"})
 
 

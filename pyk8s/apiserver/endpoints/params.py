@@ -16,6 +16,7 @@ from typing import Any
 
 from pyk8s.apiserver.registry import objectmeta
 from pyk8s.apiserver.registry.rest import DeleteOptions, ListOptions, WatchOptions, WriteOptions
+from pyk8s.apiserver.requestinfo import TRUE_WORDS
 from pyk8s.machinery.errors import Cause, bad_request, invalid
 
 FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
@@ -81,7 +82,7 @@ def _bool(query: Mapping[str, str], name: str) -> bool | None:
     if raw is None or raw == "":
         return None
     low = raw.lower()
-    if low in ("true", "1", "t"):
+    if low in TRUE_WORDS:
         return True
     if low in ("false", "0", "f"):
         return False

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from pyk8s.apiserver.filters.authn import USER_KEY
-from pyk8s.apiserver.requestinfo import request_info
+from pyk8s.apiserver.requestinfo import LONG_RUNNING_SUBRESOURCES, LONG_RUNNING_VERBS, request_info
 from pyk8s.machinery.errors import StatusError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -26,14 +26,12 @@ MAX_MUTATING_REQUESTS_INFLIGHT = 200
 TOO_MANY_REQUESTS = "Too many requests, please try again later."
 PRIVILEGED_GROUP = "system:masters"
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-LONG_RUNNING_SUBRESOURCES = frozenset({"attach", "exec", "proxy", "log", "portforward"})
-_LONG_RUNNING_VERBS = frozenset({"watch", "proxy"})
 
 
 def is_long_running(request: web.Request) -> bool:
     """Watches (``?watch=true`` or a ``watch`` path segment), proxies and streaming subresources."""
     info = request_info(request)
-    return info.resource_request and (info.verb in _LONG_RUNNING_VERBS or info.watch_param
+    return info.resource_request and (info.verb in LONG_RUNNING_VERBS or info.watch_param
                                       or info.subresource in LONG_RUNNING_SUBRESOURCES)
 
 
