@@ -38,7 +38,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
-from pyk8s.apiserver.requestinfo import LONG_RUNNING_SUBRESOURCES, RequestInfo, parse, request_info
+from pyk8s.apiserver.requestinfo import LONG_RUNNING_SUBRESOURCES, RequestInfo, long_running, parse, request_info
 from pyk8s.storage.interface import Event, KeyValue, ListResult, Storage
 
 if TYPE_CHECKING:
@@ -81,11 +81,11 @@ def labels_of(info: RequestInfo, method: str, query: Mapping[str, str],
         verb = "WATCH"
     elif verb == "PATCH" and content_type.startswith("application/apply-patch"):
         verb = "APPLY"
-    long_running = verb in ("WATCH", "PROXY") or subresource in LONG_RUNNING_SUBRESOURCES
+    is_long = long_running(info, method)
     if subresource in LONG_RUNNING_SUBRESOURCES and verb in ("GET", "POST") and subresource != "log":
         verb = "CONNECT"
     return (verb, dry_run, info.api_group, info.api_version, info.resource, subresource, scope, COMPONENT), \
-        long_running
+        is_long
 
 
 def resource_of_key(key: str) -> str:

@@ -93,6 +93,16 @@ def parse(method: str, path: str, query: Mapping[str, str]) -> RequestInfo:
                        rest[2] if len(rest) > 2 else "", name, namespaced, watch_param)
 
 
+def long_running(info: RequestInfo, method: str) -> bool:
+    """Whether the request is long-running (upstream's BasicLongRunningRequestCheck): a watch or proxy verb, or
+    a streaming subresource.  ``?watch=true`` makes a watch of a GET only (a named GET with it is served as a
+    watch here); on a POST or PUT it is just a parameter, and the write counts as the write it is."""
+    if not info.resource_request:
+        return False
+    return (info.verb in LONG_RUNNING_VERBS or (info.watch_param and method == "GET")
+            or info.subresource in LONG_RUNNING_SUBRESOURCES)
+
+
 REQUEST_INFO_KEY = web.RequestKey("pyk8s.request-info", RequestInfo)
 
 

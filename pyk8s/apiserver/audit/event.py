@@ -25,7 +25,6 @@ from pyk8s.apiserver.audit.policy import (
 )
 from pyk8s.apiserver.authentication.user import UserInfo
 from pyk8s.apiserver.authorization.attributes import Attributes
-from pyk8s.apiserver.requestinfo import LONG_RUNNING_SUBRESOURCES, LONG_RUNNING_VERBS
 
 MAX_USER_AGENT = 1024
 WRITE_METHODS = frozenset({"POST", "PUT"})
@@ -43,9 +42,6 @@ def object_ref(attrs: Attributes) -> dict[str, str] | None:
            "apiGroup": attrs.api_group, "apiVersion": attrs.api_version, "subresource": attrs.subresource}
     return {k: v for k, v in ref.items() if v}
 
-
-def long_running(attrs: Attributes) -> bool:
-    return attrs.verb in LONG_RUNNING_VERBS or attrs.subresource in LONG_RUNNING_SUBRESOURCES
 
 
 def source_ips(headers: Any, remote: str | None) -> list[str]:
@@ -92,13 +88,14 @@ class AuditEvent:
                  "request_body", "request_type", "response", "response_type", "sink", "status", "user", "user_now")
 
     def __init__(self, *, sink: Any, config: RequestConfig, audit_id: str, uri: str, attrs: Attributes,
-                 user: UserInfo | None, ips: list[str], agent: str, method: str, received: float) -> None:
+                 user: UserInfo | None, ips: list[str], agent: str, method: str, received: float,
+                 long_running: bool = False) -> None:
         self.sink, self.config, self.user, self.method, self.received = sink, config, user, method, received
         self.base = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": config.level, "auditID": audit_id,
                      "stage": "", "requestURI": uri, "verb": attrs.verb, "user": user_info(user),
                      "sourceIPs": ips, "userAgent": agent}
         self.object_ref = object_ref(attrs)
-        self.long_running = long_running(attrs)
+        self.long_running = long_running  # requestinfo.long_running, as the in-flight filter and metrics read it
         self.status: dict[str, Any] | None = None
         self.annotations: dict[str, str] = {}
         self.request_body: bytes | None = None

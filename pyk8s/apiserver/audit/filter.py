@@ -29,7 +29,7 @@ from pyk8s.apiserver.audit.backend import LogBackend
 from pyk8s.apiserver.audit.policy import COMPLETE, PANIC, RECEIVED, STARTED, Policy
 from pyk8s.apiserver.authentication.user import USER_KEY, UserInfo
 from pyk8s.apiserver.authorization.attributes import attributes_of
-from pyk8s.apiserver.requestinfo import request_info
+from pyk8s.apiserver.requestinfo import long_running, request_info
 from pyk8s.machinery.errors import StatusError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -87,7 +87,8 @@ class Auditor:
         return [*middlewares[:at], self.init_middleware, authn, self.middleware, *middlewares[at + 1:]]
 
     def new_event(self, request: web.Request, user: UserInfo | None, received: float) -> events.AuditEvent | None:
-        attrs = attributes_of(user or _NOBODY, request_info(request), request.query)
+        info = request_info(request)
+        attrs = attributes_of(user or _NOBODY, info, request.query)
         config = self.policy.evaluate(user, attrs)
         if config.level == "None":
             return None
@@ -95,7 +96,7 @@ class Auditor:
                                  uri=request.raw_path, attrs=attrs, user=user,
                                  ips=events.source_ips(request.headers, request.remote),
                                  agent=events.user_agent(request.headers), method=request.method,
-                                 received=received)
+                                 received=received, long_running=long_running(info, request.method))
 
     @web.middleware
     async def init_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from pyk8s.apiserver.filters.authn import USER_KEY
-from pyk8s.apiserver.requestinfo import LONG_RUNNING_SUBRESOURCES, LONG_RUNNING_VERBS, request_info
+from pyk8s.apiserver.requestinfo import long_running, request_info
 from pyk8s.machinery.errors import StatusError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -26,13 +26,6 @@ MAX_MUTATING_REQUESTS_INFLIGHT = 200
 TOO_MANY_REQUESTS = "Too many requests, please try again later."
 PRIVILEGED_GROUP = "system:masters"
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def is_long_running(request: web.Request) -> bool:
-    """Watches (``?watch=true`` or a ``watch`` path segment), proxies and streaming subresources."""
-    info = request_info(request)
-    return info.resource_request and (info.verb in LONG_RUNNING_VERBS or info.watch_param
-                                      or info.subresource in LONG_RUNNING_SUBRESOURCES)
 
 
 def too_many_requests() -> StatusError:
@@ -54,7 +47,7 @@ def inflight_middleware(max_requests: int = MAX_REQUESTS_INFLIGHT,
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         bound = reads if request.method in _READ_METHODS else writes
-        if bound.limit <= 0 or is_long_running(request):
+        if bound.limit <= 0 or long_running(request_info(request), request.method):
             return await handler(request)
         if bound.used >= bound.limit:
             user = request.get(USER_KEY)
