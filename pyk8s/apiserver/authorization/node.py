@@ -66,13 +66,16 @@ class NodeGraph:
         return cache.rev, list(cache.state.values())
 
     async def refs(self, node: str) -> dict[str, PodRefs]:
-        """Per namespace, everything the pods bound to ``node`` use."""
-        rev, pods = await self._objects("", "pods")
+        """Per namespace, everything the pods bound to ``node`` use (remembered until a pod changes: the
+        pods are only listed when the cache moved since this node's last answer)."""
+        store = self.registry.store("", "pods")
+        cache = None if store is None else await caught_up(store)
+        rev = 0 if cache is None else cache.rev
         cached = self._refs.get(node)
         if cached is not None and cached[0] == rev:
             return cached[1]
         out: dict[str, PodRefs] = {}
-        for pod in pods:
+        for pod in () if cache is None else list(cache.state.values()):
             if (pod.get("spec") or {}).get("nodeName") != node:
                 continue
             ns = (pod.get("metadata") or {}).get("namespace") or ""
