@@ -119,18 +119,23 @@ class Chain:
 
     def __init__(self, plugins: list[Plugin]) -> None:
         self.plugins = plugins
-        # Per (operation, group, plural, subresource): the plugins that may take such a request.  A
-        # plugin whose ``handles`` reads only those four is decided once here; one that also looks at
-        # the object (``static_handles`` False) is kept and still asked per request.
-        self._candidates: dict[tuple[str, str, str, str], list[tuple[Plugin, bool]]] = {}
+        # Per (operation, group, plural, subresource): the plugins that may take such a request, for the
+        # mutating and for the validating phase.  A plugin whose ``handles`` reads only those four is
+        # decided once here; one that also looks at the object (``static_handles`` False) is kept and
+        # still asked per request.  A plugin that keeps Plugin's empty ``admit`` (or ``validate``) is
+        # left out of that phase's list: calling it would do nothing (most plugins have one phase only).
+        self._candidates: dict[tuple[str, str, str, str],
+                               tuple[list[tuple[Plugin, bool]], list[tuple[Plugin, bool]]]] = {}
         self._lifecycle = self.plugin("NamespaceLifecycle")  # every namespaced create asks for it
 
-    def _for(self, attrs: Attributes) -> list[tuple[Plugin, bool]]:
+    def _for(self, attrs: Attributes) -> tuple[list[tuple[Plugin, bool]], list[tuple[Plugin, bool]]]:
+        """(the mutating phase's candidates, the validating phase's), in the chain's order."""
         key = (attrs.operation, attrs.group, attrs.plural, attrs.subresource)
         found = self._candidates.get(key)
         if found is None:
             probe = Attributes(attrs.operation, attrs.group, attrs.plural, {}, subresource=attrs.subresource)
-            found = [(p, static) for p in self.plugins if not (static := _static(p)) or p.handles(probe)]
+            both = [(p, static) for p in self.plugins if not (static := _static(p)) or p.handles(probe)]
+            found = ([c for c in both if _acts(c[0], "admit")], [c for c in both if _acts(c[0], "validate")])
             self._candidates[key] = found
         return found
 
@@ -148,12 +153,12 @@ class Chain:
             await plugin.check(registry, namespace, resource, name, group)  # type: ignore[attr-defined]
 
     async def admit(self, registry: Registry, attrs: Attributes) -> None:
-        for plugin, static in self._for(attrs):
+        for plugin, static in self._for(attrs)[0]:
             if static or plugin.handles(attrs):
                 await plugin.admit(registry, attrs)
 
     async def validate(self, registry: Registry, attrs: Attributes) -> None:
-        for plugin, static in self._for(attrs):
+        for plugin, static in self._for(attrs)[1]:
             if static or plugin.handles(attrs):
                 await plugin.validate(registry, attrs)
 
@@ -172,6 +177,11 @@ def _static(plugin: Plugin) -> bool:
     Plugin's own does; an override says so with ``static_handles = True``."""
     static = plugin.static_handles
     return type(plugin).handles is Plugin.handles if static is None else static
+
+
+def _acts(plugin: Plugin, phase: str) -> bool:
+    """Whether ``plugin`` has a phase of its own: its class or the instance overrides Plugin's empty one."""
+    return phase in getattr(plugin, "__dict__", ()) or getattr(type(plugin), phase) is not getattr(Plugin, phase)
 
 
 def build_chain(options: Options | None = None) -> Chain:

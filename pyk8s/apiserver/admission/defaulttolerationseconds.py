@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pyk8s.api.core_v1 import pod
-from pyk8s.apiserver.admission.interface import CREATE, PODS, Attributes, Plugin
+from pyk8s.apiserver.admission.interface import CREATE, PODS, Attributes, Obj, Plugin
 
 if TYPE_CHECKING:
     from pyk8s.apiserver.admission.chain import Options
@@ -25,11 +25,19 @@ class DefaultTolerationSeconds(Plugin):
     def __init__(self, not_ready_seconds: int = 300, unreachable_seconds: int = 300) -> None:
         self.not_ready_seconds = not_ready_seconds
         self.unreachable_seconds = unreachable_seconds
+        # What a pod stating no tolerations ends with (nearly every pod): built once, copied per pod.
+        bare: Obj = {}
+        pod.add_default_tolerations(bare, not_ready_seconds, unreachable_seconds)
+        self._defaults: tuple[Obj, ...] = tuple(bare["tolerations"])
 
     async def admit(self, registry: Registry, attrs: Attributes) -> None:
         spec = attrs.obj.get("spec")
         if attrs.operation == CREATE and isinstance(spec, dict):
-            pod.add_default_tolerations(spec, self.not_ready_seconds, self.unreachable_seconds)
+            if not spec.get("tolerations"):
+                # Nothing to cover them: both are added, each pod getting dicts of its own.
+                spec["tolerations"] = [dict(t) for t in self._defaults]
+            else:
+                pod.add_default_tolerations(spec, self.not_ready_seconds, self.unreachable_seconds)
 
 
 def build(options: Options) -> Plugin:

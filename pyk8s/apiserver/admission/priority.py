@@ -6,6 +6,7 @@ PriorityClass.  Pod templates are not resolved, only pods.  Classes are read fro
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 from pyk8s.api import scheduling_v1
@@ -15,6 +16,8 @@ from pyk8s.apiserver.registry.rest import ListOptions
 
 if TYPE_CHECKING:
     from pyk8s.apiserver.registry import Registry
+    from pyk8s.apiserver.registry.generic import GenericStore
+    from pyk8s.apiserver.watchcache import WatchCache
 
 NAME = "Priority"
 PRIORITY_CLASSES = (scheduling_v1.GROUP, "priorityclasses")
@@ -31,18 +34,39 @@ async def _priority_class(registry: Registry, name: str) -> Obj | None:
     return None if store is None else await cachedreads.get(store, "", name)
 
 
+# Per store: (its watch cache, the revision it held, the globalDefault class then).  Every pod create
+# without a priorityClassName asks for the default; the classes are scanned again only once the cache
+# has moved (a class written, by this server or another) or been replaced.
+_DEFAULT_MEMO: weakref.WeakKeyDictionary[GenericStore, tuple[WatchCache, int, Obj | None]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _lowest_default(classes: list[Obj]) -> Obj | None:
+    found: Obj | None = None
+    for pc in classes:
+        if pc.get("globalDefault") and (found is None or _value(pc) < _value(found)):
+            found = pc
+    return found
+
+
 async def default_priority_class(registry: Registry, *, live: bool = False) -> Obj | None:
     """The globalDefault class; if a race let in several, the lowest value wins (as upstream).
     From the watch cache as upstream's lister, or ``live`` from storage (the one-default check)."""
     store = registry.store(*PRIORITY_CLASSES)
     if store is None:
         return None
-    found: Obj | None = None
-    classes = (await store.list("", ListOptions()))["items"] if live else await cachedreads.items(store)
-    for pc in classes:
-        if pc.get("globalDefault") and (found is None or _value(pc) < _value(found)):
-            found = pc
-    return found
+    if live:
+        return _lowest_default((await store.list("", ListOptions()))["items"])
+    cache = cachedreads.current(store)
+    if cache is not None:
+        memo = _DEFAULT_MEMO.get(store)
+        if memo is not None and memo[0] is cache and memo[1] == cache.rev:
+            return memo[2]
+        # Scanned synchronously from the caught-up cache: the answer holds at exactly this revision.
+        found = _lowest_default(cache.snapshot(store.prefix)[0])
+        _DEFAULT_MEMO[store] = (cache, cache.rev, found)
+        return found
+    return _lowest_default(await cachedreads.items(store))
 
 
 class Priority(Plugin):

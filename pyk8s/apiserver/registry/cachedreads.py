@@ -33,17 +33,26 @@ if TYPE_CHECKING:
 Obj = dict[str, Any]
 
 
-async def _caught_up(store: GenericStore) -> WatchCache | None:
-    """The store's watch cache (started on first use) if it reflects this server's writes, else None."""
+def current(store: GenericStore) -> WatchCache | None:
+    """The store's watch cache if it is loaded and reflects this server's writes, else None; synchronous
+    (no await, so no coroutine per read: admission makes about ten of these per pod create)."""
     cache = store.watch_cache()
-    await cache.ensure_started()
     return cache if cache.reflects(store.written) else None
+
+
+async def _caught_up(store: GenericStore) -> WatchCache | None:
+    """``current``, starting the cache on first use."""
+    cache = current(store)
+    if cache is None:
+        await store.watch_cache().ensure_started()
+        cache = current(store)
+    return cache
 
 
 async def get(store: GenericStore, namespace: str, name: str) -> Obj | None:
     """One object (None if it does not exist): from the cache, else from storage."""
     key = store.key(namespace, name)
-    cache = await _caught_up(store)
+    cache = current(store) or await _caught_up(store)
     if cache is not None:
         obj = cache.lookup(key)
         if obj is not None:
@@ -56,7 +65,7 @@ async def items(store: GenericStore) -> list[Obj]:
     """Every object of a cluster-scoped resource, sorted by name: from the cache when it is caught up.
     (An object missing from a caught-up cache was made through another server a moment ago;
     upstream's listers miss it too.)"""
-    cache = await _caught_up(store)
+    cache = current(store) or await _caught_up(store)
     if cache is not None:
         return cache.snapshot(store.prefix)[0]
     listed: list[Obj] = (await store.list("", ListOptions()))["items"]
@@ -69,6 +78,8 @@ async def namespace_items(store: GenericStore, namespace: str, *, settle: int = 
     server's latest writes (a caller that itself writes the resource on every request would
     otherwise always find it a moment behind and read storage)."""
     cache = store.watch_cache()
+    if cache.reflects(store.written):  # the usual case: no await at all
+        return cache.snapshot(f"{store.prefix}{namespace}/")[0]
     await cache.ensure_started()
     for _ in range(settle):
         if cache.reflects(store.written):
@@ -80,4 +91,4 @@ async def namespace_items(store: GenericStore, namespace: str, *, settle: int = 
     return listed
 
 
-__all__ = ["get", "items", "namespace_items"]
+__all__ = ["current", "get", "items", "namespace_items"]

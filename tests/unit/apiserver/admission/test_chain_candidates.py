@@ -93,3 +93,41 @@ async def test_pod_security_policy_memo_is_per_namespace(registry: Registry) -> 
     for i in range(2):  # alternating namespaces: each keeps its own answer
         await pods.create("open", pod(f"o{i}", namespace="open", hostNetwork=True), WriteOptions())
         await refused(pods.create("strict", pod(f"s{i}", namespace="strict", hostNetwork=True), WriteOptions()))
+
+
+class ValidateOnly(Plugin):
+    """Keeps Plugin's empty ``admit``: the chain leaves it out of the mutating phase only."""
+
+    resources = frozenset({("", "pods")})
+
+    def __init__(self, name: str, log: list[str]) -> None:
+        self.name, self.log = name, log
+
+    async def validate(self, registry: Registry, attrs: Attributes) -> None:
+        self.log.append(f"{self.name}.validate")
+
+
+class AdmitOnly(ValidateOnly):
+    """Inherits ValidateOnly's ``validate`` and adds an ``admit``: both phases are its own."""
+
+    async def admit(self, registry: Registry, attrs: Attributes) -> None:
+        self.log.append(f"{self.name}.admit")
+
+
+async def test_each_phase_calls_every_plugin_that_has_it_in_chain_order() -> None:
+    """A plugin is skipped in a phase only when it keeps Plugin's empty method for it; an ``admit``
+    or ``validate`` from a subclass, a base class or set on the instance still runs, in order."""
+    log: list[str] = []
+    first, second, third = ValidateOnly("first", log), AdmitOnly("second", log), Plugin()
+    third.name, third.resources = "third", frozenset({("", "pods")})
+
+    async def third_admit(registry: Registry, attrs: Attributes) -> None:
+        log.append("third.admit")
+
+    third.admit = third_admit  # type: ignore[method-assign]
+    chain = Chain([first, second, third])
+    registry: Any = None
+    for _ in range(2):  # the second request reads the remembered lists
+        await chain.admit(registry, attrs(CREATE, "p"))
+        await chain.validate(registry, attrs(CREATE, "p"))
+    assert log == ["second.admit", "third.admit", "first.validate", "second.validate"] * 2

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from pyk8s.apiserver.registry import Registry
+from pyk8s.apiserver.registry import Registry, cachedreads
 from pyk8s.apiserver.registry.rest import DeleteOptions, WriteOptions
 from pyk8s.machinery.errors import StatusError
 
@@ -104,3 +104,28 @@ async def test_own_writes_are_seen_at_once(registry: Registry) -> None:
         with pytest.raises(StatusError) as exc:
             await pods.create(ns, pod("c"), WriteOptions())
         assert exc.value.code == 403
+
+
+async def test_namespace_items_and_current_never_answer_behind_this_servers_writes(registry: Registry) -> None:
+    """The synchronous fast path (``current``, and ``namespace_items`` taking it without an await) answers
+    from the cache only once it has applied this server's last write to the resource."""
+    ranges = store(registry, "", "limitranges")
+    assert cachedreads.current(ranges) is None  # never started: not an answer
+    assert await cachedreads.namespace_items(ranges, "default") == []  # starts the cache
+    cache = ranges.watch_cache()
+    assert cachedreads.current(ranges) is cache
+    body = {"spec": {"limits": [{"type": "Container", "max": {"cpu": "1"}}]}}
+    for i in range(3):
+        await ranges.create("default", {**body, "metadata": {"name": f"lr{i}"}}, WriteOptions())
+        cached = cachedreads.current(ranges)  # None until the cache has applied the write: storage answers
+        assert cached is None or cached.lookup(ranges.key("default", f"lr{i}")) is not None
+        names = [o["metadata"]["name"] for o in await cachedreads.namespace_items(ranges, "default")]
+        assert names == [f"lr{j}" for j in range(i + 1)]
+    await ranges.delete("default", "lr1", DeleteOptions())
+    names = [o["metadata"]["name"] for o in await cachedreads.namespace_items(ranges, "default")]
+    assert names == ["lr0", "lr2"]
+    for _ in range(200):
+        if cachedreads.current(ranges) is not None:
+            break
+        await asyncio.sleep(0.005)
+    assert [o["metadata"]["name"] for o in await cachedreads.namespace_items(ranges, "default")] == ["lr0", "lr2"]
