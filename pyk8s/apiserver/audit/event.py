@@ -43,7 +43,6 @@ def object_ref(attrs: Attributes) -> dict[str, str] | None:
     return {k: v for k, v in ref.items() if v}
 
 
-
 def source_ips(headers: Any, remote: str | None) -> list[str]:
     """X-Forwarded-For, then X-Real-Ip, then the peer, as upstream's SourceIPs."""
     ips = [ip.strip() for ip in headers.get("X-Forwarded-For", "").split(",") if ip.strip()]
