@@ -407,10 +407,6 @@ async def bench(args: argparse.Namespace, server: ServerProcess, kubelet: Kubele
         await client.close()
 
 
-#: The kubelet's own defaults (``--sync-frequency``, ``--file-check-frequency``), as upstream's.
-UPSTREAM_PERIODS = ("--sync-frequency=1m0s", "--file-check-frequency=20s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
@@ -432,7 +428,7 @@ def main() -> None:
         server = ServerProcess(control_plane=True, bind_address=netns.host_ip).start()
         # Upstream's periods, not the test suite's shorter ones: the steady state is the kubelet as deployed
         # (a resync of every pod each 10 s instead of each minute costs ~4 % of a core with 110 pods).
-        kubelet = KubeletProcess(server, netns, node_name="bench-node", extra_args=UPSTREAM_PERIODS).start()
+        kubelet = KubeletProcess(server, netns, node_name="bench-node", test_periods=False).start()
         try:
             kubelet.wait_ready()
             try:

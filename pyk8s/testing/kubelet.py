@@ -40,9 +40,10 @@ TEST_PERIODS = ("--sync-frequency=10s", "--file-check-frequency=2s")
 
 class KubeletProcess:
     def __init__(self, server: ServerProcess, netns: NodeNetns, *, node_name: str = "node-1",
-                 extra_args: list[str] | tuple[str, ...] = ()) -> None:
+                 extra_args: list[str] | tuple[str, ...] = (), test_periods: bool = True) -> None:
         self.server, self.netns, self.node_name = server, netns, node_name
         self.extra_args = list(extra_args)
+        self.test_periods = test_periods  # False: the kubelet's own (upstream's) periods, as a benchmark wants
         self.root = pathlib.Path(tempfile.mkdtemp(prefix="pyk8s-kubelet-"))
         self.root_dir = self.root / "root"
         self.manifests_dir = self.root / "manifests"  # --pod-manifest-path: tests drop static pods here
@@ -57,7 +58,7 @@ class KubeletProcess:
     def command(self) -> list[str]:
         # As kind does for its nodes: no disk-pressure eviction (0% thresholds are off), so that a test
         # machine whose disk is more than 85 % full still runs the tests' pods; memory keeps upstream's.
-        defaults = [TEST_EVICTION_HARD, *TEST_PERIODS]
+        defaults = [TEST_EVICTION_HARD, *(TEST_PERIODS if self.test_periods else ())]
         own = [d for d in defaults if not any(a.startswith(d.split("=", 1)[0]) for a in self.extra_args)]
         return self.netns.command([server_binary(), "kubelet", "--kubeconfig", self.server.kubeconfig,
                                    "--root-dir", str(self.root_dir), "--node-name", self.node_name,

@@ -9,9 +9,9 @@ from pyk8s.testing.kubelet import TEST_EVICTION_HARD, TEST_PERIODS, KubeletProce
 from pyk8s.testing.nodenet import NodeNetns
 
 
-def _command(*extra: str) -> list[str]:
+def _command(*extra: str, test_periods: bool = True) -> list[str]:
     server: Any = SimpleNamespace(kubeconfig="/k")
-    kubelet = KubeletProcess(server, NodeNetns(), extra_args=extra)
+    kubelet = KubeletProcess(server, NodeNetns(), extra_args=extra, test_periods=test_periods)
     try:
         return kubelet.command()
     finally:
@@ -39,6 +39,12 @@ def test_test_kubelets_sync_sooner_unless_a_test_sets_its_own_period() -> None:
     cmd = _command("--sync-frequency=1m0s")
     assert "--sync-frequency=1m0s" in cmd and "--sync-frequency=10s" not in cmd
     assert "--file-check-frequency=2s" in cmd
+
+
+def test_without_test_periods_the_kubelet_keeps_its_own() -> None:
+    cmd = _command(test_periods=False)
+    assert not any(a.startswith(("--sync-frequency", "--file-check-frequency")) for a in cmd)
+    assert TEST_EVICTION_HARD in cmd
 
 
 def test_the_test_periods_are_valid_kubelet_flags() -> None:
