@@ -9,16 +9,12 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from pyk8s.apiserver.endpoints.responses import warning_value
-from pyk8s.apiserver.requestinfo import RequestInfo, parse, request_info
+from pyk8s.apiserver.requestinfo import RequestInfo, request_info
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: path segment after /api/v1 (core group only today) -> warning text
 DEPRECATED_CORE: dict[str, str] = {"componentstatuses": "v1 ComponentStatus is deprecated in v1.19+"}
-
-
-def _warning(path: str) -> str:
-    return warning_of(parse("GET", path, {}))
 
 
 def warning_of(info: RequestInfo) -> str:

@@ -2,7 +2,8 @@
 
 import pytest
 
-from pyk8s.apiserver.filters.deprecation import _warning
+from pyk8s.apiserver.filters.deprecation import warning_of
+from pyk8s.apiserver.requestinfo import parse
 
 
 @pytest.mark.parametrize(("path", "text"), [
@@ -16,4 +17,4 @@ from pyk8s.apiserver.filters.deprecation import _warning
     ("/healthz", ""),
 ])
 def test_deprecated_core_resources_warn(path: str, text: str) -> None:
-    assert _warning(path) == text
+    assert warning_of(parse("GET", path, {})) == text
