@@ -95,7 +95,10 @@ class KubeletServer:
 
     async def run(self) -> None:
         ctx = await self.certificates.prepare(self.client_ca_pem)
-        runner = web.AppRunner(self.app(), access_log=None)
+        # As the API server's runner (and Go's request context): a handler is cancelled when its client goes, so
+        # a follow of a quiet log ends with the `kubectl logs -f` that asked for it instead of tailing the file until
+        # the container next writes; and stopping waits 1 s for handlers, not aiohttp's 60.
+        runner = web.AppRunner(self.app(), access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
         await runner.setup()
         try:
             async with asyncio.TaskGroup() as tg:
