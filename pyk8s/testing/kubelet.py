@@ -26,6 +26,7 @@ import tempfile
 import time
 from typing import Any
 
+from pyk8s.kubelet.runtime.containerd import ContainerdPaths
 from pyk8s.testing.cluster import ServerProcess, server_binary
 from pyk8s.testing.nodenet import NodeNetns
 from pyk8s.testing.processes import stop_logged
@@ -94,6 +95,18 @@ class KubeletProcess:
             return False
         conditions = (json.loads(body).get("status") or {}).get("conditions") or []
         return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+    @property
+    def containerd(self) -> ContainerdPaths:
+        """The paths of the kubelet's managed containerd (``--root-dir``/containerd, as the kubelet places it)."""
+        return ContainerdPaths(self.root_dir / "containerd")
+
+    def crictl(self, *args: str) -> str:
+        """``crictl`` against this node's containerd, in its namespace; its output (a failure fails the test).
+        The socket's path is known: searching the root dir for it raced containerd deleting snapshot dirs."""
+        out = self.node(server_binary(), "crictl", "-r", f"unix://{self.containerd.socket}", *args)
+        assert out.returncode == 0, out.stderr
+        return str(out.stdout)
 
     def node(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
         """Run a command on the node (inside its network namespace)."""

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from pyk8s.testing.cluster import server_binary
 from pyk8s.testing.kubelet import KubeletProcess
 from tests.e2e.helpers import wait_until
 from tests.e2e.kubelet.conftest import Cluster
@@ -38,14 +37,6 @@ def gc_node(cluster: Cluster) -> Iterator[KubeletProcess]:
     yield from extra_node(cluster, GC_NODE, NS, GC_FLAGS)
 
 
-def crictl(kubelet: KubeletProcess, *args: str) -> str:
-    sockets = list(kubelet.root_dir.rglob("containerd.sock"))
-    assert len(sockets) == 1, sockets
-    out = kubelet.node(server_binary(), "crictl", "-r", f"unix://{sockets[0]}", *args)
-    assert out.returncode == 0, out.stderr
-    return str(out.stdout)
-
-
 def table(text: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
     """Rows of crictl's table (cells are padded to the header's columns, and may hold spaces)."""
     header, *rows = text.splitlines()
@@ -56,13 +47,13 @@ def table(text: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
 
 def images(kubelet: KubeletProcess) -> set[str]:
     """IMAGE:TAG of every image the node holds."""
-    return {f"{r['IMAGE']}:{r['TAG']}" for r in table(crictl(kubelet, "images"), ("IMAGE", "TAG", "IMAGE ID", "SIZE"))}
+    return {f"{r['IMAGE']}:{r['TAG']}" for r in table(kubelet.crictl("images"), ("IMAGE", "TAG", "IMAGE ID", "SIZE"))}
 
 
 def containers(kubelet: KubeletProcess) -> list[dict[str, str]]:
     """Every container, running or exited."""
     columns = ("CONTAINER", "IMAGE", "CREATED", "STATE", "NAME", "ATTEMPT", "POD ID", "POD")
-    return table(crictl(kubelet, "ps", "-a"), columns)
+    return table(kubelet.crictl("ps", "-a"), columns)
 
 
 def pod(name: str, image: str, command: list[str] | None, restart: str) -> str:

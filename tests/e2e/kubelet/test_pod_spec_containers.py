@@ -14,7 +14,6 @@ from collections.abc import Iterator
 import pytest
 
 from pyk8s.kubelet.images import build
-from pyk8s.testing.cluster import server_binary
 from pyk8s.testing.registry import LocalRegistry
 from tests.e2e.helpers import wait_until
 from tests.e2e.kubelet.conftest import Cluster
@@ -87,13 +86,6 @@ def test_invalid_image_name(pods: Pods) -> None:
     assert "Pulling" not in events
 
 
-def _crictl(cluster: Cluster, *args: str) -> str:
-    sockets = list(cluster.kubelet.root_dir.rglob("containerd.sock"))
-    assert len(sockets) == 1, sockets
-    out = cluster.kubelet.node(server_binary(), "crictl", "-r", f"unix://{sockets[0]}", *args)
-    assert out.returncode == 0, out.stderr
-    return str(out.stdout)
-
 
 def test_image_pull_secrets(pods: Pods, cluster: Cluster, tmp_path: pathlib.Path) -> None:
     assert shutil.which("docker-registry") and shutil.which("skopeo"), "docker-registry and skopeo are needed"
@@ -130,8 +122,8 @@ def test_image_pull_secrets(pods: Pods, cluster: Cluster, tmp_path: pathlib.Path
         assert f'Successfully pulled image "{image}" in ' in events
         pods.delete("pull-allowed")
         pods.delete("pull-denied")
-        _crictl(cluster, "rmi", image)  # the node keeps no image of this test's registry
-        assert image not in _crictl(cluster, "images")
+        cluster.kubelet.crictl("rmi", image)  # the node keeps no image of this test's registry
+        assert image not in cluster.kubelet.crictl("images")
     finally:
         registry.stop()
 

@@ -122,4 +122,5 @@ spec:
                timeout=90, what="the pod running on a simulated node")
     leases = get(srv, "leases", "-n", "kube-node-lease")["items"]
     assert {lease["metadata"]["name"] for lease in leases} >= {"sim-0", "sim-1"}
-    srv.kubectl("delete", "namespace", "identity-check", "--wait=false")
+    # Gone before the module's next test: its pod on a simulated node would block test_disruption_drain's drain.
+    srv.kubectl("delete", "namespace", "identity-check", "--timeout=120s")
